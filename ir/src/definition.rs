@@ -1,0 +1,214 @@
+//! The definition of a thing type: its metadata, named types and affordances.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::schema::DataSchema;
+
+/// A thing type: what a device of this kind offers and who may use it.
+///
+/// Built by a front end (TOML or `#[derive(SafeThing)]`), checked once with
+/// [`Definition::validate`], then handed to generators and to the runtime.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    /// Name, title and version of the thing type.
+    pub thing: ThingInfo,
+    /// Named, reusable data schemas, referred to with `ref`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, DataSchema>,
+    /// Named, typed values of the thing.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, Attribute>,
+    /// Named notifications the thing emits.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, Event>,
+    /// Named requests the thing serves.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub actions: BTreeMap<String, Action>,
+}
+
+/// The `[thing]` table: identity of the thing type.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThingInfo {
+    /// PascalCase name; generated type names derive from it.
+    pub name: String,
+    /// Human title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Human description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Semantic version of this definition.
+    pub version: String,
+}
+
+/// Who may use an affordance.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Anyone.
+    All,
+    /// Members of the thing's groups (and its owner).
+    Group,
+    /// The owner only.
+    #[default]
+    Owner,
+    /// The thing itself only: never leaves the device.
+    Thing,
+    /// A spelling that is none of the above. Only ever seen before validation,
+    /// which rejects it; the runtime treats it like `thing` (nobody else).
+    #[serde(untagged)]
+    #[schemars(skip)]
+    Unknown(String),
+}
+
+impl Access {
+    /// The four valid access types, from least to most restrictive.
+    pub const KNOWN: [Access; 4] = [Access::All, Access::Group, Access::Owner, Access::Thing];
+
+    /// Parses a spelling; anything unknown becomes [`Access::Unknown`].
+    pub fn parse(s: &str) -> Access {
+        match s {
+            "all" => Access::All,
+            "group" => Access::Group,
+            "owner" => Access::Owner,
+            "thing" => Access::Thing,
+            other => Access::Unknown(other.to_owned()),
+        }
+    }
+
+    /// The keyword spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Access::All => "all",
+            Access::Group => "group",
+            Access::Owner => "owner",
+            Access::Thing => "thing",
+            Access::Unknown(s) => s,
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == Access::Owner
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether an attribute is part of the description or updated by the device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeKind {
+    /// Fixed for the thing's life (firmware version, model); carries its `value`.
+    Static,
+    /// Updated by the device; the current value is retained.
+    #[default]
+    Dynamic,
+}
+
+impl AttributeKind {
+    fn is_default(&self) -> bool {
+        *self == AttributeKind::Dynamic
+    }
+}
+
+/// A named, typed value of the thing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Attribute {
+    /// The value's schema (its keywords sit directly in the attribute's table).
+    #[serde(flatten)]
+    pub schema: DataSchema,
+    /// `static` or `dynamic` (default).
+    #[serde(default, skip_serializing_if = "AttributeKind::is_default")]
+    pub kind: AttributeKind,
+    /// The value of a static attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Who may read (and write) it; default `owner`.
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
+    /// Keep the last N values, readable by clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<u64>,
+    /// Clients may write it; the device's handler accepts or rejects each write.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub writable: bool,
+}
+
+/// A named notification with a typed payload.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Human title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Human description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Schema of the payload; none for a bare notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataSchema>,
+    /// Who may receive it; default `owner`.
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
+}
+
+/// A named request with typed input and output, executed asynchronously.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// Human title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Human description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Schema of the input; none when the action takes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<DataSchema>,
+    /// Schema of the output; none when the action returns none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<DataSchema>,
+    /// Default deadline of a request, e.g. `"30s"`, `"500ms"`, `"1m30s"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Timeout>,
+    /// Who may request it; default `owner`.
+    #[serde(default, skip_serializing_if = "Access::is_default")]
+    pub access: Access,
+    /// The action only reads state (WoT `safe`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub safe: bool,
+    /// Repeating it with the same input has the same effect (WoT `idempotent`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub idempotent: bool,
+}
+
+/// A duration as written in a definition: digits and a unit (`ms`, `s`, `m`, `h`),
+/// repeated (`"1m30s"`). Kept as written; [`Timeout::duration`] parses it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Timeout(pub String);
+
+impl Timeout {
+    /// The duration, or why the text is not one.
+    pub fn duration(&self) -> Result<Duration, String> {
+        crate::duration::parse(&self.0)
+    }
+}
+
+impl From<&str> for Timeout {
+    fn from(s: &str) -> Self {
+        Timeout(s.to_owned())
+    }
+}

@@ -1,0 +1,1 @@
+//! The JSON Schema of the definition format itself (what editors use to check TOML files).

@@ -1,0 +1,99 @@
+//! `safething-ir`: the one model of a SAFEthing thing type.
+//!
+//! Both front ends — TOML definitions (`safething-codegen`) and `#[derive(SafeThing)]` —
+//! lower into [`Definition`]. Every check runs once, here, in [`Definition::validate`], and
+//! reports *all* problems, each with an [`IrPath`] the front end maps back to a source span.
+//! Generators and the runtime consume a validated definition; [`value`] checks payloads
+//! against its schemas.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod definition;
+mod diagnostic;
+pub mod duration;
+pub mod export;
+mod format_schema;
+pub mod naming;
+mod path;
+mod schema;
+mod thing_id;
+pub mod types;
+mod validate;
+pub mod value;
+
+pub use definition::{
+    Access, Action, Attribute, AttributeKind, Definition, Event, ThingInfo, Timeout,
+};
+pub use diagnostic::{Diagnostic, Invalid, Rule, Severity};
+pub use path::{IrPath, Segment};
+pub use schema::{ChildKey, DataSchema, SchemaType, cmp_numbers};
+pub use thing_id::{ThingId, ThingIdError};
+pub use validate::MAX_HISTORY;
+
+use std::collections::BTreeMap;
+
+use value::{CompiledSchema, Compiler};
+
+impl Definition {
+    /// Every problem in the definition (errors and warnings), in a deterministic order.
+    pub fn validate(&self) -> Vec<Diagnostic> {
+        validate::validate(self)
+    }
+
+    /// Validates; `Ok` carries the warnings, `Err` every diagnostic when there is an error.
+    pub fn check(&self) -> Result<Vec<Diagnostic>, Invalid> {
+        let diagnostics = self.validate();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            Err(Invalid(diagnostics))
+        } else {
+            Ok(diagnostics)
+        }
+    }
+
+    /// Compiles the schema of every payload, for checking values at run time.
+    pub fn payload_schemas(&self) -> PayloadSchemas {
+        let mut c = Compiler::new(&self.types);
+        let mut opt = |s: &Option<DataSchema>| s.as_ref().map(|s| c.compile(s));
+        let events = self
+            .events
+            .iter()
+            .map(|(n, e)| (n.clone(), opt(&e.data)))
+            .collect();
+        let inputs = self
+            .actions
+            .iter()
+            .map(|(n, a)| (n.clone(), opt(&a.input)))
+            .collect();
+        let outputs = self
+            .actions
+            .iter()
+            .map(|(n, a)| (n.clone(), opt(&a.output)))
+            .collect();
+        let attributes = self
+            .attributes
+            .iter()
+            .map(|(n, a)| (n.clone(), c.compile(&a.schema)))
+            .collect();
+        PayloadSchemas {
+            attributes,
+            events,
+            inputs,
+            outputs,
+        }
+    }
+}
+
+/// Compiled schemas of every payload of a definition, by affordance name.
+/// `None` means the affordance carries no payload (an event without data, an action without
+/// input or output): only `null` is accepted there.
+#[derive(Clone, Debug)]
+pub struct PayloadSchemas {
+    /// Attribute values.
+    pub attributes: BTreeMap<String, CompiledSchema>,
+    /// Event data.
+    pub events: BTreeMap<String, Option<CompiledSchema>>,
+    /// Action inputs.
+    pub inputs: BTreeMap<String, Option<CompiledSchema>>,
+    /// Action outputs.
+    pub outputs: BTreeMap<String, Option<CompiledSchema>>,
+}

@@ -1,0 +1,217 @@
+//! Naming rules shared by validation and every generator, so that "would these collide once
+//! generated?" is answered by the same code that generates the names.
+
+/// Whether `name` is a snake_case identifier: `[a-z][a-z0-9]*` words joined by single `_`.
+pub fn is_snake_case(name: &str) -> bool {
+    let mut words = name.split('_');
+    let first_ok = words
+        .next()
+        .and_then(|w| w.chars().next())
+        .is_some_and(|c| c.is_ascii_lowercase());
+    first_ok
+        && name.split('_').all(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+/// Whether `name` is a PascalCase identifier: an ASCII capital, then ASCII letters and digits.
+pub fn is_pascal_case(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Converts a snake_case name to PascalCase (`open_valve` -> `OpenValve`).
+pub fn pascal_from_snake(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(c) => c.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Converts a snake_case name to camelCase (`open_valve` -> `openValve`), as TypeScript spells it.
+pub fn camel_from_snake(name: &str) -> String {
+    let pascal = pascal_from_snake(name);
+    let mut chars = pascal.chars();
+    match chars.next() {
+        Some(c) => c.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Names of the types generated for a thing, given its PascalCase name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThingTypeNames {
+    /// The device-side handle, e.g. `GardeningDevice`.
+    pub device: String,
+    /// The handler trait, e.g. `GardeningDeviceHandler`.
+    pub handler: String,
+    /// The typed client, e.g. `GardeningDeviceClient`.
+    pub client: String,
+}
+
+impl ThingTypeNames {
+    /// The names for thing `name`.
+    pub fn new(name: &str) -> ThingTypeNames {
+        ThingTypeNames {
+            device: name.to_owned(),
+            handler: format!("{name}Handler"),
+            client: format!("{name}Client"),
+        }
+    }
+
+    /// All of them.
+    pub fn all(&self) -> [&str; 3] {
+        [&self.device, &self.handler, &self.client]
+    }
+}
+
+/// The name of the type generated for an inline object or enum schema at a payload position.
+pub fn payload_type_name(affordance: &str, position: PayloadPosition) -> String {
+    let base = pascal_from_snake(affordance);
+    match position {
+        PayloadPosition::Attribute => base,
+        PayloadPosition::EventData => format!("{base}Data"),
+        PayloadPosition::ActionInput => format!("{base}Input"),
+        PayloadPosition::ActionOutput => format!("{base}Output"),
+    }
+}
+
+/// Where a payload schema sits in a definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PayloadPosition {
+    /// The value of an attribute.
+    Attribute,
+    /// The data of an event.
+    EventData,
+    /// The input of an action.
+    ActionInput,
+    /// The output of an action.
+    ActionOutput,
+}
+
+/// The method names a generated API gets for an affordance, in the namespace they share
+/// (client and device methods are checked together: one module serves both).
+pub fn attribute_methods(name: &str, has_history: bool, writable: bool) -> Vec<String> {
+    let mut methods = vec![
+        name.to_owned(),
+        format!("watch_{name}"),
+        format!("set_{name}"),
+    ];
+    if has_history {
+        methods.push(format!("{name}_history"));
+    }
+    if writable {
+        methods.push(format!("write_{name}"));
+    }
+    methods
+}
+
+/// See [`attribute_methods`].
+pub fn event_methods(name: &str) -> Vec<String> {
+    vec![format!("on_{name}"), format!("emit_{name}")]
+}
+
+/// See [`attribute_methods`].
+pub fn action_methods(name: &str) -> Vec<String> {
+    vec![name.to_owned()]
+}
+
+/// Methods every generated client or device has; affordances must not take these names.
+pub const RESERVED_METHODS: &[&str] = &[
+    "new",
+    "connect",
+    "serve",
+    "shutdown",
+    "id",
+    "definition",
+    "description",
+    "client",
+    "device",
+    "inner",
+    "state",
+    "is_online",
+];
+
+/// Rust keywords that cannot be raw identifiers; generators append `_` to them.
+pub const RUST_NON_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// Rust keywords (strict and reserved, 2024 edition); generators escape them as `r#name`.
+pub const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// A Rust identifier for `name`: raw (`r#type`) for keywords, `self_` where raw is impossible.
+pub fn rust_ident(name: &str) -> String {
+    if RUST_NON_RAW.contains(&name) {
+        format!("{name}_")
+    } else if RUST_KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case() {
+        for ok in ["level", "moisture_level", "a1", "x_2_y", "type"] {
+            assert!(is_snake_case(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Level",
+            "_level",
+            "level_",
+            "a__b",
+            "1a",
+            "moistureLevel",
+            "a-b",
+            "é",
+        ] {
+            assert!(!is_snake_case(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pascal_case() {
+        for ok in ["GardeningDevice", "A", "Thing2"] {
+            assert!(is_pascal_case(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "gardening",
+            "Gardening_Device",
+            "2Thing",
+            "Gardening Device",
+        ] {
+            assert!(!is_pascal_case(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(pascal_from_snake("open_valve"), "OpenValve");
+        assert_eq!(camel_from_snake("open_valve"), "openValve");
+        assert_eq!(
+            payload_type_name("open_valve", PayloadPosition::ActionInput),
+            "OpenValveInput"
+        );
+        assert_eq!(rust_ident("type"), "r#type");
+        assert_eq!(rust_ident("self"), "self_");
+        assert_eq!(rust_ident("level"), "level");
+    }
+}

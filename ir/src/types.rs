@@ -1,0 +1,153 @@
+//! Which schemas of a definition become named types in generated code, and their names.
+//!
+//! Generators (Rust, TypeScript) and validation (name collisions) all use [`type_plan`], so a
+//! name is decided in exactly one place.
+
+use serde_json::Value;
+
+use crate::definition::Definition;
+use crate::naming::{self, PayloadPosition};
+use crate::path::IrPath;
+use crate::schema::{ChildKey, DataSchema, SchemaType};
+
+/// What kind of generated type a schema becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeShape {
+    /// A struct (an object schema).
+    Struct,
+    /// An enum of string values.
+    StringEnum,
+    /// A tagless union of alternatives (`oneOf`).
+    Union,
+    /// An alias of another type or a primitive (named types only).
+    Alias,
+}
+
+/// One type that generators emit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedType {
+    /// The PascalCase type name.
+    pub name: String,
+    /// Where its schema is in the IR.
+    pub path: IrPath,
+    /// What it becomes.
+    pub shape: TypeShape,
+}
+
+/// The shape an inline (unnamed) schema needs, or `None` when it maps to a primitive,
+/// a `Vec`, or the named type it refers to.
+pub fn inline_shape(s: &DataSchema) -> Option<TypeShape> {
+    if s.reference.is_some() {
+        return None;
+    }
+    if s.one_of.is_some() {
+        return Some(TypeShape::Union);
+    }
+    if is_string_enum(s) {
+        return Some(TypeShape::StringEnum);
+    }
+    (s.ty == Some(SchemaType::Object)).then_some(TypeShape::Struct)
+}
+
+/// Whether the schema is an `enum` of strings only.
+pub fn is_string_enum(s: &DataSchema) -> bool {
+    matches!(s.ty, None | Some(SchemaType::String))
+        && s.enumeration
+            .as_ref()
+            .is_some_and(|values| !values.is_empty() && values.iter().all(Value::is_string))
+}
+
+/// The name of the type generated for a nested inline schema.
+pub fn nested_type_name(parent: &str, key: ChildKey<'_>) -> String {
+    match key {
+        ChildKey::Items => format!("{parent}Item"),
+        ChildKey::Property(p) => format!("{parent}{}", naming::pascal_from_snake(p)),
+        ChildKey::OneOf(i) => format!("{parent}Variant{}", i + 1),
+    }
+}
+
+/// Every type generated for `def`, in a deterministic order: named types first, then payloads
+/// of attributes, events and actions, each followed by the types nested in it.
+pub fn type_plan(def: &Definition) -> Vec<PlannedType> {
+    let mut out = Vec::new();
+    for (name, schema) in &def.types {
+        let path = IrPath::of(["types", name.as_str()]);
+        let shape = inline_shape(schema).unwrap_or(TypeShape::Alias);
+        out.push(PlannedType {
+            name: name.clone(),
+            path: path.clone(),
+            shape,
+        });
+        nested(schema, name, &path, &mut out);
+    }
+    let mut payload = |schema: &DataSchema, affordance: &str, position, path: IrPath| {
+        if let Some(shape) = inline_shape(schema) {
+            let name = naming::payload_type_name(affordance, position);
+            out.push(PlannedType {
+                name: name.clone(),
+                path: path.clone(),
+                shape,
+            });
+            nested(schema, &name, &path, &mut out);
+        }
+    };
+    for (name, a) in &def.attributes {
+        payload(
+            &a.schema,
+            name,
+            PayloadPosition::Attribute,
+            IrPath::of(["attributes", name.as_str()]),
+        );
+    }
+    for (name, e) in &def.events {
+        if let Some(data) = &e.data {
+            let path = IrPath::of(["events", name.as_str(), "data"]);
+            payload(data, name, PayloadPosition::EventData, path);
+        }
+    }
+    for (name, a) in &def.actions {
+        let at = IrPath::of(["actions", name.as_str()]);
+        if let Some(input) = &a.input {
+            payload(input, name, PayloadPosition::ActionInput, at.key("input"));
+        }
+        if let Some(output) = &a.output {
+            payload(
+                output,
+                name,
+                PayloadPosition::ActionOutput,
+                at.key("output"),
+            );
+        }
+    }
+    out
+}
+
+fn nested(schema: &DataSchema, parent: &str, path: &IrPath, out: &mut Vec<PlannedType>) {
+    for (key, child) in schema.children() {
+        let child_path = match key {
+            ChildKey::Items => path.key("items"),
+            ChildKey::Property(p) => path.key("properties").key(p),
+            ChildKey::OneOf(i) => path.key("oneOf").index(i),
+        };
+        match inline_shape(child) {
+            Some(shape) => {
+                let name = nested_type_name(parent, key);
+                out.push(PlannedType {
+                    name: name.clone(),
+                    path: child_path.clone(),
+                    shape,
+                });
+                nested(child, &name, &child_path, out);
+            }
+            // A primitive or array: its children keep this type's name as their prefix.
+            None => nested(child, &nested_prefix(parent, key), &child_path, out),
+        }
+    }
+}
+
+fn nested_prefix(parent: &str, key: ChildKey<'_>) -> String {
+    match key {
+        ChildKey::Items => parent.to_owned(),
+        _ => nested_type_name(parent, key),
+    }
+}

@@ -1,0 +1,3 @@
+//! SAFEthing runtime.
+#![forbid(unsafe_code)]
+pub use safething_ir as ir;
