@@ -1,0 +1,397 @@
+//! Action requests from the client: a handle to watch the state, await the output and cancel.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::{AffordanceKind, Error, Result};
+use crate::keys;
+use crate::transport::{Replies, Reply};
+use crate::wire::{ActionRequest, ActionState, ActionUpdate, Outcome, RequestQuery};
+
+use super::{RemoteThing, millis};
+
+/// Options of one action request.
+#[derive(Clone, Debug, Default)]
+pub struct InvokeOptions {
+    /// Overrides the definition's timeout.
+    pub timeout: Option<Duration>,
+    /// How many times to resend the identical request when the device does not answer at all
+    /// (the device runs it once, whatever arrives twice).
+    pub retries: u32,
+}
+
+/// How long the client waits beyond the deadline for the device's final word.
+const DEADLINE_GRACE: Duration = Duration::from_secs(2);
+
+/// Default action deadline when neither the definition nor the caller sets one.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Debug)]
+struct Progress {
+    state: ActionState,
+    seq: u32,
+    /// A client-side end (offline, timed out, protocol): final.
+    error: Option<Error>,
+}
+
+/// A running action request.
+pub struct ActionHandle {
+    thing: RemoteThing,
+    action: String,
+    request: String,
+    timeout: Duration,
+    progress: watch::Receiver<Progress>,
+    driver: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for ActionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionHandle")
+            .field("action", &self.action)
+            .field("request", &self.request)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for ActionHandle {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+impl RemoteThing {
+    /// Requests an action with `input` (`null` for actions without input).
+    pub async fn invoke(&self, action: &str, input: Value) -> Result<ActionHandle> {
+        self.invoke_with(action, input, InvokeOptions::default())
+            .await
+    }
+
+    /// Requests an action with options.
+    pub async fn invoke_with(
+        &self,
+        action: &str,
+        input: Value,
+        options: InvokeOptions,
+    ) -> Result<ActionHandle> {
+        let Some(definition) = self.description.definition.actions.get(action) else {
+            return Err(self.unknown(AffordanceKind::Action, action));
+        };
+        match self.schemas.inputs.get(action).cloned().flatten() {
+            Some(schema) => {
+                self.check_value(&schema, &input, || format!("input of action `{action}`"))?
+            }
+            None if input.is_null() => {}
+            None => {
+                return Err(Error::Protocol(format!(
+                    "action `{action}` takes no input; pass null"
+                )));
+            }
+        }
+        self.precheck(&definition.access).await?;
+        let timeout = options
+            .timeout
+            .or_else(|| definition.timeout.as_ref().and_then(|t| t.duration().ok()))
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let request = self.client.sealer.next_id();
+        let key = keys::action(self.id(), action);
+        let body = ActionRequest::Invoke {
+            request: request.clone(),
+            input,
+            timeout_ms: options.timeout.map(millis),
+        };
+        // Sealed once: a retry resends these exact bytes, which the device recognises.
+        let bytes = self
+            .client
+            .sealer
+            .seal(&key, &body)
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let replies = self
+            .client
+            .transport
+            .query(&key, Some(bytes.clone()), timeout + DEADLINE_GRACE)
+            .await?;
+        let (tx, progress) = watch::channel(Progress {
+            state: ActionState::Requested,
+            seq: 0,
+            error: None,
+        });
+        let span = tracing::debug_span!("invoke", thing = %self.id(), %action, %request);
+        let driver = tokio::spawn(tracing::Instrument::instrument(
+            drive(
+                Driver {
+                    thing: self.clone(),
+                    key,
+                    bytes,
+                    request: request.clone(),
+                    timeout,
+                    retries: options.retries,
+                    tx,
+                },
+                replies,
+            ),
+            span,
+        ));
+        Ok(ActionHandle {
+            thing: self.clone(),
+            action: action.to_owned(),
+            request,
+            timeout,
+            progress,
+            driver,
+        })
+    }
+}
+
+impl ActionHandle {
+    /// The request id.
+    pub fn id(&self) -> &str {
+        &self.request
+    }
+
+    /// The action's name.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
+    /// The latest known state.
+    pub fn state(&self) -> ActionState {
+        self.progress.borrow().state.clone()
+    }
+
+    /// Every state change from now on, ending after the final one.
+    pub fn states(&self) -> impl Stream<Item = ActionState> + Send + 'static {
+        let rx = self.progress.clone();
+        futures::stream::unfold((rx, false, true), |(mut rx, done, first)| async move {
+            if done {
+                return None;
+            }
+            if !first && rx.changed().await.is_err() {
+                return None;
+            }
+            let progress = rx.borrow_and_update().clone();
+            let done = progress.state.is_final() || progress.error.is_some();
+            Some((progress.state, (rx, done, false)))
+        })
+    }
+
+    /// Waits for the final state: the output when `done`, an error otherwise.
+    pub async fn output(&self) -> Result<Value> {
+        let mut rx = self.progress.clone();
+        loop {
+            let progress = rx.borrow_and_update().clone();
+            if let Some(error) = progress.error {
+                return Err(error);
+            }
+            match progress.state {
+                ActionState::Done { output } => return Ok(output),
+                ActionState::Failed { error } => return Err(Error::ActionFailed(error)),
+                ActionState::Rejected { problem } => {
+                    return Err(Error::from_problem(self.thing.id().as_str(), problem));
+                }
+                ActionState::Cancelled => return Err(Error::Cancelled),
+                ActionState::TimedOut { timeout_ms } => return Err(Error::TimedOut { timeout_ms }),
+                ActionState::Requested | ActionState::Accepted | ActionState::Running => {}
+            }
+            if rx.changed().await.is_err() {
+                return Err(Error::Protocol("the request's driver stopped".into()));
+            }
+        }
+    }
+
+    /// Like [`output`](Self::output), but gives up after `limit`.
+    pub async fn output_within(&self, limit: Duration) -> Result<Value> {
+        tokio::time::timeout(limit, self.output())
+            .await
+            .unwrap_or(Err(Error::TimedOut {
+                timeout_ms: millis(limit),
+            }))
+    }
+
+    /// Asks the device to cancel; the handle's state becomes `cancelled` when the device
+    /// confirms (a request that already finished keeps its final state).
+    pub async fn cancel(&self) -> Result<()> {
+        let key = keys::request(self.thing.id(), &self.request);
+        let _: ActionUpdate = self
+            .thing
+            .request(
+                &key,
+                &RequestQuery::Cancel,
+                self.thing.client.config.request_timeout,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The deadline the request runs under.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+struct Driver {
+    thing: RemoteThing,
+    key: String,
+    bytes: Bytes,
+    request: String,
+    timeout: Duration,
+    retries: u32,
+    tx: watch::Sender<Progress>,
+}
+
+impl Driver {
+    /// Applies an update; returns whether the request is over.
+    fn apply(&self, update: ActionUpdate) -> bool {
+        if update.request != self.request && !update.request.is_empty() {
+            return false;
+        }
+        let mut over = false;
+        self.tx.send_if_modified(|p| {
+            if update.seq <= p.seq && !update.state.is_final() {
+                return false;
+            }
+            over = update.state.is_final();
+            p.seq = update.seq;
+            p.state = update.state;
+            true
+        });
+        over || self.tx.borrow().state.is_final()
+    }
+
+    fn fail(&self, error: Error) {
+        self.tx.send_modify(|p| p.error = Some(error));
+    }
+
+    /// Reads the device's replies; returns whether any arrived and whether it is over.
+    async fn follow(
+        &self,
+        replies: &mut Replies,
+        presence: &mut tokio::sync::broadcast::Receiver<super::presence::Change>,
+    ) -> (bool, bool) {
+        let mut heard = false;
+        loop {
+            tokio::select! {
+                reply = replies.recv() => match reply {
+                    Some(Reply::Ok(sample)) => match self.thing.open::<Outcome<ActionUpdate>>(&sample.key, &sample.payload) {
+                        Ok(opened) => {
+                            heard = true;
+                            let over = match opened.body {
+                                Outcome::Ok(update) => self.apply(update),
+                                Outcome::Err(problem) => self.apply(ActionUpdate {
+                                    request: self.request.clone(),
+                                    action: String::new(),
+                                    seq: u32::MAX,
+                                    state: ActionState::Rejected { problem },
+                                }),
+                            };
+                            if over {
+                                return (true, true);
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "dropped an unverifiable action reply"),
+                    },
+                    Some(Reply::Err(_)) => {}
+                    None => return (heard, false),
+                },
+                change = presence.recv() => {
+                    if let Ok(change) = change
+                        && !change.online
+                        && change.id == self.thing.id().as_str()
+                    {
+                        self.fail(Error::Offline(change.id));
+                        return (heard, true);
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn drive(driver: Driver, mut replies: Replies) {
+    let mut presence = driver.thing.client.presence.subscribe();
+    let deadline = tokio::time::Instant::now() + driver.timeout + DEADLINE_GRACE;
+    let mut attempts = 0;
+    loop {
+        let (heard, over) = driver.follow(&mut replies, &mut presence).await;
+        if over {
+            return;
+        }
+        if heard {
+            break;
+        }
+        // Nobody answered: resend the identical request, or give up.
+        if attempts >= driver.retries || tokio::time::Instant::now() >= deadline {
+            driver.fail(driver.thing.silence(driver.timeout));
+            return;
+        }
+        attempts += 1;
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match driver
+            .thing
+            .client
+            .transport
+            .query(&driver.key, Some(driver.bytes.clone()), remaining)
+            .await
+        {
+            Ok(r) => replies = r,
+            Err(e) => {
+                driver.fail(Error::Transport(e));
+                return;
+            }
+        }
+    }
+    // The device accepted but the reply stream ended early: ask for the state until it is final.
+    poll_status(&driver, deadline, &mut presence).await;
+}
+
+async fn poll_status(
+    driver: &Driver,
+    deadline: tokio::time::Instant,
+    presence: &mut tokio::sync::broadcast::Receiver<super::presence::Change>,
+) {
+    let key = keys::request(driver.thing.id(), &driver.request);
+    let subscriber = driver.thing.client.transport.subscribe(&key).await;
+    let Ok(mut subscriber) = subscriber else {
+        driver.fail(Error::Protocol("cannot follow the request".into()));
+        return;
+    };
+    let status_timeout = driver.thing.client.config.request_timeout;
+    if let Ok(update) = driver
+        .thing
+        .request::<_, ActionUpdate>(&key, &RequestQuery::Status, status_timeout)
+        .await
+        && driver.apply(update)
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            sample = subscriber.recv() => {
+                let Some(sample) = sample else { break };
+                if let Ok(opened) = driver.thing.open::<ActionUpdate>(&sample.key, &sample.payload)
+                    && driver.apply(opened.body)
+                {
+                    return;
+                }
+            }
+            change = presence.recv() => {
+                if let Ok(change) = change
+                    && !change.online
+                    && change.id == driver.thing.id().as_str()
+                {
+                    driver.fail(Error::Offline(change.id));
+                    return;
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    driver.fail(Error::TimedOut {
+        timeout_ms: millis(driver.timeout),
+    });
+}

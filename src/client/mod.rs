@@ -1,0 +1,359 @@
+//! The client side: discover things, read and watch attributes, receive events, write, and run
+//! actions. This is the untyped (JSON value) API; generated clients wrap it with types.
+//!
+//! ```no_run
+//! # async fn demo(transport: safething::transport::memory::MemoryTransport) -> safething::Result<()> {
+//! use futures::StreamExt;
+//! use safething::client::Client;
+//! use safething::Filter;
+//! use serde_json::json;
+//!
+//! let client = Client::builder().transport(transport).build().await?;
+//! let garden = client.thing("garden-01").await?;
+//! let mut dry = garden.watch("moisture_level", Filter::lt(5.0)).await?;
+//! while let Some(update) = dry.next().await {
+//!     let update = update?;
+//!     let action = garden.invoke("open_valve", json!({"psi": 60})).await?;
+//!     println!("{} -> {:?}", update.value, action.output().await?);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod action;
+mod presence;
+mod remote;
+mod streams;
+
+pub use action::{ActionHandle, InvokeOptions};
+pub use remote::{AttributeReading, RemoteThing};
+pub use streams::{EventDelivery, EventStream, Update, Watch};
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use safething_ir::ThingId;
+
+use crate::envelope::{Sealer, Signing, Verifier};
+use crate::error::{Error, Result};
+use crate::identity::{Identity, PublicKey};
+use crate::keys;
+use crate::transport::{Reply, Transport, TransportError};
+use crate::wire::{Description, Lifecycle};
+
+use presence::Presence;
+
+/// Tuning of a client.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// How long reads, writes and descriptions wait for the device.
+    pub request_timeout: Duration,
+    /// How long discovery collects answers.
+    pub discovery_timeout: Duration,
+    /// Whether messages are signed (see [`Signing`]).
+    pub signing: Signing,
+    /// How far a sender's clock may be from ours.
+    pub freshness: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            request_timeout: Duration::from_secs(5),
+            discovery_timeout: Duration::from_secs(1),
+            signing: Signing::Signed,
+            freshness: Verifier::DEFAULT_WINDOW,
+        }
+    }
+}
+
+/// Builds a [`Client`].
+pub struct ClientBuilder {
+    transport: Option<Arc<dyn Transport>>,
+    identity: Option<Identity>,
+    pins: HashMap<ThingId, PublicKey>,
+    config: ClientConfig,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder").finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The network to use.
+    pub fn transport(self, transport: impl Transport) -> ClientBuilder {
+        self.transport_arc(Arc::new(transport))
+    }
+
+    /// The network to use, already shared.
+    pub fn transport_arc(mut self, transport: Arc<dyn Transport>) -> ClientBuilder {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Who this client is (default: a fresh identity, kept in memory).
+    pub fn identity(mut self, identity: Identity) -> ClientBuilder {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Trusts `key` as the key of thing `id` (instead of trusting the first key seen).
+    pub fn trust(mut self, id: ThingId, key: PublicKey) -> ClientBuilder {
+        self.pins.insert(id, key);
+        self
+    }
+
+    /// Tuning.
+    pub fn config(mut self, config: ClientConfig) -> ClientBuilder {
+        self.config = config;
+        self
+    }
+
+    /// Signed (default) or unsigned messages.
+    pub fn signing(mut self, signing: Signing) -> ClientBuilder {
+        self.config.signing = signing;
+        self
+    }
+
+    /// How long requests wait for the device (default 5 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// Connects: starts following which things are online.
+    pub async fn build(self) -> Result<Client> {
+        let transport = self.transport.ok_or_else(|| {
+            Error::Transport(TransportError::Unavailable(
+                "no transport given to the client builder".into(),
+            ))
+        })?;
+        let identity = match self.identity {
+            Some(i) => i,
+            None => Identity::generate()?,
+        };
+        let shutdown = CancellationToken::new();
+        let presence = Presence::start(transport.as_ref(), shutdown.clone()).await?;
+        let inner = Arc::new(ClientInner {
+            sealer: Sealer::new(identity, self.config.signing),
+            verifier: Verifier::with_window(self.config.signing, self.config.freshness),
+            config: self.config,
+            transport,
+            pins: Mutex::new(self.pins),
+            presence,
+            shutdown: shutdown.clone(),
+        });
+        Ok(Client {
+            inner,
+            _alive: Arc::new(shutdown.drop_guard()),
+        })
+    }
+}
+
+/// One participant's access to things on a network. Clones share it.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+    _alive: Arc<DropGuard>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("key", &self.inner.sealer.identity().public_key())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) sealer: Sealer,
+    pub(crate) verifier: Verifier,
+    pub(crate) config: ClientConfig,
+    pins: Mutex<HashMap<ThingId, PublicKey>>,
+    pub(crate) presence: Presence,
+    pub(crate) shutdown: CancellationToken,
+}
+
+/// A thing found by discovery.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ThingSummary {
+    /// Its id.
+    pub id: ThingId,
+    /// Its definition's name (the thing type).
+    pub name: String,
+    /// Human title (the definition's title, or its name).
+    pub title: String,
+    /// Definition version.
+    pub version: String,
+    /// Lifecycle state.
+    pub state: Lifecycle,
+    /// Whether it is online now.
+    pub online: bool,
+    /// Its public key.
+    pub key: PublicKey,
+    /// Its owner's key, if claimed.
+    pub owner: Option<PublicKey>,
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            transport: None,
+            identity: None,
+            pins: HashMap::new(),
+            config: ClientConfig::default(),
+        }
+    }
+
+    /// This client's public key.
+    pub fn public_key(&self) -> PublicKey {
+        *self.inner.sealer.identity().public_key()
+    }
+
+    /// Every thing that answers on the network, sorted by id.
+    pub async fn discover(&self) -> Result<Vec<ThingSummary>> {
+        let inner = &self.inner;
+        let mut replies = inner
+            .transport
+            .query(keys::ALL_DESCRIPTIONS, None, inner.config.discovery_timeout)
+            .await?;
+        let mut found: BTreeMap<ThingId, Description> = BTreeMap::new();
+        while let Some(reply) = replies.recv().await {
+            let Reply::Ok(sample) = reply else { continue };
+            match inner.open_description(&sample.key, &sample.payload) {
+                Ok(d) => {
+                    if found.get(&d.id).is_none_or(|old| old.revision < d.revision) {
+                        found.insert(d.id.clone(), d);
+                    }
+                }
+                Err(e) => tracing::debug!(key = %sample.key, error = %e, "ignored a description"),
+            }
+        }
+        Ok(found
+            .into_values()
+            .map(|d| ThingSummary {
+                online: true,
+                name: d.definition.thing.name.clone(),
+                title: d
+                    .definition
+                    .thing
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| d.definition.thing.name.clone()),
+                version: d.definition.thing.version.clone(),
+                state: d.state,
+                key: d.thing_key,
+                owner: d.owner,
+                id: d.id,
+            })
+            .collect())
+    }
+
+    /// Fetches and verifies a thing's description.
+    pub async fn describe(&self, id: &str) -> Result<Description> {
+        let id = parse_id(id)?;
+        self.inner.describe(&id).await
+    }
+
+    /// Connects to a thing: fetches its description (pinning its key on first contact) and
+    /// returns a handle to use it.
+    pub async fn thing(&self, id: &str) -> Result<RemoteThing> {
+        let id = parse_id(id)?;
+        let description = self.inner.describe(&id).await?;
+        RemoteThing::new(self.inner.clone(), description)
+    }
+
+    /// Whether a thing is online now (from its liveliness token).
+    pub fn is_online(&self, id: &str) -> bool {
+        self.inner.presence.is_online(id)
+    }
+
+    /// Stops background work; streams and handles from this client end.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+    }
+}
+
+pub(crate) fn parse_id(id: &str) -> Result<ThingId> {
+    ThingId::new(id).map_err(|e| Error::UnknownThing(e.to_string()))
+}
+
+impl ClientInner {
+    /// A description from `key`, self-signed by the thing, matching any pinned key.
+    fn open_description(&self, key: &str, payload: &[u8]) -> Result<Description> {
+        let opened = self
+            .verifier
+            .open::<Description>(key, payload)
+            .map_err(Error::Untrusted)?;
+        let d = opened.body;
+        if keys::description(&d.id) != key {
+            return Err(Error::Protocol(format!(
+                "description of `{}` received on `{key}`",
+                d.id
+            )));
+        }
+        if opened.from != d.thing_key && self.config.signing == Signing::Signed {
+            return Err(Error::Untrusted(
+                crate::envelope::EnvelopeError::WrongSender {
+                    expected: d.thing_key.to_string(),
+                    found: opened.from.to_string(),
+                },
+            ));
+        }
+        let pins = crate::device::lock(&self.pins);
+        if let Some(pinned) = pins.get(&d.id)
+            && *pinned != d.thing_key
+        {
+            return Err(Error::Untrusted(
+                crate::envelope::EnvelopeError::WrongSender {
+                    expected: pinned.to_string(),
+                    found: d.thing_key.to_string(),
+                },
+            ));
+        }
+        Ok(d)
+    }
+
+    pub(crate) async fn describe(&self, id: &ThingId) -> Result<Description> {
+        let key = keys::description(id);
+        let mut replies = self
+            .transport
+            .query(&key, None, self.config.request_timeout)
+            .await?;
+        let mut last_error = None;
+        while let Some(reply) = replies.recv().await {
+            let Reply::Ok(sample) = reply else { continue };
+            match self.open_description(&sample.key, &sample.payload) {
+                Ok(d) if d.id == *id => {
+                    d.definition.check()?;
+                    // Trust on first use: the first verified key of a thing is the one we keep.
+                    crate::device::lock(&self.pins)
+                        .entry(id.clone())
+                        .or_insert(d.thing_key);
+                    return Ok(d);
+                }
+                Ok(_) => {}
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            if self.presence.is_online(id.as_str()) {
+                Error::TimedOut {
+                    timeout_ms: millis(self.config.request_timeout),
+                }
+            } else {
+                Error::UnknownThing(id.to_string())
+            }
+        }))
+    }
+}
+
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,436 @@
+//! Action requests on the device: validation, the bounded queue, execution with deadline and
+//! cancellation, state publication, and deduplication of retries.
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::envelope::now_ms;
+use crate::identity::PublicKey;
+use crate::keys;
+use crate::transport::Query;
+use crate::wire::{
+    ActionError, ActionRequest, ActionState, ActionUpdate, Lifecycle, Outcome, Problem,
+    RequestQuery,
+};
+
+use super::serve::{counted, not_replayed, open, reply};
+use super::{ActionContext, Inner, lock};
+
+/// One accepted request.
+pub(crate) struct RequestEntry {
+    request: String,
+    action: String,
+    requester: PublicKey,
+    key: String,
+    state: watch::Sender<ActionUpdate>,
+    cancel: CancellationToken,
+}
+
+impl RequestEntry {
+    fn current(&self) -> ActionUpdate {
+        self.state.borrow().clone()
+    }
+
+    fn is_final(&self) -> bool {
+        self.state.borrow().state.is_final()
+    }
+}
+
+/// Requests by id: running ones, and the most recent finished ones (so a retry gets the
+/// original result instead of running again).
+pub(crate) struct RequestTable {
+    entries: HashMap<String, Arc<RequestEntry>>,
+    finished: VecDeque<String>,
+    keep_finished: usize,
+}
+
+impl RequestTable {
+    pub(crate) fn new(keep_finished: usize) -> RequestTable {
+        RequestTable {
+            entries: HashMap::new(),
+            finished: VecDeque::new(),
+            keep_finished,
+        }
+    }
+
+    fn get(&self, request: &str) -> Option<Arc<RequestEntry>> {
+        self.entries.get(request).cloned()
+    }
+
+    fn finished(&mut self, request: &str) {
+        self.finished.push_back(request.to_owned());
+        while self.finished.len() > self.keep_finished {
+            if let Some(old) = self.finished.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+    }
+}
+
+/// A query on `actions/<name>`: invoke or cancel.
+pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
+    let opened = match open::<ActionRequest>(inner, &query) {
+        Ok(o) => o,
+        Err(problem) => return reject(inner, &query, "", name, problem),
+    };
+    match opened.body.clone() {
+        ActionRequest::Invoke {
+            request,
+            input,
+            timeout_ms,
+        } => {
+            // A retry (same requester, same request id) follows the original request.
+            let existing = lock(&inner.requests).get(&request);
+            if let Some(entry) = existing {
+                if entry.requester == opened.from && entry.action == name {
+                    return follow(inner, query, entry).await;
+                }
+                let problem = Problem::BadRequest {
+                    message: format!("request id `{request}` is already in use"),
+                };
+                return reject(inner, &query, &request, name, problem);
+            }
+            if let Err(problem) = not_replayed(inner, &opened) {
+                return reject(inner, &query, &request, name, problem);
+            }
+            let span = tracing::info_span!("action", thing = %inner.id, action = %name, %request, from = %opened.from.short());
+            let admitted = {
+                let _entered = span.enter();
+                admit(inner, name, &request, &input, timeout_ms, opened.from)
+            };
+            match admitted {
+                Ok((entry, deadline, timeout_ms)) => {
+                    tokio::spawn(
+                        run(inner.clone(), entry.clone(), input, deadline, timeout_ms)
+                            .instrument(span),
+                    );
+                    follow(inner, query, entry).await;
+                }
+                Err(problem) => reject(inner, &query, &request, name, problem),
+            }
+        }
+        ActionRequest::Cancel { request } => {
+            let result =
+                not_replayed(inner, &opened).and_then(|()| cancel(inner, &request, &opened.from));
+            let outcome: Outcome<ActionUpdate> = result.into();
+            reply(inner, &query, &outcome);
+        }
+    }
+}
+
+/// A query on `requests/<id>`: status or cancel.
+pub(crate) async fn on_request_query(inner: &Arc<Inner>, query: Query, request: &str) {
+    let result = match open::<RequestQuery>(inner, &query) {
+        Err(problem) => Err(problem),
+        Ok(opened) => match opened.body {
+            RequestQuery::Status => status(inner, request, &opened.from),
+            RequestQuery::Cancel => {
+                not_replayed(inner, &opened).and_then(|()| cancel(inner, request, &opened.from))
+            }
+        },
+    };
+    let outcome: Outcome<ActionUpdate> = result.into();
+    reply(inner, &query, &outcome);
+}
+
+fn status(inner: &Inner, request: &str, from: &PublicKey) -> Result<ActionUpdate, Problem> {
+    let entry = lock(&inner.requests)
+        .get(request)
+        .ok_or_else(|| Problem::UnknownRequest {
+            request: request.to_owned(),
+        })?;
+    may_see(inner, &entry, from)?;
+    Ok(entry.current())
+}
+
+/// The requester and the owner may follow or cancel a request.
+fn may_see(inner: &Inner, entry: &RequestEntry, from: &PublicKey) -> Result<(), Problem> {
+    if entry.requester == *from {
+        return Ok(());
+    }
+    let parties = lock(&inner.meta).parties.clone();
+    counted(inner, parties.check_owner(from)).map_err(|_| Problem::UnknownRequest {
+        request: entry.request.clone(),
+    })
+}
+
+fn cancel(inner: &Inner, request: &str, from: &PublicKey) -> Result<ActionUpdate, Problem> {
+    let entry = lock(&inner.requests)
+        .get(request)
+        .ok_or_else(|| Problem::UnknownRequest {
+            request: request.to_owned(),
+        })?;
+    may_see(inner, &entry, from)?;
+    if !entry.is_final() {
+        tracing::info!(thing = %inner.id, %request, "cancel requested");
+        entry.cancel.cancel();
+    }
+    Ok(entry.current())
+}
+
+/// Checks a new request and queues it.
+fn admit(
+    inner: &Arc<Inner>,
+    name: &str,
+    request: &str,
+    input: &Value,
+    timeout_ms: Option<u64>,
+    from: PublicKey,
+) -> Result<(Arc<RequestEntry>, Instant, u64), Problem> {
+    if request.is_empty() || request.len() > 64 || request.contains(['/', '*', '$', '?', '#']) {
+        return Err(Problem::BadRequest {
+            message: "request ids are 1 to 64 characters without / * $ ? #".into(),
+        });
+    }
+    let Some(action) = inner.definition.actions.get(name) else {
+        return Err(Problem::UnknownAffordance {
+            affordance: "action".into(),
+            name: name.to_owned(),
+        });
+    };
+    let (state, parties) = {
+        let meta = lock(&inner.meta);
+        (meta.lifecycle, meta.parties.clone())
+    };
+    counted(inner, parties.check(&action.access, &from))?;
+    if state != Lifecycle::Published {
+        return Err(Problem::NotPublished { state });
+    }
+    let schema = inner.schemas.inputs.get(name).cloned().flatten();
+    let checked = match &schema {
+        Some(schema) => schema.check(input),
+        None if input.is_null() => Ok(()),
+        None => Err(safething_ir::value::ValueError {
+            path: String::new(),
+            violation: safething_ir::value::Violation::Type {
+                expected: safething_ir::SchemaType::Null,
+                found: safething_ir::value::json_type_name(input),
+            },
+        }),
+    };
+    if let Err(e) = checked {
+        inner.stats.invalid_payload.fetch_add(1, Ordering::Relaxed);
+        return Err(Problem::InvalidPayload {
+            what: "input".into(),
+            path: e.path,
+            keyword: e.violation.keyword().into(),
+            message: e.violation.to_string(),
+        });
+    }
+    if inner
+        .handler
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_none()
+    {
+        return Err(Problem::NoHandler);
+    }
+    let limit = inner.config.queue_capacity + inner.config.concurrency;
+    if inner.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
+        inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        inner.stats.busy.fetch_add(1, Ordering::Relaxed);
+        return Err(Problem::Busy);
+    }
+    let default = action
+        .timeout
+        .as_ref()
+        .and_then(|t| t.duration().ok())
+        .unwrap_or(inner.config.default_timeout);
+    let timeout = timeout_ms
+        .map_or(default, Duration::from_millis)
+        .min(Duration::from_secs(24 * 3600));
+    let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    let deadline = Instant::now() + timeout;
+    let update = ActionUpdate {
+        request: request.to_owned(),
+        action: name.to_owned(),
+        seq: 1,
+        state: ActionState::Accepted,
+    };
+    let (tx, _) = watch::channel(update);
+    let entry = Arc::new(RequestEntry {
+        request: request.to_owned(),
+        action: name.to_owned(),
+        requester: from,
+        key: keys::request(&inner.id, request),
+        state: tx,
+        cancel: inner.shutdown.child_token(),
+    });
+    lock(&inner.requests)
+        .entries
+        .insert(request.to_owned(), entry.clone());
+    tracing::debug!("accepted");
+    Ok((entry, deadline, timeout_ms))
+}
+
+/// Replies every state of `entry` on the query until the final one; the query then ends.
+async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
+    let mut rx = entry.state.subscribe();
+    loop {
+        let update = rx.borrow_and_update().clone();
+        let done = update.state.is_final();
+        let outcome = Outcome::Ok(update);
+        reply(inner, &query, &outcome);
+        if done {
+            return;
+        }
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return },
+            () = inner.shutdown.cancelled() => {
+                // The run task finishes the request as cancelled; give it a moment to say so.
+                let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
+                let outcome = Outcome::Ok(rx.borrow_and_update().clone());
+                reply(inner, &query, &outcome);
+                return;
+            }
+        }
+    }
+}
+
+fn reject(inner: &Inner, query: &Query, request: &str, action: &str, problem: Problem) {
+    tracing::debug!(thing = %inner.id, %action, %request, %problem, "rejected");
+    let update = ActionUpdate {
+        request: request.to_owned(),
+        action: action.to_owned(),
+        seq: 1,
+        state: ActionState::Rejected { problem },
+    };
+    reply(inner, query, &Outcome::Ok(update));
+}
+
+async fn set_state(inner: &Inner, entry: &RequestEntry, state: ActionState) {
+    let mut update = entry.current();
+    update.seq += 1;
+    update.state = state;
+    entry.state.send_replace(update.clone());
+    // Observers other than the requester (a console, a restarted client) follow the request key.
+    match inner.sealer.seal(&entry.key, &update) {
+        Ok(bytes) => {
+            if let Err(e) = inner.transport.publish(&entry.key, bytes).await {
+                tracing::debug!(thing = %inner.id, error = %e, "could not publish a request state");
+            }
+        }
+        Err(e) => tracing::error!(thing = %inner.id, error = %e, "could not seal a request state"),
+    }
+}
+
+/// Waits for a slot, runs the handler, and records the outcome.
+async fn run(
+    inner: Arc<Inner>,
+    entry: Arc<RequestEntry>,
+    input: Value,
+    deadline: Instant,
+    timeout_ms: u64,
+) {
+    let final_state = execute(&inner, &entry, input, deadline, timeout_ms).await;
+    tracing::debug!(state = final_state.name(), "finished");
+    set_state(&inner, &entry, final_state).await;
+    inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+    lock(&inner.requests).finished(&entry.request);
+}
+
+async fn execute(
+    inner: &Arc<Inner>,
+    entry: &RequestEntry,
+    input: Value,
+    deadline: Instant,
+    timeout_ms: u64,
+) -> ActionState {
+    let permit = tokio::select! {
+        permit = inner.slots.clone().acquire_owned() => match permit {
+            Ok(p) => p,
+            Err(_) => return ActionState::Cancelled,
+        },
+        () = entry.cancel.cancelled() => return ActionState::Cancelled,
+        () = tokio::time::sleep_until(deadline) => return ActionState::TimedOut { timeout_ms },
+    };
+    let handler = inner
+        .handler
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let Some(handler) = handler else {
+        return ActionState::Rejected {
+            problem: Problem::NoHandler,
+        };
+    };
+    set_state(inner, entry, ActionState::Running).await;
+    let ctx = ActionContext {
+        request_id: entry.request.as_str().into(),
+        action: entry.action.as_str().into(),
+        requester: entry.requester,
+        deadline,
+        deadline_ms: now_ms().saturating_add(
+            u64::try_from(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_millis(),
+            )
+            .unwrap_or(u64::MAX),
+        ),
+        cancel: entry.cancel.clone(),
+    };
+    // A panicking handler fails its request; it does not take the device down.
+    let work = AssertUnwindSafe(handler.invoke(&entry.action, input, ctx)).catch_unwind();
+    tokio::pin!(work);
+    let state = tokio::select! {
+        result = &mut work => outcome(inner, &entry.action, result),
+        () = tokio::time::sleep_until(deadline) => {
+            entry.cancel.cancel();
+            ActionState::TimedOut { timeout_ms }
+        }
+        () = entry.cancel.cancelled() => {
+            // Let the handler notice `ctx.cancelled()` and wind down before dropping it.
+            let _ = tokio::time::timeout(inner.config.cancel_grace, &mut work).await;
+            ActionState::Cancelled
+        }
+    };
+    drop(permit);
+    state
+}
+
+fn outcome(
+    inner: &Inner,
+    action: &str,
+    result: Result<Result<Value, ActionError>, Box<dyn std::any::Any + Send>>,
+) -> ActionState {
+    match result {
+        Ok(Ok(output)) => {
+            let schema = inner.schemas.outputs.get(action).cloned().flatten();
+            let checked = match &schema {
+                Some(schema) => schema.check(&output).map_err(|e| e.to_string()),
+                None if output.is_null() => Ok(()),
+                None => Err("the action has no output, but the handler returned one".to_owned()),
+            };
+            match checked {
+                Ok(()) => ActionState::Done { output },
+                Err(e) => {
+                    tracing::error!(thing = %inner.id, %action, error = %e, "handler returned an invalid output");
+                    ActionState::Failed {
+                        error: ActionError::new(
+                            "invalid_output",
+                            format!("the device produced an invalid output: {e}"),
+                        ),
+                    }
+                }
+            }
+        }
+        Ok(Err(error)) => ActionState::Failed { error },
+        Err(_) => {
+            tracing::error!(thing = %inner.id, %action, "action handler panicked");
+            ActionState::Failed {
+                error: ActionError::new("handler_panicked", "the device's handler crashed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,625 @@
+//! The device side: a thing's own process, built from its definition and id.
+//!
+//! ```no_run
+//! # async fn demo(definition: safething::ir::Definition) -> safething::Result<()> {
+//! use safething::device::{Device, Handlers};
+//! use safething::transport::memory::MemoryNetwork;
+//! use serde_json::json;
+//!
+//! let network = MemoryNetwork::new();
+//! let device = Device::builder(definition, "garden-01").transport(network.session()).build()?;
+//! device.serve(Handlers::new().action("close_valve", |_, _| async { Ok(json!(null)) }));
+//! device.register().await?;
+//! device.set_attribute("moisture_level", json!(42.0)).await?;
+//! # Ok(()) }
+//! ```
+
+mod actions;
+mod handler;
+mod serve;
+
+pub use handler::{ActionContext, Handler, Handlers, WriteContext};
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use safething_ir::value::json_equal;
+use safething_ir::{AttributeKind, Definition, PayloadSchemas, ThingId};
+
+use crate::access::Parties;
+use crate::envelope::{Sealer, Signing, Verifier, now_ms};
+use crate::error::{AffordanceKind, Error, Result};
+use crate::identity::{Identity, PublicKey};
+use crate::keys;
+use crate::transport::{Guard, Transport};
+use crate::wire::{AttributeUpdate, Description, EventMessage, HistoryEntry, Lifecycle};
+
+use actions::RequestTable;
+
+/// Tuning of a device. The defaults suit a small device serving a handful of clients.
+#[derive(Clone, Debug)]
+pub struct DeviceConfig {
+    /// How many action requests run at once.
+    pub concurrency: usize,
+    /// How many accepted requests may wait for a free slot; more are rejected as busy.
+    pub queue_capacity: usize,
+    /// Deadline of actions whose definition sets no `timeout` and whose requester sets none.
+    pub default_timeout: Duration,
+    /// After a cancellation, how long the handler may take to notice before it is dropped.
+    pub cancel_grace: Duration,
+    /// How many finished requests are remembered, so that retries get the original result.
+    pub finished_requests: usize,
+    /// Whether messages are signed (see [`Signing`]).
+    pub signing: Signing,
+    /// How far a requester's clock may be from ours.
+    pub freshness: Duration,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            concurrency: 4,
+            queue_capacity: 64,
+            default_timeout: Duration::from_secs(60),
+            cancel_grace: Duration::from_secs(2),
+            finished_requests: 4096,
+            signing: Signing::Signed,
+            freshness: Verifier::DEFAULT_WINDOW,
+        }
+    }
+}
+
+/// Builds a [`Device`].
+pub struct DeviceBuilder {
+    definition: Definition,
+    id: String,
+    transport: Option<Arc<dyn Transport>>,
+    identity: Option<Identity>,
+    owner: Option<PublicKey>,
+    group: Vec<PublicKey>,
+    config: DeviceConfig,
+}
+
+impl std::fmt::Debug for DeviceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceBuilder")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceBuilder {
+    /// The network to serve on.
+    pub fn transport(self, transport: impl Transport) -> DeviceBuilder {
+        self.transport_arc(Arc::new(transport))
+    }
+
+    /// The network to serve on, already shared.
+    pub fn transport_arc(mut self, transport: Arc<dyn Transport>) -> DeviceBuilder {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The thing's key pair (default: a fresh one, kept in memory).
+    pub fn identity(mut self, identity: Identity) -> DeviceBuilder {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Provisions the owner (instead of a claim).
+    pub fn owner(mut self, owner: PublicKey) -> DeviceBuilder {
+        self.owner = Some(owner);
+        self
+    }
+
+    /// Provisions a group member.
+    pub fn member(mut self, member: PublicKey) -> DeviceBuilder {
+        if !self.group.contains(&member) {
+            self.group.push(member);
+        }
+        self
+    }
+
+    /// Tuning.
+    pub fn config(mut self, config: DeviceConfig) -> DeviceBuilder {
+        self.config = config;
+        self
+    }
+
+    /// How many action requests run at once (default 4).
+    pub fn concurrency(mut self, n: usize) -> DeviceBuilder {
+        self.config.concurrency = n.max(1);
+        self
+    }
+
+    /// How many accepted requests may wait (default 64).
+    pub fn queue_capacity(mut self, n: usize) -> DeviceBuilder {
+        self.config.queue_capacity = n;
+        self
+    }
+
+    /// Signed (default) or unsigned messages.
+    pub fn signing(mut self, signing: Signing) -> DeviceBuilder {
+        self.config.signing = signing;
+        self
+    }
+
+    /// Checks the definition and the id, and builds the device (not yet on the network:
+    /// call [`Device::register`]).
+    pub fn build(self) -> Result<Device> {
+        self.definition.check()?;
+        let id = ThingId::new(self.id).map_err(|e| Error::UnknownThing(e.to_string()))?;
+        let transport = self.transport.ok_or_else(|| {
+            Error::Transport(crate::transport::TransportError::Unavailable(
+                "no transport given to the device builder".into(),
+            ))
+        })?;
+        let identity = match self.identity {
+            Some(i) => i,
+            None => Identity::generate()?,
+        };
+        let thing_key = *identity.public_key();
+        let schemas = self.definition.payload_schemas();
+        let attributes = self
+            .definition
+            .attributes
+            .iter()
+            .map(|(name, a)| {
+                let value = match a.kind {
+                    AttributeKind::Static => a.value.clone(),
+                    AttributeKind::Dynamic => a.schema.default.clone(),
+                };
+                let slot = AttributeSlot {
+                    key: keys::attribute(&id, name),
+                    value,
+                    seq: 0,
+                    ts: now_ms(),
+                    history: VecDeque::new(),
+                    capacity: a
+                        .history
+                        .map_or(0, |h| usize::try_from(h).unwrap_or(usize::MAX)),
+                };
+                (name.clone(), Mutex::new(slot))
+            })
+            .collect();
+        let events = self
+            .definition
+            .events
+            .keys()
+            .map(|name| (name.clone(), (keys::event(&id, name), AtomicU64::new(0))))
+            .collect();
+        let mut epoch = [0u8; 4];
+        let _ = getrandom::fill(&mut epoch);
+        let shutdown = CancellationToken::new();
+        let inner = Arc::new(Inner {
+            sealer: Sealer::new(identity, self.config.signing),
+            verifier: Verifier::with_window(self.config.signing, self.config.freshness),
+            slots: Arc::new(Semaphore::new(self.config.concurrency.max(1))),
+            requests: Mutex::new(RequestTable::new(self.config.finished_requests)),
+            config: self.config,
+            id,
+            definition: Arc::new(self.definition),
+            schemas,
+            transport,
+            epoch: u32::from_le_bytes(epoch),
+            meta: Mutex::new(Meta {
+                lifecycle: Lifecycle::Registered,
+                parties: Parties {
+                    thing: Some(thing_key),
+                    owner: self.owner,
+                    group: self.group,
+                },
+                revision: 1,
+            }),
+            attributes,
+            events,
+            handler: RwLock::new(None),
+            in_flight: AtomicUsize::new(0),
+            shutdown: shutdown.clone(),
+            token: Mutex::new(None),
+            registered: AtomicBool::new(false),
+            stats: Stats::default(),
+        });
+        Ok(Device {
+            inner,
+            _alive: Arc::new(shutdown.drop_guard()),
+        })
+    }
+}
+
+/// A running thing: serves its description, attributes and actions, and publishes what it
+/// observes. Clones are handles to the same device; when the last one is dropped the device
+/// leaves the network.
+#[derive(Clone)]
+pub struct Device {
+    inner: Arc<Inner>,
+    _alive: Arc<DropGuard>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("id", &self.inner.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counters a device keeps about what it refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceStats {
+    /// Requests refused because of their access type.
+    pub access_denied: u64,
+    /// Messages that failed verification (malformed, unsigned, bad signature, stale, replayed).
+    pub unverified: u64,
+    /// Requests with payloads that do not match their schema.
+    pub invalid_payload: u64,
+    /// Actions refused because the queue was full.
+    pub busy: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Stats {
+    access_denied: AtomicU64,
+    unverified: AtomicU64,
+    invalid_payload: AtomicU64,
+    busy: AtomicU64,
+}
+
+pub(crate) struct Meta {
+    pub(crate) lifecycle: Lifecycle,
+    pub(crate) parties: Parties,
+    pub(crate) revision: u64,
+}
+
+pub(crate) struct AttributeSlot {
+    key: String,
+    value: Option<Value>,
+    seq: u64,
+    ts: u64,
+    history: VecDeque<HistoryEntry>,
+    capacity: usize,
+}
+
+pub(crate) struct Inner {
+    pub(crate) id: ThingId,
+    pub(crate) definition: Arc<Definition>,
+    pub(crate) schemas: PayloadSchemas,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) sealer: Sealer,
+    pub(crate) verifier: Verifier,
+    pub(crate) config: DeviceConfig,
+    pub(crate) epoch: u32,
+    pub(crate) meta: Mutex<Meta>,
+    attributes: BTreeMap<String, Mutex<AttributeSlot>>,
+    events: BTreeMap<String, (String, AtomicU64)>,
+    pub(crate) handler: RwLock<Option<Arc<dyn Handler>>>,
+    pub(crate) requests: Mutex<RequestTable>,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) shutdown: CancellationToken,
+    token: Mutex<Option<Guard>>,
+    registered: AtomicBool,
+    pub(crate) stats: Stats,
+}
+
+/// Locks a mutex, recovering from poisoning: every critical section in the runtime leaves the
+/// data consistent at each step, so a panic elsewhere must not take the device down.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Device {
+    /// Starts building a device of type `definition` with id `id` (at least 5 characters).
+    pub fn builder(definition: Definition, id: impl Into<String>) -> DeviceBuilder {
+        DeviceBuilder {
+            definition,
+            id: id.into(),
+            transport: None,
+            identity: None,
+            owner: None,
+            group: Vec::new(),
+            config: DeviceConfig::default(),
+        }
+    }
+
+    /// The thing's id.
+    pub fn id(&self) -> &ThingId {
+        &self.inner.id
+    }
+
+    /// The definition it serves.
+    pub fn definition(&self) -> &Definition {
+        &self.inner.definition
+    }
+
+    /// The thing's public key.
+    pub fn public_key(&self) -> PublicKey {
+        *self.inner.sealer.identity().public_key()
+    }
+
+    /// The lifecycle state.
+    pub fn lifecycle(&self) -> Lifecycle {
+        lock(&self.inner.meta).lifecycle
+    }
+
+    /// The owner, group and thing keys.
+    pub fn parties(&self) -> Parties {
+        lock(&self.inner.meta).parties.clone()
+    }
+
+    /// The description as clients see it.
+    pub fn description(&self) -> Description {
+        self.inner.description()
+    }
+
+    /// Refusal counters.
+    pub fn stats(&self) -> DeviceStats {
+        let s = &self.inner.stats;
+        DeviceStats {
+            access_denied: s.access_denied.load(Ordering::Relaxed),
+            unverified: s.unverified.load(Ordering::Relaxed),
+            invalid_payload: s.invalid_payload.load(Ordering::Relaxed),
+            busy: s.busy.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Serves actions and writes with `handler` (replacing any previous one).
+    pub fn serve(&self, handler: impl Handler) {
+        self.serve_arc(Arc::new(handler));
+    }
+
+    /// Serves actions and writes with a shared handler.
+    pub fn serve_arc(&self, handler: Arc<dyn Handler>) {
+        *self
+            .inner
+            .handler
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(handler);
+    }
+
+    /// Puts the thing on the network: answers queries, declares its liveliness token (it is
+    /// online from now on) and publishes its description. State: `registered` (until the owner
+    /// publishes it).
+    pub async fn register(&self) -> Result<()> {
+        if self.inner.registered.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let queryable = self
+            .inner
+            .transport
+            .queryable(&keys::thing_subtree(&self.inner.id))
+            .await?;
+        tokio::spawn(serve::serve(self.inner.clone(), queryable));
+        let token = self
+            .inner
+            .transport
+            .liveliness_token(&keys::thing(&self.inner.id))
+            .await?;
+        *lock(&self.inner.token) = Some(token);
+        self.inner.publish_description().await;
+        tracing::info!(thing = %self.inner.id, key = %self.public_key().short(), "registered");
+        Ok(())
+    }
+
+    /// Makes the thing operative (the owner's call, made on the device itself).
+    pub async fn publish(&self) -> Result<()> {
+        self.inner.set_lifecycle(Lifecycle::Published).await;
+        Ok(())
+    }
+
+    /// Takes the thing out of service (the owner's call, made on the device itself).
+    pub async fn disable(&self) -> Result<()> {
+        self.inner.set_lifecycle(Lifecycle::Disabled).await;
+        Ok(())
+    }
+
+    /// Sets a dynamic attribute: checked against its schema, retained, added to its history,
+    /// and published — only when it changed. Returns whether it changed.
+    pub async fn set_attribute(&self, name: &str, value: Value) -> Result<bool> {
+        self.inner.set_attribute(name, value, false).await
+    }
+
+    /// Like [`set_attribute`](Self::set_attribute), but publishes even an unchanged value.
+    pub async fn force_attribute(&self, name: &str, value: Value) -> Result<()> {
+        self.inner
+            .set_attribute(name, value, true)
+            .await
+            .map(|_| ())
+    }
+
+    /// The current value of an attribute, as the device holds it.
+    pub fn attribute(&self, name: &str) -> Option<Value> {
+        self.inner
+            .attributes
+            .get(name)
+            .and_then(|slot| lock(slot).value.clone())
+    }
+
+    /// Emits an event (`data` is checked against its schema; `null` for events without data).
+    pub async fn emit_event(&self, name: &str, data: Value) -> Result<()> {
+        self.inner.emit_event(name, data).await
+    }
+
+    /// Leaves the network: stops answering, cancels running actions, and drops the liveliness
+    /// token (clients see the thing go offline).
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        lock(&self.inner.token).take();
+        tracing::info!(thing = %self.inner.id, "shut down");
+    }
+}
+
+impl Inner {
+    pub(crate) fn description(&self) -> Description {
+        let meta = lock(&self.meta);
+        Description {
+            id: self.id.clone(),
+            state: meta.lifecycle,
+            thing_key: *self.sealer.identity().public_key(),
+            owner: meta.parties.owner,
+            group: meta.parties.group.clone(),
+            revision: meta.revision,
+            definition: (*self.definition).clone(),
+        }
+    }
+
+    pub(crate) async fn publish_description(&self) {
+        let key = keys::description(&self.id);
+        match self.sealer.seal(&key, &self.description()) {
+            Ok(bytes) => {
+                if let Err(e) = self.transport.publish(&key, bytes).await {
+                    tracing::warn!(thing = %self.id, error = %e, "could not publish the description");
+                }
+            }
+            Err(e) => {
+                tracing::error!(thing = %self.id, error = %e, "could not seal the description")
+            }
+        }
+    }
+
+    pub(crate) async fn set_lifecycle(&self, state: Lifecycle) {
+        {
+            let mut meta = lock(&self.meta);
+            if meta.lifecycle == state {
+                return;
+            }
+            meta.lifecycle = state;
+            meta.revision += 1;
+        }
+        tracing::info!(thing = %self.id, %state, "lifecycle changed");
+        self.publish_description().await;
+    }
+
+    pub(crate) fn unknown(&self, kind: AffordanceKind, name: &str) -> Error {
+        Error::UnknownAffordance {
+            thing: self.id.to_string(),
+            kind,
+            name: name.to_owned(),
+        }
+    }
+
+    pub(crate) async fn set_attribute(
+        &self,
+        name: &str,
+        value: Value,
+        force: bool,
+    ) -> Result<bool> {
+        let Some(slot) = self.attributes.get(name) else {
+            return Err(self.unknown(AffordanceKind::Attribute, name));
+        };
+        if self
+            .definition
+            .attributes
+            .get(name)
+            .is_some_and(|a| a.kind == AttributeKind::Static)
+        {
+            return Err(Error::Rejected(crate::wire::Problem::NotWritable {
+                name: name.to_owned(),
+            }));
+        }
+        if let Some(schema) = self.schemas.attributes.get(name) {
+            schema
+                .check(&value)
+                .map_err(|source| Error::InvalidPayload {
+                    what: format!("value of attribute `{name}`"),
+                    source,
+                })?;
+        }
+        let (key, update) = {
+            let mut s = lock(slot);
+            if !force && s.value.as_ref().is_some_and(|old| json_equal(old, &value)) {
+                return Ok(false);
+            }
+            s.seq += 1;
+            s.ts = now_ms();
+            if s.capacity > 0 {
+                if s.history.len() == s.capacity {
+                    s.history.pop_front();
+                }
+                let entry = HistoryEntry {
+                    value: value.clone(),
+                    seq: s.seq,
+                    ts: s.ts,
+                };
+                s.history.push_back(entry);
+            }
+            let update = AttributeUpdate {
+                value: value.clone(),
+                seq: s.seq,
+                epoch: self.epoch,
+            };
+            s.value = Some(value);
+            (s.key.clone(), update)
+        };
+        let bytes = self
+            .sealer
+            .seal(&key, &update)
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        self.transport.publish(&key, bytes).await?;
+        Ok(true)
+    }
+
+    pub(crate) fn read_attribute(
+        &self,
+        name: &str,
+        history: Option<u64>,
+    ) -> Option<crate::wire::ReadReply> {
+        let slot = lock(self.attributes.get(name)?);
+        let history = history.map(|n| {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            let skip = slot.history.len().saturating_sub(n);
+            slot.history.iter().skip(skip).cloned().collect()
+        });
+        Some(crate::wire::ReadReply {
+            value: slot.value.clone(),
+            seq: slot.seq,
+            ts: slot.ts,
+            epoch: self.epoch,
+            history,
+        })
+    }
+
+    async fn emit_event(&self, name: &str, data: Value) -> Result<()> {
+        let Some((key, seq)) = self.events.get(name) else {
+            return Err(self.unknown(AffordanceKind::Event, name));
+        };
+        match self.schemas.events.get(name) {
+            Some(Some(schema)) => schema
+                .check(&data)
+                .map_err(|source| Error::InvalidPayload {
+                    what: format!("data of event `{name}`"),
+                    source,
+                })?,
+            _ if !data.is_null() => {
+                return Err(Error::InvalidPayload {
+                    what: format!("data of event `{name}`"),
+                    source: safething_ir::value::ValueError {
+                        path: String::new(),
+                        violation: safething_ir::value::Violation::Type {
+                            expected: safething_ir::SchemaType::Null,
+                            found: safething_ir::value::json_type_name(&data),
+                        },
+                    },
+                });
+            }
+            _ => {}
+        }
+        let message = EventMessage {
+            data,
+            seq: seq.fetch_add(1, Ordering::Relaxed) + 1,
+            epoch: self.epoch,
+        };
+        let bytes = self
+            .sealer
+            .seal(key, &message)
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        self.transport.publish(key, bytes).await?;
+        Ok(())
+    }
+}

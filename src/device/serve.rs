@@ -1,0 +1,271 @@
+//! Answering queries: routing by key, verifying, checking access, replying signed.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::envelope::Opened;
+use crate::keys::{self, Route};
+use crate::transport::{Query, Queryable, keyexpr};
+use crate::wire::{
+    AdminRequest, AttributeRequest, Description, Lifecycle, Outcome, Problem, ReadReply,
+};
+
+use super::{Inner, WriteContext, actions, lock};
+
+/// Answers queries until the device shuts down.
+pub(crate) async fn serve(inner: Arc<Inner>, mut queryable: Queryable) {
+    loop {
+        let query = tokio::select! {
+            q = queryable.recv() => match q {
+                Some(q) => q,
+                None => break,
+            },
+            () = inner.shutdown.cancelled() => break,
+        };
+        dispatch(&inner, query);
+    }
+}
+
+fn dispatch(inner: &Arc<Inner>, query: Query) {
+    if query.key_expr.contains('*') {
+        // Wildcard queries are discovery: only the description answers them.
+        let description = keys::description(&inner.id);
+        if keyexpr::intersects(&query.key_expr, &description) {
+            reply_on(inner, &query, &description, &inner.description());
+        }
+        return;
+    }
+    let Some((id, route)) = keys::parse(&query.key_expr) else {
+        return;
+    };
+    if id != inner.id.as_str() {
+        return;
+    }
+    match route {
+        Route::Description => {
+            let key = query.key_expr.clone();
+            reply_on(inner, &query, &key, &inner.description());
+        }
+        Route::Attribute(name) => {
+            let (inner, name) = (inner.clone(), name.to_owned());
+            tokio::spawn(async move { on_attribute(&inner, query, &name).await });
+        }
+        Route::Action(name) => {
+            let (inner, name) = (inner.clone(), name.to_owned());
+            tokio::spawn(async move { actions::on_action(&inner, query, &name).await });
+        }
+        Route::Request(request) => {
+            let (inner, request) = (inner.clone(), request.to_owned());
+            tokio::spawn(async move { actions::on_request_query(&inner, query, &request).await });
+        }
+        Route::Admin => {
+            let inner = inner.clone();
+            tokio::spawn(async move { on_admin(&inner, query).await });
+        }
+        Route::Event(_) => {}
+    }
+}
+
+/// Sends a signed reply on the query's own key.
+pub(crate) fn reply<T: Serialize>(inner: &Inner, query: &Query, body: &T) {
+    let key = query.key_expr.clone();
+    reply_on(inner, query, &key, body);
+}
+
+fn reply_on<T: Serialize>(inner: &Inner, query: &Query, key: &str, body: &T) {
+    match inner.sealer.seal(key, body) {
+        Ok(bytes) => {
+            if let Err(e) = query.reply(key, bytes) {
+                tracing::debug!(thing = %inner.id, %key, error = %e, "reply not delivered");
+            }
+        }
+        Err(e) => tracing::error!(thing = %inner.id, %key, error = %e, "could not seal a reply"),
+    }
+}
+
+/// Opens a request: envelope, signature, freshness, body.
+pub(crate) fn open<T: DeserializeOwned>(
+    inner: &Inner,
+    query: &Query,
+) -> Result<Opened<T>, Problem> {
+    let Some(payload) = &query.payload else {
+        inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
+        return Err(Problem::BadRequest {
+            message: "the query carries no request".into(),
+        });
+    };
+    inner.verifier.open(&query.key_expr, payload).map_err(|e| {
+        inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(thing = %inner.id, key = %query.key_expr, error = %e, "refused an unverifiable request");
+        Problem::BadRequest { message: e.to_string() }
+    })
+}
+
+/// Rejects a message id seen before.
+pub(crate) fn not_replayed<T>(inner: &Inner, opened: &Opened<T>) -> Result<(), Problem> {
+    inner.verifier.check_replay(opened).map_err(|e| {
+        inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
+        Problem::BadRequest {
+            message: e.to_string(),
+        }
+    })
+}
+
+/// Counts an access refusal.
+pub(crate) fn counted(inner: &Inner, result: Result<(), Problem>) -> Result<(), Problem> {
+    if let Err(Problem::AccessDenied { rule, reason }) = &result {
+        inner.stats.access_denied.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(thing = %inner.id, %rule, %reason, "access denied");
+    }
+    result
+}
+
+async fn on_attribute(inner: &Inner, query: Query, name: &str) {
+    let outcome: Outcome<ReadReply> = attribute_request(inner, &query, name).await.into();
+    reply(inner, &query, &outcome);
+}
+
+async fn attribute_request(inner: &Inner, query: &Query, name: &str) -> Result<ReadReply, Problem> {
+    let opened = open::<AttributeRequest>(inner, query)?;
+    not_replayed(inner, &opened)?;
+    let Some(attribute) = inner.definition.attributes.get(name) else {
+        return Err(Problem::UnknownAffordance {
+            affordance: "attribute".into(),
+            name: name.to_owned(),
+        });
+    };
+    let parties = lock(&inner.meta).parties.clone();
+    counted(inner, parties.check(&attribute.access, &opened.from))?;
+    let span =
+        tracing::debug_span!("attribute", thing = %inner.id, %name, from = %opened.from.short());
+    let _entered = span.enter();
+    match opened.body {
+        AttributeRequest::Read { history } => {
+            let history = history.filter(|_| attribute.history.is_some());
+            inner
+                .read_attribute(name, history)
+                .ok_or_else(|| Problem::UnknownAffordance {
+                    affordance: "attribute".into(),
+                    name: name.to_owned(),
+                })
+        }
+        AttributeRequest::Write { value } => {
+            drop(_entered);
+            write(inner, name, value, opened.from).await
+        }
+    }
+}
+
+async fn write(
+    inner: &Inner,
+    name: &str,
+    value: Value,
+    from: crate::identity::PublicKey,
+) -> Result<ReadReply, Problem> {
+    let writable = inner
+        .definition
+        .attributes
+        .get(name)
+        .is_some_and(|a| a.writable);
+    if !writable {
+        return Err(Problem::NotWritable {
+            name: name.to_owned(),
+        });
+    }
+    let state = lock(&inner.meta).lifecycle;
+    if state != Lifecycle::Published {
+        return Err(Problem::NotPublished { state });
+    }
+    if let Some(schema) = inner.schemas.attributes.get(name)
+        && let Err(e) = schema.check(&value)
+    {
+        inner.stats.invalid_payload.fetch_add(1, Ordering::Relaxed);
+        return Err(Problem::InvalidPayload {
+            what: "value".into(),
+            path: e.path,
+            keyword: e.violation.keyword().into(),
+            message: e.violation.to_string(),
+        });
+    }
+    let handler = inner
+        .handler
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let Some(handler) = handler else {
+        return Err(Problem::NoHandler);
+    };
+    let ctx = WriteContext {
+        attribute: name.into(),
+        requester: from,
+    };
+    handler
+        .write(name, value.clone(), ctx)
+        .await
+        .map_err(|reason| Problem::Rejected { reason })?;
+    inner
+        .set_attribute(name, value, false)
+        .await
+        .map_err(|e| Problem::Rejected {
+            reason: format!("accepted but not applied: {e}"),
+        })?;
+    inner
+        .read_attribute(name, None)
+        .ok_or_else(|| Problem::UnknownAffordance {
+            affordance: "attribute".into(),
+            name: name.to_owned(),
+        })
+}
+
+async fn on_admin(inner: &Inner, query: Query) {
+    let outcome: Outcome<Description> = admin_request(inner, &query).await.into();
+    reply(inner, &query, &outcome);
+}
+
+async fn admin_request(inner: &Inner, query: &Query) -> Result<Description, Problem> {
+    let opened = open::<AdminRequest>(inner, query)?;
+    not_replayed(inner, &opened)?;
+    let from = opened.from;
+    if let AdminRequest::Claim { token } = &opened.body {
+        return crate::provisioning::claim(inner, &from, token).await;
+    }
+    let parties = lock(&inner.meta).parties.clone();
+    counted(inner, parties.check_owner(&from))?;
+    tracing::info!(thing = %inner.id, op = ?opened.body, "owner operation");
+    match opened.body {
+        AdminRequest::Publish => inner.set_lifecycle(Lifecycle::Published).await,
+        AdminRequest::Disable => inner.set_lifecycle(Lifecycle::Disabled).await,
+        AdminRequest::Grant { member } => {
+            inner
+                .change_parties(|p| {
+                    if !p.group.contains(&member) {
+                        p.group.push(member);
+                    }
+                })
+                .await
+        }
+        AdminRequest::Revoke { member } => {
+            inner
+                .change_parties(|p| p.group.retain(|m| *m != member))
+                .await
+        }
+        AdminRequest::Transfer { owner } => inner.change_parties(|p| p.owner = Some(owner)).await,
+        AdminRequest::Claim { .. } => {}
+    }
+    Ok(inner.description())
+}
+
+impl Inner {
+    pub(crate) async fn change_parties(&self, change: impl FnOnce(&mut crate::access::Parties)) {
+        {
+            let mut meta = lock(&self.meta);
+            change(&mut meta.parties);
+            meta.revision += 1;
+        }
+        self.publish_description().await;
+    }
+}

@@ -1,0 +1,428 @@
+//! Envelopes: how every message travels.
+//!
+//! ```json
+//! {"v":1,"from":"st…","id":"9f2c…-17","ts":1764250000123,"body":{…},"sig":"…"}
+//! ```
+//!
+//! `from` is the sender's public key, `id` unique per sender, `ts` the sender's clock in Unix
+//! milliseconds, `body` the message (JSON), `sig` an ed25519 signature over
+//! `"safething/v1" 0 key 0 from(32 bytes) id 0 ts(8 bytes, big-endian) body` — the key the
+//! message travels on is signed too, so a message cannot be replayed on another key. The body is
+//! verified exactly as received (it is kept as raw JSON), so no canonical JSON form is needed.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use data_encoding::BASE64URL_NOPAD;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::identity::{Identity, PublicKey};
+
+/// The envelope format version.
+pub const VERSION: u8 = 1;
+
+/// Why a received message was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Not an envelope, or a body that is not the expected message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// An envelope version this runtime does not speak.
+    #[error("unsupported envelope version {0}")]
+    Version(u8),
+    /// No signature where one is required.
+    #[error("message is not signed")]
+    Unsigned,
+    /// A signature that does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// A timestamp outside the freshness window.
+    #[error("stale message: sent {skew_ms} ms away from now (window {window_ms} ms)")]
+    Stale {
+        /// How far the sender's clock is from ours.
+        skew_ms: u64,
+        /// The accepted window.
+        window_ms: u64,
+    },
+    /// A message id already seen from this sender.
+    #[error("replayed message")]
+    Replayed,
+    /// Signed by someone other than the expected sender.
+    #[error("message from {found}, expected {expected}")]
+    WrongSender {
+        /// Who should have signed.
+        expected: String,
+        /// Who did.
+        found: String,
+    },
+}
+
+/// Whether messages are signed. `Signed` is the default everywhere; `Unsigned` exists for
+/// measuring the cost of signatures and for closed test setups, and a signed participant never
+/// accepts unsigned messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Signing {
+    /// Sign everything sent; require valid signatures on everything received.
+    #[default]
+    Signed,
+    /// Send without signatures; accept unsigned messages (signed ones are still checked).
+    Unsigned,
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    v: u8,
+    from: &'a PublicKey,
+    id: &'a str,
+    ts: u64,
+    body: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sig: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn<'a> {
+    v: u8,
+    from: PublicKey,
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+    ts: u64,
+    #[serde(borrow)]
+    body: &'a RawValue,
+    #[serde(default, borrow)]
+    sig: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Signs and wraps outgoing messages for one participant.
+#[derive(Debug)]
+pub struct Sealer {
+    identity: Identity,
+    signing: Signing,
+    nonce: String,
+    counter: AtomicU64,
+}
+
+impl Sealer {
+    /// A sealer for `identity`.
+    pub fn new(identity: Identity, signing: Signing) -> Sealer {
+        let mut nonce = [0u8; 8];
+        // A fixed nonce only weakens uniqueness across restarts within the freshness window;
+        // the counter still makes ids unique within this run.
+        let _ = getrandom::fill(&mut nonce);
+        Sealer {
+            identity,
+            signing,
+            nonce: data_encoding::HEXLOWER.encode(&nonce),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// The participant's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Whether this participant signs.
+    pub fn signing(&self) -> Signing {
+        self.signing
+    }
+
+    /// A fresh message id, unique for this sender.
+    pub fn next_id(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n:x}", self.nonce)
+    }
+
+    /// Wraps `body` for sending on `key`.
+    pub fn seal<T: Serialize + ?Sized>(&self, key: &str, body: &T) -> Result<Bytes, EnvelopeError> {
+        let raw = serde_json::value::to_raw_value(body)
+            .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+        self.seal_raw(key, &raw, &self.next_id())
+    }
+
+    /// Wraps an already serialized body with a given message id (a retry resends identical
+    /// bytes by sealing once and sending the same [`Bytes`] again).
+    pub fn seal_raw(&self, key: &str, body: &RawValue, id: &str) -> Result<Bytes, EnvelopeError> {
+        let ts = now_ms();
+        let from = self.identity.public_key();
+        let sig = match self.signing {
+            Signing::Signed => {
+                let message = signing_input(key, from, id, ts, body.get());
+                Some(BASE64URL_NOPAD.encode(&self.identity.sign(&message)))
+            }
+            Signing::Unsigned => None,
+        };
+        let out = EnvelopeOut {
+            v: VERSION,
+            from,
+            id,
+            ts,
+            body,
+            sig,
+        };
+        serde_json::to_vec(&out)
+            .map(Bytes::from)
+            .map_err(|e| EnvelopeError::Malformed(e.to_string()))
+    }
+}
+
+fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &str) -> Vec<u8> {
+    let mut m = Vec::with_capacity(64 + key.len() + id.len() + body.len());
+    m.extend_from_slice(b"safething/v1\0");
+    m.extend_from_slice(key.as_bytes());
+    m.push(0);
+    m.extend_from_slice(from.as_bytes());
+    m.extend_from_slice(id.as_bytes());
+    m.push(0);
+    m.extend_from_slice(&ts.to_be_bytes());
+    m.extend_from_slice(body.as_bytes());
+    m
+}
+
+/// A received, checked message.
+#[derive(Clone, Debug)]
+pub struct Opened<T> {
+    /// Who sent it (verified when `signed`).
+    pub from: PublicKey,
+    /// Its id, unique for the sender.
+    pub id: String,
+    /// The sender's timestamp, Unix milliseconds.
+    pub ts: u64,
+    /// Whether a valid signature covered it.
+    pub signed: bool,
+    /// The message.
+    pub body: T,
+}
+
+/// Checks received envelopes: signature, freshness, and (for requests) replays.
+#[derive(Debug)]
+pub struct Verifier {
+    signing: Signing,
+    window_ms: u64,
+    seen: Mutex<ReplayCache>,
+}
+
+impl Verifier {
+    /// Default freshness window: how far a sender's clock may be from ours.
+    pub const DEFAULT_WINDOW: Duration = Duration::from_secs(120);
+
+    /// A verifier with the default window.
+    pub fn new(signing: Signing) -> Verifier {
+        Verifier::with_window(signing, Verifier::DEFAULT_WINDOW)
+    }
+
+    /// A verifier accepting timestamps within `window` of now.
+    pub fn with_window(signing: Signing, window: Duration) -> Verifier {
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        Verifier {
+            signing,
+            window_ms,
+            seen: Mutex::new(ReplayCache::new(window_ms)),
+        }
+    }
+
+    /// Opens a message received on `key`: envelope, signature, freshness, then body.
+    pub fn open<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<Opened<T>, EnvelopeError> {
+        let env: EnvelopeIn<'_> = serde_json::from_slice(bytes)
+            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+        if env.v != VERSION {
+            return Err(EnvelopeError::Version(env.v));
+        }
+        let signed = match &env.sig {
+            Some(sig) => {
+                let sig = BASE64URL_NOPAD
+                    .decode(sig.as_bytes())
+                    .map_err(|_| EnvelopeError::BadSignature)?;
+                let sig: [u8; 64] = sig.try_into().map_err(|_| EnvelopeError::BadSignature)?;
+                let message = signing_input(key, &env.from, &env.id, env.ts, env.body.get());
+                if !env.from.verify(&message, &sig) {
+                    return Err(EnvelopeError::BadSignature);
+                }
+                true
+            }
+            None if self.signing == Signing::Signed => return Err(EnvelopeError::Unsigned),
+            None => false,
+        };
+        let now = now_ms();
+        let skew_ms = now.abs_diff(env.ts);
+        if skew_ms > self.window_ms {
+            return Err(EnvelopeError::Stale {
+                skew_ms,
+                window_ms: self.window_ms,
+            });
+        }
+        let body = serde_json::from_str(env.body.get())
+            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+        Ok(Opened {
+            from: env.from,
+            id: env.id.into_owned(),
+            ts: env.ts,
+            signed,
+            body,
+        })
+    }
+
+    /// Records a message id; `Err(Replayed)` when this sender already used it within the window.
+    pub fn check_replay<T>(&self, opened: &Opened<T>) -> Result<(), EnvelopeError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.insert(opened.from, &opened.id, opened.ts, now_ms()) {
+            Ok(())
+        } else {
+            Err(EnvelopeError::Replayed)
+        }
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(200).collect()
+}
+
+/// Ids seen recently, per sender. Entries older than the window are forgotten (a message that
+/// old is rejected as stale anyway), which bounds the memory to the traffic of one window.
+#[derive(Debug)]
+struct ReplayCache {
+    window_ms: u64,
+    by_sender: HashMap<PublicKey, HashMap<String, u64>>,
+    order: VecDeque<(u64, PublicKey, String)>,
+}
+
+impl ReplayCache {
+    /// Hard cap on remembered ids, against floods of distinct ids inside one window.
+    const MAX_ENTRIES: usize = 1 << 20;
+
+    fn new(window_ms: u64) -> ReplayCache {
+        ReplayCache {
+            window_ms,
+            by_sender: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn insert(&mut self, from: PublicKey, id: &str, ts: u64, now: u64) -> bool {
+        while let Some((seen_at, sender, old)) = self.order.front() {
+            if now.saturating_sub(*seen_at) <= self.window_ms.saturating_mul(2)
+                && self.order.len() < Self::MAX_ENTRIES
+            {
+                break;
+            }
+            if let Some(ids) = self.by_sender.get_mut(sender) {
+                ids.remove(old);
+                if ids.is_empty() {
+                    self.by_sender.remove(sender);
+                }
+            }
+            self.order.pop_front();
+        }
+        let ids = self.by_sender.entry(from).or_default();
+        if ids.contains_key(id) {
+            return false;
+        }
+        ids.insert(id.to_owned(), ts);
+        self.order.push_back((now, from, id.to_owned()));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn pair(signing: Signing) -> (Sealer, Verifier) {
+        (
+            Sealer::new(Identity::generate().unwrap(), signing),
+            Verifier::new(signing),
+        )
+    }
+
+    #[test]
+    fn round_trip_signed() {
+        let (s, v) = pair(Signing::Signed);
+        let bytes = s.seal("a/b", &json!({"x": 1})).unwrap();
+        let opened: Opened<Value> = v.open("a/b", &bytes).unwrap();
+        assert_eq!(opened.body, json!({"x": 1}));
+        assert!(opened.signed);
+        assert_eq!(&opened.from, s.identity().public_key());
+    }
+
+    #[test]
+    fn signature_binds_key_and_body() {
+        let (s, v) = pair(Signing::Signed);
+        let bytes = s.seal("a/b", &json!({"x": 1})).unwrap();
+        assert_eq!(
+            v.open::<Value>("a/c", &bytes).unwrap_err(),
+            EnvelopeError::BadSignature
+        );
+        let tampered = String::from_utf8(bytes.to_vec())
+            .unwrap()
+            .replace("\"x\":1", "\"x\":2");
+        assert_eq!(
+            v.open::<Value>("a/b", tampered.as_bytes()).unwrap_err(),
+            EnvelopeError::BadSignature
+        );
+    }
+
+    #[test]
+    fn unsigned_rejected_by_signed_receivers() {
+        let (s, _) = pair(Signing::Unsigned);
+        let bytes = s.seal("a/b", &json!(1)).unwrap();
+        assert_eq!(
+            Verifier::new(Signing::Signed)
+                .open::<Value>("a/b", &bytes)
+                .unwrap_err(),
+            EnvelopeError::Unsigned
+        );
+        assert!(
+            Verifier::new(Signing::Unsigned)
+                .open::<Value>("a/b", &bytes)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn replays_and_garbage() {
+        let (s, v) = pair(Signing::Signed);
+        let bytes = s.seal("a/b", &json!(1)).unwrap();
+        let opened: Opened<Value> = v.open("a/b", &bytes).unwrap();
+        assert!(v.check_replay(&opened).is_ok());
+        assert_eq!(
+            v.check_replay(&opened).unwrap_err(),
+            EnvelopeError::Replayed
+        );
+        for garbage in [&b""[..], b"{", b"null", b"{\"v\":1}", &[0xff, 0xfe]] {
+            assert!(matches!(
+                v.open::<Value>("a/b", garbage),
+                Err(EnvelopeError::Malformed(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn stale_messages_are_rejected() {
+        let s = Sealer::new(Identity::generate().unwrap(), Signing::Signed);
+        let v = Verifier::with_window(Signing::Signed, Duration::from_millis(0));
+        let bytes = s.seal("a/b", &json!(1)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(matches!(
+            v.open::<Value>("a/b", &bytes),
+            Err(EnvelopeError::Stale { .. })
+        ));
+    }
+}

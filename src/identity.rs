@@ -1,0 +1,316 @@
+//! Identities: an ed25519 key pair for every thing and every person or app.
+//!
+//! A [`PublicKey`] prints as `st` followed by the key in lowercase base32 (54 characters);
+//! [`PublicKey::short`] gives a 10-character fingerprint for humans.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use data_encoding::BASE32_NOPAD;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+const PREFIX: &str = "st";
+const FILE_HEADER: &str = "safething-identity-v1";
+
+/// Problems with keys and identity files.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// The operating system's random source failed.
+    #[error("cannot generate a key: the system random source failed: {0}")]
+    Random(String),
+    /// A printable key that is not one.
+    #[error("`{0}` is not a SAFEthing public key (expected `st` and 52 base32 characters)")]
+    InvalidKey(String),
+    /// An identity file that cannot be read or written.
+    #[error("identity file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// An identity file whose content is not an identity.
+    #[error("identity file {path} is not a SAFEthing identity ({reason})")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An identity file others can read.
+    #[error(
+        "identity file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+/// A public key: who signed a message, who owns a thing, who is in its group.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PublicKey([u8; 32]);
+
+impl PublicKey {
+    /// The raw key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// From raw bytes (checked to be a valid curve point).
+    pub fn from_bytes(bytes: [u8; 32]) -> Option<PublicKey> {
+        VerifyingKey::from_bytes(&bytes)
+            .ok()
+            .map(|_| PublicKey(bytes))
+    }
+
+    /// A 10-character fingerprint for humans (`st` and 8 characters); not unique enough to
+    /// identify a key, only to recognise one.
+    pub fn short(&self) -> String {
+        let full = self.to_string();
+        full.chars().take(10).collect()
+    }
+
+    /// Checks `signature` over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let Ok(key) = VerifyingKey::from_bytes(&self.0) else {
+            return false;
+        };
+        key.verify_strict(message, &Signature::from_bytes(signature))
+            .is_ok()
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{PREFIX}{}",
+            BASE32_NOPAD.encode(&self.0).to_ascii_lowercase()
+        )
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.short())
+    }
+}
+
+impl FromStr for PublicKey {
+    type Err = IdentityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || IdentityError::InvalidKey(s.chars().take(80).collect());
+        let body = s.strip_prefix(PREFIX).ok_or_else(invalid)?;
+        let bytes = BASE32_NOPAD
+            .decode(body.to_ascii_uppercase().as_bytes())
+            .map_err(|_| invalid())?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| invalid())?;
+        PublicKey::from_bytes(bytes).ok_or_else(invalid)
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A key pair: signs what its holder sends.
+#[derive(Clone)]
+pub struct Identity {
+    signing: SigningKey,
+    public: PublicKey,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// A fresh random identity (kept in memory only).
+    pub fn generate() -> Result<Identity, IdentityError> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| IdentityError::Random(e.to_string()))?;
+        Ok(Identity::from_secret(secret))
+    }
+
+    /// The identity with this 32-byte secret key.
+    pub fn from_secret(secret: [u8; 32]) -> Identity {
+        let signing = SigningKey::from_bytes(&secret);
+        let public = PublicKey(signing.verifying_key().to_bytes());
+        Identity { signing, public }
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// Signs `message`.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+
+    /// The secret key bytes (for deriving encryption keys; never sent anywhere).
+    pub(crate) fn secret_bytes(&self) -> [u8; 32] {
+        self.signing.to_bytes()
+    }
+
+    /// Loads the identity stored at `path`, or creates one there (mode 0600) on first run.
+    pub fn load_or_create(path: impl AsRef<Path>) -> Result<Identity, IdentityError> {
+        let path = path.as_ref();
+        match std::fs::metadata(path) {
+            Ok(_) => Identity::load(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let identity = Identity::generate()?;
+                identity.save(path)?;
+                Ok(identity)
+            }
+            Err(source) => Err(IdentityError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Loads the identity stored at `path`, refusing files that other users can read.
+    pub fn load(path: impl AsRef<Path>) -> Result<Identity, IdentityError> {
+        let path = path.as_ref();
+        let io = |source| IdentityError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        check_private(path)?;
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let corrupt = |reason: &str| IdentityError::Corrupt {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(FILE_HEADER) {
+            return Err(corrupt("missing header line"));
+        }
+        let secret = lines.next().ok_or_else(|| corrupt("missing key line"))?;
+        let bytes = BASE32_NOPAD
+            .decode(secret.trim().to_ascii_uppercase().as_bytes())
+            .map_err(|_| corrupt("key is not base32"))?;
+        let secret: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| corrupt("key is not 32 bytes"))?;
+        Ok(Identity::from_secret(secret))
+    }
+
+    /// Writes the identity to `path`, readable and writable by its user only, creating parent
+    /// directories. Fails if the file exists.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), IdentityError> {
+        let path = path.as_ref();
+        let io = |source| IdentityError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(io)?;
+        let secret = BASE32_NOPAD
+            .encode(&self.secret_bytes())
+            .to_ascii_lowercase();
+        writeln!(
+            file,
+            "{FILE_HEADER}\n{secret}\n# public key: {}",
+            self.public
+        )
+        .map_err(io)?;
+        file.sync_all().map_err(io)
+    }
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), IdentityError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| IdentityError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(IdentityError::Permissions {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), IdentityError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_print_parse_and_verify() {
+        let id = Identity::generate().unwrap();
+        let printed = id.public_key().to_string();
+        assert!(
+            printed.starts_with("st") && printed.len() == 54,
+            "{printed}"
+        );
+        assert_eq!(printed.parse::<PublicKey>().unwrap(), *id.public_key());
+        assert_eq!(id.public_key().short().len(), 10);
+        let sig = id.sign(b"hello");
+        assert!(id.public_key().verify(b"hello", &sig));
+        assert!(!id.public_key().verify(b"hellO", &sig));
+        assert!("st123".parse::<PublicKey>().is_err());
+        assert!("xx".parse::<PublicKey>().is_err());
+    }
+
+    #[test]
+    fn identity_files_are_private_and_reloadable() {
+        let dir = std::env::temp_dir().join(format!("safething-id-{}", std::process::id()));
+        let path = dir.join("nested/me.key");
+        let _ = std::fs::remove_dir_all(&dir);
+        let a = Identity::load_or_create(&path).unwrap();
+        let b = Identity::load_or_create(&path).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                Identity::load(&path),
+                Err(IdentityError::Permissions { .. })
+            ));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

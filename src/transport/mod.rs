@@ -1,0 +1,196 @@
+//! The network seam: what the runtime needs from a transport, and two implementations —
+//! [`memory`] (in-process, the embedded default) and, behind the `zenoh` feature, Zenoh.
+//!
+//! The primitives follow Zenoh's model so that a Zenoh session implements them directly:
+//! publications to subscribers by key expression, queryables answering queries with any
+//! number of replies, and liveliness tokens whose disappearance is observed by watchers.
+//! Transports move opaque bytes; envelopes, signatures and validation live above them.
+
+pub mod keyexpr;
+pub mod memory;
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+
+/// A failure of the transport itself (not of the thing on the other side).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// A key expression that is not well formed.
+    #[error("invalid key expression `{0}`")]
+    InvalidKey(String),
+    /// The session is closed.
+    #[error("the transport session is closed")]
+    Closed,
+    /// The transport could not be opened or reached its peers.
+    #[error("transport unavailable: {0}")]
+    Unavailable(String),
+    /// Any other failure reported by the underlying network library.
+    #[error("transport failure: {0}")]
+    Other(String),
+}
+
+/// A message received by a subscriber, or a reply to a query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// The concrete key it was published on.
+    pub key: String,
+    /// Its bytes.
+    pub payload: Bytes,
+}
+
+/// One reply to a query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// A reply on a key.
+    Ok(Sample),
+    /// An error reply (its payload describes the error).
+    Err(Bytes),
+}
+
+/// A change of a liveliness token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Liveliness {
+    /// The token exists (declared, or already there when the watch started).
+    Alive(String),
+    /// The token is gone (undeclared, or its session died).
+    Gone(String),
+}
+
+/// Sends replies to one query. Dropping the last [`Query`] holding it ends the query for the
+/// requester.
+pub trait Replier: Send + Sync {
+    /// Sends a reply on `key`.
+    fn reply(&self, key: &str, payload: Bytes) -> Result<(), TransportError>;
+    /// Sends an error reply.
+    fn reply_err(&self, payload: Bytes) -> Result<(), TransportError>;
+}
+
+/// A query received by a queryable.
+pub struct Query {
+    /// The key expression the requester asked for.
+    pub key_expr: String,
+    /// The payload sent with the query, if any.
+    pub payload: Option<Bytes>,
+    /// Where replies go.
+    pub replier: Box<dyn Replier>,
+}
+
+impl Query {
+    /// Sends a reply on `key`.
+    pub fn reply(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
+        self.replier.reply(key, payload)
+    }
+
+    /// Sends an error reply.
+    pub fn reply_err(&self, payload: Bytes) -> Result<(), TransportError> {
+        self.replier.reply_err(payload)
+    }
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("key_expr", &self.key_expr)
+            .field("payload", &self.payload.as_ref().map(Bytes::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps a declaration alive; dropping it undeclares.
+pub type Guard = Box<dyn Send + Sync>;
+
+/// A stream of items from a declaration (subscriber, queryable, reply stream, liveliness watch).
+/// Dropping it undeclares what it came from.
+pub struct Receiver<T> {
+    rx: mpsc::Receiver<T>,
+    _guard: Guard,
+}
+
+impl<T> Receiver<T> {
+    /// Wraps a channel receiver and the guard of its declaration.
+    pub fn new(rx: mpsc::Receiver<T>, guard: Guard) -> Receiver<T> {
+        Receiver { rx, _guard: guard }
+    }
+
+    /// The next item; `None` once the declaration ended.
+    pub async fn recv(&mut self) -> Option<T> {
+        self.rx.recv().await
+    }
+}
+
+impl<T> Stream for Receiver<T> {
+    type Item = T;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver").finish_non_exhaustive()
+    }
+}
+
+/// Samples published on keys matching a subscription.
+pub type Subscriber = Receiver<Sample>;
+/// Queries addressed to a queryable.
+pub type Queryable = Receiver<Query>;
+/// Replies to one query; ends when every queryable has finished or the timeout passed.
+pub type Replies = Receiver<Reply>;
+/// Liveliness changes of tokens matching a watch, starting with the tokens alive now.
+pub type LivelinessWatch = Receiver<Liveliness>;
+
+/// How many undelivered items a declaration buffers before new ones are dropped. Streams
+/// carry sequence numbers, so a consumer that falls behind sees the gap.
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// What the runtime needs from a network.
+///
+/// Implementations must be cheap to share (`Arc<dyn Transport>`), must never block the
+/// caller's thread, and must deliver a session's own publications and queries to its own
+/// subscribers and queryables too (a device and its client may share one session).
+pub trait Transport: Send + Sync + 'static {
+    /// Publishes `payload` on the concrete key `key`.
+    fn publish(&self, key: &str, payload: Bytes) -> BoxFuture<'_, Result<(), TransportError>>;
+
+    /// Receives every publication on keys matching `key_expr`.
+    fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>>;
+
+    /// Receives every query whose key expression intersects `key_expr`.
+    fn queryable(&self, key_expr: &str) -> BoxFuture<'_, Result<Queryable, TransportError>>;
+
+    /// Sends a query to every matching queryable and streams all of their replies, unmerged,
+    /// until each has finished or `timeout` passed.
+    fn query(
+        &self,
+        key_expr: &str,
+        payload: Option<Bytes>,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Replies, TransportError>>;
+
+    /// Declares a liveliness token on `key`; it lives as long as the returned guard and the
+    /// session.
+    fn liveliness_token(&self, key: &str) -> BoxFuture<'_, Result<Guard, TransportError>>;
+
+    /// Watches liveliness tokens matching `key_expr`, starting with those alive now.
+    fn watch_liveliness(
+        &self,
+        key_expr: &str,
+    ) -> BoxFuture<'_, Result<LivelinessWatch, TransportError>>;
+}
+
+/// Checks a key expression before handing it to a transport.
+pub fn check_key_expr(key_expr: &str) -> Result<(), TransportError> {
+    if keyexpr::is_valid(key_expr) {
+        Ok(())
+    } else {
+        Err(TransportError::InvalidKey(key_expr.to_owned()))
+    }
+}

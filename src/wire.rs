@@ -1,0 +1,402 @@
+//! Message bodies: what goes inside an [`envelope`](crate::envelope) on each key.
+//!
+//! Their JSON Schemas are checked in under `schemas/wire/` (generated from these types).
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use safething_ir::{Definition, ThingId};
+
+use crate::identity::PublicKey;
+
+/// Where a thing is in its life: registered by its device, published (made operative) by its
+/// owner, or disabled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Lifecycle {
+    /// On the network, not yet usable: actions and writes are rejected.
+    #[default]
+    Registered,
+    /// Operative: accepts requests.
+    Published,
+    /// Taken out of service by its owner: actions and writes are rejected.
+    Disabled,
+}
+
+impl fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lifecycle::Registered => "registered",
+            Lifecycle::Published => "published",
+            Lifecycle::Disabled => "disabled",
+        })
+    }
+}
+
+/// A thing's description: what it is, who it is, who owns it. Signed by the thing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Description {
+    /// The thing's id.
+    pub id: ThingId,
+    /// Lifecycle state.
+    pub state: Lifecycle,
+    /// The thing's public key: everything it sends is signed with it.
+    #[schemars(with = "String")]
+    pub thing_key: PublicKey,
+    /// The owner's public key, once claimed or provisioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub owner: Option<PublicKey>,
+    /// Members of the thing's group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<String>")]
+    pub group: Vec<PublicKey>,
+    /// Increases with every change of the description, so stale copies can be told apart.
+    pub revision: u64,
+    /// The definition the device was built from.
+    pub definition: Definition,
+}
+
+/// A new value of an attribute (published on `attributes/<name>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AttributeUpdate {
+    /// The value.
+    pub value: Value,
+    /// Per-attribute sequence number, increasing by one with every change.
+    pub seq: u64,
+    /// Changes whenever the device restarts (sequence numbers start again).
+    pub epoch: u32,
+}
+
+/// An event (published on `events/<name>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventMessage {
+    /// The payload (`null` for events without data).
+    pub data: Value,
+    /// Per-event sequence number.
+    pub seq: u64,
+    /// Changes whenever the device restarts.
+    pub epoch: u32,
+}
+
+/// A request sent as a query on `attributes/<name>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AttributeRequest {
+    /// The current value, and the history when `history` is set (the last N values).
+    Read {
+        /// How many history entries to return (none when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        history: Option<u64>,
+    },
+    /// A write of a writable attribute.
+    Write {
+        /// The new value.
+        value: Value,
+    },
+}
+
+/// One remembered value of an attribute.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryEntry {
+    /// The value.
+    pub value: Value,
+    /// Its sequence number.
+    pub seq: u64,
+    /// When it was set, Unix milliseconds.
+    pub ts: u64,
+}
+
+/// The answer to a read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReadReply {
+    /// The current value; absent when the device has not set one yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Sequence number of the current value (0 before the first).
+    pub seq: u64,
+    /// When it was set, Unix milliseconds.
+    pub ts: u64,
+    /// Changes whenever the device restarts.
+    pub epoch: u32,
+    /// Oldest first, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryEntry>>,
+}
+
+/// A request sent as a query on `actions/<name>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ActionRequest {
+    /// Start the action. A repeated `request` id from the same requester is the same request.
+    Invoke {
+        /// Chosen by the requester, unique among its requests.
+        request: String,
+        /// The input (`null` for actions without input).
+        #[serde(default)]
+        input: Value,
+        /// Overrides the definition's timeout, in milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
+    /// Cancel a request of this requester.
+    Cancel {
+        /// Its id.
+        request: String,
+    },
+}
+
+/// A query on `requests/<request-id>`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RequestQuery {
+    /// The current state.
+    Status,
+    /// Cancel it.
+    Cancel,
+}
+
+/// An application-level failure reported by an action handler.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ActionError {
+    /// A short machine-readable code, e.g. `valve_stuck`.
+    pub code: String,
+    /// A human explanation.
+    pub message: String,
+    /// Extra detail for programs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ActionError {
+    /// An error with a code and a message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ActionError {
+        ActionError {
+            code: code.into(),
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds machine-readable detail.
+    pub fn with_data(mut self, data: Value) -> ActionError {
+        self.data = Some(data);
+        self
+    }
+}
+
+/// Where an action request is: `requested -> accepted -> running -> done | failed | rejected |
+/// cancelled | timed_out`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ActionState {
+    /// Sent; the device has not answered yet (client side only).
+    Requested,
+    /// Queued by the device.
+    Accepted,
+    /// The handler is running.
+    Running,
+    /// Finished with an output.
+    Done {
+        /// The output (`null` for actions without output).
+        output: Value,
+    },
+    /// The handler reported an application error.
+    Failed {
+        /// What it said.
+        error: ActionError,
+    },
+    /// The device refused the request before running it.
+    Rejected {
+        /// Why.
+        problem: Problem,
+    },
+    /// Cancelled by the requester.
+    Cancelled,
+    /// Passed its deadline.
+    TimedOut {
+        /// The deadline that passed, in milliseconds after the request was accepted.
+        timeout_ms: u64,
+    },
+}
+
+impl ActionState {
+    /// Whether no further change can follow.
+    pub fn is_final(&self) -> bool {
+        !matches!(
+            self,
+            ActionState::Requested | ActionState::Accepted | ActionState::Running
+        )
+    }
+
+    /// The state's name (`running`, `timed_out`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActionState::Requested => "requested",
+            ActionState::Accepted => "accepted",
+            ActionState::Running => "running",
+            ActionState::Done { .. } => "done",
+            ActionState::Failed { .. } => "failed",
+            ActionState::Rejected { .. } => "rejected",
+            ActionState::Cancelled => "cancelled",
+            ActionState::TimedOut { .. } => "timed_out",
+        }
+    }
+}
+
+/// A state change of an action request (query replies and publications on `requests/<id>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ActionUpdate {
+    /// The request id.
+    pub request: String,
+    /// The action.
+    pub action: String,
+    /// Increases with every state change of this request.
+    pub seq: u32,
+    /// The new state.
+    #[serde(flatten)]
+    pub state: ActionState,
+}
+
+/// An owner operation, sent as a query on `admin`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AdminRequest {
+    /// Make the thing operative.
+    Publish,
+    /// Take the thing out of service.
+    Disable,
+    /// Become the owner of an unclaimed thing with its one-time claim token.
+    Claim {
+        /// The token the device printed.
+        token: String,
+    },
+    /// Add a member to the thing's group.
+    Grant {
+        /// The member's public key.
+        #[schemars(with = "String")]
+        member: PublicKey,
+    },
+    /// Remove a member from the thing's group.
+    Revoke {
+        /// The member's public key.
+        #[schemars(with = "String")]
+        member: PublicKey,
+    },
+    /// Hand the thing to another owner.
+    Transfer {
+        /// The new owner's public key.
+        #[schemars(with = "String")]
+        owner: PublicKey,
+    },
+}
+
+/// Why a device refused a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Problem {
+    /// No such attribute, event or action.
+    #[error("`{name}` is not a known {affordance}")]
+    UnknownAffordance {
+        /// `attribute`, `event` or `action`.
+        affordance: String,
+        /// The name asked for.
+        name: String,
+    },
+    /// The thing is registered or disabled.
+    #[error("the thing is {state}, not published")]
+    NotPublished {
+        /// Its state.
+        state: Lifecycle,
+    },
+    /// The requester may not do this.
+    #[error("access denied by rule `{rule}`: {reason}")]
+    AccessDenied {
+        /// The affordance's access type (`owner`, `group`, ...), or `admin` for owner operations.
+        rule: String,
+        /// Why the requester does not qualify.
+        reason: String,
+    },
+    /// The payload does not match its schema.
+    #[error("invalid {what}: at `{path}`: {message}")]
+    InvalidPayload {
+        /// Which payload (`input`, `value`).
+        what: String,
+        /// JSON pointer into the payload.
+        path: String,
+        /// The violated keyword.
+        keyword: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The attribute is not writable.
+    #[error("attribute `{name}` is not writable")]
+    NotWritable {
+        /// The attribute.
+        name: String,
+    },
+    /// The device's handler refused a write or a request.
+    #[error("rejected by the device: {reason}")]
+    Rejected {
+        /// The handler's reason.
+        reason: String,
+    },
+    /// The action queue is full.
+    #[error("the device is busy: its action queue is full")]
+    Busy,
+    /// No handler serves this action yet.
+    #[error("no handler serves this on the device")]
+    NoHandler,
+    /// No such request.
+    #[error("unknown request `{request}`")]
+    UnknownRequest {
+        /// The request id.
+        request: String,
+    },
+    /// The request could not be read or verified.
+    #[error("bad request: {message}")]
+    BadRequest {
+        /// What is wrong.
+        message: String,
+    },
+    /// A claim that did not succeed.
+    #[error("claim refused: {reason}")]
+    ClaimRefused {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The answer to a request: `{"ok": ...}` or `{"error": {...}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub enum Outcome<T> {
+    /// It worked.
+    #[serde(rename = "ok")]
+    Ok(T),
+    /// It did not.
+    #[serde(rename = "error")]
+    Err(Problem),
+}
+
+impl<T> From<Result<T, Problem>> for Outcome<T> {
+    fn from(r: Result<T, Problem>) -> Self {
+        match r {
+            Ok(v) => Outcome::Ok(v),
+            Err(p) => Outcome::Err(p),
+        }
+    }
+}
+
+impl<T> From<Outcome<T>> for Result<T, Problem> {
+    fn from(o: Outcome<T>) -> Self {
+        match o {
+            Outcome::Ok(v) => Ok(v),
+            Outcome::Err(p) => Err(p),
+        }
+    }
+}
