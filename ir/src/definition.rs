@@ -124,7 +124,10 @@ impl AttributeKind {
 }
 
 /// A named, typed value of the thing.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+///
+/// Deserialized by hand: `#[serde(flatten)]` cannot be combined with `deny_unknown_fields`,
+/// and unknown keys must be errors here as everywhere else in a definition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Attribute {
     /// The value's schema (its keywords sit directly in the attribute's table).
     #[serde(flatten)]
@@ -144,6 +147,86 @@ pub struct Attribute {
     /// Clients may write it; the device's handler accepts or rejects each write.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub writable: bool,
+}
+
+/// Every key an attribute table may hold: its own five, then the schema keywords.
+const ATTRIBUTE_FIELDS: [&str; 32] = [
+    "kind",
+    "value",
+    "access",
+    "history",
+    "writable",
+    "type",
+    "ref",
+    "title",
+    "description",
+    "enum",
+    "const",
+    "default",
+    "unit",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "items",
+    "minItems",
+    "maxItems",
+    "properties",
+    "required",
+    "oneOf",
+    "readOnly",
+    "writeOnly",
+    "contentMediaType",
+    "contentEncoding",
+];
+
+impl<'de> Deserialize<'de> for Attribute {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(AttributeVisitor)
+    }
+}
+
+struct AttributeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AttributeVisitor {
+    type Value = Attribute;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an attribute table")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Attribute, A::Error> {
+        use serde::de::Error;
+        let mut attr = Attribute::default();
+        let mut seen: Vec<String> = Vec::new();
+        let mut schema = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(field) = ATTRIBUTE_FIELDS.iter().find(|f| **f == key) else {
+                return Err(A::Error::unknown_field(&key, &ATTRIBUTE_FIELDS));
+            };
+            if seen.contains(&key) {
+                return Err(A::Error::duplicate_field(field));
+            }
+            seen.push(key.clone());
+            match key.as_str() {
+                "kind" => attr.kind = map.next_value()?,
+                "value" => attr.value = map.next_value()?,
+                "access" => attr.access = map.next_value()?,
+                "history" => attr.history = map.next_value()?,
+                "writable" => attr.writable = map.next_value()?,
+                _ => {
+                    schema.insert(key, map.next_value::<Value>()?);
+                }
+            }
+        }
+        attr.schema = DataSchema::deserialize(Value::Object(schema)).map_err(A::Error::custom)?;
+        Ok(attr)
+    }
 }
 
 /// A named notification with a typed payload.
@@ -210,5 +293,54 @@ impl Timeout {
 impl From<&str> for Timeout {
     fn from(s: &str) -> Self {
         Timeout(s.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn attribute_rejects_unknown_keys_and_keeps_every_known_one() {
+        let err = serde_json::from_value::<Attribute>(json!({"type": "number", "bogus": 1}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `bogus`"), "{err}");
+        let err = serde_json::from_value::<Attribute>(json!({"type": "number", "kind": "x"}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `x`"), "{err}");
+
+        let attr: Attribute = serde_json::from_value(json!({
+            "type": "integer", "minimum": 1, "unit": "s", "kind": "static", "value": 3,
+            "access": "all", "history": 2, "writable": true,
+        }))
+        .unwrap();
+        assert_eq!(attr.kind, AttributeKind::Static);
+        assert_eq!(attr.value, Some(json!(3)));
+        assert_eq!(attr.access, Access::All);
+        assert_eq!(attr.history, Some(2));
+        assert!(attr.writable);
+        assert_eq!(attr.schema.unit.as_deref(), Some("s"));
+        // Round trip through the derived Serialize.
+        let back: Attribute = serde_json::from_value(serde_json::to_value(&attr).unwrap()).unwrap();
+        assert_eq!(back, attr);
+    }
+
+    #[test]
+    fn attribute_field_list_matches_data_schema() {
+        // Every schema keyword the list names is accepted by DataSchema, and vice versa.
+        let schema_keys = &ATTRIBUTE_FIELDS[5..];
+        let err = serde_json::from_value::<DataSchema>(json!({"no_such_key": 1}))
+            .unwrap_err()
+            .to_string();
+        for key in schema_keys {
+            assert!(
+                err.contains(&format!("`{key}`")),
+                "{key} is not a DataSchema field: {err}"
+            );
+        }
+        assert_eq!(err.matches('`').count() / 2 - 1, schema_keys.len(), "{err}");
     }
 }

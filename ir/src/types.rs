@@ -81,15 +81,17 @@ pub fn type_plan(def: &Definition) -> Vec<PlannedType> {
         nested(schema, name, &path, &mut out);
     }
     let mut payload = |schema: &DataSchema, affordance: &str, position, path: IrPath| {
+        let name = naming::payload_type_name(affordance, position);
         if let Some(shape) = inline_shape(schema) {
-            let name = naming::payload_type_name(affordance, position);
             out.push(PlannedType {
                 name: name.clone(),
                 path: path.clone(),
                 shape,
             });
-            nested(schema, &name, &path, &mut out);
         }
+        // An array (or primitive) payload has no type of its own, but inline objects and enums
+        // inside it do: they take the payload's name as their prefix (`TagsItem`).
+        nested(schema, &name, &path, &mut out);
     };
     for (name, a) in &def.attributes {
         payload(
@@ -149,5 +151,36 @@ fn nested_prefix(parent: &str, key: ChildKey<'_>) -> String {
     match key {
         ChildKey::Items => parent.to_owned(),
         _ => nested_type_name(parent, key),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_types_inside_array_payloads_are_planned() {
+        let def: Definition = serde_json::from_value(serde_json::json!({
+            "thing": {"name": "T", "version": "1.0.0"},
+            "attributes": {"tags": {"type": "array",
+                "items": {"type": "string", "enum": ["a", "b"]}}},
+            "actions": {"load": {"input": {"type": "array",
+                "items": {"type": "object", "properties": {"x": {"type": "integer"}}}}}}
+        }))
+        .unwrap();
+        let names: Vec<(String, String)> = type_plan(&def)
+            .into_iter()
+            .map(|t| (t.name, t.path.to_string()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("TagsItem".to_owned(), "attributes.tags.items".to_owned()),
+                (
+                    "LoadInputItem".to_owned(),
+                    "actions.load.input.items".to_owned()
+                ),
+            ]
+        );
     }
 }
