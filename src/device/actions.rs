@@ -332,27 +332,42 @@ async fn run(
     deadline: Instant,
     timeout_ms: u64,
 ) {
-    let final_state = execute(&inner, &entry, input, deadline, timeout_ms).await;
+    let (final_state, unfinished) = execute(&inner, &entry, input, deadline, timeout_ms).await;
     tracing::debug!(state = final_state.name(), "finished");
     set_state(&inner, &entry, final_state).await;
     inner.in_flight.fetch_sub(1, Ordering::AcqRel);
     lock(&inner.requests).finished(&entry.request);
+    // A handler told to stop (deadline, cancellation) may still be winding down: it keeps its
+    // slot for the grace period, then is dropped.
+    if let Some((work, permit)) = unfinished {
+        let _ = tokio::time::timeout(inner.config.cancel_grace, work).await;
+        drop(permit);
+    }
 }
 
+type Work = futures::future::CatchUnwind<
+    AssertUnwindSafe<futures::future::BoxFuture<'static, Result<Value, ActionError>>>,
+>;
+
+/// Runs the request to its final state; a handler that has not finished by then is returned
+/// with its slot.
 async fn execute(
     inner: &Arc<Inner>,
     entry: &RequestEntry,
     input: Value,
     deadline: Instant,
     timeout_ms: u64,
-) -> ActionState {
+) -> (
+    ActionState,
+    Option<(Work, tokio::sync::OwnedSemaphorePermit)>,
+) {
     let permit = tokio::select! {
         permit = inner.slots.clone().acquire_owned() => match permit {
             Ok(p) => p,
-            Err(_) => return ActionState::Cancelled,
+            Err(_) => return (ActionState::Cancelled, None),
         },
-        () = entry.cancel.cancelled() => return ActionState::Cancelled,
-        () = tokio::time::sleep_until(deadline) => return ActionState::TimedOut { timeout_ms },
+        () = entry.cancel.cancelled() => return (ActionState::Cancelled, None),
+        () = tokio::time::sleep_until(deadline) => return (ActionState::TimedOut { timeout_ms }, None),
     };
     let handler = inner
         .handler
@@ -360,43 +375,42 @@ async fn execute(
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     let Some(handler) = handler else {
-        return ActionState::Rejected {
-            problem: Problem::NoHandler,
-        };
+        return (
+            ActionState::Rejected {
+                problem: Problem::NoHandler,
+            },
+            None,
+        );
     };
     set_state(inner, entry, ActionState::Running).await;
+    let remaining = u64::try_from(
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX);
     let ctx = ActionContext {
         request_id: entry.request.as_str().into(),
         action: entry.action.as_str().into(),
         requester: entry.requester,
         deadline,
-        deadline_ms: now_ms().saturating_add(
-            u64::try_from(
-                deadline
-                    .saturating_duration_since(Instant::now())
-                    .as_millis(),
-            )
-            .unwrap_or(u64::MAX),
-        ),
+        deadline_ms: now_ms().saturating_add(remaining),
         cancel: entry.cancel.clone(),
     };
     // A panicking handler fails its request; it does not take the device down.
-    let work = AssertUnwindSafe(handler.invoke(&entry.action, input, ctx)).catch_unwind();
-    tokio::pin!(work);
-    let state = tokio::select! {
-        result = &mut work => outcome(inner, &entry.action, result),
+    let mut work: Work = AssertUnwindSafe(handler.invoke(&entry.action, input, ctx)).catch_unwind();
+    tokio::select! {
+        result = &mut work => {
+            // Whatever a handler returns after being cancelled, the request was cancelled.
+            let state = if entry.cancel.is_cancelled() { ActionState::Cancelled } else { outcome(inner, &entry.action, result) };
+            (state, None)
+        }
         () = tokio::time::sleep_until(deadline) => {
             entry.cancel.cancel();
-            ActionState::TimedOut { timeout_ms }
+            (ActionState::TimedOut { timeout_ms }, Some((work, permit)))
         }
-        () = entry.cancel.cancelled() => {
-            // Let the handler notice `ctx.cancelled()` and wind down before dropping it.
-            let _ = tokio::time::timeout(inner.config.cancel_grace, &mut work).await;
-            ActionState::Cancelled
-        }
-    };
-    drop(permit);
-    state
+        () = entry.cancel.cancelled() => (ActionState::Cancelled, Some((work, permit))),
+    }
 }
 
 fn outcome(
