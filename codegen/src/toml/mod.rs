@@ -42,17 +42,17 @@ pub fn parse(source: &str) -> Parsed {
             diagnostic: Diagnostic::error(
                 Rule::Syntax,
                 safething_ir::IrPath::root(),
-                syntax_message(e.message()),
+                syntax_message(source, e),
             ),
             span: clamp(source, e.span().unwrap_or(0..0)),
         })
         .collect();
     let syntax_ok = problems.is_empty();
     let lowering = lower::lower(root.get_ref(), syntax_ok);
-    problems.extend(lowering.problems);
-    // Validation needs a complete definition: after a syntax error, parts are missing and
-    // validating would report their absence.
+    // After a syntax error the parser's recovery guesses at the structure (a key of a broken
+    // header lands at the top level, ...): only the syntax errors are worth reading then.
     if syntax_ok {
+        problems.extend(lowering.problems);
         for diagnostic in lowering.definition.validate() {
             if lowering.poisoned.contains(&diagnostic.path) {
                 continue;
@@ -76,9 +76,21 @@ pub fn parse(source: &str) -> Parsed {
     }
 }
 
-/// The parser's message on one line, starting lowercase like ours.
-fn syntax_message(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The parser's message on one line, naming the key of a duplicate.
+fn syntax_message(source: &str, error: &toml::de::Error) -> String {
+    let message = error
+        .message()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let key = error
+        .span()
+        .and_then(|span| source.get(span))
+        .filter(|key| !key.is_empty() && !key.contains('\n'));
+    match key {
+        Some(key) if message == "duplicate key" => format!("duplicate key `{key}`"),
+        _ => message,
+    }
 }
 
 /// A span inside `source`, on character boundaries.
