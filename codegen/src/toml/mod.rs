@@ -106,3 +106,88 @@ fn clamp(source: &str, span: Range<usize>) -> Range<usize> {
     let end = fix(span.end).max(start);
     start..end
 }
+
+#[cfg(test)]
+mod tests {
+    use safething_ir::IrPath;
+
+    use super::*;
+
+    const THING: &str = "[thing]\nname = \"Lamp\"\nversion = \"1.0.0\"\n";
+
+    fn rules(source: &str) -> Vec<(Rule, String)> {
+        parse(source)
+            .problems
+            .into_iter()
+            .map(|p| (p.diagnostic.rule, p.diagnostic.path.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_rejected_value_is_reported_once_not_again_by_validation() {
+        let src = format!("{THING}[attributes.level]\ntype = \"int\"\n");
+        assert_eq!(
+            rules(&src),
+            [(Rule::WrongType, "attributes.level.type".to_owned())]
+        );
+        let src =
+            format!("{THING}[attributes.m]\ntype = \"string\"\nkind = \"konst\"\nvalue = \"x\"\n");
+        assert_eq!(
+            rules(&src),
+            [(Rule::WrongType, "attributes.m.kind".to_owned())]
+        );
+        let src = "[thing]\nname = 5\nversion = \"1.0.0\"\n[events.on]\n";
+        assert_eq!(rules(src), [(Rule::WrongType, "thing.name".to_owned())]);
+    }
+
+    #[test]
+    fn validation_diagnostics_point_at_keys_of_tables_and_at_values() {
+        let src =
+            format!("{THING}[attributes.Level]\ntype = \"integer\"\nminimum = 3\nmaximum = 1\n");
+        let parsed = parse(&src);
+        let spans: Vec<&str> = parsed
+            .problems
+            .iter()
+            .map(|p| &src[p.span.clone()])
+            .collect();
+        assert_eq!(spans, ["Level", "1"]);
+    }
+
+    #[test]
+    fn the_source_map_falls_back_to_the_nearest_written_ancestor() {
+        let src = format!("{THING}[events.on]\ndata = {{ type = \"object\" }}\n");
+        let parsed = parse(&src);
+        let map = &parsed.source_map;
+        let data = IrPath::of(["events", "on", "data"]);
+        let deep = data.key("properties").key("x").key("minimum");
+        assert!(map.get(&deep).is_none());
+        assert_eq!(map.nearest(&deep), map.get(&data));
+        assert_eq!(
+            &src[map.get(&data).map(Spans::primary).unwrap_or(0..0)],
+            "data"
+        );
+        assert_eq!(map.paths().count(), 7);
+    }
+
+    #[test]
+    fn datetimes_become_strings_and_integers_keep_their_radix() {
+        let src = format!(
+            "{THING}[attributes.since]\ntype = \"string\"\ndefault = 2024-05-01T10:00:00Z\n\
+             [attributes.mask]\ntype = \"integer\"\ndefault = 0xff\n"
+        );
+        let parsed = parse(&src);
+        assert!(!parsed.has_errors(), "{:?}", parsed.problems);
+        let attrs = &parsed.definition.attributes;
+        assert_eq!(
+            attrs["since"].schema.default,
+            Some(serde_json::json!("2024-05-01T10:00:00Z"))
+        );
+        assert_eq!(attrs["mask"].schema.default, Some(serde_json::json!(255)));
+    }
+
+    #[test]
+    fn spans_are_clamped_to_char_boundaries() {
+        assert_eq!(clamp("aé", 2..9), 1..3);
+        assert_eq!(clamp("", 4..2), 0..0);
+    }
+}
