@@ -200,11 +200,15 @@ fn lowering_agrees_with_serde() {
     }
 }
 
-/// Every prefix of a valid file (a file cut anywhere) loads or fails, but never panics.
+/// Every prefix of a valid file (a file cut anywhere) loads or fails with rendered errors,
+/// but never panics.
 #[test]
 fn truncated_files_never_panic() {
     let text = std::fs::read_to_string(root().join("examples/things/printer.toml")).unwrap();
     for (cut, _) in text.char_indices().step_by(3) {
-        let _ = safething_codegen::load_str("cut.toml", &text[..cut]);
+        if let Err(e) = safething_codegen::load_str("cut.toml", &text[..cut]) {
+            assert!(e.errors().count() > 0);
+            assert!(!e.render(false).is_empty());
+        }
     }
 }
