@@ -1,1 +1,28 @@
+//! `safething-codegen`: the TOML front end of SAFEthing, its diagnostics, and the
+//! `safething-gen` command line.
+//!
+//! ```no_run
+//! match safething_codegen::load("things/gardening_device.toml") {
+//!     Ok(loaded) => eprint!("{}", loaded.render_warnings(false)),
+//!     Err(e) => eprint!("{}", e.render(false)),
+//! }
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+// TEMPORARY until safething_ir::export lands: then `pub use safething_ir::export;`.
+#[doc(hidden)]
+#[path = "export_shim.rs"]
+pub mod export;
+#[cfg(feature = "toml")]
+mod load;
+pub mod output;
+#[cfg(feature = "toml")]
+mod report;
+#[cfg(feature = "toml")]
+pub mod toml;
+
+#[cfg(feature = "toml")]
+pub use load::{LoadError, Loaded, load, load_str};
+#[cfg(feature = "toml")]
+pub use report::{Report, SourceDiagnostic, SourceFile};

@@ -53,8 +53,15 @@ pub enum Rule {
     UnknownAccess,
     /// A definition with no attributes, events or actions.
     EmptyThing,
-    /// A problem found by a front end before the IR existed (syntax, unknown key, wrong type).
+    /// A problem found by a front end before the IR existed: the source does not parse
+    /// (TOML syntax, duplicate keys, a file that is not UTF-8).
     Syntax,
+    /// A key the definition format does not know (front ends only).
+    UnknownKey,
+    /// A key whose value has the wrong type, e.g. `minimum = "5"` (front ends only).
+    WrongType,
+    /// A required key that is absent, e.g. `[thing]` without `name` (front ends only).
+    MissingKey,
 }
 
 impl Rule {
@@ -80,6 +87,9 @@ impl Rule {
             Rule::UnknownAccess => "unknown-access",
             Rule::EmptyThing => "empty-thing",
             Rule::Syntax => "syntax",
+            Rule::UnknownKey => "unknown-key",
+            Rule::WrongType => "wrong-type",
+            Rule::MissingKey => "missing-key",
         }
     }
 }

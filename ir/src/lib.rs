@@ -25,6 +25,7 @@ pub use definition::{
     Access, Action, Attribute, AttributeKind, Definition, Event, ThingInfo, Timeout,
 };
 pub use diagnostic::{Diagnostic, Invalid, Rule, Severity};
+pub use format_schema::definition_format_schema;
 pub use path::{IrPath, Segment};
 pub use schema::{ChildKey, DataSchema, SchemaType, cmp_numbers};
 pub use thing_id::{ThingId, ThingIdError};

@@ -35,6 +35,31 @@ pub fn pascal_from_snake(name: &str) -> String {
         .collect()
 }
 
+/// Converts a PascalCase name to snake_case (`GardeningDevice` -> `gardening_device`,
+/// `HTTPServer` -> `http_server`), e.g. for file and module names.
+pub fn snake_from_pascal(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1);
+            let boundary = match prev {
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                _ => false,
+            };
+            if boundary {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Converts a snake_case name to camelCase (`open_valve` -> `openValve`), as TypeScript spells it.
 pub fn camel_from_snake(name: &str) -> String {
     let pascal = pascal_from_snake(name);
@@ -206,6 +231,10 @@ mod tests {
     fn conversions() {
         assert_eq!(pascal_from_snake("open_valve"), "OpenValve");
         assert_eq!(camel_from_snake("open_valve"), "openValve");
+        assert_eq!(snake_from_pascal("GardeningDevice"), "gardening_device");
+        assert_eq!(snake_from_pascal("HTTPServer"), "http_server");
+        assert_eq!(snake_from_pascal("Thing2Go"), "thing2_go");
+        assert_eq!(snake_from_pascal("A"), "a");
         assert_eq!(
             payload_type_name("open_valve", PayloadPosition::ActionInput),
             "OpenValveInput"

@@ -229,13 +229,9 @@ impl Checker<'_> {
         if let Some(p) = &s.pattern
             && let Err(e) = regex::Regex::new(p)
         {
-            let reason = e
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
+            let text = e.to_string();
+            let reason = text.lines().last().unwrap_or_default().trim();
+            let reason = reason.strip_prefix("error: ").unwrap_or(reason).to_owned();
             self.error(
                 Rule::InvalidPattern,
                 at.key("pattern"),

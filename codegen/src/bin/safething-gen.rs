@@ -1,1 +1,264 @@
-fn main() {}
+//! `safething-gen`: validate SAFEthing thing definitions and export them.
+//!
+//! Exit status: 0 on success (warnings go to stderr), 1 on invalid input (every error of every
+//! file is printed), 2 on usage errors.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use safething_codegen::export::{self, TdOptions};
+use safething_codegen::output::{json_pretty, write_if_changed};
+use safething_codegen::{Loaded, Report};
+use safething_ir::ThingId;
+use safething_ir::naming::snake_from_pascal;
+
+/// Validate SAFEthing thing definitions (TOML) and export them as JSON Schemas and
+/// W3C WoT Thing Models / Thing Descriptions.
+///
+/// Errors are printed as `file:line:col: error[rule]: message` with the offending source.
+/// Exit status: 0 success, 1 invalid input, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "safething-gen", version, max_term_width = 100)]
+struct Cli {
+    /// When to colour diagnostics: `auto` colours when stderr is a terminal (and NO_COLOR is
+    /// unset).
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, global = true, value_name = "WHEN")]
+    color: ColorWhen,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate definitions and report every problem.
+    ///
+    /// Each FILE is parsed and checked; every error of every file is printed as
+    /// `file:line:col: error[rule]: message`, with the source line and a hint. Warnings are
+    /// printed too but do not fail the check.
+    ///
+    /// Example: safething-gen check things/*.toml
+    Check {
+        /// Thing definition files (TOML).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Write the JSON Schemas (draft 2020-12) of every payload.
+    ///
+    /// Writes `<name>.schema.json` into DIR for each definition, where `<name>` is the thing
+    /// name in snake_case (`GardeningDevice` -> `gardening_device.schema.json`). Files whose
+    /// content is unchanged are not touched. Nothing is written if any definition is invalid.
+    ///
+    /// Example: safething-gen schema things/*.toml -o schemas/
+    Schema {
+        /// Thing definition files (TOML).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        out_dir: PathBuf,
+    },
+    /// Print or write the W3C WoT Thing Description 1.1 of one thing instance.
+    ///
+    /// A Thing Description describes one device: the definition's affordances plus the
+    /// instance's id. Written to OUT (only if changed), or to stdout without `-o`.
+    ///
+    /// Example: safething-gen td things/gardening_device.toml --id garden-01 -o td.json
+    Td {
+        /// Thing definition file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The thing instance's id: 5 to 64 characters of `A-Z a-z 0-9 - _ .`.
+        #[arg(long, value_name = "ID", value_parser = parse_id)]
+        id: ThingId,
+        /// Output file; stdout when absent.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+    /// Print or write the W3C WoT Thing Model 1.1 of the thing type.
+    ///
+    /// A Thing Model describes the thing type, for every instance. Written to OUT (only if
+    /// changed), or to stdout without `-o`.
+    ///
+    /// Example: safething-gen tm things/gardening_device.toml -o gardening_device.tm.json
+    Tm {
+        /// Thing definition file (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output file; stdout when absent.
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    /// Colour when stderr is a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorWhen {
+    fn enabled(self) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
+fn parse_id(s: &str) -> Result<ThingId, String> {
+    ThingId::new(s).map_err(|e| e.to_string())
+}
+
+/// Why a command failed; the details have been printed.
+struct Failed;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color = cli.color.enabled();
+    match run(cli.command, color) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed) => ExitCode::from(1),
+    }
+}
+
+fn run(command: Command, color: bool) -> Result<(), Failed> {
+    match command {
+        Command::Check { files } => {
+            let loaded = load_all(&files, color)?;
+            let warnings: usize = loaded.iter().map(|l| l.warnings.len()).sum();
+            let files = plural(loaded.len(), "definition");
+            match warnings {
+                0 => eprintln!("{files} checked: no problems"),
+                n => eprintln!("{files} checked: {}", plural(n, "warning")),
+            }
+            Ok(())
+        }
+        Command::Schema { files, out_dir } => {
+            let loaded = load_all(&files, color)?;
+            let mut outputs: BTreeMap<PathBuf, &Loaded> = BTreeMap::new();
+            for l in &loaded {
+                let path = out_dir.join(format!(
+                    "{}.schema.json",
+                    snake_from_pascal(&l.definition.thing.name)
+                ));
+                if let Some(first) = outputs.insert(path.clone(), l) {
+                    fail(&format!(
+                        "`{}` and `{}` would both be written to `{}`: their things have the same name",
+                        first.source.name,
+                        l.source.name,
+                        path.display()
+                    ));
+                    return Err(Failed);
+                }
+            }
+            for (path, l) in outputs {
+                write(&path, &json_pretty(&export::json_schema(&l.definition)))?;
+            }
+            Ok(())
+        }
+        Command::Td { file, id, output } => {
+            let loaded = load_one(&file, color)?;
+            let td = export::thing_description(&loaded.definition, &id, &TdOptions::default());
+            emit(output.as_deref(), &json_pretty(&td))
+        }
+        Command::Tm { file, output } => {
+            let loaded = load_one(&file, color)?;
+            emit(
+                output.as_deref(),
+                &json_pretty(&export::thing_model(&loaded.definition)),
+            )
+        }
+    }
+}
+
+/// Loads every file and prints every diagnostic of every file; fails if any has an error.
+fn load_all(files: &[PathBuf], color: bool) -> Result<Vec<Loaded>, Failed> {
+    let mut report = Report::new();
+    let mut loaded = Vec::new();
+    let mut failed_files = 0;
+    for file in files {
+        match safething_codegen::load(file) {
+            Ok(l) => {
+                report.add(&l.source, l.warnings.iter().cloned());
+                loaded.push(l);
+            }
+            Err(e) => {
+                failed_files += 1;
+                report.add(&e.source, e.diagnostics);
+            }
+        }
+    }
+    if !report.diagnostics().is_empty() {
+        eprint!("{}", report.render(color));
+    }
+    if failed_files > 0 {
+        fail(&format!(
+            "{} invalid: {}",
+            plural(failed_files, "definition"),
+            report.summary()
+        ));
+        return Err(Failed);
+    }
+    Ok(loaded)
+}
+
+fn load_one(file: &Path, color: bool) -> Result<Loaded, Failed> {
+    let mut loaded = load_all(&[file.to_path_buf()], color)?;
+    loaded.pop().ok_or(Failed)
+}
+
+fn emit(output: Option<&Path>, text: &str) -> Result<(), Failed> {
+    match output {
+        Some(path) => write(path, text),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| {
+                    fail(&format!("cannot write to stdout: {e}"));
+                    Failed
+                })
+        }
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), Failed> {
+    match write_if_changed(path, text) {
+        Ok(true) => {
+            eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        Ok(false) => {
+            eprintln!("unchanged {}", path.display());
+            Ok(())
+        }
+        Err(e) => {
+            fail(&format!("cannot write `{}`: {e}", path.display()));
+            Err(Failed)
+        }
+    }
+}
+
+fn fail(message: &str) {
+    eprintln!("error: {message}");
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}

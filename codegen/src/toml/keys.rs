@@ -1,0 +1,223 @@
+//! The keys of the definition format, per table, and "did you mean" hints for the rest.
+
+/// Top-level tables.
+pub(crate) const ROOT: &[&str] = &["thing", "types", "attributes", "events", "actions"];
+
+/// Keys of `[thing]`.
+pub(crate) const THING: &[&str] = &["name", "title", "description", "version"];
+
+/// Keys of an attribute table besides the schema keywords flattened into it.
+pub(crate) const ATTRIBUTE: &[&str] = &["kind", "value", "access", "history", "writable"];
+
+/// Keys of an event table.
+pub(crate) const EVENT: &[&str] = &["title", "description", "data", "access"];
+
+/// Keys of an action table.
+pub(crate) const ACTION: &[&str] = &[
+    "title",
+    "description",
+    "input",
+    "output",
+    "timeout",
+    "access",
+    "safe",
+    "idempotent",
+];
+
+/// Data schema keywords, spelled as in JSON Schema.
+pub(crate) const SCHEMA: &[&str] = &[
+    "type",
+    "ref",
+    "title",
+    "description",
+    "enum",
+    "const",
+    "default",
+    "unit",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "items",
+    "minItems",
+    "maxItems",
+    "properties",
+    "required",
+    "oneOf",
+    "readOnly",
+    "writeOnly",
+    "contentMediaType",
+    "contentEncoding",
+];
+
+/// Where a key was found, for messages and hints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// The top level of the file.
+    Root,
+    /// `[thing]`.
+    Thing,
+    /// An attribute table: attribute keys and schema keywords.
+    Attribute,
+    /// An event table.
+    Event,
+    /// An action table.
+    Action,
+    /// A data schema (named type, payload, nested schema).
+    Schema,
+}
+
+impl Place {
+    /// The keys allowed here.
+    pub(crate) fn keys(self) -> Vec<&'static str> {
+        match self {
+            Place::Root => ROOT.to_vec(),
+            Place::Thing => THING.to_vec(),
+            Place::Attribute => ATTRIBUTE.iter().chain(SCHEMA).copied().collect(),
+            Place::Event => EVENT.to_vec(),
+            Place::Action => ACTION.to_vec(),
+            Place::Schema => SCHEMA.to_vec(),
+        }
+    }
+
+    /// How to name this place in a message ("in an event").
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Place::Root => "at the top level",
+            Place::Thing => "in `[thing]`",
+            Place::Attribute => "in an attribute",
+            Place::Event => "in an event",
+            Place::Action => "in an action",
+            Place::Schema => "in a data schema",
+        }
+    }
+}
+
+/// A hint for an unknown key: a close spelling, or where the key belongs instead.
+pub(crate) fn hint(unknown: &str, place: Place) -> String {
+    let keys = place.keys();
+    if let Some(close) = closest(unknown, &keys) {
+        return format!("did you mean `{close}`?");
+    }
+    if let Some(elsewhere) = belongs_elsewhere(unknown, place) {
+        return elsewhere;
+    }
+    let list: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    format!("known keys here: {}", list.join(", "))
+}
+
+fn belongs_elsewhere(key: &str, place: Place) -> Option<String> {
+    let owner = if ATTRIBUTE.contains(&key) {
+        "attributes"
+    } else if ACTION.contains(&key) {
+        "actions"
+    } else if EVENT.contains(&key) {
+        "events"
+    } else if SCHEMA.contains(&key) {
+        "data schemas"
+    } else if THING.contains(&key) {
+        "`[thing]`"
+    } else if ROOT.contains(&key) {
+        "the top level"
+    } else if key == "$schema" {
+        return Some(
+            "point editors at the schema with a `#:schema ./path.schema.json` comment instead"
+                .into(),
+        );
+    } else {
+        return None;
+    };
+    let extra = match (key, place) {
+        ("value", Place::Schema) => "; for a fixed value use `const`, for an initial one `default`",
+        ("data" | "input" | "output", Place::Attribute) => {
+            "; an attribute's schema keywords sit directly in its table"
+        }
+        _ => "",
+    };
+    Some(format!(
+        "`{key}` is a key of {owner}, not allowed {}{extra}",
+        place.describe()
+    ))
+}
+
+/// The known key closest to `unknown`, if it is close enough to be a likely typo.
+pub(crate) fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    let norm = normalize(unknown);
+    if let Some(k) = known.iter().find(|k| normalize(k) == norm) {
+        return Some(k);
+    }
+    let lower = unknown.to_ascii_lowercase();
+    let limit = (unknown.chars().count() / 3).clamp(1, 3);
+    known
+        .iter()
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Lowercase without separators: `min_length`, `min-length` and `MinLength` all match `minLength`.
+fn normalize(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '$' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Edit distance (insertions, deletions, substitutions and swaps of neighbours, so `tpye` is
+/// one edit from `type`), by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // rows[i][j]: distance between a[..i] and b[..j]
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys() {
+        assert_eq!(closest("maximun", SCHEMA), Some("maximum"));
+        assert_eq!(closest("min_length", SCHEMA), Some("minLength"));
+        assert_eq!(
+            closest("exclusiveminimum", SCHEMA),
+            Some("exclusiveMinimum")
+        );
+        assert_eq!(closest("tpye", SCHEMA), Some("type"));
+        assert_eq!(closest("banana", SCHEMA), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(closest("unti", SCHEMA), Some("unit"));
+    }
+
+    #[test]
+    fn hints_where_a_key_belongs() {
+        assert!(hint("history", Place::Event).contains("is a key of attributes"));
+        assert!(hint("zzzzzz", Place::Thing).contains("`version`"));
+    }
+}

@@ -1,0 +1,215 @@
+//! `safething-gen` end to end: exit codes, located errors, output files.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{root, toml_files};
+
+fn gen_cmd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_safething-gen"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_accepts_every_example() {
+    let files = toml_files("examples/things");
+    let mut args = vec!["check"];
+    args.extend(files.iter().map(String::as_str));
+    let out = gen_cmd(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn check_rejects_each_bad_file_with_its_location() {
+    for file in toml_files("tests/bad") {
+        let out = gen_cmd(&["check", "--color", "never", &file]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{file}:\n{err}");
+        let located = format!("{file}:");
+        let has_location = err.lines().any(|l| {
+            l.strip_prefix(&located).is_some_and(|rest| {
+                let mut parts = rest.splitn(3, ':');
+                let line = parts.next().unwrap_or("");
+                let col = parts.next().unwrap_or("");
+                !line.is_empty()
+                    && line.bytes().all(|b| b.is_ascii_digit())
+                    && !col.is_empty()
+                    && col.bytes().all(|b| b.is_ascii_digit())
+            })
+        });
+        assert!(has_location, "{file}: no file:line:col in\n{err}");
+        assert!(!err.contains('\x1b'), "{file}: colour with --color never");
+    }
+}
+
+#[test]
+fn check_reports_every_error_of_every_file() {
+    let out = gen_cmd(&[
+        "check",
+        "tests/bad/many_errors.toml",
+        "examples/things/printer.toml",
+        "tests/bad/unknown_ref.toml",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("tests/bad/many_errors.toml:"))
+            .count(),
+        6,
+        "{err}"
+    );
+    assert!(err.contains("tests/bad/unknown_ref.toml:10:7: error[unknown-ref]"));
+    assert!(
+        err.contains("2 definitions invalid: 7 errors, 0 warnings"),
+        "{err}"
+    );
+}
+
+#[test]
+fn colour_is_on_request_only() {
+    let out = gen_cmd(&["check", "--color", "always", "tests/bad/unknown_ref.toml"]);
+    assert!(stderr(&out).contains('\x1b'));
+    // Not a terminal: `auto` means no colour.
+    let out = gen_cmd(&["check", "tests/bad/unknown_ref.toml"]);
+    assert!(!stderr(&out).contains('\x1b'));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["check"],
+        &["frobnicate"],
+        &["check", "--bogus", "x.toml"],
+        &["schema", "examples/things/printer.toml"],
+        &["td", "examples/things/printer.toml"],
+        &["td", "examples/things/printer.toml", "--id", "a/b"],
+        &["tm"],
+        &["check", "--color", "sometimes", "x.toml"],
+    ] {
+        let out = gen_cmd(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn help_is_there_for_every_subcommand() {
+    for sub in ["check", "schema", "td", "tm"] {
+        let out = gen_cmd(&[sub, "--help"]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: safething-gen"), "{sub}: {text}");
+        assert!(text.contains("Example:"), "{sub}: {text}");
+    }
+}
+
+#[test]
+fn schema_writes_one_file_per_definition_only_when_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out_arg = out_dir.to_str().unwrap();
+    let files = toml_files("examples/things");
+    let mut args = vec!["schema"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["-o", out_arg]);
+    let out = gen_cmd(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut written: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "gardening_controller.schema.json",
+            "gardening_device.schema.json",
+            "printer.schema.json",
+            "thermostat.schema.json"
+        ]
+    );
+    let path = out_dir.join("printer.schema.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with("}\n"));
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let again = gen_cmd(&args);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(stderr(&again).contains("unchanged"));
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before
+    );
+}
+
+#[test]
+fn schema_writes_nothing_when_a_definition_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_arg = dir.path().to_str().unwrap();
+    let out = gen_cmd(&[
+        "schema",
+        "examples/things/printer.toml",
+        "tests/bad/unknown_ref.toml",
+        "-o",
+        out_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn td_and_tm_print_json_or_write_it() {
+    let td = gen_cmd(&[
+        "td",
+        "examples/things/gardening_device.toml",
+        "--id",
+        "garden-01",
+    ]);
+    assert_eq!(td.status.code(), Some(0), "{}", stderr(&td));
+    let value: serde_json::Value = serde_json::from_slice(&td.stdout).unwrap();
+    assert!(value.is_object());
+    assert!(td.stdout.ends_with(b"}\n"));
+
+    let tm = gen_cmd(&["tm", "examples/things/gardening_device.toml"]);
+    assert_eq!(tm.status.code(), Some(0), "{}", stderr(&tm));
+    let again = gen_cmd(&["tm", "examples/things/gardening_device.toml"]);
+    assert_eq!(tm.stdout, again.stdout, "output is deterministic");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tm.json");
+    let out = gen_cmd(&[
+        "tm",
+        "examples/things/gardening_device.toml",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&path).unwrap(), tm.stdout);
+}
+
+#[test]
+fn td_and_tm_reject_invalid_definitions() {
+    let out = gen_cmd(&["tm", "tests/bad/unknown_ref.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let out = gen_cmd(&["td", "tests/bad/empty_file.toml", "--id", "garden-01"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn a_missing_file_is_invalid_input() {
+    let out = gen_cmd(&["check", "no/such/file.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no/such/file.toml: error: cannot read the file"));
+}
