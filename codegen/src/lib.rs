@@ -10,10 +10,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-// TEMPORARY until safething_ir::export lands: then `pub use safething_ir::export;`.
-#[doc(hidden)]
-#[path = "export_shim.rs"]
-pub mod export;
 #[cfg(feature = "toml")]
 mod load;
 pub mod output;
@@ -26,3 +22,4 @@ pub mod toml;
 pub use load::{LoadError, Loaded, load, load_str};
 #[cfg(feature = "toml")]
 pub use report::{Report, SourceDiagnostic, SourceFile};
+pub use safething_ir::export;

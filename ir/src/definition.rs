@@ -123,10 +123,9 @@ impl AttributeKind {
     }
 }
 
+// Deserialized by hand: `#[serde(flatten)]` cannot be combined with `deny_unknown_fields`,
+// and unknown keys must be errors here as everywhere else in a definition.
 /// A named, typed value of the thing.
-///
-/// Deserialized by hand: `#[serde(flatten)]` cannot be combined with `deny_unknown_fields`,
-/// and unknown keys must be errors here as everywhere else in a definition.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 pub struct Attribute {
     /// The value's schema (its keywords sit directly in the attribute's table).
