@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::stream::BoxStream;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::error::{AffordanceKind, Error, Result};
 use crate::keys;
 use crate::transport::{Replies, Reply};
-use crate::wire::{ActionRequest, ActionState, ActionUpdate, Outcome, RequestQuery};
+use crate::wire::{ActionRequest, ActionState, ActionUpdate, RequestQuery};
 
 use super::{RemoteThing, millis};
 
@@ -126,6 +126,7 @@ impl RemoteThing {
             drive(
                 Driver {
                     thing: self.clone(),
+                    request_key: keys::request(self.id(), &request),
                     key,
                     bytes,
                     request: request.clone(),
@@ -165,19 +166,22 @@ impl ActionHandle {
     }
 
     /// Every state change from now on, ending after the final one.
-    pub fn states(&self) -> impl Stream<Item = ActionState> + Send + 'static {
+    pub fn states(&self) -> BoxStream<'static, ActionState> {
         let rx = self.progress.clone();
-        futures::stream::unfold((rx, false, true), |(mut rx, done, first)| async move {
-            if done {
-                return None;
-            }
-            if !first && rx.changed().await.is_err() {
-                return None;
-            }
-            let progress = rx.borrow_and_update().clone();
-            let done = progress.state.is_final() || progress.error.is_some();
-            Some((progress.state, (rx, done, false)))
-        })
+        Box::pin(futures::stream::unfold(
+            (rx, false, true),
+            |(mut rx, done, first)| async move {
+                if done {
+                    return None;
+                }
+                if !first && rx.changed().await.is_err() {
+                    return None;
+                }
+                let progress = rx.borrow_and_update().clone();
+                let done = progress.state.is_final() || progress.error.is_some();
+                Some((progress.state, (rx, done, false)))
+            },
+        ))
     }
 
     /// Waits for the final state: the output when `done`, an error otherwise.
@@ -237,6 +241,7 @@ impl ActionHandle {
 struct Driver {
     thing: RemoteThing,
     key: String,
+    request_key: String,
     bytes: Bytes,
     request: String,
     timeout: Duration,
@@ -277,19 +282,11 @@ impl Driver {
         loop {
             tokio::select! {
                 reply = replies.recv() => match reply {
-                    Some(Reply::Ok(sample)) => match self.thing.open::<Outcome<ActionUpdate>>(&sample.key, &sample.payload) {
+                    // States are sealed for the request's key, whichever key carries them.
+                    Some(Reply::Ok(sample)) => match self.thing.open::<ActionUpdate>(&self.request_key, &sample.payload) {
                         Ok(opened) => {
                             heard = true;
-                            let over = match opened.body {
-                                Outcome::Ok(update) => self.apply(update),
-                                Outcome::Err(problem) => self.apply(ActionUpdate {
-                                    request: self.request.clone(),
-                                    action: String::new(),
-                                    seq: u32::MAX,
-                                    state: ActionState::Rejected { problem },
-                                }),
-                            };
-                            if over {
+                            if self.apply(opened.body) {
                                 return (true, true);
                             }
                         }
@@ -354,8 +351,8 @@ async fn poll_status(
     deadline: tokio::time::Instant,
     presence: &mut tokio::sync::broadcast::Receiver<super::presence::Change>,
 ) {
-    let key = keys::request(driver.thing.id(), &driver.request);
-    let subscriber = driver.thing.client.transport.subscribe(&key).await;
+    let key = &driver.request_key;
+    let subscriber = driver.thing.client.transport.subscribe(key).await;
     let Ok(mut subscriber) = subscriber else {
         driver.fail(Error::Protocol("cannot follow the request".into()));
         return;

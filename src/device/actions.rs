@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use futures::FutureExt;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -32,18 +34,37 @@ pub(crate) struct RequestEntry {
     action: String,
     requester: PublicKey,
     key: String,
-    state: watch::Sender<ActionUpdate>,
+    state: watch::Sender<Sealed>,
     cancel: CancellationToken,
+}
+
+/// A state change, and its envelope as sent: sealed once for the request's key
+/// (`requests/<id>`), it is both published there and replied to every query following the
+/// request, so each change costs one signature.
+#[derive(Clone)]
+struct Sealed {
+    update: ActionUpdate,
+    bytes: Bytes,
 }
 
 impl RequestEntry {
     fn current(&self) -> ActionUpdate {
-        self.state.borrow().clone()
+        self.state.borrow().update.clone()
     }
 
     fn is_final(&self) -> bool {
-        self.state.borrow().state.is_final()
+        self.state.borrow().update.state.is_final()
     }
+}
+
+fn seal(inner: &Inner, key: &str, update: ActionUpdate) -> Sealed {
+    let bytes = inner.sealer.seal(key, &update).unwrap_or_else(|e| {
+        // Serializing an `ActionUpdate` cannot fail; should it ever, followers see silence
+        // and fall back to asking for the state.
+        tracing::error!(thing = %inner.id, error = %e, "could not seal a request state");
+        Bytes::new()
+    });
+    Sealed { update, bytes }
 }
 
 /// Requests by id: running ones, and the most recent finished ones (so a retry gets the
@@ -187,7 +208,7 @@ fn admit(
     timeout_ms: Option<u64>,
     from: PublicKey,
 ) -> Result<(Arc<RequestEntry>, Instant, u64), Problem> {
-    if request.is_empty() || request.len() > 64 || request.contains(['/', '*', '$', '?', '#']) {
+    if !valid_request_id(request) {
         return Err(Problem::BadRequest {
             message: "request ids are 1 to 64 characters without / * $ ? #".into(),
         });
@@ -257,12 +278,13 @@ fn admit(
         seq: 1,
         state: ActionState::Accepted,
     };
-    let (tx, _) = watch::channel(update);
+    let key = keys::request(&inner.id, request);
+    let (tx, _) = watch::channel(seal(inner, &key, update));
     let entry = Arc::new(RequestEntry {
         request: request.to_owned(),
         action: name.to_owned(),
         requester: from,
-        key: keys::request(&inner.id, request),
+        key,
         state: tx,
         cancel: inner.shutdown.child_token(),
     });
@@ -275,13 +297,16 @@ fn admit(
 
 /// Replies every state of `entry` on the query until the final one; the query then ends.
 async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
+    let send = |sealed: &Sealed| {
+        if let Err(e) = query.reply(&query.key_expr, sealed.bytes.clone()) {
+            tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
+        }
+    };
     let mut rx = entry.state.subscribe();
     loop {
-        let update = rx.borrow_and_update().clone();
-        let done = update.state.is_final();
-        let outcome = Outcome::Ok(update);
-        reply(inner, &query, &outcome);
-        if done {
+        let sealed = rx.borrow_and_update().clone();
+        send(&sealed);
+        if sealed.update.state.is_final() {
             return;
         }
         tokio::select! {
@@ -289,8 +314,7 @@ async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
             () = inner.shutdown.cancelled() => {
                 // The run task finishes the request as cancelled; give it a moment to say so.
                 let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;
-                let outcome = Outcome::Ok(rx.borrow_and_update().clone());
-                reply(inner, &query, &outcome);
+                send(&rx.borrow_and_update().clone());
                 return;
             }
         }
@@ -305,22 +329,33 @@ fn reject(inner: &Inner, query: &Query, request: &str, action: &str, problem: Pr
         seq: 1,
         state: ActionState::Rejected { problem },
     };
-    reply(inner, query, &Outcome::Ok(update));
+    // Sealed for the request's key like every other state; a request too malformed to name
+    // one gets its answer sealed for the query's key.
+    let key = if valid_request_id(request) {
+        keys::request(&inner.id, request)
+    } else {
+        query.key_expr.clone()
+    };
+    let sealed = seal(inner, &key, update);
+    if let Err(e) = query.reply(&query.key_expr, sealed.bytes) {
+        tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
+    }
+}
+
+fn valid_request_id(request: &str) -> bool {
+    !request.is_empty() && request.len() <= 64 && !request.contains(['/', '*', '$', '?', '#'])
 }
 
 async fn set_state(inner: &Inner, entry: &RequestEntry, state: ActionState) {
     let mut update = entry.current();
     update.seq += 1;
     update.state = state;
-    entry.state.send_replace(update.clone());
+    let sealed = seal(inner, &entry.key, update);
+    let bytes = sealed.bytes.clone();
+    entry.state.send_replace(sealed);
     // Observers other than the requester (a console, a restarted client) follow the request key.
-    match inner.sealer.seal(&entry.key, &update) {
-        Ok(bytes) => {
-            if let Err(e) = inner.transport.publish(&entry.key, bytes).await {
-                tracing::debug!(thing = %inner.id, error = %e, "could not publish a request state");
-            }
-        }
-        Err(e) => tracing::error!(thing = %inner.id, error = %e, "could not seal a request state"),
+    if let Err(e) = inner.transport.publish(&entry.key, bytes).await {
+        tracing::debug!(thing = %inner.id, error = %e, "could not publish a request state");
     }
 }
 

@@ -17,7 +17,7 @@ use safething::device::{ActionContext, Device, DeviceConfig, Handlers};
 use safething::envelope::{Sealer, Signing};
 use safething::ir::Definition;
 use safething::transport::{Reply, Transport};
-use safething::wire::{ActionRequest, ActionState, ActionUpdate, Lifecycle, Outcome, Problem};
+use safething::wire::{ActionRequest, ActionState, ActionUpdate, Lifecycle, Problem};
 use safething::{Error, Filter, Identity};
 
 /// One participant's connection, and how to kill it as a crash would.
@@ -781,12 +781,7 @@ pub async fn raw_query(session: &Session, key: &str, bytes: bytes::Bytes) -> Act
         panic!("error reply")
     };
     let v: serde_json::Value = serde_json::from_slice(&sample.payload).expect("json");
-    let outcome: Outcome<ActionUpdate> =
-        serde_json::from_value(v["body"].clone()).expect("outcome");
-    match outcome {
-        Outcome::Ok(u) => u,
-        Outcome::Err(p) => panic!("error outcome {p}"),
-    }
+    serde_json::from_value(v["body"].clone()).expect("an action update")
 }
 
 pub async fn timeouts_are_enforced(net: &impl TestNet) {
@@ -963,9 +958,7 @@ async fn last_update(mut replies: safething::transport::Replies) -> ActionUpdate
         while let Some(reply) = replies.recv().await {
             if let Reply::Ok(sample) = reply {
                 let v: serde_json::Value = serde_json::from_slice(&sample.payload).expect("json");
-                if let Ok(Outcome::Ok(u)) =
-                    serde_json::from_value::<Outcome<ActionUpdate>>(v["body"].clone())
-                {
+                if let Ok(u) = serde_json::from_value::<ActionUpdate>(v["body"].clone()) {
                     last = Some(u);
                 }
             }
