@@ -360,7 +360,7 @@ async fn poll_status(
     let status_timeout = driver.thing.client.config.request_timeout;
     if let Ok(update) = driver
         .thing
-        .request::<_, ActionUpdate>(&key, &RequestQuery::Status, status_timeout)
+        .request::<_, ActionUpdate>(key, &RequestQuery::Status, status_timeout)
         .await
         && driver.apply(update)
     {
