@@ -82,6 +82,26 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The envelope as it appears on the wire, for documentation and its JSON Schema
+/// (`schemas/wire/envelope.schema.json`); the runtime reads and writes it without copying the
+/// body.
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Envelope {
+    /// Format version, 1.
+    pub v: u8,
+    /// The sender's public key (`st` + 52 base32 characters).
+    pub from: String,
+    /// Message id, unique per sender.
+    pub id: String,
+    /// Sender's clock, Unix milliseconds.
+    pub ts: u64,
+    /// The message (see the other schemas in `schemas/wire/`).
+    pub body: serde_json::Value,
+    /// Ed25519 signature, base64url without padding; absent only in unsigned mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
+}
+
 #[derive(Serialize)]
 struct EnvelopeOut<'a> {
     v: u8,

@@ -31,3 +31,8 @@ pub use error::{AffordanceKind, Error, Result};
 pub use filter::Filter;
 pub use identity::{Identity, PublicKey};
 pub use safething_ir as ir;
+
+/// The README's examples are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -400,3 +400,26 @@ impl<T> From<Outcome<T>> for Result<T, Problem> {
         }
     }
 }
+
+/// The JSON Schema (draft 2020-12) of every wire message, by file stem
+/// (`schemas/wire/<stem>.schema.json`).
+pub fn schemas() -> std::collections::BTreeMap<&'static str, Value> {
+    fn schema<T: JsonSchema>() -> Value {
+        let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+        generator.into_root_schema_for::<T>().to_value()
+    }
+    let mut out = std::collections::BTreeMap::new();
+    out.insert("envelope", schema::<crate::envelope::Envelope>());
+    out.insert("description", schema::<Description>());
+    out.insert("attribute-update", schema::<AttributeUpdate>());
+    out.insert("event", schema::<EventMessage>());
+    out.insert("attribute-request", schema::<AttributeRequest>());
+    out.insert("read-reply", schema::<Outcome<ReadReply>>());
+    out.insert("action-request", schema::<ActionRequest>());
+    out.insert("request-query", schema::<RequestQuery>());
+    out.insert("action-update", schema::<ActionUpdate>());
+    out.insert("request-reply", schema::<Outcome<ActionUpdate>>());
+    out.insert("admin-request", schema::<AdminRequest>());
+    out.insert("admin-reply", schema::<Outcome<Description>>());
+    out
+}

@@ -208,11 +208,17 @@ fn format_checks_are_on() {
 // ---------------------------------------------------------------------------------------------
 // Official WoT schemas, Python side (the validator the W3C and Thingweb tooling use)
 
-const PIP: &str = "pip install jsonschema rfc3339-validator rfc3986-validator";
+const PIP: &str =
+    "pip install -r tests/conformance/requirements.txt (scripts/test does it in a venv)";
+
+/// The Python that runs validate.py: `$SAFETHING_PYTHON` (set by scripts/test) or `python3`.
+fn python() -> String {
+    std::env::var("SAFETHING_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
 
 /// Runs validate.py; fails the test (never skips) when Python or its modules are missing.
 fn validate_py(files: &[PathBuf]) -> (bool, String) {
-    let probe = Command::new("python3")
+    let probe = Command::new(python())
         .args([
             "-c",
             "import jsonschema, rfc3339_validator\n\
@@ -220,13 +226,19 @@ fn validate_py(files: &[PathBuf]) -> (bool, String) {
              except ImportError:\n    import rfc3987",
         ])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}); install Python 3, then: {PIP}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} ({e}); install Python 3, then: {PIP}",
+                python()
+            )
+        });
     assert!(
         probe.status.success(),
-        "python3 lacks modules validate.py needs; run: {PIP}\n{}",
+        "{} lacks modules validate.py needs; run: {PIP}\n{}",
+        python(),
         String::from_utf8_lossy(&probe.stderr)
     );
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .arg(conformance().join("validate.py"))
         .args(files)
         .output()
