@@ -57,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     garden.publish().await?;
     println!(
         "control  published garden-01: {}",
-        garden.refresh().await?.description().state
+        garden.refresh().await?.state
     );
 
     let simulation = tokio::spawn(simulate(device.clone(), valve_open));

@@ -108,6 +108,11 @@ impl PublicKey {
         full.chars().take(10).collect()
     }
 
+    /// The same key as an X25519 public key (for key agreement).
+    pub(crate) fn x25519_bytes(&self) -> [u8; 32] {
+        self.key.to_montgomery().to_bytes()
+    }
+
     /// Checks `signature` over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         self.key
@@ -202,9 +207,14 @@ impl Identity {
         self.signing.sign(message).to_bytes()
     }
 
-    /// The secret key bytes (for deriving encryption keys; never sent anywhere).
-    pub(crate) fn secret_bytes(&self) -> [u8; 32] {
+    /// The secret key bytes (only ever written to the identity file).
+    fn secret_bytes(&self) -> [u8; 32] {
         self.signing.to_bytes()
+    }
+
+    /// The same key as an X25519 secret scalar (for key agreement; never sent anywhere).
+    pub(crate) fn x25519_scalar(&self) -> [u8; 32] {
+        self.signing.to_scalar_bytes()
     }
 
     /// Loads the identity stored at `path`, or creates one there (mode 0600) on first run.

@@ -15,13 +15,14 @@
 
 pub mod access;
 pub mod client;
+pub mod crypto;
 pub mod device;
 pub mod envelope;
 mod error;
 pub mod filter;
 pub mod identity;
 pub mod keys;
-mod provisioning;
+pub mod provisioning;
 pub mod transport;
 pub mod wire;
 

@@ -56,6 +56,9 @@ pub struct Description {
     pub group: Vec<PublicKey>,
     /// Increases with every change of the description, so stale copies can be told apart.
     pub revision: u64,
+    /// The thing's symmetric keys, wrapped for their holders (see [`crate::crypto`]).
+    #[serde(default, skip_serializing_if = "crate::crypto::KeyBundle::is_empty")]
+    pub keys: crate::crypto::KeyBundle,
     /// The definition the device was built from.
     pub definition: Definition,
 }

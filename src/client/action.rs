@@ -13,6 +13,7 @@ use crate::keys;
 use crate::transport::{Replies, Reply};
 use crate::wire::{ActionRequest, ActionState, ActionUpdate, RequestQuery};
 
+use super::remote::Protect;
 use super::{RemoteThing, millis};
 
 /// Options of one action request.
@@ -106,11 +107,7 @@ impl RemoteThing {
             timeout_ms: options.timeout.map(millis),
         };
         // Sealed once: a retry resends these exact bytes, which the device recognises.
-        let bytes = self
-            .client
-            .sealer
-            .seal(&key, &body)
-            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let bytes = self.seal_request(&Protect::For(definition.access.clone()), &key, &body)?;
         let replies = self
             .client
             .transport
@@ -283,7 +280,7 @@ impl Driver {
             tokio::select! {
                 reply = replies.recv() => match reply {
                     // States are sealed for the request's key, whichever key carries them.
-                    Some(Reply::Ok(sample)) => match self.thing.open::<ActionUpdate>(&self.request_key, &sample.payload) {
+                    Some(Reply::Ok(sample)) => match self.thing.open_fresh::<ActionUpdate>(&self.request_key, &sample.payload).await {
                         Ok(opened) => {
                             heard = true;
                             if self.apply(opened.body) {
@@ -370,7 +367,7 @@ async fn poll_status(
         tokio::select! {
             sample = subscriber.recv() => {
                 let Some(sample) = sample else { break };
-                if let Ok(opened) = driver.thing.open::<ActionUpdate>(&sample.key, &sample.payload)
+                if let Ok(opened) = driver.thing.open_fresh::<ActionUpdate>(&sample.key, &sample.payload).await
                     && driver.apply(opened.body)
                 {
                     return;

@@ -1,19 +1,22 @@
 //! A handle to one remote thing.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use safething_ir::value::CompiledSchema;
 use safething_ir::{Access, PayloadSchemas, ThingId};
 
 use crate::access::Parties;
+use crate::crypto::{self, SealedBody, SymmetricKey};
 use crate::envelope::Opened;
 use crate::error::{AffordanceKind, Error, Result};
 use crate::filter::Filter;
+use crate::identity::Identity;
 use crate::identity::PublicKey;
 use crate::keys;
 use crate::transport::Reply;
@@ -33,12 +36,74 @@ pub struct AttributeReading {
     pub ts: u64,
 }
 
-/// A thing on the network, as a client uses it. Cheap to clone.
+/// A thing on the network, as a client uses it. Cheap to clone; clones share what they learn
+/// (the latest description and the keys it carries).
 #[derive(Clone)]
 pub struct RemoteThing {
     pub(crate) client: Arc<ClientInner>,
+    /// The description at connection: its definition and key never change for this handle.
     pub(crate) description: Arc<Description>,
     pub(crate) schemas: Arc<PayloadSchemas>,
+    shared: Arc<RwLock<Shared>>,
+}
+
+/// What a handle learns over time: the latest description (owner, group, lifecycle) and the
+/// symmetric keys it unwrapped from it.
+struct Shared {
+    latest: Arc<Description>,
+    /// Key ids this handle refreshed the description for already (no refresh storms).
+    tried: Vec<String>,
+    group: Option<SymmetricKey>,
+    owner: Option<SymmetricKey>,
+    /// Every key unwrapped so far (newest last), to open payloads sealed just before a rotation.
+    known: Vec<SymmetricKey>,
+}
+
+/// How a request body travels.
+pub(crate) enum Protect {
+    /// In the clear (signed, like everything).
+    Plain,
+    /// Encrypted with the key of an affordance with this access type (when held).
+    For(Access),
+    /// Encrypted to the thing alone (claims).
+    ToThing,
+}
+
+/// Why a message could not be opened.
+pub(crate) enum Unreadable {
+    /// Sealed with a key this handle does not know (yet).
+    UnknownKey(String),
+    /// Anything else.
+    Error(Error),
+}
+
+fn to_json<T: Serialize>(body: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(body).map_err(|e| Error::Protocol(e.to_string()))
+}
+
+/// How many unwrapped keys a handle remembers.
+const KNOWN_KEYS: usize = 8;
+
+impl Shared {
+    fn learn(&mut self, me: &Identity, description: Arc<Description>) {
+        let unwrap = |w: &Option<crate::crypto::WrappedKey>| {
+            w.as_ref().and_then(|w| {
+                crypto::unwrap(me, &description.thing_key, description.id.as_str(), w)
+            })
+        };
+        self.group = unwrap(&description.keys.group);
+        self.owner = unwrap(&description.keys.owner);
+        for k in self.group.iter().chain(self.owner.iter()) {
+            if !self.known.iter().any(|known| known.kid == k.kid) {
+                self.known.push(k.clone());
+            }
+        }
+        let excess = self.known.len().saturating_sub(KNOWN_KEYS);
+        self.known.drain(..excess);
+        if description.revision >= self.latest.revision {
+            self.latest = description;
+        }
+    }
 }
 
 impl std::fmt::Debug for RemoteThing {
@@ -52,11 +117,25 @@ impl std::fmt::Debug for RemoteThing {
 impl RemoteThing {
     pub(crate) fn new(client: Arc<ClientInner>, description: Description) -> Result<RemoteThing> {
         let schemas = Arc::new(description.definition.payload_schemas());
+        let description = Arc::new(description);
+        let mut shared = Shared {
+            latest: description.clone(),
+            tried: Vec::new(),
+            group: None,
+            owner: None,
+            known: Vec::new(),
+        };
+        shared.learn(client.sealer.identity(), description.clone());
         Ok(RemoteThing {
             client,
-            description: Arc::new(description),
+            description,
             schemas,
+            shared: Arc::new(RwLock::new(shared)),
         })
+    }
+
+    fn shared(&self) -> std::sync::RwLockReadGuard<'_, Shared> {
+        self.shared.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The thing's id.
@@ -64,9 +143,9 @@ impl RemoteThing {
         &self.description.id
     }
 
-    /// Its description, as fetched.
-    pub fn description(&self) -> &Description {
-        &self.description
+    /// Its latest known description (lifecycle, owner and group as last fetched).
+    pub fn description(&self) -> Arc<Description> {
+        self.shared().latest.clone()
     }
 
     /// Its public key.
@@ -79,10 +158,23 @@ impl RemoteThing {
         self.client.presence.is_online(self.id().as_str())
     }
 
-    /// Fetches the description again (lifecycle, owner and group may have changed).
-    pub async fn refresh(&self) -> Result<RemoteThing> {
-        let description = self.client.describe(self.id()).await?;
-        RemoteThing::new(self.client.clone(), description)
+    /// Fetches the description again (lifecycle, owner, group and keys may have changed);
+    /// every clone of this handle sees the result.
+    pub async fn refresh(&self) -> Result<Arc<Description>> {
+        let description = Arc::new(self.client.describe(self.id()).await?);
+        if description.thing_key != self.description.thing_key {
+            return Err(Error::Untrusted(
+                crate::envelope::EnvelopeError::WrongSender {
+                    expected: self.description.thing_key.to_string(),
+                    found: description.thing_key.to_string(),
+                },
+            ));
+        }
+        self.shared
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .learn(self.client.sealer.identity(), description.clone());
+        Ok(description)
     }
 
     pub(crate) fn unknown(&self, kind: AffordanceKind, name: &str) -> Error {
@@ -94,10 +186,11 @@ impl RemoteThing {
     }
 
     fn parties(&self) -> Parties {
+        let latest = self.description();
         Parties {
-            thing: Some(self.description.thing_key),
-            owner: self.description.owner,
-            group: self.description.group.clone(),
+            thing: Some(latest.thing_key),
+            owner: latest.owner,
+            group: latest.group.clone(),
         }
     }
 
@@ -108,9 +201,8 @@ impl RemoteThing {
         if self.parties().check(access, &me).is_ok() {
             return Ok(());
         }
-        let fresh = self.refresh().await?;
-        fresh
-            .parties()
+        self.refresh().await?;
+        self.parties()
             .check(access, &me)
             .map_err(|p| Error::from_problem(self.id().as_str(), p))
     }
@@ -122,11 +214,18 @@ impl RemoteThing {
         body: &Req,
         timeout: Duration,
     ) -> Result<Resp> {
-        let bytes = self
-            .client
-            .sealer
-            .seal(key, body)
-            .map_err(|e| Error::Protocol(e.to_string()))?;
+        self.request_as(&Protect::Plain, key, body, timeout).await
+    }
+
+    /// Like [`request`](Self::request), with the body protected as `protect` says.
+    pub(crate) async fn request_as<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        protect: &Protect,
+        key: &str,
+        body: &Req,
+        timeout: Duration,
+    ) -> Result<Resp> {
+        let bytes = self.seal_request(protect, key, body)?;
         let mut replies = self
             .client
             .transport
@@ -135,7 +234,9 @@ impl RemoteThing {
         let mut last_error = None;
         while let Some(reply) = replies.recv().await {
             match reply {
-                Reply::Ok(sample) => match self.open::<Outcome<Resp>>(&sample.key, &sample.payload)
+                Reply::Ok(sample) => match self
+                    .open_fresh::<Outcome<Resp>>(&sample.key, &sample.payload)
+                    .await
                 {
                     Ok(opened) => {
                         return Result::from(opened.body)
@@ -153,6 +254,45 @@ impl RemoteThing {
         Err(last_error.unwrap_or_else(|| self.silence(timeout)))
     }
 
+    /// Seals a request body: encrypted with the key of `group`/`owner` affordances (when this
+    /// client holds it), or to the thing alone.
+    pub(crate) fn seal_request<T: Serialize>(
+        &self,
+        protect: &Protect,
+        key: &str,
+        body: &T,
+    ) -> Result<bytes::Bytes> {
+        let sealer = &self.client.sealer;
+        let protocol = |e: crate::envelope::EnvelopeError| Error::Protocol(e.to_string());
+        let sealed = match protect {
+            Protect::Plain => None,
+            Protect::For(access) => {
+                let shared = self.shared();
+                let symmetric = match access {
+                    Access::Group => shared.group.clone(),
+                    Access::Owner => shared.owner.clone(),
+                    _ => None,
+                };
+                drop(shared);
+                match symmetric {
+                    Some(k) => Some(
+                        k.seal(key, &to_json(body)?)
+                            .ok_or_else(|| Error::Protocol("encryption failed".into()))?,
+                    ),
+                    None => None,
+                }
+            }
+            Protect::ToThing => Some(
+                crypto::seal_to(&self.description.thing_key, key, &to_json(body)?)
+                    .ok_or_else(|| Error::Protocol("encryption failed".into()))?,
+            ),
+        };
+        match sealed {
+            Some(sealed) => sealer.seal(key, &SealedBody { sealed }).map_err(protocol),
+            None => sealer.seal(key, body).map_err(protocol),
+        }
+    }
+
     /// What no answer means: the thing is offline, or too slow.
     pub(crate) fn silence(&self, timeout: Duration) -> Error {
         if self.is_online() {
@@ -164,22 +304,88 @@ impl RemoteThing {
         }
     }
 
-    /// Opens a message that must come from this thing.
-    pub(crate) fn open<T: DeserializeOwned>(&self, key: &str, payload: &[u8]) -> Result<Opened<T>> {
+    /// Opens a message that must come from this thing, decrypting a sealed payload with the
+    /// keys this handle holds.
+    pub(crate) fn open<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        payload: &[u8],
+    ) -> Result<Opened<T>, Unreadable> {
         let opened = self
             .client
             .verifier
-            .open::<T>(key, payload)
-            .map_err(Error::Untrusted)?;
+            .open::<Box<RawValue>>(key, payload)
+            .map_err(|e| Unreadable::Error(Error::Untrusted(e)))?;
         if opened.signed && opened.from != self.description.thing_key {
-            return Err(Error::Untrusted(
+            return Err(Unreadable::Error(Error::Untrusted(
                 crate::envelope::EnvelopeError::WrongSender {
                     expected: self.description.thing_key.to_string(),
                     found: opened.from.to_string(),
                 },
-            ));
+            )));
         }
-        Ok(opened)
+        let malformed = |e: serde_json::Error| {
+            Unreadable::Error(Error::Untrusted(crate::envelope::EnvelopeError::Malformed(
+                e.to_string(),
+            )))
+        };
+        let raw = opened.body.get();
+        let body = if raw.starts_with(crypto::SEALED_PREFIX) {
+            let sealed: SealedBody = serde_json::from_str(raw).map_err(malformed)?;
+            let kid = sealed.sealed.kid.clone().unwrap_or_default();
+            let symmetric = self.shared().known.iter().find(|k| k.kid == kid).cloned();
+            let Some(symmetric) = symmetric else {
+                return Err(Unreadable::UnknownKey(kid));
+            };
+            let plain = symmetric.open(key, &sealed.sealed).ok_or_else(|| {
+                Unreadable::Error(Error::Untrusted(crate::envelope::EnvelopeError::Malformed(
+                    "cannot decrypt the payload".into(),
+                )))
+            })?;
+            serde_json::from_slice(&plain).map_err(malformed)?
+        } else {
+            serde_json::from_str(raw).map_err(malformed)?
+        };
+        Ok(Opened {
+            from: opened.from,
+            id: opened.id,
+            ts: opened.ts,
+            signed: opened.signed,
+            body,
+        })
+    }
+
+    /// Like [`open`](Self::open); a payload sealed with a key this handle has not seen makes it
+    /// fetch the description once (keys rotate), then try again.
+    pub(crate) async fn open_fresh<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        payload: &[u8],
+    ) -> Result<Opened<T>> {
+        match self.open(key, payload) {
+            Ok(o) => Ok(o),
+            Err(Unreadable::Error(e)) => Err(e),
+            Err(Unreadable::UnknownKey(kid)) => {
+                let tried = self.shared().tried.contains(&kid);
+                if !tried {
+                    self.shared
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .tried
+                        .push(kid.clone());
+                    // Failing to refresh leaves the key unknown, reported below.
+                    let _ = self.refresh().await;
+                }
+                self.open(key, payload).map_err(|e| match e {
+                    Unreadable::Error(e) => e,
+                    Unreadable::UnknownKey(kid) => {
+                        Error::Untrusted(crate::envelope::EnvelopeError::Malformed(format!(
+                            "sealed with key `{kid}`, which this client does not hold"
+                        )))
+                    }
+                })
+            }
+        }
     }
 
     pub(crate) fn attribute_schema(
@@ -269,12 +475,10 @@ impl RemoteThing {
         self.check_value(schema, &value, || format!("value of attribute `{name}`"))?;
         self.precheck(&attribute.access).await?;
         let key = keys::attribute(self.id(), name);
+        let protect = Protect::For(attribute.access.clone());
+        let request = AttributeRequest::Write { value };
         let reply: ReadReply = self
-            .request(
-                &key,
-                &AttributeRequest::Write { value },
-                self.client.config.request_timeout,
-            )
+            .request_as(&protect, &key, &request, self.client.config.request_timeout)
             .await?;
         match reply.value {
             Some(value) => Ok(AttributeReading {
@@ -299,8 +503,25 @@ impl RemoteThing {
 
     async fn admin(&self, op: AdminRequest) -> Result<Description> {
         let key = keys::admin(self.id());
-        self.request(&key, &op, self.client.config.request_timeout)
-            .await
+        // A claim carries a secret token: only the thing may read it.
+        let protect = if matches!(op, AdminRequest::Claim { .. }) {
+            Protect::ToThing
+        } else {
+            Protect::Plain
+        };
+        let description: Description = self
+            .request_as(&protect, &key, &op, self.client.config.request_timeout)
+            .await?;
+        let description = Arc::new(description);
+        if description.thing_key == self.description.thing_key
+            && description.id == self.description.id
+        {
+            self.shared
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .learn(self.client.sealer.identity(), description.clone());
+        }
+        Ok((*description).clone())
     }
 
     /// Makes the thing operative (owner only).

@@ -87,18 +87,23 @@ impl Stream for EventStream {
 /// grow; a new epoch (the device restarted) starts afresh.
 #[derive(Default)]
 struct Order {
-    last: Option<(u32, u64)>,
+    /// Epoch, sequence number and timestamp of the last message accepted.
+    last: Option<(u32, u64, u64)>,
 }
 
 impl Order {
-    fn accept(&mut self, epoch: u32, seq: u64) -> bool {
-        match self.last {
-            Some((e, s)) if e == epoch && seq <= s => false,
-            _ => {
-                self.last = Some((epoch, seq));
-                true
-            }
+    /// Within an epoch, sequence numbers must grow; a new epoch (a restart) must be newer than
+    /// everything seen — so a replayed message of an earlier run cannot pose as a restart.
+    fn accept(&mut self, epoch: u32, seq: u64, ts: u64) -> bool {
+        let fresh = match self.last {
+            Some((e, s, _)) if e == epoch => seq > s,
+            Some((_, _, t)) => ts > t,
+            None => true,
+        };
+        if fresh {
+            self.last = Some((epoch, seq, ts));
         }
+        fresh
     }
 }
 
@@ -126,7 +131,7 @@ impl Watch {
         let first = match thing.read_raw(name, None).await {
             Ok(reply) => {
                 // Changes up to the value we read are already reflected in it.
-                order.last = Some((reply.epoch, reply.seq));
+                order.last = Some((reply.epoch, reply.seq, reply.ts));
                 reply.value.map(|value| Update {
                     value,
                     seq: reply.seq,
@@ -157,7 +162,7 @@ impl Watch {
                     s = st.subscriber.recv() => s?,
                     () = st.thing.client.shutdown.cancelled() => return None,
                 };
-                if let Some(item) = st.process(&sample.key, &sample.payload) {
+                if let Some(item) = st.process(&sample.key, &sample.payload).await {
                     return Some((item, st));
                 }
             }
@@ -169,8 +174,8 @@ impl Watch {
 }
 
 impl WatchState {
-    fn process(&mut self, key: &str, payload: &[u8]) -> Option<Result<Update>> {
-        let opened = match self.thing.open::<AttributeUpdate>(key, payload) {
+    async fn process(&mut self, key: &str, payload: &[u8]) -> Option<Result<Update>> {
+        let opened = match self.thing.open_fresh::<AttributeUpdate>(key, payload).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(thing = %self.thing.id(), attribute = %self.name, error = %e, "dropped an unverifiable update");
@@ -178,7 +183,7 @@ impl WatchState {
             }
         };
         let update = opened.body;
-        if !self.order.accept(update.epoch, update.seq) {
+        if !self.order.accept(update.epoch, update.seq, opened.ts) {
             return None;
         }
         if let Err(e) = self.thing.check_value(&self.schema, &update.value, || {
@@ -243,7 +248,7 @@ impl EventStream {
                     s = st.subscriber.recv() => s?,
                     () = st.thing.client.shutdown.cancelled() => return None,
                 };
-                if let Some(item) = st.process(&sample.key, &sample.payload) {
+                if let Some(item) = st.process(&sample.key, &sample.payload).await {
                     return Some((item, st));
                 }
             }
@@ -255,8 +260,8 @@ impl EventStream {
 }
 
 impl EventState {
-    fn process(&mut self, key: &str, payload: &[u8]) -> Option<Result<EventDelivery>> {
-        let opened = match self.thing.open::<EventMessage>(key, payload) {
+    async fn process(&mut self, key: &str, payload: &[u8]) -> Option<Result<EventDelivery>> {
+        let opened = match self.thing.open_fresh::<EventMessage>(key, payload).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(thing = %self.thing.id(), event = %self.name, error = %e, "dropped an unverifiable event");
@@ -264,7 +269,7 @@ impl EventState {
             }
         };
         let message = opened.body;
-        if !self.order.accept(message.epoch, message.seq) {
+        if !self.order.accept(message.epoch, message.seq, opened.ts) {
             return None;
         }
         let checked = match &self.schema {

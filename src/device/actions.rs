@@ -16,6 +16,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use safething_ir::Access;
+
 use crate::envelope::now_ms;
 use crate::identity::PublicKey;
 use crate::keys;
@@ -33,6 +35,7 @@ pub(crate) struct RequestEntry {
     request: String,
     action: String,
     requester: PublicKey,
+    access: Access,
     key: String,
     state: watch::Sender<Sealed>,
     cancel: CancellationToken,
@@ -57,8 +60,10 @@ impl RequestEntry {
     }
 }
 
-fn seal(inner: &Inner, key: &str, update: ActionUpdate) -> Sealed {
-    let bytes = inner.sealer.seal(key, &update).unwrap_or_else(|e| {
+/// Seals a state: encrypted for the action's access type once the request is admitted (its
+/// requester holds the key), plain for refusals.
+fn seal(inner: &Inner, access: &Access, key: &str, update: ActionUpdate) -> Sealed {
+    let bytes = inner.seal_for(access, key, &update).unwrap_or_else(|e| {
         // Serializing an `ActionUpdate` cannot fail; should it ever, followers see silence
         // and fall back to asking for the state.
         tracing::error!(thing = %inner.id, error = %e, "could not seal a request state");
@@ -279,11 +284,12 @@ fn admit(
         state: ActionState::Accepted,
     };
     let key = keys::request(&inner.id, request);
-    let (tx, _) = watch::channel(seal(inner, &key, update));
+    let (tx, _) = watch::channel(seal(inner, &action.access, &key, update));
     let entry = Arc::new(RequestEntry {
         request: request.to_owned(),
         action: name.to_owned(),
         requester: from,
+        access: action.access.clone(),
         key,
         state: tx,
         cancel: inner.shutdown.child_token(),
@@ -336,7 +342,7 @@ fn reject(inner: &Inner, query: &Query, request: &str, action: &str, problem: Pr
     } else {
         query.key_expr.clone()
     };
-    let sealed = seal(inner, &key, update);
+    let sealed = seal(inner, &Access::All, &key, update);
     if let Err(e) = query.reply(&query.key_expr, sealed.bytes) {
         tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
     }
@@ -350,7 +356,7 @@ async fn set_state(inner: &Inner, entry: &RequestEntry, state: ActionState) {
     let mut update = entry.current();
     update.seq += 1;
     update.state = state;
-    let sealed = seal(inner, &entry.key, update);
+    let sealed = seal(inner, &entry.access, &entry.key, update);
     let bytes = sealed.bytes.clone();
     entry.state.send_replace(sealed);
     // Observers other than the requester (a console, a restarted client) follow the request key.

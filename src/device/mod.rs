@@ -17,10 +17,12 @@
 mod actions;
 mod handler;
 mod serve;
+mod state;
 
 pub use handler::{ActionContext, Handler, Handlers, WriteContext};
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -33,6 +35,8 @@ use safething_ir::value::json_equal;
 use safething_ir::{AttributeKind, Definition, PayloadSchemas, ThingId};
 
 use crate::access::Parties;
+use crate::crypto::{SealedBody, SymmetricKey};
+use crate::envelope::EnvelopeError;
 use crate::envelope::{Sealer, Signing, Verifier, now_ms};
 use crate::error::{AffordanceKind, Error, Result};
 use crate::identity::{Identity, PublicKey};
@@ -41,6 +45,7 @@ use crate::transport::{Guard, Transport};
 use crate::wire::{AttributeUpdate, Description, EventMessage, HistoryEntry, Lifecycle};
 
 use actions::RequestTable;
+pub(crate) use state::{Meta, new_claim};
 
 /// Tuning of a device. The defaults suit a small device serving a handful of clients.
 #[derive(Clone, Debug)]
@@ -59,6 +64,8 @@ pub struct DeviceConfig {
     pub signing: Signing,
     /// How far a requester's clock may be from ours.
     pub freshness: Duration,
+    /// How long a claim token stays valid.
+    pub claim_ttl: Duration,
 }
 
 impl Default for DeviceConfig {
@@ -71,6 +78,7 @@ impl Default for DeviceConfig {
             finished_requests: 4096,
             signing: Signing::Signed,
             freshness: Verifier::DEFAULT_WINDOW,
+            claim_ttl: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -84,6 +92,7 @@ pub struct DeviceBuilder {
     owner: Option<PublicKey>,
     group: Vec<PublicKey>,
     config: DeviceConfig,
+    state_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for DeviceBuilder {
@@ -115,6 +124,13 @@ impl DeviceBuilder {
     /// Provisions the owner (instead of a claim).
     pub fn owner(mut self, owner: PublicKey) -> DeviceBuilder {
         self.owner = Some(owner);
+        self
+    }
+
+    /// Keeps lifecycle, owner, group and keys in this file (mode 0600) across restarts; when it
+    /// exists, it wins over [`owner`](Self::owner) and [`member`](Self::member).
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> DeviceBuilder {
+        self.state_file = Some(path.into());
         self
     }
 
@@ -165,6 +181,19 @@ impl DeviceBuilder {
             None => Identity::generate()?,
         };
         let thing_key = *identity.public_key();
+        let mut meta = Meta::load_or_new(
+            self.state_file.as_deref(),
+            thing_key,
+            self.owner,
+            self.group,
+        )?;
+        meta.rewrap(&identity, id.as_str());
+        if meta.parties.owner.is_none() {
+            meta.claim = Some(state::new_claim(self.config.claim_ttl)?);
+        }
+        if let Some(path) = &self.state_file {
+            meta.save(path)?;
+        }
         let schemas = self.definition.payload_schemas();
         let attributes = self
             .definition
@@ -208,15 +237,8 @@ impl DeviceBuilder {
             schemas,
             transport,
             epoch: u32::from_le_bytes(epoch),
-            meta: Mutex::new(Meta {
-                lifecycle: Lifecycle::Registered,
-                parties: Parties {
-                    thing: Some(thing_key),
-                    owner: self.owner,
-                    group: self.group,
-                },
-                revision: 1,
-            }),
+            meta: Mutex::new(meta),
+            state_file: self.state_file,
             attributes,
             events,
             handler: RwLock::new(None),
@@ -271,12 +293,6 @@ pub(crate) struct Stats {
     busy: AtomicU64,
 }
 
-pub(crate) struct Meta {
-    pub(crate) lifecycle: Lifecycle,
-    pub(crate) parties: Parties,
-    pub(crate) revision: u64,
-}
-
 pub(crate) struct AttributeSlot {
     key: String,
     value: Option<Value>,
@@ -296,6 +312,7 @@ pub(crate) struct Inner {
     pub(crate) config: DeviceConfig,
     pub(crate) epoch: u32,
     pub(crate) meta: Mutex<Meta>,
+    state_file: Option<PathBuf>,
     attributes: BTreeMap<String, Mutex<AttributeSlot>>,
     events: BTreeMap<String, (String, AtomicU64)>,
     pub(crate) handler: RwLock<Option<Arc<dyn Handler>>>,
@@ -325,6 +342,7 @@ impl Device {
             owner: None,
             group: Vec::new(),
             config: DeviceConfig::default(),
+            state_file: None,
         }
     }
 
@@ -356,6 +374,18 @@ impl Device {
     /// The description as clients see it.
     pub fn description(&self) -> Description {
         self.inner.description()
+    }
+
+    /// The one-time token that makes its first user the owner — while the thing has no owner
+    /// (show it to whoever holds the device: printed, or its URI as a QR code).
+    pub fn claim_token(&self) -> Option<crate::provisioning::ClaimToken> {
+        crate::provisioning::current(&self.inner)
+    }
+
+    /// Replaces the claim token with a new one (an unowned device's "reset" button); `None` when
+    /// the thing has an owner.
+    pub fn renew_claim_token(&self) -> Option<crate::provisioning::ClaimToken> {
+        crate::provisioning::renew(&self.inner)
     }
 
     /// Refusal counters.
@@ -404,6 +434,9 @@ impl Device {
         *lock(&self.inner.token) = Some(token);
         self.inner.publish_description().await;
         tracing::info!(thing = %self.inner.id, key = %self.public_key().short(), "registered");
+        if let Some(claim) = self.claim_token() {
+            tracing::info!(thing = %self.inner.id, token = %claim.token, uri = %claim.uri, "unclaimed: the first `claim` with this token becomes the owner");
+        }
         Ok(())
     }
 
@@ -465,8 +498,78 @@ impl Inner {
             owner: meta.parties.owner,
             group: meta.parties.group.clone(),
             revision: meta.revision,
+            keys: meta.bundle.clone(),
             definition: (*self.definition).clone(),
         }
+    }
+
+    /// Changes who may use the device; then re-wraps its keys for the new holders, saves the
+    /// state file and publishes the new description.
+    pub(crate) async fn change_meta<T>(
+        &self,
+        change: impl FnOnce(&mut Meta) -> Result<T, crate::wire::Problem>,
+    ) -> Result<T, crate::wire::Problem> {
+        let result = {
+            let mut meta = lock(&self.meta);
+            let result = change(&mut meta)?;
+            meta.revision += 1;
+            meta.rewrap(self.sealer.identity(), self.id.as_str());
+            if let Some(path) = &self.state_file
+                && let Err(e) = meta.save(path)
+            {
+                tracing::error!(thing = %self.id, error = %e, "could not save the device state");
+            }
+            result
+        };
+        self.publish_description().await;
+        Ok(result)
+    }
+
+    /// Seals `body` for `key` — its payload encrypted when the affordance's access type is
+    /// `group` or `owner`.
+    pub(crate) fn seal_for<T: serde::Serialize>(
+        &self,
+        access: &safething_ir::Access,
+        key: &str,
+        body: &T,
+    ) -> Result<bytes::Bytes, EnvelopeError> {
+        let symmetric: Option<SymmetricKey> = lock(&self.meta).key_for(access).cloned();
+        match symmetric {
+            None => self.sealer.seal(key, body),
+            Some(k) => {
+                let plain = serde_json::to_vec(body)
+                    .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+                let sealed = k
+                    .seal(key, &plain)
+                    .ok_or_else(|| EnvelopeError::Malformed("encryption failed".into()))?;
+                self.sealer.seal(key, &SealedBody { sealed })
+            }
+        }
+    }
+
+    /// Reads a request body, decrypting it when it was sealed (with one of the device's keys, or
+    /// to the device itself).
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        raw: &serde_json::value::RawValue,
+    ) -> Result<T, EnvelopeError> {
+        let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
+        if !raw.get().starts_with(crate::crypto::SEALED_PREFIX) {
+            return serde_json::from_str(raw.get()).map_err(malformed);
+        }
+        let body: SealedBody = serde_json::from_str(raw.get()).map_err(malformed)?;
+        let plain = match (&body.sealed.kid, &body.sealed.epk) {
+            (Some(kid), None) => {
+                let k = lock(&self.meta).key_by_id(kid).cloned();
+                k.and_then(|k| k.open(key, &body.sealed))
+            }
+            (None, Some(_)) => crate::crypto::open_to(self.sealer.identity(), key, &body.sealed),
+            _ => None,
+        };
+        let plain =
+            plain.ok_or_else(|| EnvelopeError::Malformed("cannot decrypt the payload".into()))?;
+        serde_json::from_slice(&plain).map_err(malformed)
     }
 
     pub(crate) async fn publish_description(&self) {
@@ -484,16 +587,16 @@ impl Inner {
     }
 
     pub(crate) async fn set_lifecycle(&self, state: Lifecycle) {
-        {
-            let mut meta = lock(&self.meta);
-            if meta.lifecycle == state {
-                return;
-            }
-            meta.lifecycle = state;
-            meta.revision += 1;
+        if lock(&self.meta).lifecycle == state {
+            return;
         }
+        let _ = self
+            .change_meta(|meta| {
+                meta.lifecycle = state;
+                Ok(())
+            })
+            .await;
         tracing::info!(thing = %self.id, %state, "lifecycle changed");
-        self.publish_description().await;
     }
 
     pub(crate) fn unknown(&self, kind: AffordanceKind, name: &str) -> Error {
@@ -557,9 +660,18 @@ impl Inner {
             s.value = Some(value);
             (s.key.clone(), update)
         };
+        let access = self
+            .definition
+            .attributes
+            .get(name)
+            .map(|a| a.access.clone())
+            .unwrap_or_default();
+        if access == safething_ir::Access::Thing {
+            // Never leaves the device.
+            return Ok(true);
+        }
         let bytes = self
-            .sealer
-            .seal(&key, &update)
+            .seal_for(&access, &key, &update)
             .map_err(|e| Error::Protocol(e.to_string()))?;
         self.transport.publish(&key, bytes).await?;
         Ok(true)
@@ -615,9 +727,18 @@ impl Inner {
             seq: seq.fetch_add(1, Ordering::Relaxed) + 1,
             epoch: self.epoch,
         };
+        let access = self
+            .definition
+            .events
+            .get(name)
+            .map(|e| e.access.clone())
+            .unwrap_or_default();
+        if access == safething_ir::Access::Thing {
+            // Never leaves the device.
+            return Ok(());
+        }
         let bytes = self
-            .sealer
-            .seal(key, &message)
+            .seal_for(&access, key, &message)
             .map_err(|e| Error::Protocol(e.to_string()))?;
         self.transport.publish(key, bytes).await?;
         Ok(())

@@ -98,10 +98,26 @@ pub(crate) fn open<T: DeserializeOwned>(
             message: "the query carries no request".into(),
         });
     };
-    inner.verifier.open(&query.key_expr, payload).map_err(|e| {
+    let refuse = |e: crate::envelope::EnvelopeError| {
         inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(thing = %inner.id, key = %query.key_expr, error = %e, "refused an unverifiable request");
-        Problem::BadRequest { message: e.to_string() }
+        Problem::BadRequest {
+            message: e.to_string(),
+        }
+    };
+    let opened = inner
+        .verifier
+        .open::<Box<serde_json::value::RawValue>>(&query.key_expr, payload)
+        .map_err(refuse)?;
+    let body = inner
+        .decode::<T>(&query.key_expr, &opened.body)
+        .map_err(refuse)?;
+    Ok(Opened {
+        from: opened.from,
+        id: opened.id,
+        ts: opened.ts,
+        signed: opened.signed,
+        body,
     })
 }
 
@@ -126,7 +142,31 @@ pub(crate) fn counted(inner: &Inner, result: Result<(), Problem>) -> Result<(), 
 
 async fn on_attribute(inner: &Inner, query: Query, name: &str) {
     let outcome: Outcome<ReadReply> = attribute_request(inner, &query, name).await.into();
-    reply(inner, &query, &outcome);
+    let access = inner.definition.attributes.get(name).map(|a| &a.access);
+    match (access, &outcome) {
+        // Values of `group` and `owner` attributes travel encrypted; refusals do not (the
+        // requester may not hold the key).
+        (Some(access), Outcome::Ok(_)) => reply_sealed(inner, &query, access, &outcome),
+        _ => reply(inner, &query, &outcome),
+    }
+}
+
+/// Sends a reply sealed for the affordance's access type.
+pub(crate) fn reply_sealed<T: Serialize>(
+    inner: &Inner,
+    query: &Query,
+    access: &safething_ir::Access,
+    body: &T,
+) {
+    let key = query.key_expr.clone();
+    match inner.seal_for(access, &key, body) {
+        Ok(bytes) => {
+            if let Err(e) = query.reply(&key, bytes) {
+                tracing::debug!(thing = %inner.id, %key, error = %e, "reply not delivered");
+            }
+        }
+        Err(e) => tracing::error!(thing = %inner.id, %key, error = %e, "could not seal a reply"),
+    }
 }
 
 async fn attribute_request(inner: &Inner, query: &Query, name: &str) -> Result<ReadReply, Problem> {
@@ -241,31 +281,36 @@ async fn admin_request(inner: &Inner, query: &Query) -> Result<Description, Prob
         AdminRequest::Disable => inner.set_lifecycle(Lifecycle::Disabled).await,
         AdminRequest::Grant { member } => {
             inner
-                .change_parties(|p| {
-                    if !p.group.contains(&member) {
-                        p.group.push(member);
+                .change_meta(|meta| {
+                    if !meta.parties.group.contains(&member) {
+                        meta.parties.group.push(member);
                     }
+                    Ok(())
                 })
-                .await
+                .await?;
         }
         AdminRequest::Revoke { member } => {
+            // A new group key, so the former member cannot read what follows.
             inner
-                .change_parties(|p| p.group.retain(|m| *m != member))
-                .await
+                .change_meta(|meta| {
+                    meta.parties.group.retain(|m| *m != member);
+                    meta.rotate_group().map_err(|e| Problem::Rejected {
+                        reason: e.to_string(),
+                    })
+                })
+                .await?;
         }
-        AdminRequest::Transfer { owner } => inner.change_parties(|p| p.owner = Some(owner)).await,
+        AdminRequest::Transfer { owner } => {
+            inner
+                .change_meta(|meta| {
+                    meta.parties.owner = Some(owner);
+                    meta.rotate_all().map_err(|e| Problem::Rejected {
+                        reason: e.to_string(),
+                    })
+                })
+                .await?;
+        }
         AdminRequest::Claim { .. } => {}
     }
     Ok(inner.description())
-}
-
-impl Inner {
-    pub(crate) async fn change_parties(&self, change: impl FnOnce(&mut crate::access::Parties)) {
-        {
-            let mut meta = lock(&self.meta);
-            change(&mut meta.parties);
-            meta.revision += 1;
-        }
-        self.publish_description().await;
-    }
 }

@@ -1230,3 +1230,25 @@ macro_rules! behaviour_suite {
         )*
     };
 }
+
+/// The in-process network.
+pub struct Memory(pub safething::transport::memory::MemoryNetwork);
+
+impl Memory {
+    pub fn new() -> Memory {
+        Memory(safething::transport::memory::MemoryNetwork::new())
+    }
+}
+
+impl TestNet for Memory {
+    fn session(&self) -> BoxFuture<'_, Session> {
+        Box::pin(async move {
+            let transport = self.0.session();
+            let killer = transport.clone();
+            Session {
+                transport: Arc::new(transport),
+                kill: Box::new(move || killer.close()),
+            }
+        })
+    }
+}

@@ -1,0 +1,213 @@
+//! What a device knows about who may use it — lifecycle, owner, group, its symmetric keys, the
+//! pending claim — and how it keeps that across restarts (an optional state file, 0600).
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use safething_ir::Access;
+use serde::{Deserialize, Serialize};
+
+use crate::access::Parties;
+use crate::crypto::{self, KeyBundle, SymmetricKey};
+use crate::error::{Error, Result};
+use crate::identity::{Identity, PublicKey};
+use crate::wire::Lifecycle;
+
+/// How many retired keys a device still opens payloads with (a sender whose description was
+/// a little out of date).
+const RETIRED_KEYS: usize = 4;
+
+/// A one-time claim token waiting to be used.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingClaim {
+    pub(crate) token: String,
+    pub(crate) expires: Instant,
+    pub(crate) expires_at: SystemTime,
+}
+
+pub(crate) struct Meta {
+    pub(crate) lifecycle: Lifecycle,
+    pub(crate) parties: Parties,
+    pub(crate) revision: u64,
+    pub(crate) group_key: SymmetricKey,
+    pub(crate) owner_key: SymmetricKey,
+    pub(crate) retired: VecDeque<SymmetricKey>,
+    pub(crate) bundle: KeyBundle,
+    pub(crate) claim: Option<PendingClaim>,
+    pub(crate) claim_failures: VecDeque<Instant>,
+}
+
+/// The state file's content.
+#[derive(Serialize, Deserialize)]
+struct Persisted {
+    lifecycle: Lifecycle,
+    owner: Option<PublicKey>,
+    group: Vec<PublicKey>,
+    revision: u64,
+    group_key: SymmetricKey,
+    owner_key: SymmetricKey,
+}
+
+fn fresh_key() -> Result<SymmetricKey> {
+    SymmetricKey::generate()
+        .ok_or_else(|| Error::Identity("the system random source failed".into()))
+}
+
+/// Makes a claim token: 128 random bits in base32.
+pub(crate) fn new_claim(ttl: Duration) -> Result<PendingClaim> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Identity(format!("the system random source failed: {e}")))?;
+    let token = data_encoding::BASE32_NOPAD
+        .encode(&bytes)
+        .to_ascii_lowercase();
+    Ok(PendingClaim {
+        token,
+        expires: Instant::now() + ttl,
+        expires_at: SystemTime::now() + ttl,
+    })
+}
+
+impl Meta {
+    /// A device's state: from its state file when it has one, else new.
+    pub(crate) fn load_or_new(
+        path: Option<&Path>,
+        thing: PublicKey,
+        owner: Option<PublicKey>,
+        group: Vec<PublicKey>,
+    ) -> Result<Meta> {
+        if let Some(path) = path
+            && path.exists()
+        {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Identity(format!("state file {}: {e}", path.display())))?;
+            let p: Persisted = serde_json::from_str(&text).map_err(|e| {
+                Error::Identity(format!("state file {} is corrupt: {e}", path.display()))
+            })?;
+            return Ok(Meta {
+                lifecycle: p.lifecycle,
+                parties: Parties {
+                    thing: Some(thing),
+                    owner: p.owner,
+                    group: p.group,
+                },
+                revision: p.revision,
+                group_key: p.group_key,
+                owner_key: p.owner_key,
+                retired: VecDeque::new(),
+                bundle: KeyBundle::default(),
+                claim: None,
+                claim_failures: VecDeque::new(),
+            });
+        }
+        Ok(Meta {
+            lifecycle: Lifecycle::Registered,
+            parties: Parties {
+                thing: Some(thing),
+                owner,
+                group,
+            },
+            revision: 1,
+            group_key: fresh_key()?,
+            owner_key: fresh_key()?,
+            retired: VecDeque::new(),
+            bundle: KeyBundle::default(),
+            claim: None,
+            claim_failures: VecDeque::new(),
+        })
+    }
+
+    /// Writes the state file (atomically, readable by its user only).
+    pub(crate) fn save(&self, path: &Path) -> Result<()> {
+        let p = Persisted {
+            lifecycle: self.lifecycle,
+            owner: self.parties.owner,
+            group: self.parties.group.clone(),
+            revision: self.revision,
+            group_key: self.group_key.clone(),
+            owner_key: self.owner_key.clone(),
+        };
+        let text = serde_json::to_string_pretty(&p).map_err(|e| Error::Identity(e.to_string()))?;
+        write_private(path, &text)
+            .map_err(|e| Error::Identity(format!("state file {}: {e}", path.display())))
+    }
+
+    /// Wraps the current keys for their holders: the group key for the owner and the members,
+    /// the owner key for the owner.
+    pub(crate) fn rewrap(&mut self, identity: &Identity, thing: &str) {
+        let mut group_holders: Vec<PublicKey> = self.parties.owner.into_iter().collect();
+        group_holders.extend(self.parties.group.iter().copied());
+        let owners: Vec<PublicKey> = self.parties.owner.into_iter().collect();
+        self.bundle = KeyBundle {
+            group: Some(crypto::wrap(
+                identity,
+                thing,
+                &self.group_key,
+                &group_holders,
+            )),
+            owner: Some(crypto::wrap(identity, thing, &self.owner_key, &owners)),
+        };
+    }
+
+    /// Replaces the group key (after a revocation): former members cannot read what follows.
+    pub(crate) fn rotate_group(&mut self) -> Result<()> {
+        let old = std::mem::replace(&mut self.group_key, fresh_key()?);
+        self.retire(old);
+        Ok(())
+    }
+
+    /// Replaces both keys (a new owner).
+    pub(crate) fn rotate_all(&mut self) -> Result<()> {
+        self.rotate_group()?;
+        let old = std::mem::replace(&mut self.owner_key, fresh_key()?);
+        self.retire(old);
+        Ok(())
+    }
+
+    fn retire(&mut self, key: SymmetricKey) {
+        self.retired.push_back(key);
+        while self.retired.len() > RETIRED_KEYS {
+            self.retired.pop_front();
+        }
+    }
+
+    /// The key that seals payloads of an affordance with this access type (`None`: plaintext).
+    pub(crate) fn key_for(&self, access: &Access) -> Option<&SymmetricKey> {
+        match access {
+            Access::Group => Some(&self.group_key),
+            Access::Owner => Some(&self.owner_key),
+            Access::All | Access::Thing | Access::Unknown(_) => None,
+        }
+    }
+
+    /// A current or recently retired key by id.
+    pub(crate) fn key_by_id(&self, kid: &str) -> Option<&SymmetricKey> {
+        [&self.group_key, &self.owner_key]
+            .into_iter()
+            .chain(self.retired.iter())
+            .find(|k| k.kid == kid)
+    }
+}
+
+/// Writes `text` to `path` through a temporary file, mode 0600.
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp: PathBuf = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    {
+        use std::io::Write;
+        let mut file = options.open(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
