@@ -11,13 +11,18 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "toml")]
+mod build;
+#[cfg(feature = "toml")]
 mod load;
 pub mod output;
+pub mod rust;
 #[cfg(feature = "toml")]
 mod report;
 #[cfg(feature = "toml")]
 pub mod toml;
 
+#[cfg(feature = "toml")]
+pub use build::{BuildError, Builder, compile, generate};
 #[cfg(feature = "toml")]
 pub use load::{LoadError, Loaded, load, load_str};
 #[cfg(feature = "toml")]

@@ -158,3 +158,16 @@ pub fn unknown_write(attribute: &str) -> BoxFuture<'static, Result<(), String>> 
     let reason = format!("this device does not accept writes of `{attribute}`");
     Box::pin(async move { Err(reason) })
 }
+
+/// Sets a dynamic attribute of `device` to a typed value (see [`Device::set_attribute`]).
+pub async fn set_attribute<T: Serialize>(device: &Device, name: &str, value: &T) -> Result<bool> {
+    let value = super::encode(value, || format!("value of attribute `{name}`"))?;
+    device.set_attribute(name, value).await
+}
+
+/// Emits an event of `device` with typed data, `&()` for events without data (see
+/// [`Device::emit_event`]).
+pub async fn emit<T: Serialize>(device: &Device, name: &str, data: &T) -> Result<()> {
+    let data = super::encode(data, || format!("data of event `{name}`"))?;
+    device.emit_event(name, data).await
+}

@@ -23,8 +23,8 @@ pub use client::{
     Watch, check_compatible, history, read, subscribe, watch, write,
 };
 pub use device::{
-    DeviceBuilder, check_device, decode_input, decode_written, encode_output, unknown_action,
-    unknown_write,
+    DeviceBuilder, check_device, decode_input, decode_written, emit, encode_output, set_attribute,
+    unknown_action, unknown_write,
 };
 pub use filter::{Field, Filter, Number, Ordered};
 
