@@ -15,9 +15,9 @@ mod build;
 #[cfg(feature = "toml")]
 mod load;
 pub mod output;
-pub mod rust;
 #[cfg(feature = "toml")]
 mod report;
+pub mod rust;
 #[cfg(feature = "toml")]
 pub mod toml;
 

@@ -11,11 +11,7 @@ use super::idents::{affixed, doc_text, docs, ident, method_allows, type_allows};
 use super::model::{Ctx, access_doc};
 use super::types::schema_docs;
 
-fn method(
-    doc: Vec<String>,
-    name: &proc_macro2::Ident,
-    body: TokenStream,
-) -> TokenStream {
+fn method(doc: Vec<String>, name: &proc_macro2::Ident, body: TokenStream) -> TokenStream {
     let doc = docs(&doc);
     let allows = method_allows(&name.to_string());
     quote! { #doc #allows #body }
@@ -41,14 +37,20 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         };
 
         let read = ident(name)?;
-        let mut doc = vec![format!("Reads attribute `{name}` ({kind}): its current value.")];
+        let mut doc = vec![format!(
+            "Reads attribute `{name}` ({kind}): its current value."
+        )];
         doc.extend(about.iter().cloned());
         doc.push(access.clone());
-        methods.push(method(doc, &read, quote! {
-            pub async fn #read(&self) -> #rt::Result<#rt::typed::AttributeReading<#ty>> {
-                #rt::typed::read(&self.thing, #name).await
-            }
-        }));
+        methods.push(method(
+            doc,
+            &read,
+            quote! {
+                pub async fn #read(&self) -> #rt::Result<#rt::typed::AttributeReading<#ty>> {
+                    #rt::typed::read(&self.thing, #name).await
+                }
+            },
+        ));
 
         if let Some(depth) = attribute.history {
             let history = affixed("", name, "_history")?;
@@ -73,14 +75,18 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
                 ),
                 access.clone(),
             ];
-            methods.push(method(doc, &watch, quote! {
-                pub async fn #watch(
-                    &self,
-                    filter: #rt::typed::Filter<#ty>,
-                ) -> #rt::Result<#rt::typed::Watch<#ty>> {
-                    #rt::typed::watch(&self.thing, #name, filter).await
-                }
-            }));
+            methods.push(method(
+                doc,
+                &watch,
+                quote! {
+                    pub async fn #watch(
+                        &self,
+                        filter: #rt::typed::Filter<#ty>,
+                    ) -> #rt::Result<#rt::typed::Watch<#ty>> {
+                        #rt::typed::watch(&self.thing, #name, filter).await
+                    }
+                },
+            ));
         }
 
         if attribute.writable {
@@ -113,14 +119,18 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         doc.extend(event.title.iter().map(|t| doc_text(t)));
         doc.extend(event.description.iter().map(|t| doc_text(t)));
         doc.push(access_doc(&event.access));
-        methods.push(method(doc, &on, quote! {
-            pub async fn #on(
-                &self,
-                filter: #rt::typed::Filter<#ty>,
-            ) -> #rt::Result<#rt::typed::EventStream<#ty>> {
-                #rt::typed::subscribe(&self.thing, #name, filter).await
-            }
-        }));
+        methods.push(method(
+            doc,
+            &on,
+            quote! {
+                pub async fn #on(
+                    &self,
+                    filter: #rt::typed::Filter<#ty>,
+                ) -> #rt::Result<#rt::typed::EventStream<#ty>> {
+                    #rt::typed::subscribe(&self.thing, #name, filter).await
+                }
+            },
+        ));
     }
 
     for (name, action) in &def.actions {

@@ -36,7 +36,12 @@ pub(crate) fn handler_trait(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         let input = cx.input(name)?.map(|ty| quote!(input: #ty,));
         let mut paragraphs = Vec::new();
         paragraphs.extend(action.title.iter().map(|t| super::idents::doc_text(t)));
-        paragraphs.extend(action.description.iter().map(|t| super::idents::doc_text(t)));
+        paragraphs.extend(
+            action
+                .description
+                .iter()
+                .map(|t| super::idents::doc_text(t)),
+        );
         if paragraphs.is_empty() {
             paragraphs.push(format!("Runs action `{name}`."));
         }
@@ -136,7 +141,13 @@ pub(crate) fn serve_body(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
                     quote! { <H as #handler>::#method(&handler, ctx).await? },
                 )
             };
-            let finish = if cx.model.payloads.outputs.get(name).is_some_and(Option::is_some) {
+            let finish = if cx
+                .model
+                .payloads
+                .outputs
+                .get(name)
+                .is_some_and(Option::is_some)
+            {
                 quote! {
                     let output = #call;
                     #rt::typed::encode_output(#name, &output)

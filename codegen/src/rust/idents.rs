@@ -56,7 +56,9 @@ fn words(s: &str) -> Vec<String> {
             let boundary = c.is_ascii_uppercase()
                 && match prev {
                     Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
-                    Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                    Some(p) if p.is_ascii_uppercase() => {
+                        next.is_some_and(|n| n.is_ascii_lowercase())
+                    }
                     _ => false,
                 };
             if boundary && !current.is_empty() {
@@ -146,10 +148,36 @@ pub(crate) fn docs(paragraphs: &[String]) -> TokenStream {
 /// `x_mut`, ...).
 pub(crate) fn method_allows(name: &str) -> TokenStream {
     const TRAIT_METHODS: &[&str] = &[
-        "add", "as_mut", "as_ref", "bitand", "bitor", "bitxor", "borrow", "borrow_mut", "clone",
-        "cmp", "default", "deref", "deref_mut", "div", "drop", "eq", "from_iter", "from_str",
-        "hash", "index", "index_mut", "into_iter", "mul", "neg", "next", "not", "rem", "shl",
-        "shr", "sub",
+        "add",
+        "as_mut",
+        "as_ref",
+        "bitand",
+        "bitor",
+        "bitxor",
+        "borrow",
+        "borrow_mut",
+        "clone",
+        "cmp",
+        "default",
+        "deref",
+        "deref_mut",
+        "div",
+        "drop",
+        "eq",
+        "from_iter",
+        "from_str",
+        "hash",
+        "index",
+        "index_mut",
+        "into_iter",
+        "mul",
+        "neg",
+        "next",
+        "not",
+        "rem",
+        "shl",
+        "shr",
+        "sub",
     ];
     let mut lints = Vec::new();
     if TRAIT_METHODS.contains(&name) {
@@ -216,7 +244,10 @@ mod tests {
         assert_eq!(ident("level").unwrap().to_string(), "level");
         assert!(ident("a-b").is_err());
         assert!(ident("").is_err());
-        assert_eq!(field_const("moisture_level").unwrap().to_string(), "MOISTURE_LEVEL");
+        assert_eq!(
+            field_const("moisture_level").unwrap().to_string(),
+            "MOISTURE_LEVEL"
+        );
     }
 
     #[test]
@@ -244,8 +275,14 @@ mod tests {
 
     #[test]
     fn variant_lints() {
-        assert!(!variant_names_need_allow("Mode", &["Off".into(), "Heat".into()]));
-        assert!(variant_names_need_allow("Mode", &["ModeA".into(), "B".into()]));
+        assert!(!variant_names_need_allow(
+            "Mode",
+            &["Off".into(), "Heat".into()]
+        ));
+        assert!(variant_names_need_allow(
+            "Mode",
+            &["ModeA".into(), "B".into()]
+        ));
         let on = ["HeatOn", "CoolOn", "FanOn"].map(String::from);
         assert!(variant_names_need_allow("X", &on));
     }

@@ -54,7 +54,7 @@ use std::fmt;
 
 use proc_macro2::TokenStream;
 
-use safething_ir::{Definition, IrPath, Invalid};
+use safething_ir::{Definition, Invalid, IrPath};
 
 use model::Ctx;
 use types::TypeGen;
@@ -79,7 +79,10 @@ impl fmt::Display for GenError {
             GenError::Invalid(invalid) => write!(f, "invalid definition: {invalid}"),
             GenError::Unsupported(message) => write!(f, "cannot generate Rust code: {message}"),
             GenError::Syntax(message) => {
-                write!(f, "generated Rust code does not parse (a generator bug): {message}")
+                write!(
+                    f,
+                    "generated Rust code does not parse (a generator bug): {message}"
+                )
             }
         }
     }
@@ -115,7 +118,11 @@ fn payloads(definition: &Definition, types: &TypeGen<'_>) -> Result<Payloads, Ge
     }
     for (name, e) in &definition.events {
         let path = IrPath::of(["events", name.as_str(), "data"]);
-        let ty = e.data.as_ref().map(|s| types.rust_type(s, &path)).transpose()?;
+        let ty = e
+            .data
+            .as_ref()
+            .map(|s| types.rust_type(s, &path))
+            .transpose()?;
         p.events.insert(name.clone(), ty);
     }
     for (name, a) in &definition.actions {
@@ -148,7 +155,6 @@ pub fn generate_service(model: &ServiceModel<'_>) -> Result<TokenStream, GenErro
 
 /// Formats generated tokens as a file: parsed, pretty-printed, with [`HEADER`] first.
 pub fn format_file(tokens: TokenStream) -> Result<String, GenError> {
-    let file: syn::File =
-        syn::parse2(tokens).map_err(|e| GenError::Syntax(e.to_string()))?;
+    let file: syn::File = syn::parse2(tokens).map_err(|e| GenError::Syntax(e.to_string()))?;
     Ok(format!("{HEADER}{}", prettyplease::unparse(&file)))
 }

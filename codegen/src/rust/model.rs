@@ -138,7 +138,9 @@ impl<'a> Ctx<'a> {
 pub(crate) fn access_doc(access: &Access) -> String {
     match access {
         Access::All => "Access: `all` (anyone).".to_owned(),
-        Access::Group => "Access: `group` (members of the thing's group, and its owner).".to_owned(),
+        Access::Group => {
+            "Access: `group` (members of the thing's group, and its owner).".to_owned()
+        }
         Access::Owner => "Access: `owner` (the thing's owner only).".to_owned(),
         Access::Thing => "Access: `thing` (the thing itself only).".to_owned(),
         Access::Unknown(s) => format!("Access: `{s}`."),

@@ -76,7 +76,12 @@ impl<'a> TypeGen<'a> {
         self.type_at(s, path, 0)
     }
 
-    fn type_at(&self, s: &DataSchema, path: &IrPath, depth: usize) -> Result<TokenStream, GenError> {
+    fn type_at(
+        &self,
+        s: &DataSchema,
+        path: &IrPath,
+        depth: usize,
+    ) -> Result<TokenStream, GenError> {
         if let Some(&i) = self.by_path.get(path)
             && s.reference.is_none()
         {
@@ -87,7 +92,12 @@ impl<'a> TypeGen<'a> {
     }
 
     /// The type a schema maps to, without looking up a planned type at `path` itself.
-    fn structural(&self, s: &DataSchema, path: &IrPath, depth: usize) -> Result<TokenStream, GenError> {
+    fn structural(
+        &self,
+        s: &DataSchema,
+        path: &IrPath,
+        depth: usize,
+    ) -> Result<TokenStream, GenError> {
         if depth > MAX_DEPTH {
             return Err(GenError::Unsupported(format!(
                 "`{path}` is nested more than {MAX_DEPTH} levels deep"
@@ -274,7 +284,10 @@ impl<'a> TypeGen<'a> {
                 paragraphs.push(format!("The `{prop}` property."));
             }
             let field_doc = docs(&paragraphs);
-            let rename = field.to_string().ends_with('_').then(|| quote!(#[serde(rename = #prop)]));
+            let rename = field
+                .to_string()
+                .ends_with('_')
+                .then(|| quote!(#[serde(rename = #prop)]));
             if s.is_required(prop) {
                 fields.push(quote! { #field_doc #rename pub #field: #ty, });
             } else {
@@ -316,14 +329,11 @@ impl<'a> TypeGen<'a> {
         if variant_names_need_allow(&planned.name, &variant_names) {
             allows.extend(quote!(#[allow(clippy::enum_variant_names)]));
         }
-        let variants = values
-            .iter()
-            .zip(&variant_names)
-            .map(|(value, variant)| {
-                let v = format_ident!("{}", variant);
-                let doc = format!(" `{}`", value.replace('`', "'"));
-                quote! { #[doc = #doc] #[serde(rename = #value)] #v, }
-            });
+        let variants = values.iter().zip(&variant_names).map(|(value, variant)| {
+            let v = format_ident!("{}", variant);
+            let doc = format!(" `{}`", value.replace('`', "'"));
+            quote! { #[doc = #doc] #[serde(rename = #value)] #v, }
+        });
         let derives = self.derives(Traits::ALL, false, true);
         let doc = docs(&type_docs(s, &planned.name, &planned.path));
         let as_str = values.iter().zip(&variant_names).map(|(value, variant)| {
@@ -608,14 +618,38 @@ mod tests {
     fn integer_widths() {
         assert_eq!(int(json!({"type": "integer"})), "i64");
         assert_eq!(int(json!({"type": "integer", "minimum": 0})), "i64");
-        assert_eq!(int(json!({"type": "integer", "minimum": 0, "maximum": 120})), "u8");
-        assert_eq!(int(json!({"type": "integer", "minimum": 0, "maximum": 256})), "u16");
-        assert_eq!(int(json!({"type": "integer", "minimum": -1, "maximum": 127})), "i8");
-        assert_eq!(int(json!({"type": "integer", "minimum": -129, "maximum": 0})), "i16");
-        assert_eq!(int(json!({"type": "integer", "exclusiveMinimum": -1, "exclusiveMaximum": 256})), "u8");
-        assert_eq!(int(json!({"type": "integer", "exclusiveMinimum": -0.5, "exclusiveMaximum": 255.5})), "u8");
-        assert_eq!(int(json!({"type": "integer", "minimum": 0, "maximum": 4294967296u64})), "u64");
-        assert_eq!(int(json!({"type": "integer", "minimum": -1, "maximum": 18446744073709551615u64})), "i128");
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": 0, "maximum": 120})),
+            "u8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": 0, "maximum": 256})),
+            "u16"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": -1, "maximum": 127})),
+            "i8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": -129, "maximum": 0})),
+            "i16"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "exclusiveMinimum": -1, "exclusiveMaximum": 256})),
+            "u8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "exclusiveMinimum": -0.5, "exclusiveMaximum": 255.5})),
+            "u8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": 0, "maximum": 4294967296u64})),
+            "u64"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": -1, "maximum": 18446744073709551615u64})),
+            "i128"
+        );
         assert_eq!(int(json!({"type": "integer", "enum": [1, 2, 300]})), "u16");
         assert_eq!(int(json!({"type": "integer", "const": -3})), "i8");
     }

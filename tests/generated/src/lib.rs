@@ -33,3 +33,8 @@ pub mod shared {
     safething::include_thing!("gardening_device");
     safething::include_thing!("thermostat");
 }
+
+/// Synthetic definitions (`codegen/tests/synthetic/`): every schema shape, keywords as names.
+pub mod synthetic {
+    include!(concat!(env!("OUT_DIR"), "/synthetic.rs"));
+}
