@@ -156,3 +156,22 @@ fn many_definitions_generate_without_error() {
         syn::parse_file(&code).unwrap();
     }
 }
+
+#[test]
+fn odd_names_generate_code_that_parses() {
+    let def: safething_ir::Definition = serde_json::from_value(serde_json::json!({
+        "thing": {"name": "HVAC", "version": "1.0.0"},
+        "types": {
+            "Self": {"type": "object", "properties": {"self": {"type": "integer"}}},
+            "U": {"oneOf": [{"ref": "Self"}, {"ref": "Self"}, {"title": "", "type": "null"}]},
+            "E": {"type": "string", "enum": ["Self", "self", "", "9", "_", "é", "a b", "r#x"]}
+        },
+        "attributes": {"u": {"ref": "U", "access": "all"}, "e": {"ref": "E", "writable": true}},
+        "actions": {"self": {"input": {"ref": "Self"}, "output": {"ref": "U"}}}
+    }))
+    .unwrap();
+    def.check().unwrap();
+    let code = safething_codegen::rust::generate(&def).unwrap();
+    syn::parse_file(&code).unwrap();
+    assert!(code.contains("SelfValue(Self_)"), "{code}");
+}

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 use serde_json::{Number, Value};
 
 use safething_ir::types::{PlannedType, TypeShape, is_string_enum, type_plan};
@@ -329,17 +329,16 @@ impl<'a> TypeGen<'a> {
         if variant_names_need_allow(&planned.name, &variant_names) {
             allows.extend(quote!(#[allow(clippy::enum_variant_names)]));
         }
-        let variants = values.iter().zip(&variant_names).map(|(value, variant)| {
-            let v = format_ident!("{}", variant);
+        let mut variants = Vec::new();
+        let mut as_str = Vec::new();
+        for (value, variant) in values.iter().zip(&variant_names) {
+            let v = ident(variant)?;
             let doc = format!(" `{}`", value.replace('`', "'"));
-            quote! { #[doc = #doc] #[serde(rename = #value)] #v, }
-        });
+            variants.push(quote! { #[doc = #doc] #[serde(rename = #value)] #v, });
+            as_str.push(quote! { Self::#v => #value, });
+        }
         let derives = self.derives(Traits::ALL, false, true);
         let doc = docs(&type_docs(s, &planned.name, &planned.path));
-        let as_str = values.iter().zip(&variant_names).map(|(value, variant)| {
-            let v = format_ident!("{}", variant);
-            quote! { Self::#v => #value, }
-        });
         Ok(quote! {
             #doc
             #derives
@@ -363,7 +362,7 @@ impl<'a> TypeGen<'a> {
             let base = if let Some(title) = &alt.title {
                 pascal(title)
             } else if let Some(r) = &alt.reference {
-                r.clone()
+                pascal(r)
             } else if self.by_path.contains_key(&alt_path) {
                 format!("Variant{}", i + 1)
             } else {
@@ -381,7 +380,7 @@ impl<'a> TypeGen<'a> {
         }
         let mut variants = Vec::new();
         for (i, (alt, variant)) in alternatives.iter().zip(&names).enumerate() {
-            let v = format_ident!("{}", variant);
+            let v = ident(variant)?;
             let mut paragraphs = schema_docs(alt);
             if paragraphs.is_empty() {
                 paragraphs.push(format!("Alternative {}.", i + 1));
