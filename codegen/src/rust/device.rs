@@ -9,7 +9,7 @@ use safething_ir::AttributeKind;
 use super::GenError;
 use super::handler::serve_body;
 use super::idents::{affixed, doc_text, docs, method_allows, type_allows};
-use super::model::{Ctx, Embed, access_doc};
+use super::model::{Ctx, Embed, access_words};
 use super::types::schema_docs;
 
 /// The device handle: struct and methods.
@@ -41,7 +41,7 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
              changed."
         )];
         paragraphs.extend(schema_docs(&attribute.schema));
-        paragraphs.push(format!("Readers: {}", access_doc(&attribute.access)));
+        paragraphs.push(format!("Readable by: {}.", access_words(&attribute.access)));
         let doc = docs(&paragraphs);
         methods.push(quote! {
             #doc
@@ -57,7 +57,7 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         let mut paragraphs = vec![format!("Emits event `{name}`.")];
         paragraphs.extend(event.title.iter().map(|t| doc_text(t)));
         paragraphs.extend(event.description.iter().map(|t| doc_text(t)));
-        paragraphs.push(format!("Receivers: {}", access_doc(&event.access)));
+        paragraphs.push(format!("Received by: {}.", access_words(&event.access)));
         let doc = docs(&paragraphs);
         let (param, arg) = match cx.event(name)? {
             Some(ty) => (quote!(data: #ty), quote!(&data)),

@@ -134,15 +134,18 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The doc sentence of an access type.
+/// The doc sentence of an access type: "Access: `group` (...)".
 pub(crate) fn access_doc(access: &Access) -> String {
+    format!("Access: {}.", access_words(access))
+}
+
+/// An access type in words: "`group` (members of the thing's group, and its owner)".
+pub(crate) fn access_words(access: &Access) -> String {
     match access {
-        Access::All => "Access: `all` (anyone).".to_owned(),
-        Access::Group => {
-            "Access: `group` (members of the thing's group, and its owner).".to_owned()
-        }
-        Access::Owner => "Access: `owner` (the thing's owner only).".to_owned(),
-        Access::Thing => "Access: `thing` (the thing itself only).".to_owned(),
-        Access::Unknown(s) => format!("Access: `{s}`."),
+        Access::All => "`all` (anyone)".to_owned(),
+        Access::Group => "`group` (members of the thing's group, and its owner)".to_owned(),
+        Access::Owner => "`owner` (the thing's owner only)".to_owned(),
+        Access::Thing => "`thing` (the thing itself only)".to_owned(),
+        Access::Unknown(s) => format!("`{s}`"),
     }
 }
