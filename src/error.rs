@@ -74,6 +74,25 @@ pub enum Error {
         #[source]
         source: ValueError,
     },
+    /// A payload that does not fit its Rust type (typed API): the device and the generated
+    /// code disagree about the definition.
+    #[error("{what} does not fit its Rust type: {reason}")]
+    Codec {
+        /// Which payload (e.g. `value of attribute `level``).
+        what: String,
+        /// What serde said.
+        reason: String,
+    },
+    /// The thing is not of the type the typed API was generated for.
+    #[error("thing `{thing}` is a {found}, not a {expected}")]
+    Incompatible {
+        /// The thing.
+        thing: String,
+        /// The thing type (name and version) the code was generated for.
+        expected: String,
+        /// The thing type it serves.
+        found: String,
+    },
     /// A subscription filter that cannot apply to the value.
     #[error("invalid filter: {0}")]
     InvalidFilter(String),

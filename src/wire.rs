@@ -116,8 +116,13 @@ pub struct HistoryEntry {
 /// The answer to a read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReadReply {
-    /// The current value; absent when the device has not set one yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The current value; absent when the device has not set one yet. A value of `null` is a
+    /// value (of a `null` schema), not an absence.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub value: Option<Value>,
     /// Sequence number of the current value (0 before the first).
     pub seq: u64,
@@ -128,6 +133,12 @@ pub struct ReadReply {
     /// Oldest first, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryEntry>>,
+}
+
+/// A field that is present is `Some`, even when it is `null` (serde's `Option` would read
+/// `null` as `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// A request sent as a query on `actions/<name>`.
@@ -425,4 +436,24 @@ pub fn schemas() -> std::collections::BTreeMap<&'static str, Value> {
     out.insert("admin-request", schema::<AdminRequest>());
     out.insert("admin-reply", schema::<Outcome<Description>>());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_null_value_is_a_value() {
+        let reply = ReadReply {
+            value: Some(Value::Null),
+            seq: 1,
+            ts: 2,
+            epoch: 3,
+            history: None,
+        };
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(serde_json::from_str::<ReadReply>(&text).unwrap(), reply);
+        let none: ReadReply = serde_json::from_str(r#"{"seq":0,"ts":0,"epoch":0}"#).unwrap();
+        assert_eq!(none.value, None);
+    }
 }

@@ -1,5 +1,15 @@
-//! `safething-codegen`: the TOML front end of SAFEthing, its diagnostics, and the
+//! `safething-codegen`: the TOML front end of SAFEthing, its diagnostics, the Rust generator
+//! ([`rust`], with the schema-to-Rust mapping table), the build-script [`Builder`], and the
 //! `safething-gen` command line.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), safething_codegen::BuildError> {
+//!     safething_codegen::Builder::new().compile(&["things/gardening_device.toml"])
+//! }
+//! ```
+//!
+//! Loading a definition on its own:
 //!
 //! ```no_run
 //! match safething_codegen::load("things/gardening_device.toml") {
@@ -11,13 +21,18 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "toml")]
+mod build;
+#[cfg(feature = "toml")]
 mod load;
 pub mod output;
 #[cfg(feature = "toml")]
 mod report;
+pub mod rust;
 #[cfg(feature = "toml")]
 pub mod toml;
 
+#[cfg(feature = "toml")]
+pub use build::{BuildError, Builder, compile, generate};
 #[cfg(feature = "toml")]
 pub use load::{LoadError, Loaded, load, load_str};
 #[cfg(feature = "toml")]

@@ -1,4 +1,5 @@
-//! `safething-gen`: validate SAFEthing thing definitions and export them.
+//! `safething-gen`: validate SAFEthing thing definitions, generate typed Rust code, and export
+//! them.
 //!
 //! Exit status: 0 on success (warnings go to stderr), 1 on invalid input (every error of every
 //! file is printed), 2 on usage errors.
@@ -16,8 +17,8 @@ use safething_codegen::{Loaded, Report};
 use safething_ir::ThingId;
 use safething_ir::naming::snake_from_pascal;
 
-/// Validate SAFEthing thing definitions (TOML) and export them as JSON Schemas and
-/// W3C WoT Thing Models / Thing Descriptions.
+/// Validate SAFEthing thing definitions (TOML), generate typed Rust modules from them, and
+/// export them as JSON Schemas and W3C WoT Thing Models / Thing Descriptions.
 ///
 /// Errors are printed as `file:line:col: error[rule]: message` with the offending source.
 /// Exit status: 0 success, 1 invalid input, 2 usage error.
@@ -45,6 +46,23 @@ enum Command {
         /// Thing definition files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Write typed Rust modules: data types, handler trait, device handle and client.
+    ///
+    /// Writes `<name>.rs` into DIR for each definition, where `<name>` is the thing name in
+    /// snake_case (`GardeningDevice` -> `gardening_device.rs`). Include one in a crate that
+    /// depends on `safething` with `mod gardening_device { include!("gardening_device.rs"); }`
+    /// (or generate from build.rs with `safething_codegen::Builder`). Files whose content is
+    /// unchanged are not touched. Nothing is written if any definition is invalid.
+    ///
+    /// Example: safething-gen rust things/*.toml -o src/generated/
+    Rust {
+        /// Thing definition files (TOML).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        out_dir: PathBuf,
     },
     /// Write the JSON Schemas (draft 2020-12) of every payload.
     ///
@@ -144,25 +162,27 @@ fn run(command: Command, color: bool) -> Result<(), Failed> {
             }
             Ok(())
         }
-        Command::Schema { files, out_dir } => {
+        Command::Rust { files, out_dir } => {
             let loaded = load_all(&files, color)?;
-            let mut outputs: BTreeMap<PathBuf, &Loaded> = BTreeMap::new();
-            for l in &loaded {
-                let path = out_dir.join(format!(
-                    "{}.schema.json",
-                    snake_from_pascal(&l.definition.thing.name)
-                ));
-                if let Some(first) = outputs.insert(path.clone(), l) {
-                    fail(&format!(
-                        "`{}` and `{}` would both be written to `{}`: their things have the same name",
-                        first.source.name,
-                        l.source.name,
-                        path.display()
-                    ));
-                    return Err(Failed);
+            let outputs = outputs(&loaded, &out_dir, "rs")?;
+            let mut generated = Vec::new();
+            for (path, l) in outputs {
+                match safething_codegen::rust::generate(&l.definition) {
+                    Ok(code) => generated.push((path, code)),
+                    Err(e) => {
+                        fail(&format!("{}: {e}", l.source.name));
+                        return Err(Failed);
+                    }
                 }
             }
-            for (path, l) in outputs {
+            for (path, code) in generated {
+                write(&path, &code)?;
+            }
+            Ok(())
+        }
+        Command::Schema { files, out_dir } => {
+            let loaded = load_all(&files, color)?;
+            for (path, l) in outputs(&loaded, &out_dir, "schema.json")? {
                 write(&path, &json_pretty(&export::json_schema(&l.definition)))?;
             }
             Ok(())
@@ -180,6 +200,32 @@ fn run(command: Command, color: bool) -> Result<(), Failed> {
             )
         }
     }
+}
+
+/// The output file of each definition, `DIR/<thing_name>.<ext>`; fails when two definitions
+/// would share one.
+fn outputs<'a>(
+    loaded: &'a [Loaded],
+    out_dir: &Path,
+    ext: &str,
+) -> Result<BTreeMap<PathBuf, &'a Loaded>, Failed> {
+    let mut outputs: BTreeMap<PathBuf, &Loaded> = BTreeMap::new();
+    for l in loaded {
+        let path = out_dir.join(format!(
+            "{}.{ext}",
+            snake_from_pascal(&l.definition.thing.name)
+        ));
+        if let Some(first) = outputs.insert(path.clone(), l) {
+            fail(&format!(
+                "`{}` and `{}` would both be written to `{}`: their things have the same name",
+                first.source.name,
+                l.source.name,
+                path.display()
+            ));
+            return Err(Failed);
+        }
+    }
+    Ok(outputs)
 }
 
 /// Loads every file and prints every diagnostic of every file; fails if any has an error.

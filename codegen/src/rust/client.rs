@@ -1,0 +1,224 @@
+//! The `<Thing>Client`: typed reads, histories, watches, writes, event streams and actions.
+//! Affordances with access `thing` get no client methods: no client may use them.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use safething_ir::{Access, AttributeKind};
+
+use super::GenError;
+use super::idents::{affixed, doc_text, docs, ident, method_allows, type_allows};
+use super::model::{Ctx, access_doc};
+use super::types::schema_docs;
+
+fn method(doc: Vec<String>, name: &proc_macro2::Ident, body: TokenStream) -> TokenStream {
+    let doc = docs(&doc);
+    let allows = method_allows(&name.to_string());
+    quote! { #doc #allows #body }
+}
+
+/// The client: struct and methods.
+pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
+    let rt = cx.rt;
+    let (device, client) = (&cx.device, &cx.client);
+    let def = cx.def();
+    let mut methods = Vec::new();
+
+    for (name, attribute) in &def.attributes {
+        if attribute.access == Access::Thing {
+            continue;
+        }
+        let ty = cx.attribute(name)?;
+        let access = access_doc(&attribute.access);
+        let about = schema_docs(&attribute.schema);
+        let kind = match attribute.kind {
+            AttributeKind::Static => "static",
+            AttributeKind::Dynamic => "dynamic",
+        };
+
+        let read = ident(name)?;
+        let mut doc = vec![format!(
+            "Reads attribute `{name}` ({kind}): its current value."
+        )];
+        doc.extend(about.iter().cloned());
+        doc.push(access.clone());
+        methods.push(method(
+            doc,
+            &read,
+            quote! {
+                pub async fn #read(&self) -> #rt::Result<#rt::typed::AttributeReading<#ty>> {
+                    #rt::typed::read(&self.thing, #name).await
+                }
+            },
+        ));
+
+        if let Some(depth) = attribute.history {
+            let history = affixed("", name, "_history")?;
+            let doc = vec![
+                format!("The last values of attribute `{name}` (up to {depth}), oldest first."),
+                access.clone(),
+            ];
+            methods.push(method(doc, &history, quote! {
+                pub async fn #history(&self) -> #rt::Result<::std::vec::Vec<#rt::typed::HistoryEntry<#ty>>> {
+                    #rt::typed::history(&self.thing, #name).await
+                }
+            }));
+        }
+
+        if attribute.kind == AttributeKind::Dynamic {
+            let watch = affixed("watch_", name, "")?;
+            let doc = vec![
+                format!(
+                    "Follows attribute `{name}`: the stream starts with the current value (when \
+                     it passes `filter`), then yields every change that passes it, with its \
+                     sequence number and timestamp."
+                ),
+                access.clone(),
+            ];
+            methods.push(method(
+                doc,
+                &watch,
+                quote! {
+                    pub async fn #watch(
+                        &self,
+                        filter: #rt::typed::Filter<#ty>,
+                    ) -> #rt::Result<#rt::typed::Watch<#ty>> {
+                        #rt::typed::watch(&self.thing, #name, filter).await
+                    }
+                },
+            ));
+        }
+
+        if attribute.writable {
+            let write = affixed("write_", name, "")?;
+            let doc = vec![
+                format!(
+                    "Writes attribute `{name}`; the device's handler accepts or rejects the \
+                     value. Returns the value the device now holds."
+                ),
+                access.clone(),
+            ];
+            methods.push(method(doc, &write, quote! {
+                pub async fn #write(&self, value: #ty) -> #rt::Result<#rt::typed::AttributeReading<#ty>> {
+                    #rt::typed::write(&self.thing, #name, &value).await
+                }
+            }));
+        }
+    }
+
+    for (name, event) in &def.events {
+        if event.access == Access::Thing {
+            continue;
+        }
+        let on = affixed("on_", name, "")?;
+        let ty = cx.event(name)?.cloned().unwrap_or_else(|| quote!(()));
+        let mut doc = vec![format!(
+            "Receives event `{name}`: every notification whose data passes `filter`, with its \
+             sequence number and timestamp."
+        )];
+        doc.extend(event.title.iter().map(|t| doc_text(t)));
+        doc.extend(event.description.iter().map(|t| doc_text(t)));
+        doc.push(access_doc(&event.access));
+        methods.push(method(
+            doc,
+            &on,
+            quote! {
+                pub async fn #on(
+                    &self,
+                    filter: #rt::typed::Filter<#ty>,
+                ) -> #rt::Result<#rt::typed::EventStream<#ty>> {
+                    #rt::typed::subscribe(&self.thing, #name, filter).await
+                }
+            },
+        ));
+    }
+
+    for (name, action) in &def.actions {
+        if action.access == Access::Thing {
+            continue;
+        }
+        let call = ident(name)?;
+        let output = cx.output(name)?;
+        let mut doc = vec![format!(
+            "Requests action `{name}`. Await the result to send the request and get a handle \
+             (state, states, typed output, cancel); set `.timeout(..)` or `.retries(..)` first \
+             if needed."
+        )];
+        doc.extend(action.title.iter().map(|t| doc_text(t)));
+        doc.extend(action.description.iter().map(|t| doc_text(t)));
+        let mut facts = vec![access_doc(&action.access)];
+        if let Some(timeout) = &action.timeout {
+            facts.push(format!("Default timeout: {}.", timeout.0));
+        }
+        doc.push(facts.join(" "));
+        let body = match cx.input(name)? {
+            Some(input) => quote! {
+                pub fn #call(&self, input: #input) -> #rt::typed::Invocation<#output> {
+                    #rt::typed::Invocation::new(&self.thing, #name, &input)
+                }
+            },
+            None => quote! {
+                pub fn #call(&self) -> #rt::typed::Invocation<#output> {
+                    #rt::typed::Invocation::new(&self.thing, #name, &())
+                }
+            },
+        };
+        methods.push(method(doc, &call, body));
+    }
+
+    let allows = type_allows(client);
+    let doc = docs(&[format!(
+        "A client's typed handle to one `{}` thing: connect with [`{client}::connect`]. Every \
+         method's documentation states the access type it requires.",
+        def.thing.name
+    )]);
+    Ok(quote! {
+        #doc
+        #[derive(Clone, Debug)]
+        #allows
+        pub struct #client {
+            thing: #rt::client::RemoteThing,
+        }
+
+        impl #client {
+            /// Connects to thing `id`: fetches its description and checks that it is a thing
+            /// of this type (same name, compatible version).
+            pub async fn connect(client: &#rt::Client, id: &str) -> #rt::Result<Self> {
+                Self::new(client.thing(id).await?)
+            }
+
+            /// Wraps an untyped handle, checking that the thing is of this type.
+            pub fn new(thing: #rt::client::RemoteThing) -> #rt::Result<Self> {
+                #rt::typed::check_compatible(&thing, #device::definition())?;
+                ::core::result::Result::Ok(Self { thing })
+            }
+
+            /// The definition this code was generated from.
+            pub fn definition() -> &'static #rt::ir::Definition {
+                #device::definition()
+            }
+
+            /// The thing's id.
+            pub fn id(&self) -> &#rt::ir::ThingId {
+                self.thing.id()
+            }
+
+            /// The thing's latest known description (lifecycle, owner, group).
+            pub fn description(&self) -> ::std::sync::Arc<#rt::wire::Description> {
+                self.thing.description()
+            }
+
+            /// Whether the thing is online now.
+            pub fn is_online(&self) -> bool {
+                self.thing.is_online()
+            }
+
+            /// The untyped handle (lifecycle and group administration, untyped access).
+            pub fn inner(&self) -> &#rt::client::RemoteThing {
+                &self.thing
+            }
+
+            #(#methods)*
+        }
+    })
+}

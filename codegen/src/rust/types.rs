@@ -1,0 +1,655 @@
+//! Type generation: Rust data types from a definition's schemas (the TOML front end's half of
+//! the Rust generator; the derive front end brings its own types instead).
+//!
+//! Which schemas become types, and their names, is decided by
+//! [`safething_ir::types::type_plan`]; this module only spells them in Rust.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::{Number, Value};
+
+use safething_ir::types::{PlannedType, TypeShape, is_string_enum, type_plan};
+use safething_ir::{DataSchema, Definition, IrPath, SchemaType};
+
+use super::GenError;
+use super::idents::{
+    doc_text, docs, field_const, ident, pascal, type_allows, unique, variant_names_need_allow,
+};
+
+/// Schemas nest at most this deep (a safety net: validated definitions have no cycles).
+const MAX_DEPTH: usize = 64;
+
+/// Which traits a type may derive.
+#[derive(Clone, Copy, Debug)]
+struct Traits {
+    /// `Eq` and `Hash` (no `f64` or JSON value inside).
+    eq_hash: bool,
+    /// `Copy` (no `String`, `Vec` or JSON value inside).
+    copy: bool,
+}
+
+impl Traits {
+    const ALL: Traits = Traits {
+        eq_hash: true,
+        copy: true,
+    };
+
+    fn and(self, other: Traits) -> Traits {
+        Traits {
+            eq_hash: self.eq_hash && other.eq_hash,
+            copy: self.copy && other.copy,
+        }
+    }
+}
+
+/// Spells a definition's schemas as Rust types.
+pub(crate) struct TypeGen<'a> {
+    def: &'a Definition,
+    plan: Vec<PlannedType>,
+    by_path: BTreeMap<IrPath, usize>,
+    rt: &'a TokenStream,
+    serde_crate: String,
+}
+
+impl<'a> TypeGen<'a> {
+    /// A generator for `def`'s types; `rt` is the path of the runtime crate (`::safething`).
+    pub(crate) fn new(def: &'a Definition, rt: &'a TokenStream) -> TypeGen<'a> {
+        let plan = type_plan(def);
+        let by_path = plan
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.path.clone(), i))
+            .collect();
+        TypeGen {
+            def,
+            plan,
+            by_path,
+            rt,
+            serde_crate: format!("{}::__private::serde", rt.to_string().replace(' ', "")),
+        }
+    }
+
+    /// The Rust type of the schema at `path` (a payload or a property).
+    pub(crate) fn rust_type(&self, s: &DataSchema, path: &IrPath) -> Result<TokenStream, GenError> {
+        self.type_at(s, path, 0)
+    }
+
+    fn type_at(
+        &self,
+        s: &DataSchema,
+        path: &IrPath,
+        depth: usize,
+    ) -> Result<TokenStream, GenError> {
+        if let Some(&i) = self.by_path.get(path)
+            && s.reference.is_none()
+        {
+            let name = ident(&self.plan[i].name)?;
+            return Ok(quote!(#name));
+        }
+        self.structural(s, path, depth)
+    }
+
+    /// The type a schema maps to, without looking up a planned type at `path` itself.
+    fn structural(
+        &self,
+        s: &DataSchema,
+        path: &IrPath,
+        depth: usize,
+    ) -> Result<TokenStream, GenError> {
+        if depth > MAX_DEPTH {
+            return Err(GenError::Unsupported(format!(
+                "`{path}` is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        let rt = self.rt;
+        if let Some(r) = &s.reference {
+            let name = ident(r)?;
+            return Ok(quote!(#name));
+        }
+        let value = quote!(#rt::__private::serde_json::Value);
+        if s.one_of.is_some() || is_string_enum(s) {
+            // Unions and string enums always have a planned type; a named one is an alias's
+            // target, which `items` handles. Anything else has no Rust shape of its own.
+            return Ok(value);
+        }
+        Ok(match s.ty {
+            Some(SchemaType::Boolean) => quote!(bool),
+            Some(SchemaType::Integer) => integer_type(s),
+            Some(SchemaType::Number) => quote!(f64),
+            Some(SchemaType::String) => quote!(::std::string::String),
+            Some(SchemaType::Null) => quote!(()),
+            Some(SchemaType::Array) => {
+                let item = match &s.items {
+                    Some(items) => self.type_at(items, &path.key("items"), depth + 1)?,
+                    None => value,
+                };
+                quote!(::std::vec::Vec<#item>)
+            }
+            // An object always has a planned type (named types: an alias target).
+            Some(SchemaType::Object) | None => value,
+        })
+    }
+
+    fn traits(&self, s: &DataSchema, depth: usize) -> Result<Traits, GenError> {
+        if depth > MAX_DEPTH {
+            return Err(GenError::Unsupported(format!(
+                "schemas nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        if let Some(r) = &s.reference {
+            let target = self
+                .def
+                .types
+                .get(r)
+                .ok_or_else(|| GenError::Unsupported(format!("unknown type `{r}`")))?;
+            return self.traits(target, depth + 1);
+        }
+        if let Some(alternatives) = &s.one_of {
+            return alternatives
+                .iter()
+                .try_fold(Traits::ALL, |t, a| Ok(t.and(self.traits(a, depth + 1)?)));
+        }
+        if is_string_enum(s) {
+            return Ok(Traits::ALL);
+        }
+        let json_value = Traits {
+            eq_hash: false,
+            copy: false,
+        };
+        Ok(match s.ty {
+            Some(SchemaType::Boolean | SchemaType::Integer | SchemaType::Null) => Traits::ALL,
+            Some(SchemaType::Number) => Traits {
+                eq_hash: false,
+                copy: true,
+            },
+            Some(SchemaType::String) => Traits {
+                eq_hash: true,
+                copy: false,
+            },
+            Some(SchemaType::Array) => {
+                let items = match &s.items {
+                    Some(items) => self.traits(items, depth + 1)?,
+                    None => json_value,
+                };
+                Traits {
+                    eq_hash: items.eq_hash,
+                    copy: false,
+                }
+            }
+            Some(SchemaType::Object) => s
+                .properties
+                .values()
+                .try_fold(Traits::ALL, |t, p| Ok(t.and(self.traits(p, depth + 1)?)))?,
+            None => json_value,
+        })
+    }
+
+    fn derives(&self, t: Traits, default: bool, ord: bool) -> TokenStream {
+        let rt = self.rt;
+        let copy = t.copy.then(|| quote!(Copy,));
+        let default = default.then(|| quote!(Default,));
+        let eq = t.eq_hash.then(|| quote!(Eq, Hash,));
+        let ord = ord.then(|| quote!(PartialOrd, Ord,));
+        let serde_crate = &self.serde_crate;
+        quote! {
+            #[derive(
+                Clone, #copy Debug, #default PartialEq, #eq #ord
+                #rt::__private::serde::Serialize, #rt::__private::serde::Deserialize
+            )]
+            #[serde(crate = #serde_crate)]
+        }
+    }
+
+    /// Every planned type, in plan order.
+    pub(crate) fn items(&self) -> Result<TokenStream, GenError> {
+        let mut out = TokenStream::new();
+        for planned in &self.plan {
+            let schema = self.schema_at(&planned.path)?;
+            out.extend(match planned.shape {
+                TypeShape::Struct => self.structure(planned, schema)?,
+                TypeShape::StringEnum => self.string_enum(planned, schema)?,
+                TypeShape::Union => self.union(planned, schema)?,
+                TypeShape::Alias => self.alias(planned, schema)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The schema at a planned type's path.
+    fn schema_at(&self, path: &IrPath) -> Result<&'a DataSchema, GenError> {
+        use safething_ir::Segment;
+        let missing = || GenError::Unsupported(format!("no schema at `{path}`"));
+        let keys: Vec<&Segment> = path.segments().iter().collect();
+        let key = |i: usize| match keys.get(i) {
+            Some(Segment::Key(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        let def = self.def;
+        let (mut schema, rest) = match (key(0), key(1)) {
+            (Some("types"), Some(name)) => (def.types.get(name), 2),
+            (Some("attributes"), Some(name)) => (def.attributes.get(name).map(|a| &a.schema), 2),
+            (Some("events"), Some(name)) => (
+                def.events.get(name).and_then(|e| e.data.as_ref()),
+                3, // events.<name>.data
+            ),
+            (Some("actions"), Some(name)) => {
+                let action = def.actions.get(name);
+                match key(2) {
+                    Some("input") => (action.and_then(|a| a.input.as_ref()), 3),
+                    Some("output") => (action.and_then(|a| a.output.as_ref()), 3),
+                    _ => (None, 3),
+                }
+            }
+            _ => (None, 0),
+        };
+        let mut i = rest;
+        while i < keys.len() {
+            let current = schema.ok_or_else(missing)?;
+            schema = match (keys[i], keys.get(i + 1)) {
+                (Segment::Key(k), _) if k == "items" => {
+                    i += 1;
+                    current.items.as_deref()
+                }
+                (Segment::Key(k), Some(Segment::Key(p))) if k == "properties" => {
+                    i += 2;
+                    current.properties.get(p)
+                }
+                (Segment::Key(k), Some(Segment::Index(n))) if k == "oneOf" => {
+                    i += 2;
+                    current.one_of.as_ref().and_then(|alts| alts.get(*n))
+                }
+                _ => None,
+            };
+        }
+        schema.ok_or_else(missing)
+    }
+
+    fn structure(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
+        let name = ident(&planned.name)?;
+        let allows = type_allows(&name);
+        let all_optional = s.properties.keys().all(|p| !s.is_required(p));
+        let derives = self.derives(self.traits(s, 0)?, all_optional, false);
+        let doc = docs(&type_docs(s, &planned.name, &planned.path));
+        let rt = self.rt;
+        let mut fields = Vec::new();
+        let mut consts = Vec::new();
+        for (prop, schema) in &s.properties {
+            let field = ident(prop)?;
+            let path = planned.path.key("properties").key(prop);
+            let ty = self.rust_type(schema, &path)?;
+            let mut paragraphs = schema_docs(schema);
+            if paragraphs.is_empty() {
+                paragraphs.push(format!("The `{prop}` property."));
+            }
+            let field_doc = docs(&paragraphs);
+            let rename = field
+                .to_string()
+                .ends_with('_')
+                .then(|| quote!(#[serde(rename = #prop)]));
+            if s.is_required(prop) {
+                fields.push(quote! { #field_doc #rename pub #field: #ty, });
+            } else {
+                fields.push(quote! {
+                    #field_doc
+                    #rename
+                    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+                    pub #field: ::core::option::Option<#ty>,
+                });
+            }
+            let konst = field_const(prop)?;
+            let const_doc = format!(" The `{prop}` field, for filters: `{name}::{konst}.eq(..)`.");
+            consts.push(quote! {
+                #[doc = #const_doc]
+                pub const #konst: #rt::typed::Field<Self, #ty> = #rt::typed::Field::new(&[#prop]);
+            });
+        }
+        let consts = (!consts.is_empty()).then(|| quote! { impl #name { #(#consts)* } });
+        Ok(quote! {
+            #doc
+            #derives
+            #[serde(deny_unknown_fields)]
+            #allows
+            pub struct #name { #(#fields)* }
+            #consts
+        })
+    }
+
+    fn string_enum(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
+        let name = ident(&planned.name)?;
+        let values: Vec<&str> = s
+            .enumeration
+            .iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let variant_names = unique(values.iter().map(|v| pascal(v)).collect());
+        let mut allows = type_allows(&name);
+        if variant_names_need_allow(&planned.name, &variant_names) {
+            allows.extend(quote!(#[allow(clippy::enum_variant_names)]));
+        }
+        let mut variants = Vec::new();
+        let mut as_str = Vec::new();
+        for (value, variant) in values.iter().zip(&variant_names) {
+            let v = ident(variant)?;
+            let doc = format!(" `{}`", value.replace('`', "'"));
+            variants.push(quote! { #[doc = #doc] #[serde(rename = #value)] #v, });
+            as_str.push(quote! { Self::#v => #value, });
+        }
+        let derives = self.derives(Traits::ALL, false, true);
+        let doc = docs(&type_docs(s, &planned.name, &planned.path));
+        Ok(quote! {
+            #doc
+            #derives
+            #allows
+            pub enum #name { #(#variants)* }
+            impl #name {
+                /// The value as it travels on the wire.
+                pub fn as_str(&self) -> &'static str {
+                    match self { #(#as_str)* }
+                }
+            }
+        })
+    }
+
+    fn union(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
+        let name = ident(&planned.name)?;
+        let alternatives = s.one_of.as_deref().unwrap_or_default();
+        let mut names = Vec::new();
+        for (i, alt) in alternatives.iter().enumerate() {
+            let alt_path = planned.path.key("oneOf").index(i);
+            let base = if let Some(title) = &alt.title {
+                pascal(title)
+            } else if let Some(r) = &alt.reference {
+                pascal(r)
+            } else if self.by_path.contains_key(&alt_path) {
+                format!("Variant{}", i + 1)
+            } else {
+                match alt.ty {
+                    Some(t) => pascal(t.as_str()),
+                    None => format!("Variant{}", i + 1),
+                }
+            };
+            names.push(base);
+        }
+        let names = unique(names);
+        let mut allows = type_allows(&name);
+        if variant_names_need_allow(&planned.name, &names) {
+            allows.extend(quote!(#[allow(clippy::enum_variant_names)]));
+        }
+        let mut variants = Vec::new();
+        for (i, (alt, variant)) in alternatives.iter().zip(&names).enumerate() {
+            let v = ident(variant)?;
+            let mut paragraphs = schema_docs(alt);
+            if paragraphs.is_empty() {
+                paragraphs.push(format!("Alternative {}.", i + 1));
+            }
+            let doc = docs(&paragraphs);
+            let is_null = alt.reference.is_none() && alt.ty == Some(SchemaType::Null);
+            if is_null {
+                variants.push(quote! { #doc #v, });
+            } else {
+                let ty = self.rust_type(alt, &planned.path.key("oneOf").index(i))?;
+                variants.push(quote! { #doc #v(#ty), });
+            }
+        }
+        let derives = self.derives(self.traits(s, 0)?, false, false);
+        let doc = docs(&type_docs(s, &planned.name, &planned.path));
+        Ok(quote! {
+            #doc
+            #derives
+            #[serde(untagged)]
+            #[allow(clippy::large_enum_variant)]
+            #allows
+            pub enum #name { #(#variants)* }
+        })
+    }
+
+    fn alias(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
+        let name = ident(&planned.name)?;
+        let allows = type_allows(&name);
+        let ty = self.structural(s, &planned.path, 0)?;
+        let doc = docs(&type_docs(s, &planned.name, &planned.path));
+        Ok(quote! { #doc #allows pub type #name = #ty; })
+    }
+}
+
+/// Docs of a generated type: the schema's own, or where it comes from.
+fn type_docs(s: &DataSchema, name: &str, path: &IrPath) -> Vec<String> {
+    let mut paragraphs = schema_docs(s);
+    if paragraphs.is_empty() {
+        paragraphs.push(origin(name, path));
+    }
+    paragraphs
+}
+
+/// Where a type without docs of its own comes from, in words.
+fn origin(name: &str, path: &IrPath) -> String {
+    use safething_ir::Segment::Key;
+    let key = |s: &safething_ir::Segment| match s {
+        Key(k) => Some(k.clone()),
+        safething_ir::Segment::Index(_) => None,
+    };
+    let segments: Vec<Option<String>> = path.segments().iter().map(key).collect();
+    match segments.as_slice() {
+        [Some(a), Some(n)] if a == "attributes" => format!("The value of attribute `{n}`."),
+        [Some(e), Some(n), Some(d)] if e == "events" && d == "data" => {
+            format!("The data of event `{n}`.")
+        }
+        [Some(a), Some(n), Some(io)] if a == "actions" => format!("The {io} of action `{n}`."),
+        [Some(t), Some(n)] if t == "types" => format!("The type `{n}`."),
+        _ => format!("`{name}`, at `{path}` in the definition."),
+    }
+}
+
+fn json(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn num(n: &Number) -> String {
+    n.to_string()
+}
+
+/// Doc paragraphs of a schema: title, description, then its unit, format and constraints.
+pub(crate) fn schema_docs(s: &DataSchema) -> Vec<String> {
+    let mut paragraphs = Vec::new();
+    if let Some(title) = &s.title {
+        paragraphs.push(doc_text(title));
+    }
+    if let Some(description) = &s.description {
+        paragraphs.push(doc_text(description));
+    }
+    let mut facts = Vec::new();
+    if let Some(unit) = &s.unit {
+        facts.push(format!("Unit: {unit}."));
+    }
+    if let Some(format) = &s.format {
+        facts.push(format!("Format: {format}."));
+    }
+    let mut limits = Vec::new();
+    let bounds = [
+        ("minimum", &s.minimum),
+        ("exclusive minimum", &s.exclusive_minimum),
+        ("maximum", &s.maximum),
+        ("exclusive maximum", &s.exclusive_maximum),
+        ("multiple of", &s.multiple_of),
+    ];
+    for (what, bound) in bounds {
+        if let Some(n) = bound {
+            limits.push(format!("{what} {}", num(n)));
+        }
+    }
+    let counts = [
+        ("min length", s.min_length),
+        ("max length", s.max_length),
+        ("min items", s.min_items),
+        ("max items", s.max_items),
+    ];
+    for (what, count) in counts {
+        if let Some(n) = count {
+            limits.push(format!("{what} {n}"));
+        }
+    }
+    if let Some(pattern) = &s.pattern {
+        limits.push(format!("pattern {pattern}"));
+    }
+    if let Some(c) = &s.constant {
+        limits.push(format!("always {}", json(c)));
+    }
+    if !limits.is_empty() {
+        facts.push(format!("Constraints: {}.", limits.join(", ")));
+    }
+    if let Some(d) = &s.default {
+        facts.push(format!("Default: {}.", json(d)));
+    }
+    if s.read_only == Some(true) {
+        facts.push("Read-only.".to_owned());
+    }
+    if s.write_only == Some(true) {
+        facts.push("Write-only.".to_owned());
+    }
+    if let Some(media) = &s.content_media_type {
+        facts.push(format!("Content: {media}."));
+    }
+    if let Some(encoding) = &s.content_encoding {
+        facts.push(format!("Encoding: {encoding}."));
+    }
+    if !facts.is_empty() {
+        paragraphs.push(doc_text(&facts.join(" ")));
+    }
+    paragraphs
+}
+
+#[derive(Clone, Copy)]
+enum Round {
+    Up,
+    Down,
+}
+
+/// A bound as a whole number, rounded into the range.
+fn whole(n: &Number, round: Round) -> Option<i128> {
+    if let Some(i) = n.as_i64() {
+        return Some(i128::from(i));
+    }
+    if let Some(u) = n.as_u64() {
+        return Some(i128::from(u));
+    }
+    let f = n.as_f64()?;
+    if !f.is_finite() {
+        return None;
+    }
+    let r = match round {
+        Round::Up => f.ceil(),
+        Round::Down => f.floor(),
+    };
+    // In range of i128 for any bound a definition can hold (JSON numbers are f64 at most 1e308,
+    // but anything beyond i64 already means "unbounded" below).
+    (r.abs() < 1e30).then_some(r as i128)
+}
+
+/// The smallest integer type that holds the schema's declared range; `i64` when unbounded.
+fn integer_type(s: &DataSchema) -> TokenStream {
+    let values: Vec<i128> = s
+        .enumeration
+        .iter()
+        .flatten()
+        .chain(&s.constant)
+        .filter_map(Value::as_number)
+        .filter_map(|n| whole(n, Round::Down))
+        .collect();
+    let lows = [
+        s.minimum.as_ref().and_then(|n| whole(n, Round::Up)),
+        s.exclusive_minimum
+            .as_ref()
+            .and_then(|n| whole(n, Round::Down).map(|w| w + 1)),
+        values.iter().copied().min(),
+    ];
+    let highs = [
+        s.maximum.as_ref().and_then(|n| whole(n, Round::Down)),
+        s.exclusive_maximum
+            .as_ref()
+            .and_then(|n| whole(n, Round::Up).map(|w| w - 1)),
+        values.iter().copied().max(),
+    ];
+    let lo = lows.into_iter().flatten().max();
+    let hi = highs.into_iter().flatten().min();
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return quote!(i64);
+    };
+    let fits = |min: i128, max: i128| lo >= min && hi <= max;
+    if lo >= 0 {
+        if fits(0, u8::MAX.into()) {
+            quote!(u8)
+        } else if fits(0, u16::MAX.into()) {
+            quote!(u16)
+        } else if fits(0, u32::MAX.into()) {
+            quote!(u32)
+        } else if fits(0, u64::MAX.into()) {
+            quote!(u64)
+        } else {
+            quote!(u128)
+        }
+    } else if fits(i8::MIN.into(), i8::MAX.into()) {
+        quote!(i8)
+    } else if fits(i16::MIN.into(), i16::MAX.into()) {
+        quote!(i16)
+    } else if fits(i32::MIN.into(), i32::MAX.into()) {
+        quote!(i32)
+    } else if fits(i64::MIN.into(), i64::MAX.into()) {
+        quote!(i64)
+    } else {
+        quote!(i128)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn int(v: Value) -> String {
+        let s: DataSchema = serde_json::from_value(v).unwrap();
+        integer_type(&s).to_string()
+    }
+
+    #[test]
+    fn integer_widths() {
+        assert_eq!(int(json!({"type": "integer"})), "i64");
+        assert_eq!(int(json!({"type": "integer", "minimum": 0})), "i64");
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": 0, "maximum": 120})),
+            "u8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": 0, "maximum": 256})),
+            "u16"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": -1, "maximum": 127})),
+            "i8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": -129, "maximum": 0})),
+            "i16"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "exclusiveMinimum": -1, "exclusiveMaximum": 256})),
+            "u8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "exclusiveMinimum": -0.5, "exclusiveMaximum": 255.5})),
+            "u8"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": 0, "maximum": 4294967296u64})),
+            "u64"
+        );
+        assert_eq!(
+            int(json!({"type": "integer", "minimum": -1, "maximum": 18446744073709551615u64})),
+            "i128"
+        );
+        assert_eq!(int(json!({"type": "integer", "enum": [1, 2, 300]})), "u16");
+        assert_eq!(int(json!({"type": "integer", "const": -3})), "i8");
+    }
+}
