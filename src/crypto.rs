@@ -8,15 +8,19 @@
 //!   X25519 between the device and the holder. Wrapped keys travel in the signed description.
 //! - A new group key is made whenever a member is revoked, and both keys when the owner
 //!   changes, so a former holder cannot read what follows.
-//! - Payloads are sealed with XChaCha20-Poly1305 (random 192-bit nonces); the associated data is
-//!   the key the message travels on, so a sealed payload cannot be moved elsewhere.
+//! - Payloads are sealed with AES-256-GCM (random 96-bit nonces); the associated data is the key
+//!   the message travels on, so a sealed payload cannot be moved elsewhere. AES-GCM rather than
+//!   XChaCha20-Poly1305 because browsers have it built in (WebCrypto), like Ed25519, X25519 and
+//!   HKDF: a web console needs no cryptographic code of its own. Random 96-bit nonces are safe
+//!   for 2^32 messages per key; devices replace a key long before that
+//!   ([`SymmetricKey::WEAR_LIMIT`]).
 //! - Claims (which carry a one-time token) are sealed to the thing alone, with an ephemeral
 //!   X25519 key.
 
 use std::collections::BTreeMap;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
 use data_encoding::BASE64URL_NOPAD;
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
@@ -55,8 +59,12 @@ impl SymmetricKey {
         })
     }
 
-    fn cipher(&self) -> XChaCha20Poly1305 {
-        XChaCha20Poly1305::new(&Key::from(self.secret))
+    /// How many payloads one key seals before the device replaces it: far below the 2^32 that
+    /// random 96-bit nonces allow.
+    pub const WEAR_LIMIT: u64 = 1 << 28;
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.secret))
     }
 
     /// Encrypts `plaintext` bound to `aad`.
@@ -65,7 +73,7 @@ impl SymmetricKey {
         let ct = self
             .cipher()
             .encrypt(
-                &XNonce::from(nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: plaintext,
                     aad: aad.as_bytes(),
@@ -85,7 +93,7 @@ impl SymmetricKey {
         let (nonce, ct) = sealed.parts()?;
         self.cipher()
             .decrypt(
-                &XNonce::from(nonce),
+                &Nonce::from(nonce),
                 Payload {
                     msg: &ct,
                     aad: aad.as_bytes(),
@@ -105,7 +113,7 @@ pub struct Sealed {
     /// The sender's ephemeral X25519 public key (sealed-to-thing payloads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epk: Option<String>,
-    /// 24-byte nonce, base64url.
+    /// 12-byte nonce, base64url.
     pub nonce: String,
     /// Ciphertext and tag, base64url.
     pub ct: String,
@@ -123,8 +131,8 @@ pub struct SealedBody {
 pub(crate) const SEALED_PREFIX: &str = "{\"sealed\":";
 
 impl Sealed {
-    fn parts(&self) -> Option<([u8; 24], Vec<u8>)> {
-        let nonce: [u8; 24] = BASE64URL_NOPAD
+    fn parts(&self) -> Option<([u8; 12], Vec<u8>)> {
+        let nonce: [u8; 12] = BASE64URL_NOPAD
             .decode(self.nonce.as_bytes())
             .ok()?
             .try_into()
@@ -134,8 +142,8 @@ impl Sealed {
     }
 }
 
-fn random_nonce() -> Option<[u8; 24]> {
-    let mut nonce = [0u8; 24];
+fn random_nonce() -> Option<[u8; 12]> {
+    let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).ok()?;
     Some(nonce)
 }
@@ -162,7 +170,7 @@ fn derive(shared: &[u8; 32], info: &[&[u8]]) -> Option<SymmetricKey> {
 /// A symmetric key wrapped for one holder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Wrapped {
-    /// 24-byte nonce, base64url.
+    /// 12-byte nonce, base64url.
     pub nonce: String,
     /// The encrypted key, base64url.
     pub ct: String,
@@ -186,12 +194,16 @@ pub struct KeyBundle {
     /// For `owner` affordances: the owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<WrappedKey>,
+    /// Keys replaced because they wore out, for payloads sealed just before; keys replaced
+    /// because a holder left are never handed out again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<WrappedKey>,
 }
 
 impl KeyBundle {
     /// Whether it holds no key.
     pub fn is_empty(&self) -> bool {
-        self.group.is_none() && self.owner.is_none()
+        self.group.is_none() && self.owner.is_none() && self.previous.is_empty()
     }
 }
 

@@ -93,7 +93,17 @@ impl Shared {
         };
         self.group = unwrap(&description.keys.group);
         self.owner = unwrap(&description.keys.owner);
-        for k in self.group.iter().chain(self.owner.iter()) {
+        let previous: Vec<SymmetricKey> = description
+            .keys
+            .previous
+            .iter()
+            .filter_map(|w| unwrap(&Some(w.clone())))
+            .collect();
+        for k in previous
+            .iter()
+            .chain(self.group.iter())
+            .chain(self.owner.iter())
+        {
             if !self.known.iter().any(|known| known.kid == k.kid) {
                 self.known.push(k.clone());
             }

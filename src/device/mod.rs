@@ -66,6 +66,8 @@ pub struct DeviceConfig {
     pub freshness: Duration,
     /// How long a claim token stays valid.
     pub claim_ttl: Duration,
+    /// How many payloads a group or owner key seals before the device replaces it.
+    pub key_wear_limit: u64,
 }
 
 impl Default for DeviceConfig {
@@ -79,6 +81,7 @@ impl Default for DeviceConfig {
             signing: Signing::Signed,
             freshness: Verifier::DEFAULT_WINDOW,
             claim_ttl: Duration::from_secs(15 * 60),
+            key_wear_limit: SymmetricKey::WEAR_LIMIT,
         }
     }
 }
@@ -187,6 +190,7 @@ impl DeviceBuilder {
             self.owner,
             self.group,
         )?;
+        meta.wear_limit = self.config.key_wear_limit.max(1);
         meta.rewrap(&identity, id.as_str());
         if meta.parties.owner.is_none() {
             meta.claim = Some(state::new_claim(self.config.claim_ttl)?);
@@ -533,7 +537,22 @@ impl Inner {
         key: &str,
         body: &T,
     ) -> Result<bytes::Bytes, EnvelopeError> {
-        let symmetric: Option<SymmetricKey> = lock(&self.meta).key_for(access).cloned();
+        let symmetric: Option<SymmetricKey> = {
+            let mut meta = lock(&self.meta);
+            if meta.wear(access) {
+                // A worn-out key was replaced: holders fetch the new one from the description
+                // when they meet its id.
+                meta.revision += 1;
+                meta.rewrap(self.sealer.identity(), self.id.as_str());
+                if let Some(path) = &self.state_file
+                    && let Err(e) = meta.save(path)
+                {
+                    tracing::error!(thing = %self.id, error = %e, "could not save the device state");
+                }
+                tracing::info!(thing = %self.id, access = %access, "replaced a worn-out key");
+            }
+            meta.key_for(access).cloned()
+        };
         match symmetric {
             None => self.sealer.seal(key, body),
             Some(k) => {

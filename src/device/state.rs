@@ -32,10 +32,32 @@ pub(crate) struct Meta {
     pub(crate) revision: u64,
     pub(crate) group_key: SymmetricKey,
     pub(crate) owner_key: SymmetricKey,
-    pub(crate) retired: VecDeque<SymmetricKey>,
+    /// Replaced keys, newest last, and whether their holders may still be handed them (keys
+    /// replaced because they wore out, not because a holder left).
+    pub(crate) retired: VecDeque<(SymmetricKey, Retired)>,
     pub(crate) bundle: KeyBundle,
     pub(crate) claim: Option<PendingClaim>,
     pub(crate) claim_failures: VecDeque<Instant>,
+    /// Payloads sealed with the current group and owner keys.
+    uses: [u64; 2],
+    /// How many payloads a key seals before it is replaced.
+    pub(crate) wear_limit: u64,
+}
+
+/// Why a key was replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retired {
+    /// It sealed its share of payloads: the same holders may read what it sealed.
+    Worn(KeyRole),
+    /// Its holders changed: nobody gets it again.
+    Revoked,
+}
+
+/// Which of the two keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyRole {
+    Group,
+    Owner,
 }
 
 /// The state file's content.
@@ -99,6 +121,8 @@ impl Meta {
                 bundle: KeyBundle::default(),
                 claim: None,
                 claim_failures: VecDeque::new(),
+                uses: [0; 2],
+                wear_limit: SymmetricKey::WEAR_LIMIT,
             });
         }
         Ok(Meta {
@@ -115,6 +139,8 @@ impl Meta {
             bundle: KeyBundle::default(),
             claim: None,
             claim_failures: VecDeque::new(),
+            uses: [0; 2],
+            wear_limit: SymmetricKey::WEAR_LIMIT,
         })
     }
 
@@ -139,6 +165,17 @@ impl Meta {
         let mut group_holders: Vec<PublicKey> = self.parties.owner.into_iter().collect();
         group_holders.extend(self.parties.group.iter().copied());
         let owners: Vec<PublicKey> = self.parties.owner.into_iter().collect();
+        let previous = self
+            .retired
+            .iter()
+            .filter_map(|(key, why)| match why {
+                Retired::Worn(KeyRole::Group) => {
+                    Some(crypto::wrap(identity, thing, key, &group_holders))
+                }
+                Retired::Worn(KeyRole::Owner) => Some(crypto::wrap(identity, thing, key, &owners)),
+                Retired::Revoked => None,
+            })
+            .collect();
         self.bundle = KeyBundle {
             group: Some(crypto::wrap(
                 identity,
@@ -147,26 +184,58 @@ impl Meta {
                 &group_holders,
             )),
             owner: Some(crypto::wrap(identity, thing, &self.owner_key, &owners)),
+            previous,
         };
     }
 
     /// Replaces the group key (after a revocation): former members cannot read what follows.
     pub(crate) fn rotate_group(&mut self) -> Result<()> {
+        self.replace_group(Retired::Revoked)
+    }
+
+    fn replace_group(&mut self, why: Retired) -> Result<()> {
         let old = std::mem::replace(&mut self.group_key, fresh_key()?);
-        self.retire(old);
+        self.retire(old, why);
+        self.uses[0] = 0;
         Ok(())
     }
 
-    /// Replaces both keys (a new owner).
-    pub(crate) fn rotate_all(&mut self) -> Result<()> {
-        self.rotate_group()?;
+    fn replace_owner(&mut self, why: Retired) -> Result<()> {
         let old = std::mem::replace(&mut self.owner_key, fresh_key()?);
-        self.retire(old);
+        self.retire(old, why);
+        self.uses[1] = 0;
         Ok(())
     }
 
-    fn retire(&mut self, key: SymmetricKey) {
-        self.retired.push_back(key);
+    /// Replaces both keys (a new owner); no new holder gets the old ones.
+    pub(crate) fn rotate_all(&mut self) -> Result<()> {
+        self.replace_group(Retired::Revoked)?;
+        self.replace_owner(Retired::Revoked)
+    }
+
+    /// Counts one payload sealed for `access`; replaces the key once it has sealed
+    /// [`wear_limit`](Self::wear_limit) payloads. Returns whether it did (the description
+    /// changed: re-wrap and save it).
+    pub(crate) fn wear(&mut self, access: &Access) -> bool {
+        let slot = match access {
+            Access::Group => 0,
+            Access::Owner => 1,
+            _ => return false,
+        };
+        self.uses[slot] += 1;
+        if self.uses[slot] < self.wear_limit {
+            return false;
+        }
+        let rotated = if slot == 0 {
+            self.replace_group(Retired::Worn(KeyRole::Group))
+        } else {
+            self.replace_owner(Retired::Worn(KeyRole::Owner))
+        };
+        rotated.is_ok()
+    }
+
+    fn retire(&mut self, key: SymmetricKey, why: Retired) {
+        self.retired.push_back((key, why));
         while self.retired.len() > RETIRED_KEYS {
             self.retired.pop_front();
         }
@@ -185,7 +254,7 @@ impl Meta {
     pub(crate) fn key_by_id(&self, kid: &str) -> Option<&SymmetricKey> {
         [&self.group_key, &self.owner_key]
             .into_iter()
-            .chain(self.retired.iter())
+            .chain(self.retired.iter().map(|(k, _)| k))
             .find(|k| k.kid == kid)
     }
 }

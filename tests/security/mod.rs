@@ -730,6 +730,52 @@ pub async fn revoked_member_cannot_decrypt(net: &impl TestNet) {
     }));
 }
 
+/// Keys are replaced after sealing their share of payloads; holders follow without noticing.
+pub async fn worn_keys_are_replaced(net: &impl TestNet) {
+    let session = net.session().await;
+    let owner = Identity::generate().expect("id");
+    let device = Device::builder(definition(), "m-wear")
+        .transport_arc(session.transport.clone())
+        .owner(*owner.public_key())
+        .config(DeviceConfig {
+            key_wear_limit: 3,
+            ..DeviceConfig::default()
+        })
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    let p = party(net, "m-wear", owner).await;
+    let first_kid = p
+        .thing
+        .description()
+        .keys
+        .group
+        .clone()
+        .expect("group key")
+        .kid;
+    let mut events = p
+        .thing
+        .subscribe("e_group", Filter::any())
+        .await
+        .expect("subscribe");
+    tokio::time::sleep(net.settle()).await;
+    for n in 0..10 {
+        device
+            .emit_event("e_group", json!(format!("event {n}")))
+            .await
+            .expect("emit");
+    }
+    for n in 0..10 {
+        let e = within("event", events.next())
+            .await
+            .expect("item")
+            .expect("decrypted");
+        assert_eq!(e.data, json!(format!("event {n}")));
+    }
+    let now_kid = device.description().keys.group.expect("group key").kid;
+    assert_ne!(first_kid, now_kid, "the key was replaced");
+}
+
 /// Expands to one test per case.
 #[macro_export]
 macro_rules! security_suite {
@@ -741,7 +787,7 @@ macro_rules! security_suite {
             revoked_all, revoked_group, revoked_owner, revoked_thing,
             forged, replayed, tampered, impostor,
             expired_claim_token, second_claim, wrong_claim_tokens, claim_token_is_not_on_the_wire,
-            eavesdropper_sees_no_plaintext, revoked_member_cannot_decrypt,
+            eavesdropper_sees_no_plaintext, revoked_member_cannot_decrypt, worn_keys_are_replaced,
         );
     };
     (@tests $net:expr; $($name:ident),* $(,)?) => {
