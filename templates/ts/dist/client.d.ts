@@ -1,0 +1,255 @@
+/**
+ * The client: discover things, read and watch attributes, receive events, write, run actions and
+ * administer things — the same behaviour as the Rust runtime's `safething::client`.
+ *
+ * ```ts
+ * const transport = await GatewayTransport.connect("http://127.0.0.1:8080");
+ * const client = await Client.connect({ transport, identity });
+ * const garden = await client.thing("garden-01");
+ * for await (const update of await garden.watch("moisture_level", (f) => f.lt(5))) {
+ *   const action = await garden.invoke("open_valve", { psi: 60 });
+ *   console.log(update.value, await action.output());
+ * }
+ * ```
+ *
+ * @module
+ */
+import { type Opened, Sealer, Verifier } from "./envelope.js";
+import { AccessDeniedError } from "./errors.js";
+import { type FilterArg } from "./filter.js";
+import { Identity, PublicKey } from "./identity.js";
+import { CompiledSchema } from "./schema.js";
+import type { Sample, Stream, Transport } from "./transport.js";
+import { type Access, type ActionState, type Definition, type Description, type Json, type Lifecycle } from "./wire.js";
+/** Options of {@link Client.connect}. */
+export interface ClientOptions {
+    /** The network (e.g. a {@link GatewayTransport}). */
+    transport: Transport;
+    /** Who this client is (default: a fresh identity, kept in memory). */
+    identity?: Identity;
+    /** Trusted thing keys by thing id (instead of trusting the first key seen). */
+    trust?: {
+        [thingId: string]: PublicKey | string;
+    };
+    /** How long reads, writes and descriptions wait for the device (default 5000 ms). */
+    requestTimeoutMs?: number;
+    /** How long discovery collects answers (default 1000 ms). */
+    discoveryTimeoutMs?: number;
+    /** How far a sender's clock may be from ours (default 120 000 ms). */
+    freshnessMs?: number;
+}
+/** A thing found by discovery. */
+export interface ThingSummary {
+    id: string;
+    /** Its definition's name (the thing type). */
+    name: string;
+    /** Human title (the definition's title, or its name). */
+    title: string;
+    /** Definition version. */
+    version: string;
+    state: Lifecycle;
+    /** Whether it is online now. */
+    online: boolean;
+    /** Its public key. */
+    key: PublicKey;
+    /** Its owner's key, if claimed. */
+    owner: PublicKey | undefined;
+}
+/** The current value of an attribute. */
+export interface AttributeReading<T = Json> {
+    value: T;
+    /** Its sequence number. */
+    seq: number;
+    /** When the device set it, Unix milliseconds. */
+    ts: number;
+}
+/** One remembered value of an attribute. */
+export interface HistoryEntry<T = Json> {
+    value: T;
+    seq: number;
+    /** When it was set, Unix milliseconds. */
+    ts: number;
+}
+/** A change of an attribute. */
+export interface Update<T = Json> {
+    value: T;
+    /** Consecutive values have consecutive numbers: a jump shows changes filtered out or lost. */
+    seq: number;
+    /** When the device set it, Unix milliseconds. */
+    ts: number;
+    /** The thing it comes from. */
+    thing: string;
+}
+/** One delivery of an event. */
+export interface EventDelivery<T = Json> {
+    /** The payload (`null` for events without data). */
+    data: T;
+    seq: number;
+    /** When the device emitted it, Unix milliseconds. */
+    ts: number;
+    /** The thing it comes from. */
+    thing: string;
+}
+/** Options of one action request. */
+export interface InvokeOptions {
+    /** Overrides the definition's timeout, in milliseconds. */
+    timeoutMs?: number;
+    /** How many times to resend the identical request when the device does not answer at all. */
+    retries?: number;
+}
+/** Which things are online, from their liveliness tokens. */
+declare class Presence {
+    #private;
+    private constructor();
+    static start(transport: Transport): Promise<Presence>;
+    isOnline(id: string): boolean;
+    /** Calls `listener` on every change; returns the function that stops it. */
+    listen(listener: (id: string, online: boolean) => void): () => void;
+    close(): void;
+}
+/** One participant's access to things on a network. */
+export declare class Client {
+    #private;
+    /** @internal */ readonly transport: Transport;
+    /** @internal */ readonly sealer: Sealer;
+    /** @internal */ readonly verifier: Verifier;
+    /** @internal */ readonly presence: Presence;
+    /** @internal */ readonly requestTimeoutMs: number;
+    private constructor();
+    /** Connects: starts following which things are online. */
+    static connect(options: ClientOptions): Promise<Client>;
+    /** This client's identity. */
+    get identity(): Identity;
+    /** This client's public key. */
+    get publicKey(): PublicKey;
+    /** Every thing that answers on the network, sorted by id (descriptions verified). */
+    discover(): Promise<ThingSummary[]>;
+    /** Fetches and verifies a thing's description. */
+    describe(id: string): Promise<Description>;
+    /**
+     * Verifies a description received on `key` (e.g. from `GET /v1/things/{id}`): signed by the
+     * thing's own key, on its own key, matching any pinned key.
+     */
+    openDescription(key: string, envelope: string): Promise<Description>;
+    /** Connects to a thing: fetches its description (pinning its key on first contact). */
+    thing(id: string): Promise<RemoteThing>;
+    /** Whether a thing is online now (from its liveliness token). */
+    isOnline(id: string): boolean;
+    /** Stops background work; streams and handles from this client end. Does not close the transport. */
+    close(): void;
+    /** Whether {@link close} was called. */
+    get closed(): boolean;
+}
+/** How a request body travels. */
+type Protect = {
+    kind: "plain";
+} | {
+    kind: "for";
+    access: Access;
+} | {
+    kind: "to_thing";
+};
+/** Decides whether `who` may use an affordance with access type `access` (as the device does). */
+export declare function checkAccess(description: Description, access: Access, who: PublicKey): AccessDeniedError | undefined;
+/**
+ * A stream of items that a function pulls; iterate it with `for await`, or call `next()`.
+ * An item that comes from the thing but breaks its schema makes `next()` throw
+ * {@link InvalidPayloadError} (the stream stays open; a `for await` loop ends and closes it).
+ */
+export declare class ItemStream<T> implements Stream<T> {
+    #private;
+    /** @internal */
+    constructor(pull: () => Promise<T | undefined>, onClose: () => void);
+    next(): Promise<T | undefined>;
+    close(): void;
+    [Symbol.asyncIterator](): AsyncIterator<T>;
+}
+/** The stream of an attribute watch. */
+export type Watch<T = Json> = ItemStream<Update<T>>;
+/** The stream of an event subscription. */
+export type EventStream<T = Json> = ItemStream<EventDelivery<T>>;
+/** A thing on the network, as a client uses it. */
+export declare class RemoteThing {
+    #private;
+    /** @internal */ readonly client: Client;
+    /** The description at connection: its definition and key never change for this handle. */
+    readonly initial: Description;
+    /** The thing's key. */
+    readonly thingKey: PublicKey;
+    private constructor();
+    /** @internal */
+    static create(client: Client, description: Description): Promise<RemoteThing>;
+    /** The thing's id. */
+    get id(): string;
+    /** The definition the device serves. */
+    get definition(): Definition;
+    /** The latest known description (lifecycle, owner, group, keys). */
+    get description(): Description;
+    /** Whether the thing is online now. */
+    isOnline(): boolean;
+    /** Fetches the description again (lifecycle, owner, group and keys may have changed). */
+    refresh(): Promise<Description>;
+    /** Refuses locally what the device would refuse for lack of access (confirmed against a fresh description). */
+    precheck(access: Access): Promise<void>;
+    /**
+     * Opens a message that must come from this thing, decrypting a sealed payload; a payload
+     * sealed with a key this handle has not seen makes it fetch the description once, then retry.
+     */
+    openFresh(key: string, envelope: string): Promise<{
+        opened: Opened;
+        body: unknown;
+    }>;
+    /** Sends a signed request on `key` and returns the first verified answer of the thing. */
+    request<R>(key: string, body: object, timeoutMs?: number, protect?: Protect): Promise<R>;
+    /** The current value of an attribute. */
+    read<T = Json>(name: string): Promise<AttributeReading<T>>;
+    /** The remembered values of an attribute that keeps a history, oldest first. */
+    history<T = Json>(name: string): Promise<HistoryEntry<T>[]>;
+    /** Writes a writable attribute; the device's handler accepts or rejects it. Returns the value the device now holds. */
+    write<T = Json>(name: string, value: T): Promise<AttributeReading<T>>;
+    /** Follows an attribute: the stream starts with the current value (when it passes the filter) and yields every change that passes it. */
+    watch<T = Json>(name: string, filter?: FilterArg<T>): Promise<Watch<T>>;
+    /** Receives an event's notifications that pass the filter. */
+    subscribe<T = Json>(name: string, filter?: FilterArg<T>): Promise<EventStream<T>>;
+    /** Requests an action with `input` (`null` for actions without input). */
+    invoke<O = Json>(name: string, input?: unknown, options?: InvokeOptions): Promise<ActionHandle<O>>;
+    /** Makes the thing operative (owner only). */
+    publish(): Promise<Description>;
+    /** Takes the thing out of service (owner only). */
+    disable(): Promise<Description>;
+    /** Adds a group member (owner only). */
+    grant(member: PublicKey | string): Promise<Description>;
+    /** Removes a group member (owner only). */
+    revoke(member: PublicKey | string): Promise<Description>;
+    /** Hands the thing to a new owner (owner only). */
+    transfer(owner: PublicKey | string): Promise<Description>;
+    /** Claims an unclaimed thing with its one-time token (sealed to the thing alone). */
+    claim(token: string): Promise<Description>;
+}
+/** A running action request: its state, its state changes, its output, and cancellation. */
+export declare class ActionHandle<O = Json> {
+    #private;
+    /** The action's name. */
+    readonly action: string;
+    /** The request id. */
+    readonly id: string;
+    /** The deadline the request runs under, in milliseconds. */
+    readonly timeoutMs: number;
+    /** @internal */
+    constructor(thing: RemoteThing, action: string, id: string, timeoutMs: number);
+    /** The latest known state. */
+    get state(): ActionState<O>;
+    /** Whether the request is over (a final state, or a client-side end such as offline). */
+    get over(): boolean;
+    /** Every state from now on (the current one first), ending after the final one. */
+    states(): AsyncGenerator<ActionState<O>, void, undefined>;
+    /** Waits for the final state: the output when `done`, an error otherwise. */
+    output(): Promise<O>;
+    /** Like {@link output}, but gives up after `limitMs`. */
+    outputWithin(limitMs: number): Promise<O>;
+    /** Asks the device to cancel; the state becomes `cancelled` when the device confirms (a finished request keeps its final state). */
+    cancel(): Promise<void>;
+    /** @internal Follows the request: replies to the query, retries, then the request's own key. */
+    drive(key: string, envelope: string, first: Stream<Sample>, retries: number, output: CompiledSchema | undefined): Promise<void>;
+}
+export {};

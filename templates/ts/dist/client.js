@@ -1,0 +1,985 @@
+/**
+ * The client: discover things, read and watch attributes, receive events, write, run actions and
+ * administer things — the same behaviour as the Rust runtime's `safething::client`.
+ *
+ * ```ts
+ * const transport = await GatewayTransport.connect("http://127.0.0.1:8080");
+ * const client = await Client.connect({ transport, identity });
+ * const garden = await client.thing("garden-01");
+ * for await (const update of await garden.watch("moisture_level", (f) => f.lt(5))) {
+ *   const action = await garden.invoke("open_valve", { psi: 60 });
+ *   console.log(update.value, await action.output());
+ * }
+ * ```
+ *
+ * @module
+ */
+import { fromUtf8, utf8 } from "./bytes.js";
+import { SEALED_PREFIX, sealTo, unwrap } from "./crypto.js";
+import { Sealer, Verifier } from "./envelope.js";
+import { AccessDeniedError, CancelledError, ActionFailedError, InvalidPayloadError, NoValueError, OfflineError, ProtocolError, RejectedError, ShutdownError, TimedOutError, UnknownAffordanceError, UnknownThingError, UntrustedError, fromProblem, } from "./errors.js";
+import { FilterState, toFilter } from "./filter.js";
+import { Identity, PublicKey } from "./identity.js";
+import * as keys from "./keys.js";
+import { CompiledSchema, parseDuration } from "./schema.js";
+import { isFinal, } from "./wire.js";
+/** How long the client waits beyond an action's deadline for the device's final word. */
+const DEADLINE_GRACE_MS = 2000;
+/** Default action deadline when neither the definition nor the caller sets one. */
+const DEFAULT_ACTION_TIMEOUT_MS = 60_000;
+/** How many unwrapped keys a handle remembers. */
+const KNOWN_KEYS = 8;
+function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+/** Closes `stream` after `ms` (a guard against a transport that never ends a query). */
+function closeAfter(stream, ms) {
+    const timer = setTimeout(() => stream.close(), ms);
+    return () => clearTimeout(timer);
+}
+/** Which things are online, from their liveliness tokens. */
+class Presence {
+    #online = new Set();
+    #listeners = new Set();
+    #stream;
+    constructor(stream) {
+        this.#stream = stream;
+        void this.#run();
+    }
+    static async start(transport) {
+        return new Presence(await transport.watchLiveliness(keys.ALL_THINGS));
+    }
+    async #run() {
+        for (;;) {
+            let change;
+            try {
+                change = await this.#stream.next();
+            }
+            catch {
+                change = undefined;
+            }
+            if (change === undefined)
+                return;
+            const id = keys.parseThing(change.key);
+            if (id === undefined)
+                continue;
+            if (change.alive)
+                this.#online.add(id);
+            else
+                this.#online.delete(id);
+            for (const l of [...this.#listeners])
+                l(id, change.alive);
+        }
+    }
+    isOnline(id) {
+        return this.#online.has(id);
+    }
+    /** Calls `listener` on every change; returns the function that stops it. */
+    listen(listener) {
+        this.#listeners.add(listener);
+        return () => this.#listeners.delete(listener);
+    }
+    close() {
+        this.#stream.close();
+        this.#listeners.clear();
+    }
+}
+/** One participant's access to things on a network. */
+export class Client {
+    /** @internal */ transport;
+    /** @internal */ sealer;
+    /** @internal */ verifier;
+    /** @internal */ presence;
+    /** @internal */ requestTimeoutMs;
+    #discoveryTimeoutMs;
+    #pins = new Map();
+    #closed = false;
+    constructor(options, identity, presence) {
+        this.transport = options.transport;
+        this.sealer = new Sealer(identity);
+        this.verifier = new Verifier(options.freshnessMs);
+        this.presence = presence;
+        this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+        this.#discoveryTimeoutMs = options.discoveryTimeoutMs ?? 1000;
+        for (const [id, key] of Object.entries(options.trust ?? {})) {
+            this.#pins.set(id, typeof key === "string" ? PublicKey.parse(key) : key);
+        }
+    }
+    /** Connects: starts following which things are online. */
+    static async connect(options) {
+        const identity = options.identity ?? (await Identity.generate());
+        const presence = await Presence.start(options.transport);
+        return new Client(options, identity, presence);
+    }
+    /** This client's identity. */
+    get identity() {
+        return this.sealer.identity;
+    }
+    /** This client's public key. */
+    get publicKey() {
+        return this.sealer.identity.publicKey;
+    }
+    /** Every thing that answers on the network, sorted by id (descriptions verified). */
+    async discover() {
+        this.#check();
+        const replies = await this.transport.query(keys.ALL_DESCRIPTIONS, undefined, this.#discoveryTimeoutMs);
+        const stop = closeAfter(replies, this.#discoveryTimeoutMs + 1000);
+        const found = new Map();
+        try {
+            for await (const sample of replies) {
+                try {
+                    const d = await this.openDescription(sample.key, sample.envelope);
+                    const old = found.get(d.id);
+                    if (old === undefined || old.revision < d.revision)
+                        found.set(d.id, d);
+                }
+                catch {
+                    // Descriptions that fail verification are ignored.
+                }
+            }
+        }
+        finally {
+            stop();
+        }
+        return [...found.values()]
+            .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+            .map((d) => ({
+            id: d.id,
+            name: d.definition.thing.name,
+            title: d.definition.thing.title ?? d.definition.thing.name,
+            version: d.definition.thing.version,
+            state: d.state,
+            online: true,
+            key: PublicKey.parse(d.thing_key),
+            owner: d.owner === undefined ? undefined : PublicKey.parse(d.owner),
+        }));
+    }
+    /** Fetches and verifies a thing's description. */
+    async describe(id) {
+        this.#check();
+        if (!keys.isThingId(id))
+            throw new UnknownThingError(id);
+        const replies = await this.transport.query(keys.description(id), undefined, this.requestTimeoutMs);
+        const stop = closeAfter(replies, this.requestTimeoutMs + 1000);
+        let lastError;
+        try {
+            for await (const sample of replies) {
+                try {
+                    const d = await this.openDescription(sample.key, sample.envelope);
+                    if (d.id !== id)
+                        continue;
+                    // Trust on first use: the first verified key of a thing is the one we keep.
+                    if (!this.#pins.has(id))
+                        this.#pins.set(id, PublicKey.parse(d.thing_key));
+                    return d;
+                }
+                catch (e) {
+                    lastError = e;
+                }
+            }
+        }
+        finally {
+            stop();
+            replies.close();
+        }
+        if (lastError !== undefined)
+            throw lastError;
+        throw this.presence.isOnline(id) ? new TimedOutError(this.requestTimeoutMs) : new UnknownThingError(id);
+    }
+    /**
+     * Verifies a description received on `key` (e.g. from `GET /v1/things/{id}`): signed by the
+     * thing's own key, on its own key, matching any pinned key.
+     */
+    async openDescription(key, envelope) {
+        const opened = await this.verifier.open(key, envelope);
+        let d;
+        try {
+            d = JSON.parse(opened.body);
+        }
+        catch {
+            throw new UntrustedError("malformed description");
+        }
+        if (typeof d !== "object" || d === null || typeof d.id !== "string" || typeof d.thing_key !== "string" || typeof d.definition?.thing?.name !== "string") {
+            throw new UntrustedError("malformed description");
+        }
+        if (keys.description(d.id) !== key)
+            throw new ProtocolError(`description of \`${d.id}\` received on \`${key}\``);
+        const thingKey = PublicKey.parse(d.thing_key);
+        if (!opened.from.equals(thingKey))
+            throw new UntrustedError(`message from ${opened.from.toString()}, expected ${d.thing_key}`);
+        const pinned = this.#pins.get(d.id);
+        if (pinned !== undefined && !pinned.equals(thingKey))
+            throw new UntrustedError(`message from ${d.thing_key}, expected ${pinned.toString()}`);
+        return d;
+    }
+    /** Connects to a thing: fetches its description (pinning its key on first contact). */
+    async thing(id) {
+        const description = await this.describe(id);
+        return RemoteThing.create(this, description);
+    }
+    /** Whether a thing is online now (from its liveliness token). */
+    isOnline(id) {
+        return this.presence.isOnline(id);
+    }
+    /** Stops background work; streams and handles from this client end. Does not close the transport. */
+    close() {
+        this.#closed = true;
+        this.presence.close();
+    }
+    /** Whether {@link close} was called. */
+    get closed() {
+        return this.#closed;
+    }
+    #check() {
+        if (this.#closed)
+            throw new ShutdownError();
+    }
+}
+class UnknownKey {
+    kid;
+    constructor(kid) {
+        this.kid = kid;
+    }
+}
+/** Decides whether `who` may use an affordance with access type `access` (as the device does). */
+export function checkAccess(description, access, who) {
+    const me = who.toString();
+    const isOwner = description.owner === me;
+    const isMember = isOwner || (description.group ?? []).includes(me);
+    const isThing = description.thing_key === me;
+    const deny = (reason) => new AccessDeniedError(access, reason);
+    switch (access) {
+        case "all":
+            return undefined;
+        case "group":
+            return isThing || isMember ? undefined : deny(`${who.short()} is neither the owner nor a group member`);
+        case "owner":
+            if (isThing || isOwner)
+                return undefined;
+            return description.owner === undefined ? deny("the thing has no owner yet; claim it first") : deny(`${who.short()} is not the owner`);
+        case "thing":
+            return isThing ? undefined : deny("only the thing itself may use this");
+        default:
+            return deny(`unknown access type \`${String(access)}\` allows nobody`);
+    }
+}
+function compileSchemas(def) {
+    const types = def.types ?? {};
+    const c = (s) => (s === undefined ? undefined : new CompiledSchema(s, types));
+    return {
+        attributes: new Map(Object.entries(def.attributes ?? {}).map(([n, a]) => [n, new CompiledSchema(a, types)])),
+        events: new Map(Object.entries(def.events ?? {}).map(([n, e]) => [n, c(e.data)])),
+        inputs: new Map(Object.entries(def.actions ?? {}).map(([n, a]) => [n, c(a.input)])),
+        outputs: new Map(Object.entries(def.actions ?? {}).map(([n, a]) => [n, c(a.output)])),
+    };
+}
+/** Throws {@link InvalidPayloadError} unless `value` matches `schema`. */
+function checkValue(schema, value, what) {
+    const v = schema.check(value);
+    if (v !== undefined)
+        throw new InvalidPayloadError(what, v.path, v.keyword, v.message);
+}
+function own(map, name) {
+    return map !== undefined && Object.hasOwn(map, name) ? map[name] : undefined;
+}
+/** Drops duplicates and stale messages: within one device run (`epoch`), sequence numbers only grow. */
+class Order {
+    last;
+    accept(epoch, seq, ts) {
+        const last = this.last;
+        const fresh = last === undefined ? true : last.epoch === epoch ? seq > last.seq : ts > last.ts;
+        if (fresh)
+            this.last = { epoch, seq, ts };
+        return fresh;
+    }
+}
+/**
+ * A stream of items that a function pulls; iterate it with `for await`, or call `next()`.
+ * An item that comes from the thing but breaks its schema makes `next()` throw
+ * {@link InvalidPayloadError} (the stream stays open; a `for await` loop ends and closes it).
+ */
+export class ItemStream {
+    #pull;
+    #onClose;
+    #closed = false;
+    /** @internal */
+    constructor(pull, onClose) {
+        this.#pull = pull;
+        this.#onClose = onClose;
+    }
+    async next() {
+        if (this.#closed)
+            return undefined;
+        const item = await this.#pull();
+        if (item === undefined)
+            this.close();
+        return item;
+    }
+    close() {
+        if (this.#closed)
+            return;
+        this.#closed = true;
+        this.#onClose();
+    }
+    async *[Symbol.asyncIterator]() {
+        try {
+            for (;;) {
+                const item = await this.next();
+                if (item === undefined)
+                    return;
+                yield item;
+            }
+        }
+        finally {
+            this.close();
+        }
+    }
+}
+/** A thing on the network, as a client uses it. */
+export class RemoteThing {
+    /** @internal */ client;
+    /** The description at connection: its definition and key never change for this handle. */
+    initial;
+    /** The thing's key. */
+    thingKey;
+    #schemas;
+    #latest;
+    #tried = [];
+    #group;
+    #owner;
+    #known = [];
+    constructor(client, description) {
+        this.client = client;
+        this.initial = description;
+        this.#latest = description;
+        this.thingKey = PublicKey.parse(description.thing_key);
+        this.#schemas = compileSchemas(description.definition);
+    }
+    /** @internal */
+    static async create(client, description) {
+        const thing = new RemoteThing(client, description);
+        await thing.#learn(description);
+        return thing;
+    }
+    /** The thing's id. */
+    get id() {
+        return this.initial.id;
+    }
+    /** The definition the device serves. */
+    get definition() {
+        return this.initial.definition;
+    }
+    /** The latest known description (lifecycle, owner, group, keys). */
+    get description() {
+        return this.#latest;
+    }
+    /** Whether the thing is online now. */
+    isOnline() {
+        return this.client.isOnline(this.id);
+    }
+    async #learn(description) {
+        const me = this.client.identity;
+        const open = (w) => (w === undefined ? Promise.resolve(undefined) : unwrap(me, this.thingKey, description.id, w));
+        const bundle = description.keys ?? {};
+        const group = await open(bundle.group);
+        const owner = await open(bundle.owner);
+        const previous = [];
+        for (const w of bundle.previous ?? []) {
+            const k = await open(w);
+            if (k !== undefined)
+                previous.push(k);
+        }
+        this.#latest = description;
+        this.#group = group;
+        this.#owner = owner;
+        for (const k of [...previous, group, owner]) {
+            if (k === undefined)
+                continue;
+            this.#known = this.#known.filter((old) => old.kid !== k.kid);
+            this.#known.push(k);
+        }
+        if (this.#known.length > KNOWN_KEYS)
+            this.#known = this.#known.slice(-KNOWN_KEYS);
+    }
+    /** Fetches the description again (lifecycle, owner, group and keys may have changed). */
+    async refresh() {
+        const description = await this.client.describe(this.id);
+        if (description.thing_key !== this.initial.thing_key) {
+            throw new UntrustedError(`message from ${description.thing_key}, expected ${this.initial.thing_key}`);
+        }
+        await this.#learn(description);
+        return description;
+    }
+    #unknown(kind, name) {
+        return new UnknownAffordanceError(this.id, kind, name);
+    }
+    /** Refuses locally what the device would refuse for lack of access (confirmed against a fresh description). */
+    async precheck(access) {
+        const me = this.client.publicKey;
+        if (checkAccess(this.#latest, access, me) === undefined)
+            return;
+        await this.refresh();
+        const denied = checkAccess(this.#latest, access, me);
+        if (denied !== undefined)
+            throw denied;
+    }
+    /** Seals a request body: encrypted for `group`/`owner` affordances (when this client holds the key), or to the thing alone. */
+    async #seal(protect, key, body) {
+        let sealed;
+        const text = JSON.stringify(body);
+        if (protect.kind === "for") {
+            const symmetric = protect.access === "group" ? this.#group : protect.access === "owner" ? this.#owner : undefined;
+            if (symmetric !== undefined)
+                sealed = await symmetric.seal(key, utf8(text));
+        }
+        else if (protect.kind === "to_thing") {
+            sealed = await sealTo(this.thingKey, key, utf8(text));
+        }
+        return sealed === undefined ? this.client.sealer.seal(key, body) : this.client.sealer.seal(key, { sealed });
+    }
+    /** What no answer means: the thing is offline, or too slow. */
+    #silence(timeoutMs) {
+        return this.isOnline() ? new TimedOutError(timeoutMs) : new OfflineError(this.id);
+    }
+    async #open(key, envelope) {
+        const opened = await this.client.verifier.open(key, envelope);
+        if (!opened.from.equals(this.thingKey))
+            throw new UntrustedError(`message from ${opened.from.toString()}, expected ${this.thingKey.toString()}`);
+        const raw = opened.body;
+        if (raw.startsWith(SEALED_PREFIX)) {
+            let sealed;
+            try {
+                sealed = JSON.parse(raw).sealed;
+            }
+            catch {
+                throw new UntrustedError("malformed sealed payload");
+            }
+            const kid = sealed.kid ?? "";
+            const symmetric = this.#known.find((k) => k.kid === kid);
+            if (symmetric === undefined)
+                throw new UnknownKey(kid);
+            const plain = await symmetric.open(key, sealed);
+            if (plain === undefined)
+                throw new UntrustedError("cannot decrypt the payload");
+            try {
+                return { opened, body: JSON.parse(fromUtf8(plain)) };
+            }
+            catch {
+                throw new UntrustedError("the decrypted payload is not JSON");
+            }
+        }
+        try {
+            return { opened, body: JSON.parse(raw) };
+        }
+        catch {
+            throw new UntrustedError("the body is not JSON");
+        }
+    }
+    /**
+     * Opens a message that must come from this thing, decrypting a sealed payload; a payload
+     * sealed with a key this handle has not seen makes it fetch the description once, then retry.
+     */
+    async openFresh(key, envelope) {
+        try {
+            return await this.#open(key, envelope);
+        }
+        catch (e) {
+            if (!(e instanceof UnknownKey))
+                throw e;
+            if (!this.#tried.includes(e.kid)) {
+                this.#tried.push(e.kid);
+                try {
+                    await this.refresh();
+                }
+                catch {
+                    // Failing to refresh leaves the key unknown, reported below.
+                }
+            }
+            try {
+                return await this.#open(key, envelope);
+            }
+            catch (again) {
+                if (again instanceof UnknownKey)
+                    throw new UntrustedError(`sealed with key \`${again.kid}\`, which this client does not hold`);
+                throw again;
+            }
+        }
+    }
+    /** Sends a signed request on `key` and returns the first verified answer of the thing. */
+    async request(key, body, timeoutMs = this.client.requestTimeoutMs, protect = { kind: "plain" }) {
+        const envelope = await this.#seal(protect, key, body);
+        const replies = await this.client.transport.query(key, envelope, timeoutMs);
+        const stop = closeAfter(replies, timeoutMs + 1000);
+        let lastError;
+        try {
+            for (;;) {
+                const sample = await replies.next();
+                if (sample === undefined)
+                    break;
+                let outcome;
+                try {
+                    outcome = (await this.openFresh(sample.key, sample.envelope)).body;
+                }
+                catch (e) {
+                    lastError = e;
+                    continue;
+                }
+                if (typeof outcome === "object" && outcome !== null && "ok" in outcome)
+                    return outcome.ok;
+                if (typeof outcome === "object" && outcome !== null && "error" in outcome) {
+                    throw fromProblem(this.id, outcome.error);
+                }
+                lastError = new ProtocolError("a reply that is neither `ok` nor `error`");
+            }
+        }
+        finally {
+            stop();
+            replies.close();
+        }
+        throw lastError ?? this.#silence(timeoutMs);
+    }
+    #attribute(name) {
+        const attribute = own(this.definition.attributes, name);
+        const schema = this.#schemas.attributes.get(name);
+        if (attribute === undefined || schema === undefined)
+            throw this.#unknown("attribute", name);
+        return { attribute, schema };
+    }
+    async #readRaw(name, history) {
+        const { attribute, schema } = this.#attribute(name);
+        await this.precheck(attribute.access ?? "owner");
+        const body = history === undefined ? { op: "read" } : { op: "read", history };
+        const reply = await this.request(keys.attribute(this.id, name), body);
+        if (reply.value !== undefined)
+            checkValue(schema, reply.value, `value of attribute \`${name}\``);
+        for (const entry of reply.history ?? [])
+            checkValue(schema, entry.value, `history of attribute \`${name}\``);
+        return reply;
+    }
+    /** The current value of an attribute. */
+    async read(name) {
+        const reply = await this.#readRaw(name, undefined);
+        if (reply.value === undefined)
+            throw new NoValueError(name);
+        return { value: reply.value, seq: reply.seq, ts: reply.ts };
+    }
+    /** The remembered values of an attribute that keeps a history, oldest first. */
+    async history(name) {
+        const { attribute } = this.#attribute(name);
+        if (attribute.history === undefined)
+            throw new RejectedError({ kind: "bad_request", message: `attribute \`${name}\` keeps no history` });
+        const reply = await this.#readRaw(name, attribute.history);
+        return (reply.history ?? []).map((e) => ({ value: e.value, seq: e.seq, ts: e.ts }));
+    }
+    /** Writes a writable attribute; the device's handler accepts or rejects it. Returns the value the device now holds. */
+    async write(name, value) {
+        const { attribute, schema } = this.#attribute(name);
+        if (attribute.writable !== true)
+            throw new RejectedError({ kind: "not_writable", name });
+        checkValue(schema, value, `value of attribute \`${name}\``);
+        const access = attribute.access ?? "owner";
+        await this.precheck(access);
+        const reply = await this.request(keys.attribute(this.id, name), { op: "write", value }, this.client.requestTimeoutMs, { kind: "for", access });
+        if (reply.value === undefined)
+            throw new NoValueError(name);
+        checkValue(schema, reply.value, `value of attribute \`${name}\``);
+        return { value: reply.value, seq: reply.seq, ts: reply.ts };
+    }
+    /** Follows an attribute: the stream starts with the current value (when it passes the filter) and yields every change that passes it. */
+    async watch(name, filter) {
+        const { attribute, schema } = this.#attribute(name);
+        const state = FilterState.compile(toFilter(filter), attribute, this.definition.types ?? {});
+        await this.precheck(attribute.access ?? "owner");
+        const key = keys.attribute(this.id, name);
+        // Subscribe first, then read: no change can fall between the two.
+        const subscriber = await this.client.transport.subscribe(key);
+        const order = new Order();
+        let first;
+        try {
+            const reply = await this.#readRaw(name, undefined);
+            order.last = { epoch: reply.epoch, seq: reply.seq, ts: reply.ts };
+            if (reply.value !== undefined)
+                first = { value: reply.value, seq: reply.seq, ts: reply.ts, thing: this.id };
+        }
+        catch (e) {
+            if (!(e instanceof OfflineError || e instanceof TimedOutError)) {
+                subscriber.close();
+                throw e;
+            }
+        }
+        const pull = async () => {
+            if (first !== undefined) {
+                const f = first;
+                first = undefined;
+                if (state.offer(f.value))
+                    return f;
+            }
+            for (;;) {
+                if (this.client.closed)
+                    return undefined;
+                const sample = await subscriber.next();
+                if (sample === undefined)
+                    return undefined;
+                let message;
+                try {
+                    message = await this.openFresh(sample.key, sample.envelope);
+                }
+                catch {
+                    continue; // Unverifiable: dropped.
+                }
+                const update = message.body;
+                if (typeof update !== "object" || update === null || typeof update.seq !== "number" || typeof update.epoch !== "number" || !("value" in update))
+                    continue;
+                if (!order.accept(update.epoch, update.seq, message.opened.ts))
+                    continue;
+                checkValue(schema, update.value, `value of attribute \`${name}\``);
+                if (!state.offer(update.value))
+                    continue;
+                return { value: update.value, seq: update.seq, ts: message.opened.ts, thing: this.id };
+            }
+        };
+        return new ItemStream(pull, () => subscriber.close());
+    }
+    /** Receives an event's notifications that pass the filter. */
+    async subscribe(name, filter) {
+        const event = own(this.definition.events, name);
+        if (event === undefined)
+            throw this.#unknown("event", name);
+        const state = FilterState.compile(toFilter(filter), event.data ?? { type: "null" }, this.definition.types ?? {});
+        await this.precheck(event.access ?? "owner");
+        const schema = this.#schemas.events.get(name);
+        const subscriber = await this.client.transport.subscribe(keys.event(this.id, name));
+        const order = new Order();
+        const pull = async () => {
+            for (;;) {
+                if (this.client.closed)
+                    return undefined;
+                const sample = await subscriber.next();
+                if (sample === undefined)
+                    return undefined;
+                let message;
+                try {
+                    message = await this.openFresh(sample.key, sample.envelope);
+                }
+                catch {
+                    continue;
+                }
+                const m = message.body;
+                if (typeof m !== "object" || m === null || typeof m.seq !== "number" || typeof m.epoch !== "number")
+                    continue;
+                const data = m.data ?? null;
+                if (!order.accept(m.epoch, m.seq, message.opened.ts))
+                    continue;
+                if (schema !== undefined)
+                    checkValue(schema, data, `data of event \`${name}\``);
+                else if (data !== null)
+                    throw new ProtocolError(`event \`${name}\` carries data but declares none`);
+                if (!state.offer(data))
+                    continue;
+                return { data: data, seq: m.seq, ts: message.opened.ts, thing: this.id };
+            }
+        };
+        return new ItemStream(pull, () => subscriber.close());
+    }
+    /** Requests an action with `input` (`null` for actions without input). */
+    async invoke(name, input = null, options = {}) {
+        const action = own(this.definition.actions, name);
+        if (action === undefined)
+            throw this.#unknown("action", name);
+        const inputSchema = this.#schemas.inputs.get(name);
+        if (inputSchema !== undefined)
+            checkValue(inputSchema, input, `input of action \`${name}\``);
+        else if (input !== null && input !== undefined)
+            throw new ProtocolError(`action \`${name}\` takes no input; pass null`);
+        const access = action.access ?? "owner";
+        await this.precheck(access);
+        const timeoutMs = options.timeoutMs ?? (action.timeout === undefined ? undefined : parseDuration(action.timeout)) ?? DEFAULT_ACTION_TIMEOUT_MS;
+        const request = this.client.sealer.nextId();
+        const key = keys.action(this.id, name);
+        const body = { op: "invoke", request, input: input ?? null };
+        if (options.timeoutMs !== undefined)
+            body.timeout_ms = options.timeoutMs;
+        // Sealed once: a retry resends these exact bytes, which the device recognises.
+        const envelope = await this.#seal({ kind: "for", access }, key, body);
+        const replies = await this.client.transport.query(key, envelope, timeoutMs + DEADLINE_GRACE_MS);
+        const handle = new ActionHandle(this, name, request, timeoutMs);
+        void handle.drive(key, envelope, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
+        return handle;
+    }
+    async #admin(op) {
+        const protect = op.op === "claim" ? { kind: "to_thing" } : { kind: "plain" };
+        const description = await this.request(keys.admin(this.id), op, this.client.requestTimeoutMs, protect);
+        if (description.thing_key === this.initial.thing_key && description.id === this.id)
+            await this.#learn(description);
+        return description;
+    }
+    /** Makes the thing operative (owner only). */
+    publish() {
+        return this.#admin({ op: "publish" });
+    }
+    /** Takes the thing out of service (owner only). */
+    disable() {
+        return this.#admin({ op: "disable" });
+    }
+    /** Adds a group member (owner only). */
+    grant(member) {
+        return this.#admin({ op: "grant", member: member.toString() });
+    }
+    /** Removes a group member (owner only). */
+    revoke(member) {
+        return this.#admin({ op: "revoke", member: member.toString() });
+    }
+    /** Hands the thing to a new owner (owner only). */
+    transfer(owner) {
+        return this.#admin({ op: "transfer", owner: owner.toString() });
+    }
+    /** Claims an unclaimed thing with its one-time token (sealed to the thing alone). */
+    claim(token) {
+        return this.#admin({ op: "claim", token });
+    }
+}
+/** A running action request: its state, its state changes, its output, and cancellation. */
+export class ActionHandle {
+    #thing;
+    /** The action's name. */
+    action;
+    /** The request id. */
+    id;
+    /** The deadline the request runs under, in milliseconds. */
+    timeoutMs;
+    #state = { state: "requested" };
+    #seq = 0;
+    #error;
+    #listeners = new Set();
+    /** @internal */
+    constructor(thing, action, id, timeoutMs) {
+        this.#thing = thing;
+        this.action = action;
+        this.id = id;
+        this.timeoutMs = timeoutMs;
+    }
+    /** The latest known state. */
+    get state() {
+        return this.#state;
+    }
+    /** Whether the request is over (a final state, or a client-side end such as offline). */
+    get over() {
+        return isFinal(this.#state) || this.#error !== undefined;
+    }
+    #changed() {
+        for (const l of [...this.#listeners])
+            l();
+    }
+    #wait() {
+        return new Promise((resolve) => {
+            const l = () => {
+                this.#listeners.delete(l);
+                resolve();
+            };
+            this.#listeners.add(l);
+        });
+    }
+    /** Every state from now on (the current one first), ending after the final one. */
+    async *states() {
+        let seen;
+        for (;;) {
+            const current = this.#state;
+            if (current !== seen) {
+                seen = current;
+                yield current;
+            }
+            if (this.over)
+                return;
+            if (this.#state === seen)
+                await this.#wait();
+        }
+    }
+    /** Waits for the final state: the output when `done`, an error otherwise. */
+    async output() {
+        for (;;) {
+            if (this.#error !== undefined)
+                throw this.#error;
+            const s = this.#state;
+            switch (s.state) {
+                case "done":
+                    return s.output;
+                case "failed":
+                    throw new ActionFailedError(s.error);
+                case "rejected":
+                    throw fromProblem(this.#thing.id, s.problem);
+                case "cancelled":
+                    throw new CancelledError();
+                case "timed_out":
+                    throw new TimedOutError(s.timeout_ms);
+                default:
+                    await this.#wait();
+            }
+        }
+    }
+    /** Like {@link output}, but gives up after `limitMs`. */
+    outputWithin(limitMs) {
+        return Promise.race([
+            this.output(),
+            sleep(limitMs).then(() => {
+                throw new TimedOutError(limitMs);
+            }),
+        ]);
+    }
+    /** Asks the device to cancel; the state becomes `cancelled` when the device confirms (a finished request keeps its final state). */
+    async cancel() {
+        await this.#thing.request(keys.request(this.#thing.id, this.id), { op: "cancel" });
+    }
+    #fail(error) {
+        if (this.over)
+            return;
+        this.#error = error;
+        this.#changed();
+    }
+    /** Applies an update; returns whether the request is over. */
+    #apply(update, output) {
+        if (update.request !== this.id && update.request !== "")
+            return this.over;
+        if (this.over)
+            return true;
+        const final = isFinal(update);
+        if (update.seq <= this.#seq && !final)
+            return false;
+        if (update.state === "done") {
+            const value = update.output ?? null;
+            const v = output === undefined ? (value === null ? undefined : { path: "", keyword: "type", message: "the action declares no output" }) : output.check(value);
+            if (v !== undefined) {
+                this.#seq = update.seq;
+                this.#fail(new InvalidPayloadError(`output of action \`${this.action}\``, v.path, v.keyword, v.message));
+                return true;
+            }
+        }
+        this.#seq = update.seq;
+        const { request: _r, action: _a, seq: _s, ...state } = update;
+        this.#state = state;
+        this.#changed();
+        return final;
+    }
+    /** @internal Follows the request: replies to the query, retries, then the request's own key. */
+    async drive(key, envelope, first, retries, output) {
+        const thing = this.#thing;
+        const requestKey = keys.request(thing.id, this.id);
+        const deadline = Date.now() + this.timeoutMs + DEADLINE_GRACE_MS;
+        let current = first;
+        let offline = false;
+        const stopPresence = thing.client.presence.listen((id, online) => {
+            if (id === thing.id && !online) {
+                offline = true;
+                current.close();
+            }
+        });
+        try {
+            let attempts = 0;
+            for (;;) {
+                let heard = false;
+                const stop = closeAfter(current, Math.max(0, deadline - Date.now()));
+                try {
+                    for (;;) {
+                        let sample;
+                        try {
+                            sample = await current.next();
+                        }
+                        catch {
+                            sample = undefined;
+                        }
+                        if (sample === undefined)
+                            break;
+                        try {
+                            // States are sealed for the request's key, whichever key carries them.
+                            const { body } = await thing.openFresh(requestKey, sample.envelope);
+                            heard = true;
+                            if (this.#apply(body, output))
+                                return;
+                        }
+                        catch {
+                            // An unverifiable reply is dropped.
+                        }
+                    }
+                }
+                finally {
+                    stop();
+                }
+                if (offline)
+                    return this.#fail(new OfflineError(thing.id));
+                if (thing.client.closed)
+                    return this.#fail(new ShutdownError());
+                if (heard)
+                    break;
+                if (attempts >= retries || Date.now() >= deadline) {
+                    return this.#fail(thing.isOnline() ? new TimedOutError(this.timeoutMs) : new OfflineError(thing.id));
+                }
+                attempts++;
+                try {
+                    current = await thing.client.transport.query(key, envelope, Math.max(0, deadline - Date.now()));
+                }
+                catch (e) {
+                    return this.#fail(e instanceof Error && "kind" in e ? e : new ProtocolError(String(e)));
+                }
+            }
+            // The device accepted but the reply stream ended early: follow the request's key.
+            await this.#poll(requestKey, deadline, output, () => offline);
+        }
+        finally {
+            stopPresence();
+        }
+    }
+    async #poll(requestKey, deadline, output, offline) {
+        const thing = this.#thing;
+        let subscriber;
+        try {
+            subscriber = await thing.client.transport.subscribe(requestKey);
+        }
+        catch {
+            return this.#fail(new ProtocolError("cannot follow the request"));
+        }
+        let gone = false;
+        const stopPresence = thing.client.presence.listen((id, online) => {
+            if (id === thing.id && !online) {
+                gone = true;
+                subscriber.close();
+            }
+        });
+        const stop = closeAfter(subscriber, Math.max(0, deadline - Date.now()));
+        try {
+            try {
+                const update = await thing.request(requestKey, { op: "status" });
+                if (this.#apply(update, output))
+                    return;
+            }
+            catch {
+                // Keep listening.
+            }
+            for (;;) {
+                let sample;
+                try {
+                    sample = await subscriber.next();
+                }
+                catch {
+                    sample = undefined;
+                }
+                if (sample === undefined)
+                    break;
+                try {
+                    const { body } = await thing.openFresh(sample.key, sample.envelope);
+                    if (this.#apply(body, output))
+                        return;
+                }
+                catch {
+                    // Dropped.
+                }
+            }
+        }
+        finally {
+            stop();
+            stopPresence();
+            subscriber.close();
+        }
+        if (gone || offline())
+            return this.#fail(new OfflineError(thing.id));
+        this.#fail(new TimedOutError(this.timeoutMs));
+    }
+}
