@@ -30,6 +30,7 @@ mod report;
 pub mod rust;
 #[cfg(feature = "toml")]
 pub mod toml;
+pub mod ts;
 
 #[cfg(feature = "toml")]
 pub use build::{BuildError, Builder, compile, generate};

@@ -1,1 +1,78 @@
+//! `safething-templates`: the minijinja templates of SAFEthing's non-Rust generators and the
+//! TypeScript runtime, embedded with `include_str!` so the built `safething-gen` needs no files
+//! at run time.
+//!
+//! Layout (one folder per target language, as uniffi and svix/openapi-codegen do):
+//!
+//! ```text
+//! templates/ts/<kind>.<ext>.jinja   templates of generated TypeScript files
+//! templates/ts/runtime/*.ts         the TypeScript runtime, copied next to generated code
+//! templates/ts/dist/*.js, *.d.ts    the runtime compiled to ES modules (for consoles)
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+/// TypeScript: templates, the runtime's source, and the runtime compiled to JavaScript.
+pub mod ts {
+    /// The template of one thing's module (`<thing_snake>.ts`).
+    pub const THING: &str = include_str!("../ts/thing.ts.jinja");
+
+    /// The template of the output directory's `tsconfig.json`.
+    pub const TSCONFIG: &str = include_str!("../ts/tsconfig.json.jinja");
+
+    macro_rules! files {
+        ($dir:literal: $($name:literal),* $(,)?) => {
+            &[$(($name, include_str!(concat!("../ts/", $dir, "/", $name)))),*]
+        };
+    }
+
+    /// The runtime's TypeScript source, by file name (written to `DIR/safething/`).
+    pub const RUNTIME: &[(&str, &str)] = files!("runtime":
+        "bytes.ts", "client.ts", "crypto.ts", "envelope.ts", "errors.ts", "filter.ts",
+        "identity.ts", "index.ts", "keys.ts", "schema.ts", "transport.ts", "typed.ts", "wire.ts",
+    );
+
+    /// The `tsconfig.json` the runtime is compiled with (to `dist/`).
+    pub const RUNTIME_TSCONFIG: &str = include_str!("../ts/runtime/tsconfig.json");
+
+    /// The runtime compiled to ES-module JavaScript with type declarations, by file name: what a
+    /// console loads without a build step (`index.js` is the entry point).
+    pub const DIST: &[(&str, &str)] = files!("dist":
+        "bytes.d.ts", "bytes.js", "client.d.ts", "client.js", "crypto.d.ts", "crypto.js",
+        "envelope.d.ts", "envelope.js", "errors.d.ts", "errors.js", "filter.d.ts", "filter.js",
+        "identity.d.ts", "identity.js", "index.d.ts", "index.js", "keys.d.ts", "keys.js",
+        "schema.d.ts", "schema.js", "transport.d.ts", "transport.js", "typed.d.ts", "typed.js",
+        "wire.d.ts", "wire.js",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ts;
+
+    /// Every file in the folders is embedded (a new runtime file must be listed here).
+    #[test]
+    fn every_file_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ts");
+        for (dir, listed, ext) in [
+            ("runtime", ts::RUNTIME, ".ts"),
+            ("dist", ts::DIST, ".js"),
+            ("dist", ts::DIST, ".d.ts"),
+        ] {
+            let mut on_disk: Vec<String> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(ext) && (ext != ".ts" || !n.ends_with(".d.ts")))
+                .filter(|n| ext != ".js" || n.ends_with(".js"))
+                .collect();
+            on_disk.sort();
+            let mut names: Vec<String> = listed
+                .iter()
+                .map(|(n, _)| (*n).to_owned())
+                .filter(|n| n.ends_with(ext) && (ext != ".ts" || !n.ends_with(".d.ts")))
+                .collect();
+            names.sort();
+            assert_eq!(names, on_disk, "{dir}/*{ext}");
+        }
+    }
+}

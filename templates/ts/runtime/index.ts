@@ -17,3 +17,4 @@ export * as keys from "./keys.js";
 export * from "./schema.js";
 export * from "./transport.js";
 export * from "./wire.js";
+export * from "./typed.js";

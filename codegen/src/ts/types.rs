@@ -1,0 +1,261 @@
+//! Type generation: TypeScript types from a definition's schemas. Which schemas become named
+//! types, and their names, is decided by [`safething_ir::types::type_plan`] (as for Rust).
+//!
+//! | Schema | TypeScript |
+//! | --- | --- |
+//! | `ref = "Name"` | `Name` |
+//! | `type = "object"` | an `interface`: required properties plain, others optional (`at?: string`); wire names kept |
+//! | object without properties | an interface that admits only `{}` |
+//! | `type = "string"` with `enum` | a union of string literals (`"open" \| "closed"`) |
+//! | `oneOf` | a union of the alternatives' types |
+//! | `type = "array"` | `T[]` (`rt.Json[]` without `items`) |
+//! | `integer`, `number` | `number` |
+//! | `string`, `boolean`, `null` | `string`, `boolean`, `null` |
+//! | `const` / `enum` of primitives | the literal types |
+//! | anything else | `rt.Json` |
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use safething_ir::types::{PlannedType, TypeShape, is_string_enum, type_plan};
+use safething_ir::{DataSchema, Definition, IrPath, SchemaType, Segment};
+
+use super::GenError;
+use super::docs::schema_docs;
+use super::names::property_key;
+
+/// Schemas nest at most this deep (a safety net: validated definitions have no cycles).
+const MAX_DEPTH: usize = 64;
+
+/// A field of an interface, for the template.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FieldView {
+    /// The property key as written (bare or quoted).
+    pub key: String,
+    /// Whether it may be absent.
+    pub optional: bool,
+    /// Its TypeScript type.
+    pub ty: String,
+    /// Doc paragraphs.
+    pub docs: Vec<String>,
+}
+
+/// A generated type, for the template.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TypeView {
+    /// Its name.
+    pub name: String,
+    /// `interface` or `alias`.
+    pub shape: &'static str,
+    /// Doc paragraphs.
+    pub docs: Vec<String>,
+    /// An interface's fields.
+    pub fields: Vec<FieldView>,
+    /// An alias's target type.
+    pub target: String,
+}
+
+/// Spells a definition's schemas as TypeScript types.
+pub struct TsTypes<'a> {
+    def: &'a Definition,
+    plan: Vec<PlannedType>,
+    by_path: BTreeMap<IrPath, usize>,
+}
+
+fn literal(v: &Value) -> Option<String> {
+    match v {
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {
+            serde_json::to_string(v).ok()
+        }
+        _ => None,
+    }
+}
+
+fn union(parts: Vec<String>) -> String {
+    let mut seen = Vec::new();
+    for p in parts {
+        if !seen.contains(&p) {
+            seen.push(p);
+        }
+    }
+    seen.join(" | ")
+}
+
+impl<'a> TsTypes<'a> {
+    /// A generator for `def`'s types.
+    pub fn new(def: &'a Definition) -> TsTypes<'a> {
+        let plan = type_plan(def);
+        let by_path = plan
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.path.clone(), i))
+            .collect();
+        TsTypes { def, plan, by_path }
+    }
+
+    /// The TypeScript type of the schema at `path` (a payload or a property).
+    pub fn ts_type(&self, s: &DataSchema, path: &IrPath) -> Result<String, GenError> {
+        self.type_at(s, path, 0)
+    }
+
+    fn type_at(&self, s: &DataSchema, path: &IrPath, depth: usize) -> Result<String, GenError> {
+        if let Some(&i) = self.by_path.get(path)
+            && s.reference.is_none()
+        {
+            return Ok(self.plan[i].name.clone());
+        }
+        self.structural(s, path, depth)
+    }
+
+    /// The type a schema maps to, without looking up a planned type at `path` itself.
+    fn structural(&self, s: &DataSchema, path: &IrPath, depth: usize) -> Result<String, GenError> {
+        if depth > MAX_DEPTH {
+            return Err(GenError::Unsupported(format!(
+                "`{path}` is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        if let Some(r) = &s.reference {
+            return Ok(r.clone());
+        }
+        if let Some(alternatives) = &s.one_of {
+            let mut parts = Vec::new();
+            for (i, alt) in alternatives.iter().enumerate() {
+                parts.push(self.type_at(alt, &path.key("oneOf").index(i), depth + 1)?);
+            }
+            return Ok(if parts.is_empty() {
+                "rt.Json".to_owned()
+            } else {
+                union(parts)
+            });
+        }
+        if let Some(c) = &s.constant
+            && let Some(lit) = literal(c)
+        {
+            return Ok(lit);
+        }
+        if let Some(values) = &s.enumeration {
+            let literals: Option<Vec<String>> = values.iter().map(literal).collect();
+            if let Some(literals) = literals.filter(|l| !l.is_empty()) {
+                return Ok(union(literals));
+            }
+        }
+        if is_string_enum(s) {
+            return Ok("string".to_owned());
+        }
+        Ok(match s.ty {
+            Some(SchemaType::Boolean) => "boolean".to_owned(),
+            Some(SchemaType::Integer | SchemaType::Number) => "number".to_owned(),
+            Some(SchemaType::String) => "string".to_owned(),
+            Some(SchemaType::Null) => "null".to_owned(),
+            Some(SchemaType::Array) => {
+                let item = match &s.items {
+                    Some(items) => self.type_at(items, &path.key("items"), depth + 1)?,
+                    None => "rt.Json".to_owned(),
+                };
+                if item.contains(' ') {
+                    format!("({item})[]")
+                } else {
+                    format!("{item}[]")
+                }
+            }
+            Some(SchemaType::Object) | None => "rt.Json".to_owned(),
+        })
+    }
+
+    /// Every planned type, in plan order.
+    pub fn views(&self) -> Result<Vec<TypeView>, GenError> {
+        let mut out = Vec::new();
+        for planned in &self.plan {
+            let schema = self.schema_at(&planned.path)?;
+            let mut docs = schema_docs(schema);
+            if docs.is_empty() {
+                docs.push(format!("Generated from `{}`.", planned.path));
+            }
+            let mut view = TypeView {
+                name: planned.name.clone(),
+                shape: "alias",
+                docs,
+                fields: Vec::new(),
+                target: String::new(),
+            };
+            match planned.shape {
+                TypeShape::Struct => {
+                    view.shape = "interface";
+                    for (prop, p) in &schema.properties {
+                        let path = planned.path.key("properties").key(prop);
+                        let mut docs = schema_docs(p);
+                        if docs.is_empty() {
+                            docs.push(format!("The `{prop}` property."));
+                        }
+                        view.fields.push(FieldView {
+                            key: property_key(prop),
+                            optional: !schema.is_required(prop),
+                            ty: self.ts_type(p, &path)?,
+                            docs,
+                        });
+                    }
+                }
+                TypeShape::StringEnum => {
+                    let values: Vec<String> = schema
+                        .enumeration
+                        .iter()
+                        .flatten()
+                        .filter_map(literal)
+                        .collect();
+                    view.target = union(values);
+                }
+                TypeShape::Union | TypeShape::Alias => {
+                    view.target = self.structural(schema, &planned.path, 0)?;
+                }
+            }
+            out.push(view);
+        }
+        Ok(out)
+    }
+
+    /// The schema at a planned type's path.
+    fn schema_at(&self, path: &IrPath) -> Result<&'a DataSchema, GenError> {
+        let missing = || GenError::Unsupported(format!("no schema at `{path}`"));
+        let keys: Vec<&Segment> = path.segments().iter().collect();
+        let key = |i: usize| match keys.get(i) {
+            Some(Segment::Key(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        let def = self.def;
+        let (mut schema, rest) = match (key(0), key(1)) {
+            (Some("types"), Some(name)) => (def.types.get(name), 2),
+            (Some("attributes"), Some(name)) => (def.attributes.get(name).map(|a| &a.schema), 2),
+            (Some("events"), Some(name)) => (def.events.get(name).and_then(|e| e.data.as_ref()), 3),
+            (Some("actions"), Some(name)) => {
+                let action = def.actions.get(name);
+                match key(2) {
+                    Some("input") => (action.and_then(|a| a.input.as_ref()), 3),
+                    Some("output") => (action.and_then(|a| a.output.as_ref()), 3),
+                    _ => (None, 3),
+                }
+            }
+            _ => (None, 0),
+        };
+        let mut i = rest;
+        while i < keys.len() {
+            let current = schema.ok_or_else(missing)?;
+            schema = match (keys[i], keys.get(i + 1)) {
+                (Segment::Key(k), _) if k == "items" => {
+                    i += 1;
+                    current.items.as_deref()
+                }
+                (Segment::Key(k), Some(Segment::Key(p))) if k == "properties" => {
+                    i += 2;
+                    current.properties.get(p)
+                }
+                (Segment::Key(k), Some(Segment::Index(n))) if k == "oneOf" => {
+                    i += 2;
+                    current.one_of.as_ref().and_then(|alts| alts.get(*n))
+                }
+                _ => None,
+            };
+        }
+        schema.ok_or_else(missing)
+    }
+}

@@ -1,0 +1,19 @@
+/**
+ * What generated clients build on: the compatibility check and the names generated code
+ * refers to (so a definition's own type names, e.g. `Promise`, never shadow them).
+ *
+ * @module
+ */
+import type { RemoteThing } from "./client.js";
+import type { Definition, Json } from "./wire.js";
+/** A promise (generated code names it through the runtime, never the global directly). */
+export type Async<T> = Promise<T>;
+/** The part of a semantic version that must match: `1` of `1.4.2`, `0.3` of `0.3.1`. */
+export declare function versionKey(version: string): string;
+/** Throws {@link IncompatibleError} unless `thing` serves the thing type `expected` (same name, compatible version). */
+export declare function checkCompatible(thing: RemoteThing, expected: Definition): void;
+/**
+ * A definition from its JSON (generated code embeds its definition this way: typed as JSON,
+ * a property named `constructor` cannot confuse the type checker).
+ */
+export declare function definitionFrom(json: Json): Definition;

@@ -1,0 +1,28 @@
+/**
+ * What generated clients build on: the compatibility check and the names generated code
+ * refers to (so a definition's own type names, e.g. `Promise`, never shadow them).
+ *
+ * @module
+ */
+import { IncompatibleError } from "./errors.js";
+/** The part of a semantic version that must match: `1` of `1.4.2`, `0.3` of `0.3.1`. */
+export function versionKey(version) {
+    const parts = version.split(/[.+-]/);
+    const major = parts[0] ?? "";
+    return major === "0" ? `0.${parts[1] ?? ""}` : major;
+}
+/** Throws {@link IncompatibleError} unless `thing` serves the thing type `expected` (same name, compatible version). */
+export function checkCompatible(thing, expected) {
+    const found = thing.definition.thing;
+    const want = expected.thing;
+    if (found.name !== want.name || versionKey(found.version) !== versionKey(want.version)) {
+        throw new IncompatibleError(thing.id, `${want.name} ${want.version}`, `${found.name} ${found.version}`);
+    }
+}
+/**
+ * A definition from its JSON (generated code embeds its definition this way: typed as JSON,
+ * a property named `constructor` cannot confuse the type checker).
+ */
+export function definitionFrom(json) {
+    return json;
+}
