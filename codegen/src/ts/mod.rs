@@ -303,7 +303,6 @@ pub fn generate(definition: &Definition) -> Result<String, GenError> {
 /// things would share a module name.
 pub fn generate_dir(definitions: &[&Definition]) -> Result<BTreeMap<String, String>, GenError> {
     let mut files = BTreeMap::new();
-    let mut modules = Vec::new();
     for definition in definitions {
         let file = format!("{}.ts", module_name(definition));
         if files.contains_key(&file) {
@@ -312,8 +311,7 @@ pub fn generate_dir(definitions: &[&Definition]) -> Result<BTreeMap<String, Stri
                 definition.thing.name
             )));
         }
-        files.insert(file.clone(), generate(definition)?);
-        modules.push(file);
+        files.insert(file, generate(definition)?);
     }
     for (name, text) in safething_templates::ts::RUNTIME {
         files.insert(format!("{RUNTIME_DIR}/{name}"), (*text).to_owned());
@@ -321,7 +319,7 @@ pub fn generate_dir(definitions: &[&Definition]) -> Result<BTreeMap<String, Stri
     let env = environment()?;
     let template = env.get_template("tsconfig.json").map_err(template_error)?;
     let tsconfig = template
-        .render(minijinja::context! { files => modules })
+        .render(minijinja::context! {})
         .map_err(template_error)?;
     files.insert("tsconfig.json".to_owned(), tsconfig);
     Ok(files)

@@ -51,6 +51,8 @@ export class CompiledSchema {
     #schema;
     #types;
     #patterns = new Map();
+    /** Named types being checked right now (a cyclic ref constrains nothing, as in Rust). */
+    #active = new Set();
     constructor(schema, types = {}) {
         this.#schema = schema;
         this.#types = types;
@@ -93,10 +95,17 @@ export class CompiledSchema {
     #check(s, value, path, depth) {
         if (depth > MAX_DEPTH)
             throw new Fail("depth", `nested deeper than ${MAX_DEPTH} levels`);
-        if (s.ref !== undefined) {
-            const target = this.#types[s.ref];
-            if (target !== undefined)
-                this.#check(target, value, path, depth + 1);
+        if (s.ref !== undefined && !this.#active.has(s.ref)) {
+            const target = Object.hasOwn(this.#types, s.ref) ? this.#types[s.ref] : undefined;
+            if (target !== undefined) {
+                this.#active.add(s.ref);
+                try {
+                    this.#check(target, value, path, depth + 1);
+                }
+                finally {
+                    this.#active.delete(s.ref);
+                }
+            }
         }
         if (s.type !== undefined)
             checkType(s.type, value);

@@ -59,6 +59,8 @@ export class CompiledSchema {
   readonly #schema: DataSchema;
   readonly #types: { [name: string]: DataSchema };
   readonly #patterns = new Map<string, RegExp | null>();
+  /** Named types being checked right now (a cyclic ref constrains nothing, as in Rust). */
+  readonly #active = new Set<string>();
 
   constructor(schema: DataSchema, types: { [name: string]: DataSchema } = {}) {
     this.#schema = schema;
@@ -103,9 +105,16 @@ export class CompiledSchema {
 
   #check(s: DataSchema, value: unknown, path: string[], depth: number): void {
     if (depth > MAX_DEPTH) throw new Fail("depth", `nested deeper than ${MAX_DEPTH} levels`);
-    if (s.ref !== undefined) {
-      const target = this.#types[s.ref];
-      if (target !== undefined) this.#check(target, value, path, depth + 1);
+    if (s.ref !== undefined && !this.#active.has(s.ref)) {
+      const target = Object.hasOwn(this.#types, s.ref) ? this.#types[s.ref] : undefined;
+      if (target !== undefined) {
+        this.#active.add(s.ref);
+        try {
+          this.#check(target, value, path, depth + 1);
+        } finally {
+          this.#active.delete(s.ref);
+        }
+      }
     }
     if (s.type !== undefined) checkType(s.type, value);
     if (s.enum !== undefined && !s.enum.some((v) => jsonEqual(v, value))) {
