@@ -1,0 +1,210 @@
+//! The TypeScript generator and runtime.
+//!
+//! Pure Rust: a snapshot of the gardening device's module, determinism, the CLI. With Node.js
+//! and the npm packages of `tests/ts` (`npm ci --prefix tests/ts`, which `scripts/test` runs):
+//!
+//! - the TypeScript generated for every example definition and fixture (and the TypeScript
+//!   keyword fixture) type-checks with `tsc --strict --noEmit`, together with
+//!   `tests/ts/typecheck/usage.ts` (typed usage, and `@ts-expect-error` lines that must not
+//!   type-check);
+//! - the runtime's unit tests pass (`npm test --prefix tests/ts`, node:test);
+//! - the checked-in compiled runtime (`templates/ts/dist/`, what consoles load) is exactly what
+//!   `tsc` makes of `templates/ts/runtime/` (`SAFETHING_BLESS=1` rewrites it).
+//!
+//! These fail with a clear message when node, npm or the packages are missing.
+//! Review snapshot changes with `INSTA_UPDATE=always cargo test -p safething-codegen --test
+//! typescript` and `git diff`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{root, toml_files};
+
+fn definitions() -> Vec<String> {
+    let mut files = toml_files("examples/things");
+    files.extend(toml_files("codegen/tests/fixtures"));
+    files.extend(toml_files("codegen/tests/fixtures-ts"));
+    files
+}
+
+fn load(file: &str) -> safething_ir::Definition {
+    safething_codegen::load(root().join(file)).unwrap().definition
+}
+
+#[test]
+fn gardening_device_snapshot() {
+    let text = safething_codegen::ts::generate(&load("examples/things/gardening_device.toml")).unwrap();
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("ts@gardening_device", text);
+    });
+}
+
+#[test]
+fn output_is_deterministic_and_self_contained() {
+    let defs: Vec<_> = definitions().iter().map(|f| load(f)).collect();
+    let refs: Vec<_> = defs.iter().collect();
+    let a = safething_codegen::ts::generate_dir(&refs).unwrap();
+    let b = safething_codegen::ts::generate_dir(&refs).unwrap();
+    assert_eq!(a, b);
+    for file in ["gardening_device.ts", "option.ts", "promise.ts", "tsconfig.json", "safething/index.ts"] {
+        assert!(a.contains_key(file), "{file} missing: {:?}", a.keys());
+    }
+    for (name, text) in &a {
+        assert!(!text.contains(": any") && !text.contains("<any>"), "{name} uses `any`");
+        if name.ends_with(".ts") && !name.starts_with("safething/") {
+            assert!(text.starts_with(safething_codegen::ts::HEADER), "{name}");
+            assert!(text.ends_with("}\n"), "{name} keeps its trailing newline");
+        }
+    }
+}
+
+#[test]
+fn the_cli_writes_only_changes_and_documents_itself() {
+    let bin = env!("CARGO_BIN_EXE_safething-gen");
+    let out = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new(bin)
+            .current_dir(root())
+            .args(["ts", "examples/things/gardening_device.toml", "examples/things/thermostat.toml", "-o"])
+            .arg(out.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(out.path().join("gardening_device.ts").is_file());
+    assert!(out.path().join("safething/client.ts").is_file());
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!stderr.contains("wrote"), "{stderr}");
+    assert!(stderr.contains("unchanged"), "{stderr}");
+
+    let help = Command::new(bin).args(["ts", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("TypeScript") && help.contains("tsconfig.json"), "{help}");
+
+    let bad = Command::new(bin)
+        .current_dir(root())
+        .args(["ts", "tests/bad/does-not-exist.toml", "-o"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let usage = Command::new(bin).args(["ts", "examples/things/gardening_device.toml"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "missing -o is a usage error");
+}
+
+/// Node.js and the packages of `tests/ts`, or a clear failure.
+fn node() -> (String, PathBuf) {
+    let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
+    match Command::new(&node).arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        _ => panic!(
+            "Node.js is needed for the TypeScript tests but `{node} --version` failed: install \
+             Node.js 20+ and npm, then run `npm ci --prefix tests/ts` (scripts/test does both)"
+        ),
+    }
+    let tsc = root().join("tests/ts/node_modules/typescript/bin/tsc");
+    assert!(
+        tsc.is_file(),
+        "TypeScript is not installed for the tests: run `npm ci --prefix tests/ts` (scripts/test does)"
+    );
+    (node, tsc)
+}
+
+fn run(command: &mut Command, what: &str) {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{report}");
+    println!("{what}:\n{report}");
+}
+
+#[test]
+fn generated_typescript_type_checks_strictly() {
+    let (node, tsc) = node();
+    let dir = tempfile::tempdir().unwrap();
+    let defs: Vec<_> = definitions().iter().map(|f| load(f)).collect();
+    let refs: Vec<_> = defs.iter().collect();
+    for (relative, text) in safething_codegen::ts::generate_dir(&refs).unwrap() {
+        safething_codegen::output::write_if_changed(&dir.path().join(relative), &text).unwrap();
+    }
+    std::fs::copy(
+        root().join("tests/ts/typecheck/usage.ts"),
+        dir.path().join("usage.ts"),
+    )
+    .unwrap();
+    run(
+        Command::new(&node)
+            .arg(&tsc)
+            .args(["-p"])
+            .arg(dir.path())
+            .args(["--noEmit", "--strict"]),
+        "tsc --strict --noEmit on the generated TypeScript",
+    );
+}
+
+#[test]
+fn runtime_unit_tests_pass() {
+    let (node, _) = node();
+    run(
+        Command::new(&node).arg(root().join("tests/ts/scripts/run.mjs")),
+        "npm test --prefix tests/ts",
+    );
+}
+
+fn files_of(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn compiled_runtime_matches_its_source() {
+    let (node, tsc) = node();
+    let out = tempfile::tempdir().unwrap();
+    run(
+        Command::new(&node)
+            .arg(&tsc)
+            .arg("-p")
+            .arg(root().join("templates/ts/runtime"))
+            .arg("--outDir")
+            .arg(out.path()),
+        "tsc on templates/ts/runtime",
+    );
+    let dist = root().join("templates/ts/dist");
+    let fresh = files_of(out.path());
+    if std::env::var_os("SAFETHING_BLESS").is_some() {
+        for (name, text) in &fresh {
+            std::fs::write(dist.join(name), text).unwrap();
+        }
+    }
+    let checked_in = files_of(&dist);
+    let names = |files: &[(String, String)]| files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&checked_in), names(&fresh), "templates/ts/dist has other files than tsc makes");
+    for ((name, old), (_, new)) in checked_in.iter().zip(&fresh) {
+        assert!(
+            old == new,
+            "templates/ts/dist/{name} drifted from templates/ts/runtime: run \
+             `SAFETHING_BLESS=1 cargo test -p safething-codegen --test typescript compiled_runtime` \
+             (or `tests/ts/node_modules/.bin/tsc -p templates/ts/runtime`) and commit it"
+        );
+    }
+}
