@@ -30,12 +30,15 @@ fn definitions() -> Vec<String> {
 }
 
 fn load(file: &str) -> safething_ir::Definition {
-    safething_codegen::load(root().join(file)).unwrap().definition
+    safething_codegen::load(root().join(file))
+        .unwrap()
+        .definition
 }
 
 #[test]
 fn gardening_device_snapshot() {
-    let text = safething_codegen::ts::generate(&load("examples/things/gardening_device.toml")).unwrap();
+    let text =
+        safething_codegen::ts::generate(&load("examples/things/gardening_device.toml")).unwrap();
     insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("ts@gardening_device", text);
     });
@@ -48,11 +51,20 @@ fn output_is_deterministic_and_self_contained() {
     let a = safething_codegen::ts::generate_dir(&refs).unwrap();
     let b = safething_codegen::ts::generate_dir(&refs).unwrap();
     assert_eq!(a, b);
-    for file in ["gardening_device.ts", "option.ts", "promise.ts", "tsconfig.json", "safething/index.ts"] {
+    for file in [
+        "gardening_device.ts",
+        "option.ts",
+        "promise.ts",
+        "tsconfig.json",
+        "safething/index.ts",
+    ] {
         assert!(a.contains_key(file), "{file} missing: {:?}", a.keys());
     }
     for (name, text) in &a {
-        assert!(!text.contains(": any") && !text.contains("<any>"), "{name} uses `any`");
+        assert!(
+            !text.contains(": any") && !text.contains("<any>"),
+            "{name} uses `any`"
+        );
         if name.ends_with(".ts") && !name.starts_with("safething/") {
             assert!(text.starts_with(safething_codegen::ts::HEADER), "{name}");
             assert!(text.ends_with("}\n"), "{name} keeps its trailing newline");
@@ -67,13 +79,22 @@ fn the_cli_writes_only_changes_and_documents_itself() {
     let run = || {
         Command::new(bin)
             .current_dir(root())
-            .args(["ts", "examples/things/gardening_device.toml", "examples/things/thermostat.toml", "-o"])
+            .args([
+                "ts",
+                "examples/things/gardening_device.toml",
+                "examples/things/thermostat.toml",
+                "-o",
+            ])
             .arg(out.path())
             .output()
             .unwrap()
     };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(out.path().join("gardening_device.ts").is_file());
     assert!(out.path().join("safething/client.ts").is_file());
     let second = run();
@@ -83,7 +104,10 @@ fn the_cli_writes_only_changes_and_documents_itself() {
 
     let help = Command::new(bin).args(["ts", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("TypeScript") && help.contains("tsconfig.json"), "{help}");
+    assert!(
+        help.contains("TypeScript") && help.contains("tsconfig.json"),
+        "{help}"
+    );
 
     let bad = Command::new(bin)
         .current_dir(root())
@@ -92,7 +116,10 @@ fn the_cli_writes_only_changes_and_documents_itself() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
-    let usage = Command::new(bin).args(["ts", "examples/things/gardening_device.toml"]).output().unwrap();
+    let usage = Command::new(bin)
+        .args(["ts", "examples/things/gardening_device.toml"])
+        .output()
+        .unwrap();
     assert_eq!(usage.status.code(), Some(2), "missing -o is a usage error");
 }
 
@@ -197,8 +224,13 @@ fn compiled_runtime_matches_its_source() {
         }
     }
     let checked_in = files_of(&dist);
-    let names = |files: &[(String, String)]| files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&checked_in), names(&fresh), "templates/ts/dist has other files than tsc makes");
+    let names =
+        |files: &[(String, String)]| files.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&checked_in),
+        names(&fresh),
+        "templates/ts/dist has other files than tsc makes"
+    );
     for ((name, old), (_, new)) in checked_in.iter().zip(&fresh) {
         assert!(
             old == new,
