@@ -188,9 +188,16 @@ pub(crate) struct Entry {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Entries {
     pub(crate) map: BTreeMap<&'static str, Entry>,
+    /// Keys that were written, also those whose value was rejected.
+    written: Vec<&'static str>,
 }
 
 impl Entries {
+    /// Whether `key` was written (even with a value that was rejected).
+    pub(crate) fn seen(&self, key: &str) -> bool {
+        self.written.contains(&key)
+    }
+
     fn insert(&mut self, cx: &Ctxt, key: &'static str, entry: Entry) {
         if self.map.contains_key(key) {
             cx.error(entry.key, format!("duplicate `{key}`"));
@@ -369,6 +376,7 @@ fn value(
     entries: &mut Entries,
 ) -> syn::Result<()> {
     let key_span = meta.path.span();
+    entries.written.push(key);
     let input = meta.input;
     let bare = input.is_empty() || input.peek(Token![,]);
     if kind == Kind::Flag && bare {

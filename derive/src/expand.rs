@@ -38,12 +38,17 @@ pub(crate) fn expand(cx: &Ctxt, input: &syn::DeriveInput, lowered: &Lowered) -> 
         .iter()
         .map(|check| {
             let member = &check.member;
-            let canonical = &check.canonical;
-            quote_spanned!(check.span=> let _: &#canonical = &thing.#member;)
+            match &check.canonical {
+                Some(canonical) => {
+                    quote_spanned!(check.span=> let _: &#canonical = &thing.#member;)
+                }
+                None => quote!(let _ = &thing.#member;),
+            }
         })
         .collect();
     // A field typed `String` is a JSON string only if `String` is the standard one: the
-    // closure (never called) makes the compiler check every type the derive mapped by name.
+    // closure (never called) makes the compiler check every type the derive mapped by name,
+    // and reads every field that became an attribute.
     let type_checks = if checks.is_empty() {
         TokenStream::new()
     } else {

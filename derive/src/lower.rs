@@ -29,10 +29,12 @@ pub(crate) struct Hole {
     pub(crate) ty: syn::Type,
 }
 
-/// A field whose type the derive mapped by name: checked at compile time to be what it assumed.
+/// A field that became an attribute. The generated code reads it (the struct describes the
+/// thing: its fields are used by the derive) and, when the derive mapped its type by name,
+/// checks at compile time that the type is the one it assumed.
 pub(crate) struct TypeCheck {
     pub(crate) member: syn::Ident,
-    pub(crate) canonical: TokenStream,
+    pub(crate) canonical: Option<TokenStream>,
     pub(crate) span: Span,
 }
 
@@ -153,6 +155,7 @@ impl Lowerer<'_> {
                 self.spans.set(at.key("version"), span);
                 version
             }
+            None if entries.seen("version") => "0.0.0".to_owned(),
             None => {
                 self.cx.error(
                     input.ident.span(),
@@ -199,13 +202,11 @@ impl Lowerer<'_> {
                 return;
             }
         };
-        if let Some(canonical) = shape.canonical() {
-            self.checks.push(TypeCheck {
-                member: ident.clone(),
-                canonical,
-                span: field.ty.span(),
-            });
-        }
+        self.checks.push(TypeCheck {
+            member: ident.clone(),
+            canonical: shape.canonical(),
+            span: field.ty.span(),
+        });
         let (doc_title, doc_description) = attr::docs(&field.attrs);
         let schema = self.schema(&shape, &at, &entries, doc_title, doc_description);
         let mut attribute = Attribute {
@@ -238,7 +239,7 @@ impl Lowerer<'_> {
         }
         self.payloads
             .attributes
-            .insert(name.clone(), field.ty.to_token_stream());
+            .insert(name.clone(), shape.rust_type());
         self.definition.attributes.insert(name, attribute);
     }
 
@@ -382,7 +383,7 @@ impl Lowerer<'_> {
             }
         };
         let schema = self.schema(&shape, at, &Entries::default(), None, None);
-        Some((schema, ty.to_token_stream()))
+        Some((schema, shape.rust_type()))
     }
 
     /// The name of an event or action, checked for presence and uniqueness.

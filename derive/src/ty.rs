@@ -108,6 +108,20 @@ pub(crate) enum Shape {
 }
 
 impl Shape {
+    /// The type the generated API uses: the absolute path of what the derive assumed (so a
+    /// shadowed `String` gives one type error, not one per generated method), user types as
+    /// written.
+    pub(crate) fn rust_type(&self) -> TokenStream {
+        match self {
+            Shape::Prim(p) => p.canonical(),
+            Shape::Vec(inner) => {
+                let inner = inner.rust_type();
+                quote!(::std::vec::Vec<#inner>)
+            }
+            Shape::User(ty) => quote!(#ty),
+        }
+    }
+
     /// The absolute type the derive assumed, for a compile-time check (`None` when nothing was
     /// assumed: user types).
     pub(crate) fn canonical(&self) -> Option<TokenStream> {
