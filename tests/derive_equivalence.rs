@@ -50,3 +50,41 @@ fn the_generated_device_publishes_the_derived_definition() {
     );
     assert_eq!(twin::GardenClient::definition(), &toml_definition());
 }
+
+/// The README's side-by-side example: the TOML lamp and the derived one are the same thing.
+mod readme {
+    use safething::SafeThing;
+
+    #[derive(SafeThing)]
+    #[safething(version = "1.0.0")]
+    #[safething(event(name = "overheated", data = f64, access = "all"))]
+    #[safething(action(name = "fade", input = Fade, timeout = "5s"))]
+    pub struct Lamp {
+        #[safething(unit = "percent", minimum = 0, maximum = 100, access = "all")]
+        brightness: u8,
+        #[safething(writable)]
+        on: bool,
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    #[schemars(inline)]
+    pub struct Fade {
+        #[schemars(range(max = 100))]
+        target: u8,
+        ms: u32,
+    }
+
+    #[test]
+    fn the_readme_twins_are_equal() {
+        let readme = include_str!("../README.md");
+        let section = &readme[readme
+            .find("## Two front ends")
+            .expect("the README's front ends section")..];
+        let start = section.find("```toml\n").expect("a TOML block") + "```toml\n".len();
+        let end = start + section[start..].find("```").expect("the end of the block");
+        let toml = safething_codegen::load_str("README.md", &section[start..end])
+            .unwrap_or_else(|e| panic!("{}", e.render(false)))
+            .definition;
+        assert_eq!(Lamp::definition(), toml);
+    }
+}
