@@ -361,7 +361,7 @@ impl Lowerer<'_> {
                         Segment::Index(i) => i.to_string(),
                     })
                     .collect(),
-                ty: ty.clone(),
+                ty: (**ty).clone(),
             }),
         }
         map

@@ -104,7 +104,7 @@ pub(crate) enum Shape {
     /// `Vec<T>`: an array whose items have `T`'s shape.
     Vec(Box<Shape>),
     /// Any other named type: its schema comes from its `schemars::JsonSchema` at run time.
-    User(Type),
+    User(Box<Type>),
 }
 
 impl Shape {
@@ -164,10 +164,11 @@ pub(crate) fn classify(ty: &Type) -> Result<Shape, syn::Error> {
                     .iter()
                     .any(|n| segments.iter().map(String::as_str).eq(n.iter().copied()))
             };
-            if plain && segments.len() == 1 {
-                if let Some(prim) = Prim::from_name(&segments[0]) {
-                    return Ok(Shape::Prim(prim));
-                }
+            if plain
+                && segments.len() == 1
+                && let Some(prim) = Prim::from_name(&segments[0])
+            {
+                return Ok(Shape::Prim(prim));
             }
             if plain
                 && segments.len() == 3
@@ -231,10 +232,10 @@ pub(crate) fn classify(ty: &Type) -> Result<Shape, syn::Error> {
                     "use a fixed-size integer type of at most 64 bits: `u8` ... `u64`, `i8` ... `i64`",
                 );
             }
-            Ok(Shape::User(ty.clone()))
+            Ok(Shape::User(Box::new(ty.clone())))
         }
-        Type::Path(_) => Ok(Shape::User(ty.clone())),
-        Type::Array(_) => Ok(Shape::User(ty.clone())),
+        Type::Path(_) => Ok(Shape::User(Box::new(ty.clone()))),
+        Type::Array(_) => Ok(Shape::User(Box::new(ty.clone()))),
         Type::Reference(_) => fail(
             "a reference",
             "payloads are owned values: use the owned type (`String` for `&str`)",
@@ -259,7 +260,7 @@ pub(crate) fn classify(ty: &Type) -> Result<Shape, syn::Error> {
         Type::Slice(_) => fail("a slice", "use `Vec<T>` or an array `[T; N]`"),
         Type::Never(_) => fail("`!`", "use a type with values"),
         Type::Infer(_) => fail("`_`", "write the type"),
-        Type::Macro(_) => Ok(Shape::User(ty.clone())),
+        Type::Macro(_) => Ok(Shape::User(Box::new(ty.clone()))),
         _ => fail("this type", "use a named type"),
     }
 }

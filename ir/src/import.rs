@@ -442,9 +442,9 @@ fn split_null(v: &Value) -> Option<(Value, Map<String, Value>)> {
     let map = v.as_object()?;
     if let Some(Value::Array(types)) = map.get("type")
         && types.len() == 2
-        && types.contains(&Value::from("null"))
+        && types.iter().any(|t| t == "null")
     {
-        let other = types.iter().find(|t| **t != Value::from("null"))?.clone();
+        let other = types.iter().find(|t| *t != "null")?.clone();
         let mut inner = map.clone();
         inner.insert("type".to_owned(), other);
         return Some((Value::Object(inner), Map::new()));
