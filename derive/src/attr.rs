@@ -635,3 +635,45 @@ pub(crate) fn docs(attrs: &[syn::Attribute]) -> (Option<String>, Option<String>)
         (None, (!text.is_empty()).then(|| text.to_owned()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(expr: &str) -> Result<Value, String> {
+        json(&syn::parse_str(expr).unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn literals_become_json() {
+        assert_eq!(value("\"a\"").unwrap(), serde_json::json!("a"));
+        assert_eq!(value("-5").unwrap(), serde_json::json!(-5));
+        assert_eq!(value("0").unwrap(), serde_json::json!(0));
+        assert_eq!(value("-0.5").unwrap(), serde_json::json!(-0.5));
+        assert_eq!(
+            value("-9223372036854775808").unwrap(),
+            serde_json::json!(i64::MIN)
+        );
+        assert_eq!(
+            value("[1, true, \"x\"]").unwrap(),
+            serde_json::json!([1, true, "x"])
+        );
+        assert!(value("a + b").unwrap_err().contains("expected a literal"));
+        assert!(value("-99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn doc_comments_are_read_like_schemars() {
+        let item: syn::ItemStruct =
+            syn::parse_str("/// # Title\n///\n/// First line\n/// second line\nstruct S;").unwrap();
+        assert_eq!(
+            docs(&item.attrs),
+            (
+                Some("Title".to_owned()),
+                Some("First line\nsecond line".to_owned())
+            )
+        );
+        let plain: syn::ItemStruct = syn::parse_str("/// Just this\nstruct S;").unwrap();
+        assert_eq!(docs(&plain.attrs), (None, Some("Just this".to_owned())));
+    }
+}

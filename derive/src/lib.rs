@@ -105,6 +105,41 @@ use ctxt::Ctxt;
 /// | `enum = [..]`, `const = ..`, `default = ..` | values |
 /// | `read_only`, `write_only` | flags |
 ///
+/// ```
+/// use safething::SafeThing;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+/// #[serde(rename_all = "lowercase")]
+/// pub enum Mode {
+///     Eco,
+///     Boost,
+/// }
+///
+/// #[derive(SafeThing)]
+/// #[safething(name = "Heater", version = "2.1.0")]
+/// pub struct HeaterSpec {
+///     /// # Firmware
+///     /// The version running on the device
+///     #[safething(static, value = "fw-2.1", access = "all")]
+///     firmware: String,
+///     #[safething(rename = "target", unit = "celsius", minimum = 5, maximum = 30.5, multiple_of = 0.5, writable, default = 20)]
+///     target_temperature: f64,
+///     #[safething(history = 24, access = "group")]
+///     mode: Mode,
+///     #[safething(max_items = 8, access = "thing")]
+///     zones: Vec<String>,
+///     #[safething(skip)]
+///     _notes: (),
+/// }
+///
+/// let heater = HeaterSpec::definition();
+/// assert_eq!(heater.thing.name, "Heater");
+/// assert_eq!(heater.attributes["firmware"].schema.title.as_deref(), Some("Firmware"));
+/// assert_eq!(heater.attributes["mode"].schema.reference.as_deref(), Some("Mode"));
+/// assert!(heater.attributes["target"].writable);
+/// assert!(HeaterSpec::check().is_ok());
+/// ```
+///
 /// Values (`value`, `default`, `const`, `enum`) are literals: strings, numbers, booleans, and
 /// arrays of them. Flags are written alone (`writable`) or with a boolean (`writable = true`).
 /// The schema keywords are those of the definition format, in snake_case.

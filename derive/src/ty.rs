@@ -264,3 +264,49 @@ pub(crate) fn classify(ty: &Type) -> Result<Shape, syn::Error> {
         _ => fail("this type", "use a named type"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(ty: &str) -> Result<Shape, String> {
+        classify(&syn::parse_str(ty).unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn primitives_vecs_users_and_rejections() {
+        assert!(matches!(shape("u8"), Ok(Shape::Prim(Prim::U8))));
+        assert!(matches!(
+            shape("::std::string::String"),
+            Ok(Shape::Prim(Prim::String))
+        ));
+        assert!(matches!(
+            shape("core::primitive::f64"),
+            Ok(Shape::Prim(Prim::F64))
+        ));
+        assert!(matches!(shape("Vec<Vec<bool>>"), Ok(Shape::Vec(_))));
+        assert!(matches!(shape("Reading"), Ok(Shape::User(_))));
+        assert!(matches!(shape("[f64; 3]"), Ok(Shape::User(_))));
+        assert_eq!(
+            shape("Vec<Reading>").unwrap().rust_type().to_string(),
+            ":: std :: vec :: Vec < Reading >"
+        );
+        for (bad, what) in [
+            ("&str", "a reference"),
+            ("(u8, u8)", "a tuple"),
+            ("()", "`()`"),
+            ("Option<u8>", "`Option`"),
+            ("Vec<&str>", "a reference"),
+            ("usize", "`usize`"),
+            ("fn()", "a function pointer"),
+            ("*mut u8", "a raw pointer"),
+            ("dyn Send", "a trait object"),
+            ("[u8]", "a slice"),
+        ] {
+            let e = shape(bad).unwrap_err();
+            assert!(e.starts_with(what), "{bad}: {e}");
+        }
+        assert_eq!(Prim::U64.range().unwrap().1, serde_json::json!(u64::MAX));
+        assert_eq!(Prim::I64.range(), None);
+    }
+}
