@@ -35,6 +35,10 @@ pub use error::{AffordanceKind, Error, Result};
 pub use filter::Filter;
 pub use identity::{Identity, PublicKey};
 pub use safething_ir as ir;
+pub use typed::SafeThing;
+
+#[cfg(feature = "derive")]
+pub use safething_derive::SafeThing;
 
 /// The README's examples are compiled as doc tests.
 #[cfg(doctest)]
@@ -45,6 +49,7 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use futures;
+    pub use schemars;
     pub use serde;
     pub use serde_json;
 }

@@ -62,6 +62,9 @@ pub enum Rule {
     WrongType,
     /// A required key that is absent, e.g. `[thing]` without `name` (front ends only).
     MissingKey,
+    /// A JSON Schema (of a Rust type, with `#[derive(SafeThing)]`) that the definition format
+    /// cannot express, e.g. a map or a tuple (see [`import`](crate::import)).
+    UnsupportedSchema,
 }
 
 impl Rule {
@@ -90,6 +93,7 @@ impl Rule {
             Rule::UnknownKey => "unknown-key",
             Rule::WrongType => "wrong-type",
             Rule::MissingKey => "missing-key",
+            Rule::UnsupportedSchema => "unsupported-schema",
         }
     }
 }

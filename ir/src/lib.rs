@@ -13,6 +13,7 @@ mod diagnostic;
 pub mod duration;
 pub mod export;
 mod format_schema;
+pub mod import;
 pub mod naming;
 mod path;
 mod schema;

@@ -187,6 +187,60 @@ pub fn rust_ident(name: &str) -> String {
     }
 }
 
+/// The known name closest to `unknown`, if it is close enough to be a likely typo: the same
+/// name spelled with other separators or case (`min_length` for `minLength`), or a few edits
+/// away. Both front ends use it for their "did you mean" hints.
+pub fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
+    let norm = normalize(unknown);
+    if let Some(k) = known.iter().find(|k| normalize(k) == norm) {
+        return Some(k);
+    }
+    let lower = unknown.to_ascii_lowercase();
+    let limit = (unknown.chars().count() / 3).clamp(1, 3);
+    known
+        .iter()
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Lowercase without separators: `min_length`, `min-length` and `MinLength` all match `minLength`.
+fn normalize(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '$' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Edit distance (insertions, deletions, substitutions and swaps of neighbours, so `tpye` is
+/// one edit from `type`), by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // rows[i][j]: distance between a[..i] and b[..j]
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +296,15 @@ mod tests {
         assert_eq!(rust_ident("type"), "r#type");
         assert_eq!(rust_ident("self"), "self_");
         assert_eq!(rust_ident("level"), "level");
+    }
+
+    #[test]
+    fn closest_names() {
+        let known = ["minimum", "maximum", "minLength", "type", "unit"];
+        assert_eq!(closest("maximun", &known), Some("maximum"));
+        assert_eq!(closest("min_length", &known), Some("minLength"));
+        assert_eq!(closest("tpye", &known), Some("type"));
+        assert_eq!(closest("banana", &known), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

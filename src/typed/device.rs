@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use safething_ir::Definition;
+use safething_ir::{Definition, Diagnostic, Invalid};
 
 use crate::device::{Device, DeviceBuilder as RawBuilder, DeviceConfig};
 use crate::envelope::Signing;
@@ -22,6 +22,7 @@ use crate::wire::ActionError;
 pub struct DeviceBuilder<D> {
     raw: RawBuilder,
     wrap: fn(Device) -> D,
+    invalid: Option<Invalid>,
 }
 
 impl<D> std::fmt::Debug for DeviceBuilder<D> {
@@ -36,13 +37,14 @@ impl<D> DeviceBuilder<D> {
         DeviceBuilder {
             raw: Device::builder(definition, id),
             wrap,
+            invalid: None,
         }
     }
 
     fn map(self, f: impl FnOnce(RawBuilder) -> RawBuilder) -> Self {
         DeviceBuilder {
             raw: f(self.raw),
-            wrap: self.wrap,
+            ..self
         }
     }
 
@@ -96,9 +98,20 @@ impl<D> DeviceBuilder<D> {
         self.map(f)
     }
 
+    /// Makes `build()` fail with `check`'s diagnostics when it is an error: the generated
+    /// builder of a `#[derive(SafeThing)]` thing passes [`Derived::check`](super::Derived::check),
+    /// which knows why a Rust type's schema could not be converted.
+    pub fn checked(mut self, check: std::result::Result<Vec<Diagnostic>, Invalid>) -> Self {
+        self.invalid = check.err();
+        self
+    }
+
     /// Checks the definition and the id, and builds the device (not yet on the network: call
     /// its `register`).
     pub fn build(self) -> Result<D> {
+        if let Some(invalid) = self.invalid {
+            return Err(invalid.into());
+        }
         Ok((self.wrap)(self.raw.build()?))
     }
 }

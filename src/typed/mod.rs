@@ -10,11 +10,14 @@
 //!   untyped ones in [`crate::client`]);
 //! - [`Invocation<O>`] and [`ActionHandle<O>`]: action requests with a typed output;
 //! - [`DeviceBuilder<D>`] and the adapter helpers ([`decode_input`], [`encode_output`], ...)
-//!   that connect a typed handler to the untyped [`Handler`](crate::device::Handler).
+//!   that connect a typed handler to the untyped [`Handler`](crate::device::Handler);
+//! - [`SafeThing`] and [`DerivedBuilder`]: the definition of a `#[derive(SafeThing)]` struct,
+//!   completed at run time with the JSON Schemas of its payload types.
 //!
 //! The functions here are public for generated code; applications use the generated API.
 
 mod client;
+mod derived;
 mod device;
 mod filter;
 
@@ -22,6 +25,7 @@ pub use client::{
     ActionHandle, AttributeReading, EventDelivery, EventStream, HistoryEntry, Invocation, Update,
     Watch, check_compatible, history, read, subscribe, watch, write,
 };
+pub use derived::{Derived, DerivedBuilder, SafeThing};
 pub use device::{
     DeviceBuilder, check_device, decode_input, decode_written, emit, encode_output, set_attribute,
     unknown_action, unknown_write,

@@ -167,6 +167,7 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
     }
 
     let allows = type_allows(client);
+    let vis = &cx.model.vis;
     let doc = docs(&[format!(
         "A client's typed handle to one `{}` thing: connect with [`{client}::connect`]. Every \
          method's documentation states the access type it requires.",
@@ -176,7 +177,7 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         #doc
         #[derive(Clone, Debug)]
         #allows
-        pub struct #client {
+        #vis struct #client {
             thing: #rt::client::RemoteThing,
         }
 

@@ -73,6 +73,12 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
     }
 
     let serve = serve_body(cx)?;
+    let vis = &cx.model.vis;
+    let checked = cx
+        .model
+        .check
+        .as_ref()
+        .map(|check| quote!(.checked(#check)));
     let allows = type_allows(device);
     let mut paragraphs = Vec::new();
     paragraphs.extend(def.thing.title.iter().map(|t| doc_text(t)));
@@ -88,7 +94,7 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         #doc
         #[derive(Clone, Debug)]
         #allows
-        pub struct #device {
+        #vis struct #device {
             device: #rt::Device,
         }
 
@@ -103,7 +109,7 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
             pub fn builder(
                 id: impl ::core::convert::Into<::std::string::String>,
             ) -> #rt::typed::DeviceBuilder<Self> {
-                #rt::typed::DeviceBuilder::new(Self::definition().clone(), id, |device| Self { device })
+                #rt::typed::DeviceBuilder::new(Self::definition().clone(), id, |device| Self { device }) #checked
             }
 
             /// Wraps an untyped device, which must serve exactly this definition.

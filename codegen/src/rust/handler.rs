@@ -96,9 +96,10 @@ pub(crate) fn handler_trait(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
          [`{device}::serve`]. Inputs and written values have been checked against the \
          definition before a method is called."
     );
+    let vis = &cx.model.vis;
     Ok(quote! {
         #[doc = #doc]
-        pub trait #handler: ::core::marker::Send + ::core::marker::Sync + 'static {
+        #vis trait #handler: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#methods)*
         }
     })

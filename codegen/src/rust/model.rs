@@ -49,6 +49,13 @@ pub struct ServiceModel<'a> {
     pub runtime: TokenStream,
     /// Names of the device handle, the handler trait and the client.
     pub names: ThingTypeNames,
+    /// Visibility of the device handle, the handler trait and the client (default `pub`; the
+    /// derive gives them the struct's).
+    pub vis: TokenStream,
+    /// An expression of type `Result<Vec<Diagnostic>, Invalid>` that the device builder checks
+    /// before the runtime validates the definition: the derive passes `Derived::check`, which
+    /// reports payload types whose JSON Schema could not be converted. `None` by default.
+    pub check: Option<TokenStream>,
 }
 
 impl<'a> ServiceModel<'a> {
@@ -61,6 +68,8 @@ impl<'a> ServiceModel<'a> {
             embed: Embed::Json(serde_json::to_string(definition).unwrap_or_default()),
             runtime: quote!(::safething),
             names: ThingTypeNames::new(&definition.thing.name),
+            vis: quote!(pub),
+            check: None,
         }
     }
 }

@@ -145,57 +145,8 @@ fn belongs_elsewhere(key: &str, place: Place) -> Option<String> {
     ))
 }
 
-/// The known key closest to `unknown`, if it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
-    let norm = normalize(unknown);
-    if let Some(k) = known.iter().find(|k| normalize(k) == norm) {
-        return Some(k);
-    }
-    let lower = unknown.to_ascii_lowercase();
-    let limit = (unknown.chars().count() / 3).clamp(1, 3);
-    known
-        .iter()
-        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// Lowercase without separators: `min_length`, `min-length` and `MinLength` all match `minLength`.
-fn normalize(key: &str) -> String {
-    key.chars()
-        .filter(|c| !matches!(c, '_' | '-' | '$' | ' '))
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-/// Edit distance (insertions, deletions, substitutions and swaps of neighbours, so `tpye` is
-/// one edit from `type`), by characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // rows[i][j]: distance between a[..i] and b[..j]
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = d;
-        }
-    }
-    rows[a.len()][b.len()]
-}
+/// The known key closest to `unknown` (shared with the derive front end).
+pub(crate) use safething_ir::naming::closest;
 
 #[cfg(test)]
 mod tests {
@@ -211,7 +162,6 @@ mod tests {
         );
         assert_eq!(closest("tpye", SCHEMA), Some("type"));
         assert_eq!(closest("banana", SCHEMA), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(closest("unti", SCHEMA), Some("unit"));
     }
 

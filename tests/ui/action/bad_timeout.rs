@@ -1,0 +1,10 @@
+use safething::SafeThing;
+
+#[derive(SafeThing)]
+#[safething(version = "1.0.0")]
+#[safething(action(name = "fade", timeout = "30 seconds"))]
+struct Lamp {
+    on: bool,
+}
+
+fn main() {}

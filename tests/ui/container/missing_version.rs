@@ -1,0 +1,9 @@
+use safething::SafeThing;
+
+#[derive(SafeThing)]
+#[safething(title = "Lamp")]
+struct Lamp {
+    on: bool,
+}
+
+fn main() {}

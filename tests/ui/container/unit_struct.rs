@@ -1,0 +1,7 @@
+use safething::SafeThing;
+
+#[derive(SafeThing)]
+#[safething(version = "1.0.0")]
+struct Lamp;
+
+fn main() {}

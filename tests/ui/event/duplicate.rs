@@ -1,0 +1,11 @@
+use safething::SafeThing;
+
+#[derive(SafeThing)]
+#[safething(version = "1.0.0")]
+#[safething(event(name = "overheated"))]
+#[safething(event(name = "overheated", data = f64))]
+struct Lamp {
+    on: bool,
+}
+
+fn main() {}

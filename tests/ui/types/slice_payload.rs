@@ -1,0 +1,10 @@
+use safething::SafeThing;
+
+#[derive(SafeThing)]
+#[safething(version = "1.0.0")]
+#[safething(action(name = "load", input = [u8]))]
+struct Lamp {
+    on: bool,
+}
+
+fn main() {}
