@@ -11,12 +11,13 @@
 //! verified exactly as received (it is kept as raw JSON), so no canonical JSON form is needed.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use data_encoding::BASE64URL_NOPAD;
+use ed25519_dalek::VerifyingKey;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -96,7 +97,8 @@ struct EnvelopeOut<'a> {
 #[derive(Deserialize)]
 struct EnvelopeIn<'a> {
     v: u8,
-    from: PublicKey,
+    #[serde(borrow)]
+    from: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     id: std::borrow::Cow<'a, str>,
     ts: u64,
@@ -213,6 +215,7 @@ pub struct Verifier {
     signing: Signing,
     window_ms: u64,
     seen: Mutex<ReplayCache>,
+    keys: RwLock<KeyCache>,
 }
 
 impl Verifier {
@@ -231,6 +234,7 @@ impl Verifier {
             signing,
             window_ms,
             seen: Mutex::new(ReplayCache::new(window_ms)),
+            keys: RwLock::new(KeyCache::default()),
         }
     }
 
@@ -245,14 +249,16 @@ impl Verifier {
         if env.v != VERSION {
             return Err(EnvelopeError::Version(env.v));
         }
+        let (from, verifying) = self.key(&env.from)?;
         let signed = match &env.sig {
             Some(sig) => {
                 let sig = BASE64URL_NOPAD
                     .decode(sig.as_bytes())
                     .map_err(|_| EnvelopeError::BadSignature)?;
                 let sig: [u8; 64] = sig.try_into().map_err(|_| EnvelopeError::BadSignature)?;
-                let message = signing_input(key, &env.from, &env.id, env.ts, env.body.get());
-                if !env.from.verify(&message, &sig) {
+                let message = signing_input(key, &from, &env.id, env.ts, env.body.get());
+                let signature = ed25519_dalek::Signature::from_bytes(&sig);
+                if verifying.verify_strict(&message, &signature).is_err() {
                     return Err(EnvelopeError::BadSignature);
                 }
                 true
@@ -271,12 +277,29 @@ impl Verifier {
         let body = serde_json::from_str(env.body.get())
             .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
         Ok(Opened {
-            from: env.from,
+            from,
             id: env.id.into_owned(),
             ts: env.ts,
             signed,
             body,
         })
+    }
+
+    /// The sender's key, decoded once per sender: decoding checks that the key is a curve
+    /// point, which costs more than everything else in opening an unsigned message.
+    fn key(&self, printed: &str) -> Result<(PublicKey, VerifyingKey), EnvelopeError> {
+        if let Some(found) = read(&self.keys).map.get(printed) {
+            return Ok(*found);
+        }
+        let decoded = PublicKey::decode(printed)
+            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        if keys.map.len() >= KeyCache::CAPACITY {
+            // Many senders: start over rather than grow without bound.
+            keys.map.clear();
+        }
+        keys.map.insert(printed.to_owned(), decoded);
+        Ok(decoded)
     }
 
     /// Records a message id; `Err(Replayed)` when this sender already used it within the window.
@@ -288,6 +311,20 @@ impl Verifier {
             Err(EnvelopeError::Replayed)
         }
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Decoded keys by their printed form.
+#[derive(Debug, Default)]
+struct KeyCache {
+    map: HashMap<String, (PublicKey, VerifyingKey)>,
+}
+
+impl KeyCache {
+    const CAPACITY: usize = 4096;
 }
 
 fn short(s: &str) -> String {
