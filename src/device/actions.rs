@@ -276,6 +276,10 @@ fn admit(
 /// Replies every state of `entry` on the query until the final one; the query then ends.
 async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
     let mut rx = entry.state.subscribe();
+    // Let the request's own task run first: a quick handler is then already done, and one
+    // reply carries its final state instead of three messages (accepted, running, done) that
+    // each cost a trip through the network stack. States that last longer are all reported.
+    tokio::task::yield_now().await;
     loop {
         let update = rx.borrow_and_update().clone();
         let done = update.state.is_final();
