@@ -83,17 +83,6 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-#[derive(Serialize)]
-struct EnvelopeOut<'a> {
-    v: u8,
-    from: &'a PublicKey,
-    id: &'a str,
-    ts: u64,
-    body: &'a RawValue,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sig: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct EnvelopeIn<'a> {
     v: u8,
@@ -112,6 +101,8 @@ struct EnvelopeIn<'a> {
 #[derive(Debug)]
 pub struct Sealer {
     identity: Identity,
+    /// The public key as it is printed in every envelope.
+    from: String,
     signing: Signing,
     nonce: String,
     counter: AtomicU64,
@@ -125,6 +116,7 @@ impl Sealer {
         // the counter still makes ids unique within this run.
         let _ = getrandom::fill(&mut nonce);
         Sealer {
+            from: identity.public_key().to_string(),
             identity,
             signing,
             nonce: data_encoding::HEXLOWER.encode(&nonce),
@@ -150,38 +142,55 @@ impl Sealer {
 
     /// Wraps `body` for sending on `key`.
     pub fn seal<T: Serialize + ?Sized>(&self, key: &str, body: &T) -> Result<Bytes, EnvelopeError> {
-        let raw = serde_json::value::to_raw_value(body)
-            .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-        self.seal_raw(key, &raw, &self.next_id())
+        self.seal_with(key, &self.next_id(), |out| {
+            serde_json::to_writer(out, body).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+        })
     }
 
     /// Wraps an already serialized body with a given message id (a retry resends identical
     /// bytes by sealing once and sending the same [`Bytes`] again).
     pub fn seal_raw(&self, key: &str, body: &RawValue, id: &str) -> Result<Bytes, EnvelopeError> {
+        self.seal_with(key, id, |out| {
+            out.extend_from_slice(body.get().as_bytes());
+            Ok(())
+        })
+    }
+
+    /// Writes the envelope in one buffer, the body serialized in place: its bytes are both
+    /// what is sent and what is signed.
+    fn seal_with(
+        &self,
+        key: &str,
+        id: &str,
+        body: impl FnOnce(&mut Vec<u8>) -> Result<(), EnvelopeError>,
+    ) -> Result<Bytes, EnvelopeError> {
         let ts = now_ms();
-        let from = self.identity.public_key();
-        let sig = match self.signing {
-            Signing::Signed => {
-                let message = signing_input(key, from, id, ts, body.get());
-                Some(BASE64URL_NOPAD.encode(&self.identity.sign(&message)))
-            }
-            Signing::Unsigned => None,
-        };
-        let out = EnvelopeOut {
-            v: VERSION,
-            from,
-            id,
-            ts,
-            body,
-            sig,
-        };
-        serde_json::to_vec(&out)
-            .map(Bytes::from)
-            .map_err(|e| EnvelopeError::Malformed(e.to_string()))
+        let mut out = Vec::with_capacity(256);
+        let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
+        out.extend_from_slice(b"{\"v\":");
+        serde_json::to_writer(&mut out, &VERSION).map_err(malformed)?;
+        out.extend_from_slice(b",\"from\":\"");
+        out.extend_from_slice(self.from.as_bytes());
+        out.extend_from_slice(b"\",\"id\":");
+        serde_json::to_writer(&mut out, id).map_err(malformed)?;
+        out.extend_from_slice(b",\"ts\":");
+        serde_json::to_writer(&mut out, &ts).map_err(malformed)?;
+        out.extend_from_slice(b",\"body\":");
+        let start = out.len();
+        body(&mut out)?;
+        if self.signing == Signing::Signed {
+            let message = signing_input(key, self.identity.public_key(), id, ts, &out[start..]);
+            let sig = BASE64URL_NOPAD.encode(&self.identity.sign(&message));
+            out.extend_from_slice(b",\"sig\":\"");
+            out.extend_from_slice(sig.as_bytes());
+            out.push(b'"');
+        }
+        out.push(b'}');
+        Ok(Bytes::from(out))
     }
 }
 
-fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &str) -> Vec<u8> {
+fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(64 + key.len() + id.len() + body.len());
     m.extend_from_slice(b"safething/v1\0");
     m.extend_from_slice(key.as_bytes());
@@ -190,7 +199,7 @@ fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &str) -> 
     m.extend_from_slice(id.as_bytes());
     m.push(0);
     m.extend_from_slice(&ts.to_be_bytes());
-    m.extend_from_slice(body.as_bytes());
+    m.extend_from_slice(body);
     m
 }
 
@@ -256,7 +265,7 @@ impl Verifier {
                     .decode(sig.as_bytes())
                     .map_err(|_| EnvelopeError::BadSignature)?;
                 let sig: [u8; 64] = sig.try_into().map_err(|_| EnvelopeError::BadSignature)?;
-                let message = signing_input(key, &from, &env.id, env.ts, env.body.get());
+                let message = signing_input(key, &from, &env.id, env.ts, env.body.get().as_bytes());
                 let signature = ed25519_dalek::Signature::from_bytes(&sig);
                 if verifying.verify_strict(&message, &signature).is_err() {
                     return Err(EnvelopeError::BadSignature);
@@ -397,6 +406,24 @@ mod tests {
         assert_eq!(opened.body, json!({"x": 1}));
         assert!(opened.signed);
         assert_eq!(&opened.from, s.identity().public_key());
+    }
+
+    #[test]
+    fn envelopes_are_plain_json_with_every_field() {
+        for signing in [Signing::Signed, Signing::Unsigned] {
+            let (s, v) = pair(signing);
+            let raw = serde_json::value::to_raw_value(&json!({"a": [1, "two"]})).unwrap();
+            let bytes = s.seal_raw("a/b", &raw, "odd \"id\"\n").unwrap();
+            let parsed: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(parsed["v"], json!(VERSION));
+            assert_eq!(parsed["from"], json!(s.identity().public_key().to_string()));
+            assert_eq!(parsed["id"], json!("odd \"id\"\n"));
+            assert!(parsed["ts"].as_u64().is_some_and(|ts| ts > 0));
+            assert_eq!(parsed["body"], json!({"a": [1, "two"]}));
+            assert_eq!(parsed.get("sig").is_some(), signing == Signing::Signed);
+            let opened: Opened<Value> = v.open("a/b", &bytes).unwrap();
+            assert_eq!(opened.id, "odd \"id\"\n");
+        }
     }
 
     #[test]
