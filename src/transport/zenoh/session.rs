@@ -110,13 +110,15 @@ impl ZenohTransport {
         Ok(())
     }
 
-    async fn publish_now(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
+    /// Publishing is synchronous in Zenoh (it queues the message, or blocks while the link is
+    /// congested): done at once, with no copy of the key for a future to hold.
+    fn publish_now(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
         self.ready()?;
         check_concrete(key)?;
         self.session
             .put(key, ZBytes::from(payload))
             .congestion_control(CongestionControl::Block)
-            .await
+            .wait()
             .map_err(other)
     }
 
@@ -293,8 +295,7 @@ impl Replier for ZenohReplier {
 
 impl Transport for ZenohTransport {
     fn publish(&self, key: &str, payload: Bytes) -> BoxFuture<'_, Result<(), TransportError>> {
-        let key = key.to_owned();
-        async move { self.publish_now(&key, payload).await }.boxed()
+        std::future::ready(self.publish_now(key, payload)).boxed()
     }
 
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>> {
