@@ -137,7 +137,21 @@ impl Sealer {
     /// A fresh message id, unique for this sender.
     pub fn next_id(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n:x}", self.nonce)
+        // `<nonce>-<counter in hex>`, written without the formatting machinery (one id per
+        // message sent).
+        let mut id = String::with_capacity(self.nonce.len() + 17);
+        id.push_str(&self.nonce);
+        id.push('-');
+        let digits = if n == 0 {
+            1
+        } else {
+            16 - n.leading_zeros() as usize / 4
+        };
+        for i in (0..digits).rev() {
+            let nibble = u32::try_from((n >> (4 * i)) & 0xf).unwrap_or(0);
+            id.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        }
+        id
     }
 
     /// Wraps `body` for sending on `key`.
@@ -424,6 +438,21 @@ mod tests {
             let opened: Opened<Value> = v.open("a/b", &bytes).unwrap();
             assert_eq!(opened.id, "odd \"id\"\n");
         }
+    }
+
+    #[test]
+    fn ids_are_the_nonce_and_a_hex_counter() {
+        let (s, _) = pair(Signing::Unsigned);
+        let ids: Vec<String> = (0..18).map(|_| s.next_id()).collect();
+        let (nonce, first) = ids[0].split_once('-').unwrap();
+        assert_eq!((nonce.len(), first), (16, "0"));
+        assert_eq!(ids[10].split_once('-').unwrap().1, "a");
+        assert_eq!(ids[17].split_once('-').unwrap().1, "11");
+        let big = Sealer {
+            counter: AtomicU64::new(u64::MAX),
+            ..Sealer::new(Identity::generate().unwrap(), Signing::Unsigned)
+        };
+        assert_eq!(big.next_id().split_once('-').unwrap().1, "ffffffffffffffff");
     }
 
     #[test]
