@@ -13,7 +13,8 @@
 //! The paths take turns in rounds, so that a load that comes and goes on the machine weighs
 //! on all of them alike. Environment: `BENCH_SAMPLES` (latency samples per path, default
 //! 3000), `BENCH_FLOOD` (messages per path for throughput, default 60000), `BENCH_ONLY` (a
-//! comma-separated subset of `raw`, `unsigned`, `signed`, for profiling).
+//! comma-separated subset of `raw`, `unsigned`, `signed`) and `BENCH_FILTER` (paths whose
+//! name contains one of its comma-separated parts), for profiling.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -295,23 +296,45 @@ impl Drop for Abort {
     }
 }
 
+/// A raw query answered by a queryable: in its callback (`in_task` false, the fastest Zenoh
+/// allows), or from a tokio task reading the queryable's channel (as any async handler does).
 async fn raw_query(
     a: &ZenohTransport,
     b: &ZenohTransport,
     size: usize,
+    in_task: bool,
 ) -> Result<(Path, Vec<Box<dyn std::any::Any + std::marker::Send>>), BoxError> {
-    let key = "bench/raw/query";
+    let key = if in_task {
+        "bench/raw/query-task"
+    } else {
+        "bench/raw/query"
+    };
     let reply = vec![b'y'; size];
-    let queryable = a
-        .session()
-        .declare_queryable(key)
-        .callback(move |q| {
-            let _ = q.reply(key, reply.clone()).wait();
-        })
-        .await?;
+    let keep: Box<dyn std::any::Any + std::marker::Send> = if in_task {
+        let queryable = a.session().declare_queryable(key).await?;
+        Box::new(Abort(tokio::spawn(async move {
+            while let Ok(q) = queryable.recv_async().await {
+                let _ = q.reply(key, reply.clone()).await;
+            }
+        })))
+    } else {
+        Box::new(
+            a.session()
+                .declare_queryable(key)
+                .callback(move |q| {
+                    let _ = q.reply(key, reply.clone()).wait();
+                })
+                .await?,
+        )
+    };
     let session = b.session().clone();
     let payload = vec![b'x'; size];
-    let path = Path::round_trip("raw query round trip".into(), move |_| {
+    let name = if in_task {
+        "raw query, answered by a task"
+    } else {
+        "raw query round trip"
+    };
+    let path = Path::round_trip(name.into(), move |_| {
         let (session, payload) = (session.clone(), payload.clone());
         Box::pin(async move {
             let started = Instant::now();
@@ -335,7 +358,7 @@ async fn raw_query(
             Ok(started.elapsed())
         })
     });
-    Ok((path, vec![Box::new(queryable)]))
+    Ok((path, vec![keep]))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,9 +495,11 @@ async fn run() -> Result<(), BoxError> {
         let (p, k) = raw_pubsub(&a, &b, signed_size, "bench/raw/signed").await?;
         paths.push(p);
         keep.extend(k);
-        let (p, k) = raw_query(&a, &b, unsigned_size).await?;
-        paths.push(p);
-        keep.extend(k);
+        for in_task in [false, true] {
+            let (p, k) = raw_query(&a, &b, unsigned_size, in_task).await?;
+            paths.push(p);
+            keep.extend(k);
+        }
     }
     for (signing, label) in [(Signing::Unsigned, "unsigned"), (Signing::Signed, "signed")] {
         if only(label) {
@@ -482,6 +507,9 @@ async fn run() -> Result<(), BoxError> {
             paths.extend(p);
             keep.extend(k);
         }
+    }
+    if let Ok(filter) = std::env::var("BENCH_FILTER") {
+        paths.retain(|p| filter.split(',').any(|f| p.name.contains(f.trim())));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
