@@ -46,7 +46,8 @@ fn arg(name: &str) -> Option<String> {
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,zenoh=error".into()),
         )
         .init();
     let id = arg("--id").unwrap_or_else(|| "garden-01".to_owned());

@@ -10,8 +10,9 @@
 //! `very_dry_alarm`, above 90 % `very_wet_alarm`. It listens on `tcp/127.0.0.1:7447` (where
 //! the controller and the `safething` console look by default) with no multicast: nothing
 //! leaves this machine. `SAFETHING_ZENOH_*` variables change that (see
-//! `safething::transport::zenoh`), e.g. `SAFETHING_ZENOH_LISTEN= SAFETHING_ZENOH_CONNECT=tcp/127.0.0.1:7447`
-//! to join a `safething router` that listens there instead.
+//! `safething::transport::zenoh`), e.g. `SAFETHING_ZENOH_MODE=client
+//! SAFETHING_ZENOH_CONNECT=tcp/127.0.0.1:7447` to join a `safething router` that listens
+//! there instead.
 //!
 //! Ownership, until claiming lands: the device provisions as its owner the public key of the
 //! identity file the controller uses, `target/safething-demo/controller.key` (created on
@@ -27,7 +28,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use safething::device::{Device, Handlers};
-use safething::transport::zenoh::{DEFAULT_ENDPOINT, ZenohConfig, ZenohTransport, parse_duration};
+use safething::transport::zenoh::{
+    DEFAULT_ENDPOINT, Mode, ZenohConfig, ZenohTransport, parse_duration,
+};
 use safething::wire::ActionError;
 use safething::{Identity, ir::Definition};
 
@@ -67,7 +70,8 @@ fn demo_dir() -> PathBuf {
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,zenoh=error".into()),
         )
         .init();
     let id = arg("--id").unwrap_or_else(|| "garden-01".to_owned());
@@ -103,13 +107,12 @@ async fn main() -> Result<(), BoxError> {
         owner.public_key().short(),
         dir.join("controller.key").display()
     );
-    println!(
-        "listening on {}",
-        config
-            .listen_endpoints()
-            .first()
-            .map_or("(config file)", String::as_str)
-    );
+    let listen = config.listen_endpoints();
+    if config.mode_value() == Mode::Client || listen.is_empty() {
+        println!("connected to {}", config.connect_endpoints().join(", "));
+    } else {
+        println!("listening on {}", listen.join(", "));
+    }
 
     let mut level: f64 = 12.0;
     let mut dry_reported = false;
@@ -183,6 +186,10 @@ fn valve_handlers(
                     .map_err(|e| ActionError::new("valve_stuck", e.to_string()))?;
                 Ok(json!("open"))
             }
+        })
+        .write("target_level", |value: Value, ctx| async move {
+            println!("<- target_level = {value} from {}", ctx.requester().short());
+            Ok(())
         })
         .action("close_valve", move |_, ctx| {
             let (device, valve_open) = (close_device.clone(), close_flag.clone());

@@ -67,7 +67,9 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
         }
         println!("{}", s.trim_end());
     };
-    line(header.to_vec());
+    if header.iter().any(|h| !h.is_empty()) {
+        line(header.to_vec());
+    }
     for row in rows {
         line(row.iter().map(String::as_str).collect());
     }

@@ -56,9 +56,11 @@ pub enum Mode {
     /// Talks directly to other peers; routes nothing for others (the default).
     #[default]
     Peer,
-    /// Talks only through one router or peer it connects to.
+    /// Talks only through one router or peer it connects to. Things that reach each other
+    /// only through a router are its clients: Zenoh peers are expected to connect to each
+    /// other directly (a router tells them where), and a router does not relay between them.
     Client,
-    /// Routes for peers and clients: how a deployment spans sites (a `zenohd`-style router).
+    /// Routes for its clients and between sites: a `zenohd`-style router.
     Router,
 }
 
@@ -172,7 +174,8 @@ impl ZenohConfig {
     }
 
     /// Endpoints to listen on (replacing any set before), e.g. `tcp/127.0.0.1:7447` or
-    /// `unixsock-stream//tmp/safething.sock`. An empty list listens nowhere.
+    /// `unixsock-stream//tmp/safething.sock`. An empty list listens nowhere; a client never
+    /// listens.
     pub fn listen<S: Into<String>>(
         mut self,
         endpoints: impl IntoIterator<Item = S>,
@@ -322,7 +325,15 @@ impl ZenohConfig {
         };
         if let Some(list) = &listen {
             check_endpoints(list)?;
-            set(&mut config, "listen/endpoints", json_list(list))?;
+            if mode == Some(Mode::Client) {
+                // A client only connects: what it was told to listen on does not apply.
+                if !list.is_empty() {
+                    tracing::debug!(endpoints = ?list, "a Zenoh client does not listen");
+                }
+                set(&mut config, "listen/endpoints", "[]".to_owned())?;
+            } else {
+                set(&mut config, "listen/endpoints", json_list(list))?;
+            }
         }
         if let Some(list) = &self.connect {
             check_endpoints(list)?;
