@@ -102,6 +102,19 @@ async fn primitives_work_between_two_sessions() {
         b.publish("demo/*/x", Bytes::new()).await,
         Err(TransportError::InvalidKey(_))
     ));
+    // A key published again and again gets a declared publisher on the way: nothing is lost.
+    for i in 0..6u8 {
+        b.publish("demo/2/x", Bytes::from(vec![i]))
+            .await
+            .expect("publish");
+    }
+    for i in 0..6u8 {
+        let s = tokio::time::timeout(Duration::from_secs(5), sub.recv())
+            .await
+            .expect("in time")
+            .expect("a sample");
+        assert_eq!((s.key.as_str(), &s.payload[..]), ("demo/2/x", &[i][..]));
+    }
     // Queries: several replies from each of two queryables, none merged.
     for (session, name) in [(&a, "a"), (&b, "b")] {
         let mut q = session.queryable("svc/**").await.expect("queryable");

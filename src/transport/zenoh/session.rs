@@ -23,6 +23,24 @@ use crate::transport::{
 #[derive(Clone)]
 pub struct ZenohTransport {
     session: ::zenoh::Session,
+    publishers: std::sync::Arc<std::sync::Mutex<Publishers>>,
+}
+
+/// Publishers declared for the keys published again and again (attributes, events): Zenoh
+/// then sends a short numeric id instead of the key, and skips parsing and resolving it.
+/// Keys seen only once or twice (an action request's states) are put without one.
+#[derive(Default)]
+struct Publishers {
+    hot: std::collections::HashMap<String, std::sync::Arc<::zenoh::pubsub::Publisher<'static>>>,
+    seen: std::collections::HashMap<String, u8>,
+}
+
+impl Publishers {
+    /// Publications on a key before it gets a publisher of its own.
+    const HOT_AFTER: u8 = 3;
+    /// Bounds: past them, start over (dropping publishers undeclares them).
+    const MAX_HOT: usize = 1024;
+    const MAX_SEEN: usize = 4096;
 }
 
 impl std::fmt::Debug for ZenohTransport {
@@ -46,12 +64,15 @@ impl ZenohTransport {
             TransportError::Unavailable(format!("cannot open a Zenoh session: {e}"))
         })?;
         tracing::debug!(zid = %session.zid(), mode = %config.mode_value(), "zenoh session open");
-        Ok(ZenohTransport { session })
+        Ok(ZenohTransport::from_session(session))
     }
 
     /// Wraps a session opened elsewhere (with a configuration of your own).
     pub fn from_session(session: ::zenoh::Session) -> ZenohTransport {
-        ZenohTransport { session }
+        ZenohTransport {
+            session,
+            publishers: std::sync::Arc::default(),
+        }
     }
 
     /// The underlying Zenoh session, for what SAFEthing does not cover.
@@ -115,6 +136,38 @@ impl ZenohTransport {
     fn publish_now(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
         self.ready()?;
         check_concrete(key)?;
+        let mut publishers = self.publishers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(publisher) = publishers.hot.get(key).cloned() {
+            // Not under the lock: a put blocks while the link is congested.
+            drop(publishers);
+            return publisher.put(ZBytes::from(payload)).wait().map_err(other);
+        }
+        let uses = {
+            if publishers.seen.len() >= Publishers::MAX_SEEN {
+                publishers.seen.clear();
+            }
+            let n = publishers.seen.entry(key.to_owned()).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        };
+        if uses >= Publishers::HOT_AFTER {
+            publishers.seen.remove(key);
+            let declared = self
+                .session
+                .declare_publisher(key.to_owned())
+                .congestion_control(CongestionControl::Block)
+                .wait();
+            if let Ok(publisher) = declared {
+                if publishers.hot.len() >= Publishers::MAX_HOT {
+                    publishers.hot.clear();
+                }
+                let publisher = std::sync::Arc::new(publisher);
+                publishers.hot.insert(key.to_owned(), publisher.clone());
+                drop(publishers);
+                return publisher.put(ZBytes::from(payload)).wait().map_err(other);
+            }
+        }
+        drop(publishers);
         self.session
             .put(key, ZBytes::from(payload))
             .congestion_control(CongestionControl::Block)
