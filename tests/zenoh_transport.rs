@@ -188,3 +188,31 @@ async fn primitives_work_between_two_sessions() {
     ));
     b.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = pair(&dir).await;
+    let _stuck = a.subscribe("flood/x").await.expect("subscribe");
+    let mut live = a.subscribe("other/x").await.expect("subscribe");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        for i in 0..5000u32 {
+            b.publish("flood/x", Bytes::from(i.to_be_bytes().to_vec()))
+                .await
+                .expect("publish");
+        }
+    })
+    .await
+    .expect("the flood is not held up for long by a reader that never reads");
+    b.publish("other/x", Bytes::from_static(b"still here"))
+        .await
+        .expect("publish");
+    let s = tokio::time::timeout(Duration::from_secs(5), live.recv())
+        .await
+        .expect("in time")
+        .expect("a sample");
+    assert_eq!(&s.payload[..], b"still here");
+    eprintln!("flood and the next sample took {:?}", started.elapsed());
+}

@@ -179,6 +179,7 @@ impl ZenohTransport {
         self.ready()?;
         check_key_expr(key_expr)?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let flow = Flow::default();
         let subscriber = self
             .session
             .declare_subscriber(key_expr)
@@ -186,12 +187,13 @@ impl ZenohTransport {
                 if sample.kind() != SampleKind::Put {
                     return;
                 }
-                // A full buffer means a consumer that is not reading: it sees a sequence gap
-                // rather than stalling the session for everyone else.
-                let _ = tx.try_send(Sample {
-                    key: sample.key_expr().as_str().to_owned(),
-                    payload: to_bytes(sample.payload()),
-                });
+                flow.deliver(
+                    &tx,
+                    Sample {
+                        key: sample.key_expr().as_str().to_owned(),
+                        payload: to_bytes(sample.payload()),
+                    },
+                );
             })
             .await
             .map_err(other)?;
@@ -289,6 +291,51 @@ impl ZenohTransport {
             .await
             .map_err(other)?;
         Ok(Receiver::new(rx, Box::new(subscriber)))
+    }
+}
+
+/// Delivery of samples to a subscriber's channel when it is full. A consumer that keeps
+/// reading loses nothing: the callback waits for room (holding up this link, which holds up
+/// the publisher, whose congestion control is `Block`) as Zenoh's own channels do. A consumer
+/// that stopped reading costs one bounded wait, then loses samples (it sees a sequence gap)
+/// until it reads again, instead of stalling the session for everyone else.
+#[derive(Default)]
+struct Flow {
+    stalled: std::sync::atomic::AtomicBool,
+}
+
+impl Flow {
+    /// The longest a full channel holds up the link.
+    const PATIENCE: Duration = Duration::from_millis(20);
+
+    fn deliver(&self, tx: &mpsc::Sender<Sample>, sample: Sample) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut sample = match tx.try_send(sample) {
+            Ok(()) => {
+                self.stalled.store(false, Relaxed);
+                return;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+            Err(mpsc::error::TrySendError::Full(sample)) => sample,
+        };
+        if self.stalled.load(Relaxed) {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Flow::PATIENCE;
+        loop {
+            // A Zenoh callback thread: blocking here is what Zenoh's own channels do.
+            std::thread::sleep(Duration::from_micros(100));
+            sample = match tx.try_send(sample) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(sample)) => sample,
+            };
+            if std::time::Instant::now() >= deadline {
+                tracing::debug!(key = %sample.key, "a subscriber is not reading: dropping");
+                self.stalled.store(true, Relaxed);
+                return;
+            }
+        }
     }
 }
 
