@@ -14,7 +14,10 @@
 //! ```
 //!
 //! How SAFEthing maps onto Zenoh:
-//! - publications use congestion control `Block` (nothing is dropped on a busy link);
+//! - publications use congestion control `Block` (nothing is dropped on a busy link), keys
+//!   published again and again get a declared publisher, and a subscriber that keeps reading
+//!   loses nothing (one that stops reading loses samples after a short wait, rather than
+//!   stalling the session);
 //! - queries go to every matching queryable, with no consolidation (an action's `accepted`,
 //!   `running` and `done` replies all arrive), and a timeout;
 //! - online/offline is a liveliness token per thing; watches start with the tokens alive now.
