@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use safething::Identity;
 use safething::device::Device;
-use safething::transport::zenoh::{ZenohConfig, ZenohTransport};
+use safething::transport::zenoh::{Mode, ZenohConfig, ZenohTransport};
 
 mod behaviour;
 
@@ -177,10 +177,11 @@ async fn the_console_lists_reads_watches_and_calls_through_a_router() {
             .expect("text");
         assert!(line.contains("listening on"), "{line}");
     }
-    // The device reaches the console only through the router.
+    // The device reaches the console only through the router: it is the router's client
+    // (a router does not relay between two peers).
     let transport = ZenohTransport::open(
         &ZenohConfig::new()
-            .listen(Vec::<String>::new())
+            .mode(Mode::Client)
             .connect([endpoint.clone()]),
     )
     .await
