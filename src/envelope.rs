@@ -11,12 +11,13 @@
 //! verified exactly as received (it is kept as raw JSON), so no canonical JSON form is needed.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use data_encoding::BASE64URL_NOPAD;
+use ed25519_dalek::VerifyingKey;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -102,21 +103,11 @@ pub struct Envelope {
     pub sig: Option<String>,
 }
 
-#[derive(Serialize)]
-struct EnvelopeOut<'a> {
-    v: u8,
-    from: &'a PublicKey,
-    id: &'a str,
-    ts: u64,
-    body: &'a RawValue,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sig: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct EnvelopeIn<'a> {
     v: u8,
-    from: PublicKey,
+    #[serde(borrow)]
+    from: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     id: std::borrow::Cow<'a, str>,
     ts: u64,
@@ -130,6 +121,8 @@ struct EnvelopeIn<'a> {
 #[derive(Debug)]
 pub struct Sealer {
     identity: Identity,
+    /// The public key as it is printed in every envelope.
+    from: String,
     signing: Signing,
     nonce: String,
     counter: AtomicU64,
@@ -143,6 +136,7 @@ impl Sealer {
         // the counter still makes ids unique within this run.
         let _ = getrandom::fill(&mut nonce);
         Sealer {
+            from: identity.public_key().to_string(),
             identity,
             signing,
             nonce: data_encoding::HEXLOWER.encode(&nonce),
@@ -163,43 +157,74 @@ impl Sealer {
     /// A fresh message id, unique for this sender.
     pub fn next_id(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n:x}", self.nonce)
+        // `<nonce>-<counter in hex>`, written without the formatting machinery (one id per
+        // message sent).
+        let mut id = String::with_capacity(self.nonce.len() + 17);
+        id.push_str(&self.nonce);
+        id.push('-');
+        let digits = if n == 0 {
+            1
+        } else {
+            16 - n.leading_zeros() as usize / 4
+        };
+        for i in (0..digits).rev() {
+            let nibble = u32::try_from((n >> (4 * i)) & 0xf).unwrap_or(0);
+            id.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        }
+        id
     }
 
     /// Wraps `body` for sending on `key`.
     pub fn seal<T: Serialize + ?Sized>(&self, key: &str, body: &T) -> Result<Bytes, EnvelopeError> {
-        let raw = serde_json::value::to_raw_value(body)
-            .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-        self.seal_raw(key, &raw, &self.next_id())
+        self.seal_with(key, &self.next_id(), |out| {
+            serde_json::to_writer(out, body).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+        })
     }
 
     /// Wraps an already serialized body with a given message id (a retry resends identical
     /// bytes by sealing once and sending the same [`Bytes`] again).
     pub fn seal_raw(&self, key: &str, body: &RawValue, id: &str) -> Result<Bytes, EnvelopeError> {
+        self.seal_with(key, id, |out| {
+            out.extend_from_slice(body.get().as_bytes());
+            Ok(())
+        })
+    }
+
+    /// Writes the envelope in one buffer, the body serialized in place: its bytes are both
+    /// what is sent and what is signed.
+    fn seal_with(
+        &self,
+        key: &str,
+        id: &str,
+        body: impl FnOnce(&mut Vec<u8>) -> Result<(), EnvelopeError>,
+    ) -> Result<Bytes, EnvelopeError> {
         let ts = now_ms();
-        let from = self.identity.public_key();
-        let sig = match self.signing {
-            Signing::Signed => {
-                let message = signing_input(key, from, id, ts, body.get());
-                Some(BASE64URL_NOPAD.encode(&self.identity.sign(&message)))
-            }
-            Signing::Unsigned => None,
-        };
-        let out = EnvelopeOut {
-            v: VERSION,
-            from,
-            id,
-            ts,
-            body,
-            sig,
-        };
-        serde_json::to_vec(&out)
-            .map(Bytes::from)
-            .map_err(|e| EnvelopeError::Malformed(e.to_string()))
+        let mut out = Vec::with_capacity(256);
+        let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
+        out.extend_from_slice(b"{\"v\":");
+        serde_json::to_writer(&mut out, &VERSION).map_err(malformed)?;
+        out.extend_from_slice(b",\"from\":\"");
+        out.extend_from_slice(self.from.as_bytes());
+        out.extend_from_slice(b"\",\"id\":");
+        serde_json::to_writer(&mut out, id).map_err(malformed)?;
+        out.extend_from_slice(b",\"ts\":");
+        serde_json::to_writer(&mut out, &ts).map_err(malformed)?;
+        out.extend_from_slice(b",\"body\":");
+        let start = out.len();
+        body(&mut out)?;
+        if self.signing == Signing::Signed {
+            let message = signing_input(key, self.identity.public_key(), id, ts, &out[start..]);
+            let sig = BASE64URL_NOPAD.encode(&self.identity.sign(&message));
+            out.extend_from_slice(b",\"sig\":\"");
+            out.extend_from_slice(sig.as_bytes());
+            out.push(b'"');
+        }
+        out.push(b'}');
+        Ok(Bytes::from(out))
     }
 }
 
-fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &str) -> Vec<u8> {
+fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(64 + key.len() + id.len() + body.len());
     m.extend_from_slice(b"safething/v1\0");
     m.extend_from_slice(key.as_bytes());
@@ -208,7 +233,7 @@ fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &str) -> 
     m.extend_from_slice(id.as_bytes());
     m.push(0);
     m.extend_from_slice(&ts.to_be_bytes());
-    m.extend_from_slice(body.as_bytes());
+    m.extend_from_slice(body);
     m
 }
 
@@ -233,6 +258,7 @@ pub struct Verifier {
     signing: Signing,
     window_ms: u64,
     seen: Mutex<ReplayCache>,
+    keys: RwLock<KeyCache>,
 }
 
 impl Verifier {
@@ -251,6 +277,7 @@ impl Verifier {
             signing,
             window_ms,
             seen: Mutex::new(ReplayCache::new(window_ms)),
+            keys: RwLock::new(KeyCache::default()),
         }
     }
 
@@ -265,14 +292,16 @@ impl Verifier {
         if env.v != VERSION {
             return Err(EnvelopeError::Version(env.v));
         }
+        let (from, verifying) = self.key(&env.from)?;
         let signed = match &env.sig {
             Some(sig) => {
                 let sig = BASE64URL_NOPAD
                     .decode(sig.as_bytes())
                     .map_err(|_| EnvelopeError::BadSignature)?;
                 let sig: [u8; 64] = sig.try_into().map_err(|_| EnvelopeError::BadSignature)?;
-                let message = signing_input(key, &env.from, &env.id, env.ts, env.body.get());
-                if !env.from.verify(&message, &sig) {
+                let message = signing_input(key, &from, &env.id, env.ts, env.body.get().as_bytes());
+                let signature = ed25519_dalek::Signature::from_bytes(&sig);
+                if verifying.verify_strict(&message, &signature).is_err() {
                     return Err(EnvelopeError::BadSignature);
                 }
                 true
@@ -291,12 +320,29 @@ impl Verifier {
         let body = serde_json::from_str(env.body.get())
             .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
         Ok(Opened {
-            from: env.from,
+            from,
             id: env.id.into_owned(),
             ts: env.ts,
             signed,
             body,
         })
+    }
+
+    /// The sender's key, decoded once per sender: decoding checks that the key is a curve
+    /// point, which costs more than everything else in opening an unsigned message.
+    fn key(&self, printed: &str) -> Result<(PublicKey, VerifyingKey), EnvelopeError> {
+        if let Some(found) = read(&self.keys).map.get(printed) {
+            return Ok(*found);
+        }
+        let decoded = PublicKey::decode(printed)
+            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        if keys.map.len() >= KeyCache::CAPACITY {
+            // Many senders: start over rather than grow without bound.
+            keys.map.clear();
+        }
+        keys.map.insert(printed.to_owned(), decoded);
+        Ok(decoded)
     }
 
     /// Records a message id; `Err(Replayed)` when this sender already used it within the window.
@@ -308,6 +354,20 @@ impl Verifier {
             Err(EnvelopeError::Replayed)
         }
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Decoded keys by their printed form.
+#[derive(Debug, Default)]
+struct KeyCache {
+    map: HashMap<String, (PublicKey, VerifyingKey)>,
+}
+
+impl KeyCache {
+    const CAPACITY: usize = 4096;
 }
 
 fn short(s: &str) -> String {
@@ -380,6 +440,39 @@ mod tests {
         assert_eq!(opened.body, json!({"x": 1}));
         assert!(opened.signed);
         assert_eq!(&opened.from, s.identity().public_key());
+    }
+
+    #[test]
+    fn envelopes_are_plain_json_with_every_field() {
+        for signing in [Signing::Signed, Signing::Unsigned] {
+            let (s, v) = pair(signing);
+            let raw = serde_json::value::to_raw_value(&json!({"a": [1, "two"]})).unwrap();
+            let bytes = s.seal_raw("a/b", &raw, "odd \"id\"\n").unwrap();
+            let parsed: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(parsed["v"], json!(VERSION));
+            assert_eq!(parsed["from"], json!(s.identity().public_key().to_string()));
+            assert_eq!(parsed["id"], json!("odd \"id\"\n"));
+            assert!(parsed["ts"].as_u64().is_some_and(|ts| ts > 0));
+            assert_eq!(parsed["body"], json!({"a": [1, "two"]}));
+            assert_eq!(parsed.get("sig").is_some(), signing == Signing::Signed);
+            let opened: Opened<Value> = v.open("a/b", &bytes).unwrap();
+            assert_eq!(opened.id, "odd \"id\"\n");
+        }
+    }
+
+    #[test]
+    fn ids_are_the_nonce_and_a_hex_counter() {
+        let (s, _) = pair(Signing::Unsigned);
+        let ids: Vec<String> = (0..18).map(|_| s.next_id()).collect();
+        let (nonce, first) = ids[0].split_once('-').unwrap();
+        assert_eq!((nonce.len(), first), (16, "0"));
+        assert_eq!(ids[10].split_once('-').unwrap().1, "a");
+        assert_eq!(ids[17].split_once('-').unwrap().1, "11");
+        let big = Sealer {
+            counter: AtomicU64::new(u64::MAX),
+            ..Sealer::new(Identity::generate().unwrap(), Signing::Unsigned)
+        };
+        assert_eq!(big.next_id().split_once('-').unwrap().1, "ffffffffffffffff");
     }
 
     #[test]

@@ -137,16 +137,24 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-impl FromStr for PublicKey {
-    type Err = IdentityError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
+impl PublicKey {
+    /// Parses a printed key into the key and its curve point, for verifying signatures.
+    pub(crate) fn decode(s: &str) -> Result<(PublicKey, VerifyingKey), IdentityError> {
         let invalid = || IdentityError::InvalidKey(s.chars().take(80).collect());
         let body = s.strip_prefix(PREFIX).ok_or_else(invalid)?;
         let bytes = BASE32_NOPAD
             .decode(body.to_ascii_uppercase().as_bytes())
             .map_err(|_| invalid())?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| invalid())?;
-        PublicKey::from_bytes(bytes).ok_or_else(invalid)
+        let point = VerifyingKey::from_bytes(&bytes).map_err(|_| invalid())?;
+        Ok((PublicKey { bytes, key: point }, point))
+    }
+}
+
+impl FromStr for PublicKey {
+    type Err = IdentityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PublicKey::decode(s).map(|(key, _)| key)
     }
 }
 

@@ -136,11 +136,12 @@ pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
             };
             match admitted {
                 Ok((entry, deadline, timeout_ms)) => {
-                    tokio::spawn(
-                        run(inner.clone(), entry.clone(), input, deadline, timeout_ms)
-                            .instrument(span),
-                    );
-                    follow(inner, query, entry).await;
+                    // One task runs the request and replies its states: the run goes first,
+                    // so a quick handler is done before the first reply, and no hop between
+                    // tasks stands between a state change and its reply.
+                    let run = run(inner.clone(), entry.clone(), input, deadline, timeout_ms)
+                        .instrument(span);
+                    futures::join!(run, follow(inner, query, entry));
                 }
                 Err(problem) => reject(inner, &query, &request, name, problem),
             }
@@ -301,7 +302,9 @@ fn admit(
     Ok((entry, deadline, timeout_ms))
 }
 
-/// Replies every state of `entry` on the query until the final one; the query then ends.
+/// Replies the state of `entry` on the query whenever it changes, until the final one; the
+/// query then ends. States that pass before this gets to run are reported as the latest one
+/// (a quick action answers `done` at once instead of `accepted`, `running`, `done`).
 async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
     let send = |sealed: &Sealed| {
         if let Err(e) = query.reply(&query.key_expr, sealed.bytes.clone()) {

@@ -16,19 +16,28 @@ pub fn matches(expr: &str, key: &str) -> bool {
 /// Whether `expr` is a well-formed key expression: non-empty chunks, no leading or trailing
 /// `/`, wildcards only as whole chunks, no `**/**`.
 pub fn is_valid(expr: &str) -> bool {
-    if expr.is_empty() {
+    // One pass over the bytes: every key a device sends goes through here.
+    let bytes = expr.as_bytes();
+    if bytes.is_empty() {
         return false;
     }
-    let mut previous_double = false;
-    for chunk in expr.split('/') {
-        if chunk.is_empty() || chunk.contains(['?', '#', '$']) {
-            return false;
+    let (mut start, mut previous_double) = (0, false);
+    for i in 0..=bytes.len() {
+        match bytes.get(i) {
+            Some(b'?' | b'#' | b'$') => return false,
+            Some(b) if *b != b'/' => continue,
+            _ => {}
         }
-        let double = chunk == "**";
-        if (chunk.contains('*') && chunk != "*" && !double) || (double && previous_double) {
+        let chunk = &bytes[start..i];
+        let double = chunk == b"**";
+        if chunk.is_empty()
+            || (chunk.contains(&b'*') && chunk != b"*" && !double)
+            || (double && previous_double)
+        {
             return false;
         }
         previous_double = double;
+        start = i + 1;
     }
     true
 }

@@ -1,5 +1,6 @@
 //! The network seam: what the runtime needs from a transport, and two implementations —
-//! [`memory`] (in-process, the embedded default) and, behind the `zenoh` feature, Zenoh.
+//! [`memory`] (in-process, the embedded default) and, behind the `zenoh` feature (on by
+//! default), `zenoh` (processes and machines, peer-to-peer or through routers).
 //!
 //! The primitives follow Zenoh's model so that a Zenoh session implements them directly:
 //! publications to subscribers by key expression, queryables answering queries with any
@@ -8,6 +9,8 @@
 
 pub mod keyexpr;
 pub mod memory;
+#[cfg(feature = "zenoh")]
+pub mod zenoh;
 
 use std::fmt;
 use std::pin::Pin;
@@ -31,6 +34,9 @@ pub enum TransportError {
     /// The transport could not be opened or reached its peers.
     #[error("transport unavailable: {0}")]
     Unavailable(String),
+    /// The transport's configuration is invalid (a bad endpoint, an unreadable config file).
+    #[error("invalid transport configuration: {0}")]
+    Config(String),
     /// Any other failure reported by the underlying network library.
     #[error("transport failure: {0}")]
     Other(String),

@@ -1,0 +1,281 @@
+//! One function per subcommand.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use safething::client::InvokeOptions;
+use safething::transport::zenoh::ZenohTransport;
+use safething::wire::ActionState;
+use safething::{Filter, Identity};
+
+use crate::net::{self, Net};
+use crate::show;
+use crate::{Cli, Command, Failure};
+
+/// Runs the command.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Keygen => keygen(&cli),
+        Command::Whoami => whoami(&cli),
+        Command::Router => router(&cli).await,
+        _ => {
+            let net = net::join(&cli).await?;
+            let result = on_network(&cli, &net).await;
+            net.close().await;
+            result
+        }
+    }
+}
+
+async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
+    let json = cli.json;
+    match &cli.command {
+        Command::List => list(net, json).await,
+        Command::Describe { id } => {
+            let thing = net.thing(id).await?;
+            show::description(&thing.description(), thing.is_online(), json)
+        }
+        Command::Get {
+            id,
+            attribute,
+            history,
+        } => {
+            let thing = net.thing(id).await?;
+            if *history {
+                let entries = thing.history(attribute).await?;
+                show::history(id, attribute, &entries, json)
+            } else {
+                let reading = thing.read(attribute).await?;
+                show::reading(id, attribute, &reading, json)
+            }
+        }
+        Command::Watch {
+            id,
+            attribute,
+            filter,
+            count,
+        } => {
+            let filter = parse_filter(filter.as_deref())?;
+            let thing = net.thing(id).await?;
+            let mut watch = thing.watch(attribute, filter).await?;
+            let mut seen = 0;
+            while count.is_none_or(|c| seen < c) {
+                let update = tokio::select! {
+                    u = watch.next() => u,
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                let Some(update) = update else { break };
+                show::update(attribute, &update?, json)?;
+                seen += 1;
+            }
+            Ok(())
+        }
+        Command::Events {
+            id,
+            event,
+            filter,
+            count,
+        } => {
+            let filter = parse_filter(filter.as_deref())?;
+            let thing = net.thing(id).await?;
+            let mut events = thing.subscribe(event, filter).await?;
+            let mut seen = 0;
+            while count.is_none_or(|c| seen < c) {
+                let delivery = tokio::select! {
+                    d = events.next() => d,
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                let Some(delivery) = delivery else { break };
+                show::event(event, &delivery?, json)?;
+                seen += 1;
+            }
+            Ok(())
+        }
+        Command::Call {
+            id,
+            action,
+            input,
+            wait,
+            timeout,
+        } => call(net, id, action, input.as_deref(), *wait, *timeout, json).await,
+        Command::Set {
+            id,
+            attribute,
+            value,
+        } => {
+            let value = parse_json("value", value)?;
+            let thing = net.thing(id).await?;
+            let reading = thing.write(attribute, value).await?;
+            show::reading(id, attribute, &reading, json)
+        }
+        Command::Publish { id } => {
+            let thing = net.thing(id).await?;
+            show::lifecycle(&thing.publish().await?, json)
+        }
+        Command::Disable { id } => {
+            let thing = net.thing(id).await?;
+            show::lifecycle(&thing.disable().await?, json)
+        }
+        Command::Keygen | Command::Whoami | Command::Router => Ok(()),
+    }
+}
+
+async fn list(net: &Net, json: bool) -> Result<(), Failure> {
+    // Things learnt by gossip connect a moment after the first peer: look until something
+    // answers or the time is up.
+    let deadline = tokio::time::Instant::now() + net.within;
+    let mut things = net.client.discover().await?;
+    while things.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        things = net.client.discover().await?;
+    }
+    if things.is_empty() && !json {
+        eprintln!(
+            "no things answered on {} within {}",
+            net.place,
+            net::human(net.within)
+        );
+    }
+    show::things(&things, json)
+}
+
+async fn call(
+    net: &Net,
+    id: &str,
+    action: &str,
+    input: Option<&str>,
+    wait: bool,
+    timeout: Option<Duration>,
+    json: bool,
+) -> Result<(), Failure> {
+    let input = match input {
+        Some(text) => parse_json("input", text)?,
+        None => Value::Null,
+    };
+    let thing = net.thing(id).await?;
+    let handle = thing
+        .invoke_with(
+            action,
+            input,
+            InvokeOptions {
+                timeout,
+                ..InvokeOptions::default()
+            },
+        )
+        .await?;
+    if !wait {
+        // Until the device has answered, the request may still be refused.
+        let mut states = std::pin::pin!(handle.states());
+        while let Some(state) = states.next().await {
+            if state != ActionState::Requested {
+                break;
+            }
+        }
+        return match handle.state() {
+            ActionState::Requested => Err(handle
+                .output()
+                .await
+                .err()
+                .map_or_else(|| Failure("no answer".into()), Failure::from)),
+            ActionState::Rejected { problem } => Err(Failure(format!("rejected: {problem}"))),
+            state => show::request(handle.id(), action, &state, json),
+        };
+    }
+    let mut states = std::pin::pin!(handle.states());
+    while let Some(state) = states.next().await {
+        if !json {
+            println!("{}", state.name());
+        }
+    }
+    match handle.output().await {
+        Ok(output) => {
+            if json {
+                show::print_json(&json!({
+                    "request": handle.id(),
+                    "action": action,
+                    "state": "done",
+                    "output": output,
+                }))
+            } else {
+                println!("{output}");
+                Ok(())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn keygen(cli: &Cli) -> Result<(), Failure> {
+    let path = net::identity_path(cli)?;
+    if path.exists() {
+        return Err(Failure(format!(
+            "{} already exists; refusing to overwrite an identity (remove it first)",
+            path.display()
+        )));
+    }
+    let identity = Identity::generate()?;
+    identity.save(&path)?;
+    show::identity(&identity, &path, cli.json)
+}
+
+fn whoami(cli: &Cli) -> Result<(), Failure> {
+    let path = net::identity_path(cli)?;
+    let identity = Identity::load_or_create(&path)?;
+    show::identity(&identity, &path, cli.json)
+}
+
+async fn router(cli: &Cli) -> Result<(), Failure> {
+    let config = net::config(cli, true)?;
+    let transport = ZenohTransport::open(&config).await?;
+    let listen = config.listen_endpoints();
+    if cli.json {
+        show::print_json(&json!({"router": transport.zid(), "listen": listen}))?;
+    } else {
+        println!(
+            "router {} listening on {}",
+            transport.zid(),
+            if listen.is_empty() {
+                "the endpoints of its config file".to_owned()
+            } else {
+                listen.join(", ")
+            }
+        );
+    }
+    wait_for_signal().await;
+    transport.close().await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn parse_filter(text: Option<&str>) -> Result<Filter, Failure> {
+    match text {
+        None => Ok(Filter::any()),
+        Some(text) => {
+            safething::filter::parse(text).map_err(|e| Failure(format!("invalid filter: {e}")))
+        }
+    }
+}
+
+fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
+    serde_json::from_str(text).map_err(|e| {
+        Failure(format!(
+            "the {what} is not valid JSON ({e}); strings need quotes, e.g. '\"manual\"'"
+        ))
+    })
+}

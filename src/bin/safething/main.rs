@@ -1,0 +1,192 @@
+//! `safething`: the console for things on a SAFEthing network.
+//!
+//! ```text
+//! safething list                               every thing that answers, with state and presence
+//! safething describe ID                        a thing's description and affordances
+//! safething get ID ATTR [--history]            an attribute's current value (or its history)
+//! safething watch ID ATTR [--filter "lt 5"]    follow an attribute's changes
+//! safething events ID EVENT [--filter ..]      follow an event's notifications
+//! safething call ID ACTION [JSON] [--wait]     run an action (and follow it to its end)
+//! safething set ID ATTR JSON                   write a writable attribute
+//! safething publish ID | disable ID            owner operations
+//! safething keygen | whoami                    this console's identity
+//! safething router [--listen ENDPOINT]         a Zenoh router where peers meet
+//! ```
+//!
+//! Global options: `--connect`, `--listen`, `--config` (a Zenoh JSON5 file), `--mode`,
+//! `--identity PATH`, `--json`, `--within DURATION`. The network defaults to connecting to
+//! `tcp/127.0.0.1:7447`, and the `SAFETHING_ZENOH_*` variables apply under the flags.
+//! Exit status: 0 success, 1 runtime or input errors, 2 usage errors.
+
+mod commands;
+mod net;
+mod show;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+/// Talk to SAFEthing things over the network.
+#[derive(Debug, Parser)]
+#[command(name = "safething", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Endpoint of a peer or router to connect to (repeatable; default tcp/127.0.0.1:7447)
+    #[arg(long, global = true, value_name = "ENDPOINT")]
+    connect: Vec<String>,
+    /// Endpoint to listen on (repeatable; default a loopback port, or 7447 for `router`)
+    #[arg(long, global = true, value_name = "ENDPOINT")]
+    listen: Vec<String>,
+    /// A Zenoh JSON5 configuration file to start from
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Zenoh mode: peer (default), client or router
+    #[arg(long, global = true, value_name = "MODE")]
+    mode: Option<String>,
+    /// Identity file [default: $SAFETHING_IDENTITY or ~/.config/safething/identity.key]
+    #[arg(long, global = true, value_name = "PATH")]
+    identity: Option<PathBuf>,
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    json: bool,
+    /// How long to wait for peers and things to answer
+    #[arg(long, global = true, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    within: Duration,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List every thing that answers, with its lifecycle state and whether it is online
+    List,
+    /// Show a thing's description: who it is, its state, attributes, events and actions
+    Describe {
+        /// The thing's id
+        id: String,
+    },
+    /// Read an attribute's current value
+    Get {
+        /// The thing's id
+        id: String,
+        /// The attribute
+        attribute: String,
+        /// Print the remembered values instead (attributes that keep a history)
+        #[arg(long)]
+        history: bool,
+    },
+    /// Follow an attribute: its current value, then every change that passes the filter
+    Watch {
+        /// The thing's id
+        id: String,
+        /// The attribute
+        attribute: String,
+        /// A filter such as "lt 5", "ge 90", "step 10", "level gt 90", "any"
+        #[arg(long)]
+        filter: Option<String>,
+        /// Stop after this many values
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// Follow an event's notifications that pass the filter
+    Events {
+        /// The thing's id
+        id: String,
+        /// The event
+        event: String,
+        /// A filter on the event's data, such as "level ge 90"
+        #[arg(long)]
+        filter: Option<String>,
+        /// Stop after this many notifications
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// Request an action; with --wait, follow it to its final state and print the output
+    Call {
+        /// The thing's id
+        id: String,
+        /// The action
+        action: String,
+        /// The input as JSON (default null)
+        input: Option<String>,
+        /// Follow the request to its end
+        #[arg(long)]
+        wait: bool,
+        /// Deadline of the action (overrides the definition's)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+    },
+    /// Write a writable attribute (the device decides)
+    Set {
+        /// The thing's id
+        id: String,
+        /// The attribute
+        attribute: String,
+        /// The value as JSON
+        value: String,
+    },
+    /// Make a thing operative (owner only)
+    Publish {
+        /// The thing's id
+        id: String,
+    },
+    /// Take a thing out of service (owner only)
+    Disable {
+        /// The thing's id
+        id: String,
+    },
+    /// Create a new identity file (refuses to overwrite one)
+    Keygen,
+    /// Print this console's public key (creating the identity on first use)
+    Whoami,
+    /// Run a Zenoh router: peers and clients that connect to it reach each other through it
+    Router,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    safething::transport::zenoh::parse_duration(s)
+}
+
+/// A failure to report: exit status 1.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors exit 2; --help and --version exit 0.
+        Err(e) => e.exit(),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,zenoh=error".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Printing: human-readable text by default, JSON with `--json` (one JSON document per
+//! command; streams print one JSON object per line).
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use safething::Identity;
+use safething::client::{AttributeReading, EventDelivery, ThingSummary, Update};
+use safething::ir::{AttributeKind, DataSchema};
+use safething::wire::{ActionState, Description, HistoryEntry};
+
+use crate::Failure;
+
+/// Prints one JSON document (pretty) or, for streams, one per line.
+pub fn print_json(value: &impl Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)?;
+    println!("{text}");
+    Ok(())
+}
+
+fn print_json_line(value: &impl Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string(value)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn things(things: &[ThingSummary], json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(&things);
+    }
+    let rows: Vec<[String; 5]> = things
+        .iter()
+        .map(|t| {
+            [
+                t.id.to_string(),
+                t.title.clone(),
+                t.state.to_string(),
+                if t.online { "yes" } else { "no" }.to_owned(),
+                t.key.short(),
+            ]
+        })
+        .collect();
+    table(&["ID", "TITLE", "STATE", "ONLINE", "KEY"], &rows);
+    Ok(())
+}
+
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    if header.iter().any(|h| !h.is_empty()) {
+        line(header.to_vec());
+    }
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+pub fn description(d: &Description, online: bool, json: bool) -> Result<(), Failure> {
+    if json {
+        let mut value = serde_json::to_value(d)?;
+        if let Value::Object(map) = &mut value {
+            map.insert("online".into(), json!(online));
+        }
+        return print_json(&value);
+    }
+    let t = &d.definition.thing;
+    println!(
+        "{} — {} ({} {})",
+        d.id,
+        t.title.as_deref().unwrap_or(&t.name),
+        t.name,
+        t.version
+    );
+    if let Some(text) = &t.description {
+        println!("  {text}");
+    }
+    println!(
+        "  state {}, {}, revision {}",
+        d.state,
+        if online { "online" } else { "offline" },
+        d.revision
+    );
+    println!("  key   {}", d.thing_key);
+    match &d.owner {
+        Some(owner) => println!("  owner {owner}"),
+        None => println!("  owner (unclaimed)"),
+    }
+    for member in &d.group {
+        println!("  group {member}");
+    }
+    let defs = &d.definition;
+    if !defs.attributes.is_empty() {
+        println!("attributes:");
+        let rows: Vec<[String; 4]> = defs
+            .attributes
+            .iter()
+            .map(|(name, a)| {
+                let mut notes = Vec::new();
+                match a.kind {
+                    AttributeKind::Static => notes.push(format!(
+                        "static = {}",
+                        a.value.as_ref().map_or("null".into(), Value::to_string)
+                    )),
+                    AttributeKind::Dynamic => {}
+                }
+                if a.writable {
+                    notes.push("writable".into());
+                }
+                if let Some(h) = a.history {
+                    notes.push(format!("history {h}"));
+                }
+                if let Some(text) = &a.schema.description {
+                    notes.push(text.clone());
+                }
+                [
+                    format!("  {name}"),
+                    schema(&a.schema),
+                    a.access.to_string(),
+                    notes.join("; "),
+                ]
+            })
+            .collect();
+        table(&["", "", "", ""], &rows);
+    }
+    if !defs.events.is_empty() {
+        println!("events:");
+        let rows: Vec<[String; 4]> = defs
+            .events
+            .iter()
+            .map(|(name, e)| {
+                [
+                    format!("  {name}"),
+                    e.data.as_ref().map_or("-".into(), schema),
+                    e.access.to_string(),
+                    e.description.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table(&["", "", "", ""], &rows);
+    }
+    if !defs.actions.is_empty() {
+        println!("actions:");
+        let rows: Vec<[String; 4]> = defs
+            .actions
+            .iter()
+            .map(|(name, a)| {
+                let mut notes = Vec::new();
+                if let Some(t) = &a.timeout {
+                    notes.push(format!("timeout {}", t.0));
+                }
+                if let Some(text) = &a.description {
+                    notes.push(text.clone());
+                }
+                [
+                    format!("  {name}"),
+                    format!(
+                        "{} -> {}",
+                        a.input.as_ref().map_or("()".into(), schema),
+                        a.output.as_ref().map_or("()".into(), schema)
+                    ),
+                    a.access.to_string(),
+                    notes.join("; "),
+                ]
+            })
+            .collect();
+        table(&["", "", "", ""], &rows);
+    }
+    Ok(())
+}
+
+/// A short summary of a schema: its named type, or its type with unit, or the object's
+/// properties.
+fn schema(s: &DataSchema) -> String {
+    if let Some(name) = &s.reference {
+        return name.clone();
+    }
+    if let Some(values) = &s.enumeration {
+        let values: Vec<String> = values.iter().map(Value::to_string).collect();
+        return values.join("|");
+    }
+    let ty = s.ty.map_or("any".to_owned(), |t| t.to_string());
+    if !s.properties.is_empty() {
+        let fields: Vec<&str> = s.properties.keys().map(String::as_str).collect();
+        return format!("{{{}}}", fields.join(", "));
+    }
+    match &s.unit {
+        Some(unit) => format!("{ty} ({unit})"),
+        None => ty,
+    }
+}
+
+pub fn reading(id: &str, attribute: &str, r: &AttributeReading, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(&json!({
+            "thing": id, "attribute": attribute, "value": r.value, "seq": r.seq, "ts": r.ts,
+        }));
+    }
+    println!("{}", r.value);
+    Ok(())
+}
+
+pub fn history(
+    id: &str,
+    attribute: &str,
+    entries: &[HistoryEntry],
+    json: bool,
+) -> Result<(), Failure> {
+    if json {
+        return print_json(&json!({"thing": id, "attribute": attribute, "history": entries}));
+    }
+    for e in entries {
+        println!("#{:<6} {}", e.seq, e.value);
+    }
+    Ok(())
+}
+
+pub fn update(attribute: &str, u: &Update, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json_line(&json!({
+            "thing": u.thing, "attribute": attribute, "value": u.value, "seq": u.seq, "ts": u.ts,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} {attribute} #{} = {}", u.thing, u.seq, u.value)?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn event(name: &str, e: &EventDelivery, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json_line(&json!({
+            "thing": e.thing, "event": name, "data": e.data, "seq": e.seq, "ts": e.ts,
+        }));
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} {name} #{}: {}", e.thing, e.seq, e.data)?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn request(id: &str, action: &str, state: &ActionState, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(&json!({"request": id, "action": action, "state": state.name()}));
+    }
+    println!("request {id}: {}", state.name());
+    Ok(())
+}
+
+pub fn lifecycle(d: &Description, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(&json!({"id": d.id, "state": d.state, "revision": d.revision}));
+    }
+    println!("{} is {}", d.id, d.state);
+    Ok(())
+}
+
+pub fn identity(identity: &Identity, path: &Path, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(&json!({
+            "key": identity.public_key().to_string(),
+            "short": identity.public_key().short(),
+            "path": path.display().to_string(),
+        }));
+    }
+    println!("{}", identity.public_key());
+    eprintln!("(identity file {})", path.display());
+    Ok(())
+}

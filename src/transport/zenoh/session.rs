@@ -1,0 +1,433 @@
+//! [`ZenohTransport`]: the [`Transport`] trait on a Zenoh session.
+
+use std::time::Duration;
+
+use ::zenoh::Wait;
+use ::zenoh::bytes::ZBytes;
+use ::zenoh::qos::CongestionControl;
+use ::zenoh::query::{ConsolidationMode, QueryTarget};
+use ::zenoh::sample::SampleKind;
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use super::config::ZenohConfig;
+use crate::transport::{
+    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Query, Queryable, Receiver, Replier,
+    Replies, Reply, Sample, Subscriber, Transport, TransportError, check_key_expr,
+};
+
+/// A Zenoh session as a SAFEthing [`Transport`]. Clones share the session; it closes when the
+/// last clone is dropped, or with [`close`](Self::close).
+#[derive(Clone)]
+pub struct ZenohTransport {
+    session: ::zenoh::Session,
+    publishers: std::sync::Arc<std::sync::Mutex<Publishers>>,
+}
+
+/// Publishers declared for the keys published again and again (attributes, events): Zenoh
+/// then sends a short numeric id instead of the key, and skips parsing and resolving it.
+/// Keys seen only once or twice (an action request's states) are put without one.
+#[derive(Default)]
+struct Publishers {
+    hot: std::collections::HashMap<String, std::sync::Arc<::zenoh::pubsub::Publisher<'static>>>,
+    seen: std::collections::HashMap<String, u8>,
+}
+
+impl Publishers {
+    /// Publications on a key before it gets a publisher of its own.
+    const HOT_AFTER: u8 = 3;
+    /// Bounds: past them, start over (dropping publishers undeclares them).
+    const MAX_HOT: usize = 1024;
+    const MAX_SEEN: usize = 4096;
+}
+
+impl std::fmt::Debug for ZenohTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZenohTransport")
+            .field("zid", &self.session.zid().to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ZenohTransport {
+    /// Opens a session. Fails with [`TransportError::Config`] for a configuration that cannot
+    /// be used, and with [`TransportError::Unavailable`] when Zenoh cannot start (an endpoint
+    /// already in use, no router reachable in client mode, a current-thread tokio runtime).
+    pub async fn open(config: &ZenohConfig) -> Result<ZenohTransport, TransportError> {
+        check_runtime()?;
+        let zenoh_config = config
+            .to_zenoh()
+            .map_err(|e| TransportError::Config(e.to_string()))?;
+        let session = ::zenoh::open(zenoh_config).await.map_err(|e| {
+            TransportError::Unavailable(format!("cannot open a Zenoh session: {e}"))
+        })?;
+        tracing::debug!(zid = %session.zid(), mode = %config.mode_value(), "zenoh session open");
+        Ok(ZenohTransport::from_session(session))
+    }
+
+    /// Wraps a session opened elsewhere (with a configuration of your own).
+    pub fn from_session(session: ::zenoh::Session) -> ZenohTransport {
+        ZenohTransport {
+            session,
+            publishers: std::sync::Arc::default(),
+        }
+    }
+
+    /// The underlying Zenoh session, for what SAFEthing does not cover.
+    pub fn session(&self) -> &::zenoh::Session {
+        &self.session
+    }
+
+    /// This session's Zenoh id.
+    pub fn zid(&self) -> String {
+        self.session.zid().to_string()
+    }
+
+    /// How many peers and routers this session is connected to now.
+    pub async fn neighbours(&self) -> usize {
+        if check_runtime().is_err() {
+            return 0;
+        }
+        let info = self.session.info();
+        info.peers_zid().await.count() + info.routers_zid().await.count()
+    }
+
+    /// Waits until the session is connected to at least one peer or router, or `limit`
+    /// passed; returns whether it is.
+    pub async fn wait_for_neighbours(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if self.neighbours().await > 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Closes the session: everything it declared is undeclared, so its things go offline for
+    /// everyone at once.
+    pub async fn close(&self) -> Result<(), TransportError> {
+        check_runtime()?;
+        self.session.close().await.map_err(other)
+    }
+
+    /// Closes the session from synchronous code (a signal handler, a test's crash switch).
+    /// Must run on a tokio multi-thread worker or outside any runtime.
+    pub fn close_blocking(&self) -> Result<(), TransportError> {
+        check_runtime()?;
+        self.session.close().wait().map_err(other)
+    }
+
+    fn ready(&self) -> Result<(), TransportError> {
+        check_runtime()?;
+        if self.session.is_closed() {
+            return Err(TransportError::Closed);
+        }
+        Ok(())
+    }
+
+    /// Publishing is synchronous in Zenoh (it queues the message, or blocks while the link is
+    /// congested): done at once, with no copy of the key for a future to hold.
+    fn publish_now(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
+        self.ready()?;
+        check_concrete(key)?;
+        let mut publishers = self.publishers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(publisher) = publishers.hot.get(key).cloned() {
+            // Not under the lock: a put blocks while the link is congested.
+            drop(publishers);
+            return publisher.put(ZBytes::from(payload)).wait().map_err(other);
+        }
+        let uses = {
+            if publishers.seen.len() >= Publishers::MAX_SEEN {
+                publishers.seen.clear();
+            }
+            let n = publishers.seen.entry(key.to_owned()).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        };
+        if uses >= Publishers::HOT_AFTER {
+            publishers.seen.remove(key);
+            let declared = self
+                .session
+                .declare_publisher(key.to_owned())
+                .congestion_control(CongestionControl::Block)
+                .wait();
+            if let Ok(publisher) = declared {
+                if publishers.hot.len() >= Publishers::MAX_HOT {
+                    publishers.hot.clear();
+                }
+                let publisher = std::sync::Arc::new(publisher);
+                publishers.hot.insert(key.to_owned(), publisher.clone());
+                drop(publishers);
+                return publisher.put(ZBytes::from(payload)).wait().map_err(other);
+            }
+        }
+        drop(publishers);
+        self.session
+            .put(key, ZBytes::from(payload))
+            .congestion_control(CongestionControl::Block)
+            .wait()
+            .map_err(other)
+    }
+
+    async fn subscribe_now(&self, key_expr: &str) -> Result<Subscriber, TransportError> {
+        self.ready()?;
+        check_key_expr(key_expr)?;
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let flow = Flow::default();
+        let subscriber = self
+            .session
+            .declare_subscriber(key_expr)
+            .callback(move |sample: ::zenoh::sample::Sample| {
+                if sample.kind() != SampleKind::Put {
+                    return;
+                }
+                flow.deliver(
+                    &tx,
+                    Sample {
+                        key: sample.key_expr().as_str().to_owned(),
+                        payload: to_bytes(sample.payload()),
+                    },
+                );
+            })
+            .await
+            .map_err(other)?;
+        Ok(Receiver::new(rx, Box::new(subscriber)))
+    }
+
+    async fn queryable_now(&self, key_expr: &str) -> Result<Queryable, TransportError> {
+        self.ready()?;
+        check_key_expr(key_expr)?;
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let queryable = self
+            .session
+            .declare_queryable(key_expr)
+            .callback(move |query: ::zenoh::query::Query| {
+                let query = Query {
+                    key_expr: query.key_expr().as_str().to_owned(),
+                    payload: query.payload().map(to_bytes),
+                    replier: Box::new(ZenohReplier { query }),
+                };
+                // Not keeping up: the query goes unanswered (dropping it ends it at once for
+                // the requester), as with any overloaded server.
+                let _ = tx.try_send(query);
+            })
+            .await
+            .map_err(other)?;
+        Ok(Receiver::new(rx, Box::new(queryable)))
+    }
+
+    async fn query_now(
+        &self,
+        key_expr: &str,
+        payload: Option<Bytes>,
+        timeout: Duration,
+    ) -> Result<Replies, TransportError> {
+        self.ready()?;
+        check_key_expr(key_expr)?;
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let get = self
+            .session
+            .get(key_expr)
+            .consolidation(ConsolidationMode::None)
+            .target(QueryTarget::All)
+            .congestion_control(CongestionControl::Block)
+            .timeout(timeout);
+        let get = match payload {
+            Some(p) => get.payload(ZBytes::from(p)),
+            None => get,
+        };
+        // Zenoh drops the callback (closing the stream) when every queryable has sent its
+        // final reply, or at the timeout.
+        get.callback(move |reply: ::zenoh::query::Reply| {
+            let reply = match reply.result() {
+                Ok(sample) => Reply::Ok(Sample {
+                    key: sample.key_expr().as_str().to_owned(),
+                    payload: to_bytes(sample.payload()),
+                }),
+                Err(error) => Reply::Err(to_bytes(error.payload())),
+            };
+            let _ = tx.try_send(reply);
+        })
+        .await
+        .map_err(other)?;
+        Ok(Receiver::new(rx, Box::new(())))
+    }
+
+    async fn token_now(&self, key: &str) -> Result<Guard, TransportError> {
+        self.ready()?;
+        check_concrete(key)?;
+        let token = self
+            .session
+            .liveliness()
+            .declare_token(key)
+            .await
+            .map_err(other)?;
+        Ok(Box::new(token))
+    }
+
+    async fn watch_now(&self, key_expr: &str) -> Result<LivelinessWatch, TransportError> {
+        self.ready()?;
+        check_key_expr(key_expr)?;
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let subscriber = self
+            .session
+            .liveliness()
+            .declare_subscriber(key_expr)
+            .history(true)
+            .callback(move |sample: ::zenoh::sample::Sample| {
+                let key = sample.key_expr().as_str().to_owned();
+                let change = match sample.kind() {
+                    SampleKind::Put => Liveliness::Alive(key),
+                    SampleKind::Delete => Liveliness::Gone(key),
+                };
+                let _ = tx.try_send(change);
+            })
+            .await
+            .map_err(other)?;
+        Ok(Receiver::new(rx, Box::new(subscriber)))
+    }
+}
+
+/// Delivery of samples to a subscriber's channel when it is full. A consumer that keeps
+/// reading loses nothing: the callback waits for room (holding up this link, which holds up
+/// the publisher, whose congestion control is `Block`) as Zenoh's own channels do. A consumer
+/// that stopped reading costs one bounded wait, then loses samples (it sees a sequence gap)
+/// until it reads again, instead of stalling the session for everyone else.
+#[derive(Default)]
+struct Flow {
+    stalled: std::sync::atomic::AtomicBool,
+}
+
+impl Flow {
+    /// The longest a full channel holds up the link.
+    const PATIENCE: Duration = Duration::from_millis(20);
+
+    fn deliver(&self, tx: &mpsc::Sender<Sample>, sample: Sample) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut sample = match tx.try_send(sample) {
+            Ok(()) => {
+                self.stalled.store(false, Relaxed);
+                return;
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+            Err(mpsc::error::TrySendError::Full(sample)) => sample,
+        };
+        if self.stalled.load(Relaxed) {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Flow::PATIENCE;
+        loop {
+            // A Zenoh callback thread: blocking here is what Zenoh's own channels do.
+            std::thread::sleep(Duration::from_micros(100));
+            sample = match tx.try_send(sample) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(sample)) => sample,
+            };
+            if std::time::Instant::now() >= deadline {
+                tracing::debug!(key = %sample.key, "a subscriber is not reading: dropping");
+                self.stalled.store(true, Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+/// Zenoh panics under tokio's current-thread runtime: refuse it with a clear error instead.
+fn check_runtime() -> Result<(), TransportError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread => {
+            Err(TransportError::Unavailable(
+                "the Zenoh transport needs tokio's multi-thread runtime, not the current-thread \
+                 one: use #[tokio::main(flavor = \"multi_thread\")] or \
+                 #[tokio::test(flavor = \"multi_thread\")]"
+                    .into(),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_concrete(key: &str) -> Result<(), TransportError> {
+    check_key_expr(key)?;
+    if key.contains('*') {
+        return Err(TransportError::InvalidKey(key.to_owned()));
+    }
+    Ok(())
+}
+
+fn to_bytes(payload: &ZBytes) -> Bytes {
+    Bytes::from(payload.to_bytes().into_owned())
+}
+
+fn other(e: ::zenoh::Error) -> TransportError {
+    TransportError::Other(e.to_string())
+}
+
+/// Replies through the Zenoh query; the query ends for the requester when the last clone of it
+/// is dropped.
+struct ZenohReplier {
+    query: ::zenoh::query::Query,
+}
+
+impl Replier for ZenohReplier {
+    fn reply(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
+        check_concrete(key)?;
+        self.query
+            .reply(key, ZBytes::from(payload))
+            .wait()
+            .map_err(other)
+    }
+
+    fn reply_err(&self, payload: Bytes) -> Result<(), TransportError> {
+        self.query
+            .reply_err(ZBytes::from(payload))
+            .wait()
+            .map_err(other)
+    }
+}
+
+impl Transport for ZenohTransport {
+    fn publish(&self, key: &str, payload: Bytes) -> BoxFuture<'_, Result<(), TransportError>> {
+        std::future::ready(self.publish_now(key, payload)).boxed()
+    }
+
+    fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>> {
+        let key_expr = key_expr.to_owned();
+        async move { self.subscribe_now(&key_expr).await }.boxed()
+    }
+
+    fn queryable(&self, key_expr: &str) -> BoxFuture<'_, Result<Queryable, TransportError>> {
+        let key_expr = key_expr.to_owned();
+        async move { self.queryable_now(&key_expr).await }.boxed()
+    }
+
+    fn query(
+        &self,
+        key_expr: &str,
+        payload: Option<Bytes>,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Replies, TransportError>> {
+        let key_expr = key_expr.to_owned();
+        async move { self.query_now(&key_expr, payload, timeout).await }.boxed()
+    }
+
+    fn liveliness_token(&self, key: &str) -> BoxFuture<'_, Result<Guard, TransportError>> {
+        let key = key.to_owned();
+        async move { self.token_now(&key).await }.boxed()
+    }
+
+    fn watch_liveliness(
+        &self,
+        key_expr: &str,
+    ) -> BoxFuture<'_, Result<LivelinessWatch, TransportError>> {
+        let key_expr = key_expr.to_owned();
+        async move { self.watch_now(&key_expr).await }.boxed()
+    }
+}

@@ -1,0 +1,218 @@
+//! What is particular to the Zenoh transport: opening sessions, configuration errors, the
+//! runtime it needs, and the primitives between two sessions on loopback.
+
+#![cfg(feature = "zenoh")]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use safething::transport::zenoh::{Mode, ZenohConfig, ZenohTransport};
+use safething::transport::{Liveliness, Reply, Transport, TransportError};
+
+fn sock(dir: &tempfile::TempDir, name: &str) -> String {
+    format!(
+        "unixsock-stream/{}",
+        dir.path().join(format!("{name}.sock")).display()
+    )
+}
+
+async fn pair(dir: &tempfile::TempDir) -> (ZenohTransport, ZenohTransport) {
+    let a = ZenohTransport::open(&ZenohConfig::new().listen([sock(dir, "a")]))
+        .await
+        .expect("a opens");
+    let b = ZenohTransport::open(
+        &ZenohConfig::new()
+            .listen([sock(dir, "b")])
+            .connect([sock(dir, "a")]),
+    )
+    .await
+    .expect("b opens");
+    assert!(b.wait_for_neighbours(Duration::from_secs(5)).await);
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_current_thread_runtime_is_refused_with_a_clear_error() {
+    let e = ZenohTransport::open(&ZenohConfig::new()).await.unwrap_err();
+    assert!(
+        matches!(&e, TransportError::Unavailable(m) if m.contains("multi-thread runtime")),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configurations_fail_at_open_with_their_reason() {
+    let e = ZenohTransport::open(&ZenohConfig::new().connect(["tcp/localhost"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, TransportError::Config(m) if m.contains("needs a port")),
+        "{e}"
+    );
+    let e = ZenohTransport::open(&ZenohConfig::from_file("/nonexistent/zenoh.json5"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, TransportError::Config(m) if m.contains("/nonexistent/zenoh.json5")),
+        "{e}"
+    );
+    // Two listeners on one endpoint: the second cannot open.
+    let dir = tempfile::tempdir().expect("dir");
+    let _first = ZenohTransport::open(&ZenohConfig::new().listen([sock(&dir, "x")]))
+        .await
+        .expect("first");
+    let e = ZenohTransport::open(&ZenohConfig::new().listen([sock(&dir, "x")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, TransportError::Unavailable(_)), "{e}");
+    // A client with no router to reach.
+    let e = ZenohTransport::open(
+        &ZenohConfig::new()
+            .mode(Mode::Client)
+            .connect([sock(&dir, "nobody")]),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(&e, TransportError::Unavailable(_)), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primitives_work_between_two_sessions() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = pair(&dir).await;
+    // Publications, to a wildcard subscription on the other session.
+    let mut sub = a.subscribe("demo/*/x").await.expect("subscribe");
+    let mut own = b.subscribe("demo/**").await.expect("subscribe");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    b.publish("demo/1/x", Bytes::from_static(b"one"))
+        .await
+        .expect("publish");
+    let s = tokio::time::timeout(Duration::from_secs(5), sub.recv())
+        .await
+        .expect("in time")
+        .expect("a sample");
+    assert_eq!((s.key.as_str(), &s.payload[..]), ("demo/1/x", &b"one"[..]));
+    // The publisher's own session receives it too.
+    let s = tokio::time::timeout(Duration::from_secs(5), own.recv())
+        .await
+        .expect("in time")
+        .expect("a sample");
+    assert_eq!(&s.payload[..], b"one");
+    assert!(matches!(
+        b.publish("demo/*/x", Bytes::new()).await,
+        Err(TransportError::InvalidKey(_))
+    ));
+    // A key published again and again gets a declared publisher on the way: nothing is lost.
+    for i in 0..6u8 {
+        b.publish("demo/2/x", Bytes::from(vec![i]))
+            .await
+            .expect("publish");
+    }
+    for i in 0..6u8 {
+        let s = tokio::time::timeout(Duration::from_secs(5), sub.recv())
+            .await
+            .expect("in time")
+            .expect("a sample");
+        assert_eq!((s.key.as_str(), &s.payload[..]), ("demo/2/x", &[i][..]));
+    }
+    // Queries: several replies from each of two queryables, none merged.
+    for (session, name) in [(&a, "a"), (&b, "b")] {
+        let mut q = session.queryable("svc/**").await.expect("queryable");
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            while let Some(query) = q.recv().await {
+                let payload = query.payload.clone().unwrap_or_default();
+                let key = format!("svc/{name}");
+                for _ in 0..3 {
+                    let _ = query.reply(&key, payload.clone());
+                }
+                let _ = query.reply_err(Bytes::from_static(b"and an error"));
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let mut replies = b
+        .query(
+            "svc/*",
+            Some(Bytes::from_static(b"ping")),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("query");
+    let (mut ok, mut err) = (Vec::new(), 0);
+    while let Some(reply) = replies.recv().await {
+        match reply {
+            Reply::Ok(s) => {
+                assert_eq!(&s.payload[..], b"ping");
+                ok.push(s.key);
+            }
+            Reply::Err(p) => {
+                assert_eq!(&p[..], b"and an error");
+                err += 1;
+            }
+        }
+    }
+    ok.sort();
+    assert_eq!(ok, ["svc/a", "svc/a", "svc/a", "svc/b", "svc/b", "svc/b"]);
+    assert_eq!(err, 2);
+    // The stream ended because both finished, not at the timeout.
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // Liveliness: history first, then changes.
+    let token = a.liveliness_token("things/t1").await.expect("token");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut watch = b.watch_liveliness("things/*").await.expect("watch");
+    let first = tokio::time::timeout(Duration::from_secs(5), watch.recv())
+        .await
+        .expect("in time");
+    assert_eq!(first, Some(Liveliness::Alive("things/t1".into())));
+    drop(token);
+    let gone = tokio::time::timeout(Duration::from_secs(5), watch.recv())
+        .await
+        .expect("in time");
+    assert_eq!(gone, Some(Liveliness::Gone("things/t1".into())));
+    // A closed session's tokens vanish for the others.
+    let _token = a.liveliness_token("things/t2").await.expect("token");
+    let alive = tokio::time::timeout(Duration::from_secs(5), watch.recv())
+        .await
+        .expect("in time");
+    assert_eq!(alive, Some(Liveliness::Alive("things/t2".into())));
+    a.close().await.expect("close");
+    let gone = tokio::time::timeout(Duration::from_secs(5), watch.recv())
+        .await
+        .expect("in time");
+    assert_eq!(gone, Some(Liveliness::Gone("things/t2".into())));
+    assert!(matches!(
+        a.publish("demo/1/x", Bytes::new()).await,
+        Err(TransportError::Closed)
+    ));
+    b.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = pair(&dir).await;
+    let _stuck = a.subscribe("flood/x").await.expect("subscribe");
+    let mut live = a.subscribe("other/x").await.expect("subscribe");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        for i in 0..5000u32 {
+            b.publish("flood/x", Bytes::from(i.to_be_bytes().to_vec()))
+                .await
+                .expect("publish");
+        }
+    })
+    .await
+    .expect("the flood is not held up for long by a reader that never reads");
+    b.publish("other/x", Bytes::from_static(b"still here"))
+        .await
+        .expect("publish");
+    let s = tokio::time::timeout(Duration::from_secs(5), live.recv())
+        .await
+        .expect("in time")
+        .expect("a sample");
+    assert_eq!(&s.payload[..], b"still here");
+    eprintln!("flood and the next sample took {:?}", started.elapsed());
+}
