@@ -14,11 +14,15 @@
 //! SAFETHING_ZENOH_CONNECT=tcp/127.0.0.1:7447` to join a `safething router` that listens
 //! there instead.
 //!
-//! Ownership, until claiming lands: the device provisions as its owner the public key of the
+//! Ownership: for a two-terminal demo the device provisions as its owner the public key of the
 //! identity file the controller uses, `target/safething-demo/controller.key` (created on
-//! first use by whichever program starts first). The device keeps its own key in
+//! first use by whichever program starts first). With `--unclaimed` it starts without an
+//! owner instead and prints its one-time claim token and URI; `safething claim garden-01
+//! TOKEN` makes the console's identity the owner, which the device remembers in
+//! `target/safething-demo/<id>.state`. The device keeps its own key in
 //! `target/safething-demo/device.key`, so a restarted device is the same thing to its
-//! clients. Options: `--id ID` (default `garden-01`), `--tick 500ms`, `--demo-dir DIR`.
+//! clients. Options: `--id ID` (default `garden-01`), `--tick 500ms`, `--demo-dir DIR`,
+//! `--unclaimed`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,11 +89,17 @@ async fn main() -> Result<(), BoxError> {
 
     let config = ZenohConfig::new().listen([DEFAULT_ENDPOINT]).with_env()?;
     let transport = ZenohTransport::open(&config).await?;
-    let device = Device::builder(definition()?, id.clone())
+    let unclaimed = std::env::args().any(|a| a == "--unclaimed");
+    let builder = Device::builder(definition()?, id.clone())
         .transport(transport.clone())
-        .identity(identity)
-        .owner(*owner.public_key())
-        .build()?;
+        .identity(identity);
+    let device = if unclaimed {
+        builder
+            .state_file(dir.join(format!("{id}.state")))
+            .build()?
+    } else {
+        builder.owner(*owner.public_key()).build()?
+    };
 
     let valve_open = Arc::new(AtomicBool::new(false));
     let pressure = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -99,14 +109,30 @@ async fn main() -> Result<(), BoxError> {
         pressure.clone(),
     ));
     device.register().await?;
-    device.publish().await?;
     device.set_attribute("valve_state", json!("closed")).await?;
-    println!(
-        "device {id} online, key {}, owner {} (from {})",
-        device.public_key().short(),
-        owner.public_key().short(),
-        dir.join("controller.key").display()
-    );
+    match (device.claim_token(), device.parties().owner) {
+        (Some(claim), _) => {
+            println!(
+                "device {id} online, key {}, unclaimed",
+                device.public_key().short()
+            );
+            println!(
+                "claim it within 15 minutes: safething claim {id} {}",
+                claim.token
+            );
+            println!("claim URI (for a QR code): {}", claim.uri);
+        }
+        (None, owner) => {
+            if !unclaimed {
+                device.publish().await?;
+            }
+            let owner = owner.map_or_else(|| "none".to_owned(), |o| o.short());
+            println!(
+                "device {id} online, key {}, owner {owner}",
+                device.public_key().short()
+            );
+        }
+    }
     let listen = config.listen_endpoints();
     if config.mode_value() == Mode::Client || listen.is_empty() {
         println!("connected to {}", config.connect_endpoints().join(", "));

@@ -151,17 +151,15 @@ fn identity_file(dir: &Path, name: &str) -> (PathBuf, Identity) {
     (path, identity)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_lists_reads_watches_and_calls_through_a_router() {
-    let dir = tempfile::tempdir().expect("dir");
-    let (owner_file, owner) = identity_file(dir.path(), "owner.key");
-    let (stranger_file, _) = identity_file(dir.path(), "stranger.key");
+/// Starts a `safething router` on a free port and a Zenoh client session connected to it (a
+/// router does not relay between two peers: things reached only through it are its clients).
+async fn router_and_client(identity: &Path) -> (Proc, String, ZenohTransport) {
     let endpoint = free_endpoint();
     let mut router = Proc(
         Command::new(BIN)
             .args(["router", "--listen", &endpoint])
             .arg("--identity")
-            .arg(&owner_file)
+            .arg(identity)
             .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .spawn()
@@ -177,8 +175,6 @@ async fn the_console_lists_reads_watches_and_calls_through_a_router() {
             .expect("text");
         assert!(line.contains("listening on"), "{line}");
     }
-    // The device reaches the console only through the router: it is the router's client
-    // (a router does not relay between two peers).
     let transport = ZenohTransport::open(
         &ZenohConfig::new()
             .mode(Mode::Client)
@@ -187,6 +183,111 @@ async fn the_console_lists_reads_watches_and_calls_through_a_router() {
     .await
     .expect("zenoh");
     assert!(transport.wait_for_neighbours(Duration::from_secs(10)).await);
+    (router, endpoint, transport)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_claims_grants_and_revokes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (owner_file, owner) = identity_file(dir.path(), "owner.key");
+    let (member_file, member) = identity_file(dir.path(), "member.key");
+    let (_router, endpoint, transport) = router_and_client(&owner_file).await;
+    let device = Device::builder(behaviour::definition(), "cli-claim")
+        .transport(transport)
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    device
+        .set_attribute("reading", json!({"level": 7}))
+        .await
+        .expect("set");
+    let claim = device
+        .claim_token()
+        .expect("an unclaimed device shows a token");
+    let console_at = |file: PathBuf, args: Vec<String>| {
+        let endpoint = endpoint.clone();
+        async move {
+            let mut a: Vec<&str> = args.iter().map(String::as_str).collect();
+            a.extend(["--connect", &endpoint]);
+            run(&file, &a).await
+        }
+    };
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    // The member cannot read the group attribute yet.
+    fails(
+        &console_at(member_file.clone(), args(&["get", "cli-claim", "reading"])).await,
+        1,
+        "access denied",
+    );
+    // Claiming with the URI the device shows (as a QR code would carry it).
+    let claimed = ok(&console_at(
+        owner_file.clone(),
+        args(&["claim", "cli-claim", &claim.uri]),
+    )
+    .await);
+    assert!(
+        claimed.contains(&owner.public_key().to_string()),
+        "{claimed}"
+    );
+    assert_eq!(device.parties().owner, Some(*owner.public_key()));
+    fails(
+        &console_at(
+            member_file.clone(),
+            args(&["claim", "cli-claim", &claim.token]),
+        )
+        .await,
+        1,
+        "claim refused",
+    );
+    let member_key = member.public_key().to_string();
+    let granted = ok(&console_at(
+        owner_file.clone(),
+        args(&["grant", "cli-claim", &member_key, "--json"]),
+    )
+    .await);
+    let granted: Value = serde_json::from_str(&granted).expect("json");
+    assert_eq!(granted["group"], json!([member_key]));
+    let read = ok(&console_at(
+        member_file.clone(),
+        args(&["get", "cli-claim", "reading", "--json"]),
+    )
+    .await);
+    assert_eq!(
+        serde_json::from_str::<Value>(&read).expect("json")["value"],
+        json!({"level": 7})
+    );
+    fails(
+        &console_at(
+            member_file.clone(),
+            args(&["grant", "cli-claim", &member_key]),
+        )
+        .await,
+        1,
+        "access denied",
+    );
+    ok(&console_at(
+        owner_file.clone(),
+        args(&["revoke", "cli-claim", &member_key]),
+    )
+    .await);
+    fails(
+        &console_at(member_file.clone(), args(&["get", "cli-claim", "reading"])).await,
+        1,
+        "access denied",
+    );
+    fails(
+        &console_at(owner_file, args(&["grant", "cli-claim", "stNOTAKEY"])).await,
+        1,
+        "not a SAFEthing public key",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_lists_reads_watches_and_calls_through_a_router() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (owner_file, owner) = identity_file(dir.path(), "owner.key");
+    let (stranger_file, _) = identity_file(dir.path(), "stranger.key");
+    let (_router, endpoint, transport) = router_and_client(&owner_file).await;
     let device = Device::builder(behaviour::definition(), "cli-thing")
         .transport(transport.clone())
         .owner(*owner.public_key())

@@ -118,6 +118,23 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             let thing = net.thing(id).await?;
             show::lifecycle(&thing.disable().await?, json)
         }
+        Command::Claim { id, token } => {
+            let thing = net.thing(id).await?;
+            let description = thing.claim(claim_token(token)).await?;
+            show::parties(&description, json)
+        }
+        Command::Grant { id, member } => {
+            let thing = net.thing(id).await?;
+            show::parties(&thing.grant(parse_key(member)?).await?, json)
+        }
+        Command::Revoke { id, member } => {
+            let thing = net.thing(id).await?;
+            show::parties(&thing.revoke(parse_key(member)?).await?, json)
+        }
+        Command::Transfer { id, owner } => {
+            let thing = net.thing(id).await?;
+            show::parties(&thing.transfer(parse_key(owner)?).await?, json)
+        }
         Command::Keygen | Command::Whoami | Command::Router => Ok(()),
     }
 }
@@ -278,4 +295,21 @@ fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
             "the {what} is not valid JSON ({e}); strings need quotes, e.g. '\"manual\"'"
         ))
     })
+}
+
+/// The token itself, or the `token=` parameter of a `safething:claim?...` URI.
+fn claim_token(text: &str) -> &str {
+    text.strip_prefix("safething:claim?")
+        .and_then(|query| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("token="))
+        })
+        .unwrap_or(text)
+}
+
+fn parse_key(text: &str) -> Result<safething::PublicKey, Failure> {
+    text.trim()
+        .parse()
+        .map_err(|e: safething::identity::IdentityError| Failure(e.to_string()))
 }

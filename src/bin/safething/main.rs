@@ -136,6 +136,34 @@ enum Command {
         /// The thing's id
         id: String,
     },
+    /// Become the owner of an unclaimed thing with the one-time token it shows
+    Claim {
+        /// The thing's id
+        id: String,
+        /// The claim token (or the whole `safething:claim?...` URI)
+        token: String,
+    },
+    /// Add a member to a thing's group (owner only)
+    Grant {
+        /// The thing's id
+        id: String,
+        /// The member's public key (`st...`, as `whoami` prints it)
+        member: String,
+    },
+    /// Remove a member from a thing's group; the group key is replaced (owner only)
+    Revoke {
+        /// The thing's id
+        id: String,
+        /// The member's public key
+        member: String,
+    },
+    /// Hand a thing to a new owner; both keys are replaced (owner only)
+    Transfer {
+        /// The thing's id
+        id: String,
+        /// The new owner's public key
+        owner: String,
+    },
     /// Create a new identity file (refuses to overwrite one)
     Keygen,
     /// Print this console's public key (creating the identity on first use)

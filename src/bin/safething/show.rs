@@ -274,6 +274,26 @@ pub fn lifecycle(d: &Description, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+pub fn parties(d: &Description, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(&json!({
+            "id": d.id,
+            "state": d.state,
+            "owner": d.owner.map(|k| k.to_string()),
+            "group": d.group.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "revision": d.revision,
+        }));
+    }
+    match &d.owner {
+        Some(owner) => println!("{} is {}, owned by {owner}", d.id, d.state),
+        None => println!("{} is {}, unclaimed", d.id, d.state),
+    }
+    for member in &d.group {
+        println!("  member {member}");
+    }
+    Ok(())
+}
+
 pub fn identity(identity: &Identity, path: &Path, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&json!({
