@@ -108,6 +108,7 @@ fn device_and_controller_run_the_watering_scenario() {
             .env("SAFETHING_ZENOH_LISTEN", &endpoint)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("device.err")).expect("a log file"))
             .spawn()
             .expect("the device starts"),
     );
@@ -154,7 +155,8 @@ fn device_and_controller_run_the_watering_scenario() {
     }
     let status = controller.0.wait().expect("the controller ends");
     let output = lines.join("\n");
-    assert!(status.success(), "controller failed:\n{output}");
+    let device_errors = std::fs::read_to_string(dir.path().join("device.err")).unwrap_or_default();
+    assert!(status.success(), "controller failed:\n{output}\ndevice stderr:\n{device_errors}");
     for step in [
         "found garden-test",
         "too dry, watering",
