@@ -22,6 +22,7 @@
 
 #[cfg(feature = "toml")]
 mod build;
+pub mod docs;
 #[cfg(feature = "toml")]
 mod load;
 pub mod output;

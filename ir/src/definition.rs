@@ -148,41 +148,81 @@ pub struct Attribute {
     pub writable: bool,
 }
 
-/// Every key an attribute table may hold: its own five, then the schema keywords.
-const ATTRIBUTE_FIELDS: [&str; 32] = [
-    "kind",
-    "value",
-    "access",
-    "history",
-    "writable",
-    "type",
-    "ref",
-    "title",
-    "description",
-    "enum",
-    "const",
-    "default",
-    "unit",
-    "format",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "items",
-    "minItems",
-    "maxItems",
-    "properties",
-    "required",
-    "oneOf",
-    "readOnly",
-    "writeOnly",
-    "contentMediaType",
-    "contentEncoding",
-];
+/// The keys of the definition format, by table: the one list both front ends and the
+/// deserializers check against.
+pub mod keywords {
+    /// Top-level tables.
+    pub const ROOT: [&str; 5] = ["thing", "types", "attributes", "events", "actions"];
+
+    /// Keys of `[thing]`.
+    pub const THING: [&str; 4] = ["name", "title", "description", "version"];
+
+    /// Keys of an attribute table besides the schema keywords flattened into it.
+    pub const ATTRIBUTE: [&str; 5] = ["kind", "value", "access", "history", "writable"];
+
+    /// Keys of an event table.
+    pub const EVENT: [&str; 4] = ["title", "description", "data", "access"];
+
+    /// Keys of an action table.
+    pub const ACTION: [&str; 8] = [
+        "title",
+        "description",
+        "input",
+        "output",
+        "timeout",
+        "access",
+        "safe",
+        "idempotent",
+    ];
+
+    /// Data schema keywords, spelled as in JSON Schema (and in the fields of `DataSchema`).
+    pub const SCHEMA: [&str; 27] = [
+        "type",
+        "ref",
+        "title",
+        "description",
+        "enum",
+        "const",
+        "default",
+        "unit",
+        "format",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "items",
+        "minItems",
+        "maxItems",
+        "properties",
+        "required",
+        "oneOf",
+        "readOnly",
+        "writeOnly",
+        "contentMediaType",
+        "contentEncoding",
+    ];
+
+    /// Every key an attribute table may hold: its own, then the schema keywords.
+    pub const ATTRIBUTE_TABLE: [&str; 32] = {
+        let mut out = [""; 32];
+        let mut i = 0;
+        while i < ATTRIBUTE.len() {
+            out[i] = ATTRIBUTE[i];
+            i += 1;
+        }
+        while i < out.len() {
+            out[i] = SCHEMA[i - ATTRIBUTE.len()];
+            i += 1;
+        }
+        out
+    };
+}
+
+use keywords::ATTRIBUTE_TABLE as ATTRIBUTE_FIELDS;
 
 impl<'de> Deserialize<'de> for Attribute {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -330,7 +370,7 @@ mod tests {
     #[test]
     fn attribute_field_list_matches_data_schema() {
         // Every schema keyword the list names is accepted by DataSchema, and vice versa.
-        let schema_keys = &ATTRIBUTE_FIELDS[5..];
+        let schema_keys = &ATTRIBUTE_FIELDS[keywords::ATTRIBUTE.len()..];
         let err = serde_json::from_value::<DataSchema>(json!({"no_such_key": 1}))
             .unwrap_err()
             .to_string();

@@ -23,7 +23,7 @@ mod validate;
 pub mod value;
 
 pub use definition::{
-    Access, Action, Attribute, AttributeKind, Definition, Event, ThingInfo, Timeout,
+    Access, Action, Attribute, AttributeKind, Definition, Event, ThingInfo, Timeout, keywords,
 };
 pub use diagnostic::{Diagnostic, Invalid, Rule, Severity};
 pub use format_schema::definition_format_schema;
@@ -50,6 +50,52 @@ impl Definition {
         } else {
             Ok(diagnostics)
         }
+    }
+
+    /// The data schema at `path` (a named type, a payload, or a schema nested in one through
+    /// `items`, `properties.<name>` or `oneOf[<n>]`), as [`types::type_plan`] names them.
+    pub fn schema_at(&self, path: &IrPath) -> Option<&DataSchema> {
+        let keys = path.segments();
+        let key = |i: usize| match keys.get(i) {
+            Some(Segment::Key(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        let (mut schema, mut i) = match (key(0), key(1)) {
+            (Some("types"), Some(name)) => (self.types.get(name), 2),
+            (Some("attributes"), Some(name)) => (self.attributes.get(name).map(|a| &a.schema), 2),
+            // events.<name>.data
+            (Some("events"), Some(name)) => {
+                (self.events.get(name).and_then(|e| e.data.as_ref()), 3)
+            }
+            (Some("actions"), Some(name)) => {
+                let action = self.actions.get(name);
+                match key(2) {
+                    Some("input") => (action.and_then(|a| a.input.as_ref()), 3),
+                    Some("output") => (action.and_then(|a| a.output.as_ref()), 3),
+                    _ => (None, 3),
+                }
+            }
+            _ => (None, 0),
+        };
+        while i < keys.len() {
+            let current = schema?;
+            schema = match (&keys[i], keys.get(i + 1)) {
+                (Segment::Key(k), _) if k == "items" => {
+                    i += 1;
+                    current.items.as_deref()
+                }
+                (Segment::Key(k), Some(Segment::Key(p))) if k == "properties" => {
+                    i += 2;
+                    current.properties.get(p)
+                }
+                (Segment::Key(k), Some(Segment::Index(n))) if k == "oneOf" => {
+                    i += 2;
+                    current.one_of.as_ref().and_then(|alts| alts.get(*n))
+                }
+                _ => None,
+            };
+        }
+        schema
     }
 
     /// Compiles the schema of every payload, for checking values at run time.

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use safething_ir::Definition;
 use safething_ir::naming::ThingTypeNames;
-use safething_ir::{Access, Definition};
 
 use super::GenError;
 use super::idents::ident;
@@ -143,18 +143,4 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The doc sentence of an access type: "Access: `group` (...)".
-pub(crate) fn access_doc(access: &Access) -> String {
-    format!("Access: {}.", access_words(access))
-}
-
-/// An access type in words: "`group` (members of the thing's group, and its owner)".
-pub(crate) fn access_words(access: &Access) -> String {
-    match access {
-        Access::All => "`all` (anyone)".to_owned(),
-        Access::Group => "`group` (members of the thing's group, and its owner)".to_owned(),
-        Access::Owner => "`owner` (the thing's owner only)".to_owned(),
-        Access::Thing => "`thing` (the thing itself only)".to_owned(),
-        Access::Unknown(s) => format!("`{s}`"),
-    }
-}
+pub(crate) use crate::docs::{access_doc, access_words};

@@ -219,51 +219,8 @@ impl<'a> TypeGen<'a> {
 
     /// The schema at a planned type's path.
     fn schema_at(&self, path: &IrPath) -> Result<&'a DataSchema, GenError> {
-        use safething_ir::Segment;
         let missing = || GenError::Unsupported(format!("no schema at `{path}`"));
-        let keys: Vec<&Segment> = path.segments().iter().collect();
-        let key = |i: usize| match keys.get(i) {
-            Some(Segment::Key(k)) => Some(k.as_str()),
-            _ => None,
-        };
-        let def = self.def;
-        let (mut schema, rest) = match (key(0), key(1)) {
-            (Some("types"), Some(name)) => (def.types.get(name), 2),
-            (Some("attributes"), Some(name)) => (def.attributes.get(name).map(|a| &a.schema), 2),
-            (Some("events"), Some(name)) => (
-                def.events.get(name).and_then(|e| e.data.as_ref()),
-                3, // events.<name>.data
-            ),
-            (Some("actions"), Some(name)) => {
-                let action = def.actions.get(name);
-                match key(2) {
-                    Some("input") => (action.and_then(|a| a.input.as_ref()), 3),
-                    Some("output") => (action.and_then(|a| a.output.as_ref()), 3),
-                    _ => (None, 3),
-                }
-            }
-            _ => (None, 0),
-        };
-        let mut i = rest;
-        while i < keys.len() {
-            let current = schema.ok_or_else(missing)?;
-            schema = match (keys[i], keys.get(i + 1)) {
-                (Segment::Key(k), _) if k == "items" => {
-                    i += 1;
-                    current.items.as_deref()
-                }
-                (Segment::Key(k), Some(Segment::Key(p))) if k == "properties" => {
-                    i += 2;
-                    current.properties.get(p)
-                }
-                (Segment::Key(k), Some(Segment::Index(n))) if k == "oneOf" => {
-                    i += 2;
-                    current.one_of.as_ref().and_then(|alts| alts.get(*n))
-                }
-                _ => None,
-            };
-        }
-        schema.ok_or_else(missing)
+        self.def.schema_at(path).ok_or_else(missing)
     }
 
     fn structure(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
@@ -443,82 +400,23 @@ fn origin(name: &str, path: &IrPath) -> String {
     }
 }
 
-fn json(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
+/// How Rust doc comments write prose: brackets and angle brackets escaped (no stray links or
+/// HTML), patterns as escaped text.
+struct RustDocs;
 
-fn num(n: &Number) -> String {
-    n.to_string()
+impl crate::docs::DocStyle for RustDocs {
+    fn text(&self, s: &str) -> String {
+        doc_text(s)
+    }
+
+    fn pattern(&self, p: &str) -> String {
+        p.to_owned()
+    }
 }
 
 /// Doc paragraphs of a schema: title, description, then its unit, format and constraints.
 pub(crate) fn schema_docs(s: &DataSchema) -> Vec<String> {
-    let mut paragraphs = Vec::new();
-    if let Some(title) = &s.title {
-        paragraphs.push(doc_text(title));
-    }
-    if let Some(description) = &s.description {
-        paragraphs.push(doc_text(description));
-    }
-    let mut facts = Vec::new();
-    if let Some(unit) = &s.unit {
-        facts.push(format!("Unit: {unit}."));
-    }
-    if let Some(format) = &s.format {
-        facts.push(format!("Format: {format}."));
-    }
-    let mut limits = Vec::new();
-    let bounds = [
-        ("minimum", &s.minimum),
-        ("exclusive minimum", &s.exclusive_minimum),
-        ("maximum", &s.maximum),
-        ("exclusive maximum", &s.exclusive_maximum),
-        ("multiple of", &s.multiple_of),
-    ];
-    for (what, bound) in bounds {
-        if let Some(n) = bound {
-            limits.push(format!("{what} {}", num(n)));
-        }
-    }
-    let counts = [
-        ("min length", s.min_length),
-        ("max length", s.max_length),
-        ("min items", s.min_items),
-        ("max items", s.max_items),
-    ];
-    for (what, count) in counts {
-        if let Some(n) = count {
-            limits.push(format!("{what} {n}"));
-        }
-    }
-    if let Some(pattern) = &s.pattern {
-        limits.push(format!("pattern {pattern}"));
-    }
-    if let Some(c) = &s.constant {
-        limits.push(format!("always {}", json(c)));
-    }
-    if !limits.is_empty() {
-        facts.push(format!("Constraints: {}.", limits.join(", ")));
-    }
-    if let Some(d) = &s.default {
-        facts.push(format!("Default: {}.", json(d)));
-    }
-    if s.read_only == Some(true) {
-        facts.push("Read-only.".to_owned());
-    }
-    if s.write_only == Some(true) {
-        facts.push("Write-only.".to_owned());
-    }
-    if let Some(media) = &s.content_media_type {
-        facts.push(format!("Content: {media}."));
-    }
-    if let Some(encoding) = &s.content_encoding {
-        facts.push(format!("Encoding: {encoding}."));
-    }
-    if !facts.is_empty() {
-        paragraphs.push(doc_text(&facts.join(" ")));
-    }
-    paragraphs
+    crate::docs::schema_docs(s, &RustDocs)
 }
 
 #[derive(Clone, Copy)]

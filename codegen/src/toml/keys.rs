@@ -1,59 +1,6 @@
 //! The keys of the definition format, per table, and "did you mean" hints for the rest.
 
-/// Top-level tables.
-pub(crate) const ROOT: &[&str] = &["thing", "types", "attributes", "events", "actions"];
-
-/// Keys of `[thing]`.
-pub(crate) const THING: &[&str] = &["name", "title", "description", "version"];
-
-/// Keys of an attribute table besides the schema keywords flattened into it.
-pub(crate) const ATTRIBUTE: &[&str] = &["kind", "value", "access", "history", "writable"];
-
-/// Keys of an event table.
-pub(crate) const EVENT: &[&str] = &["title", "description", "data", "access"];
-
-/// Keys of an action table.
-pub(crate) const ACTION: &[&str] = &[
-    "title",
-    "description",
-    "input",
-    "output",
-    "timeout",
-    "access",
-    "safe",
-    "idempotent",
-];
-
-/// Data schema keywords, spelled as in JSON Schema.
-pub(crate) const SCHEMA: &[&str] = &[
-    "type",
-    "ref",
-    "title",
-    "description",
-    "enum",
-    "const",
-    "default",
-    "unit",
-    "format",
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minLength",
-    "maxLength",
-    "pattern",
-    "items",
-    "minItems",
-    "maxItems",
-    "properties",
-    "required",
-    "oneOf",
-    "readOnly",
-    "writeOnly",
-    "contentMediaType",
-    "contentEncoding",
-];
+pub(crate) use safething_ir::keywords::{ACTION, ATTRIBUTE, EVENT, ROOT, SCHEMA, THING};
 
 /// Where a key was found, for messages and hints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +25,7 @@ impl Place {
         match self {
             Place::Root => ROOT.to_vec(),
             Place::Thing => THING.to_vec(),
-            Place::Attribute => ATTRIBUTE.iter().chain(SCHEMA).copied().collect(),
+            Place::Attribute => safething_ir::keywords::ATTRIBUTE_TABLE.to_vec(),
             Place::Event => EVENT.to_vec(),
             Place::Action => ACTION.to_vec(),
             Place::Schema => SCHEMA.to_vec(),
@@ -154,15 +101,15 @@ mod tests {
 
     #[test]
     fn suggests_close_keys() {
-        assert_eq!(closest("maximun", SCHEMA), Some("maximum"));
-        assert_eq!(closest("min_length", SCHEMA), Some("minLength"));
+        assert_eq!(closest("maximun", &SCHEMA), Some("maximum"));
+        assert_eq!(closest("min_length", &SCHEMA), Some("minLength"));
         assert_eq!(
-            closest("exclusiveminimum", SCHEMA),
+            closest("exclusiveminimum", &SCHEMA),
             Some("exclusiveMinimum")
         );
-        assert_eq!(closest("tpye", SCHEMA), Some("type"));
-        assert_eq!(closest("banana", SCHEMA), None);
-        assert_eq!(closest("unti", SCHEMA), Some("unit"));
+        assert_eq!(closest("tpye", &SCHEMA), Some("type"));
+        assert_eq!(closest("banana", &SCHEMA), None);
+        assert_eq!(closest("unti", &SCHEMA), Some("unit"));
     }
 
     #[test]

@@ -3,101 +3,33 @@
 //! JSDoc blocks.
 
 use safething_ir::{Access, DataSchema};
-use serde_json::{Number, Value};
 
 /// Collapses whitespace (a definition's text may span lines).
 pub fn text(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn num(n: &Number) -> String {
-    n.to_string()
-}
+/// How JSDoc writes prose: whitespace collapsed, patterns as code.
+struct TsDocs;
 
-fn json(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+impl crate::docs::DocStyle for TsDocs {
+    fn text(&self, s: &str) -> String {
+        text(s)
+    }
+
+    fn pattern(&self, p: &str) -> String {
+        format!("`{p}`")
+    }
 }
 
 /// The paragraphs documenting a value's schema.
 pub fn schema_docs(s: &DataSchema) -> Vec<String> {
-    let mut paragraphs = Vec::new();
-    if let Some(title) = &s.title {
-        paragraphs.push(text(title));
-    }
-    if let Some(description) = &s.description {
-        paragraphs.push(text(description));
-    }
-    let mut facts = Vec::new();
-    if let Some(unit) = &s.unit {
-        facts.push(format!("Unit: {unit}."));
-    }
-    if let Some(format) = &s.format {
-        facts.push(format!("Format: {format}."));
-    }
-    let mut limits = Vec::new();
-    let bounds = [
-        ("minimum", &s.minimum),
-        ("exclusive minimum", &s.exclusive_minimum),
-        ("maximum", &s.maximum),
-        ("exclusive maximum", &s.exclusive_maximum),
-        ("multiple of", &s.multiple_of),
-    ];
-    for (what, bound) in bounds {
-        if let Some(n) = bound {
-            limits.push(format!("{what} {}", num(n)));
-        }
-    }
-    let counts = [
-        ("min length", s.min_length),
-        ("max length", s.max_length),
-        ("min items", s.min_items),
-        ("max items", s.max_items),
-    ];
-    for (what, count) in counts {
-        if let Some(n) = count {
-            limits.push(format!("{what} {n}"));
-        }
-    }
-    if let Some(pattern) = &s.pattern {
-        limits.push(format!("pattern `{pattern}`"));
-    }
-    if let Some(c) = &s.constant {
-        limits.push(format!("always {}", json(c)));
-    }
-    if !limits.is_empty() {
-        facts.push(format!("Constraints: {}.", limits.join(", ")));
-    }
-    if let Some(d) = &s.default {
-        facts.push(format!("Default: {}.", json(d)));
-    }
-    if s.read_only == Some(true) {
-        facts.push("Read-only.".to_owned());
-    }
-    if s.write_only == Some(true) {
-        facts.push("Write-only.".to_owned());
-    }
-    if let Some(media) = &s.content_media_type {
-        facts.push(format!("Content: {media}."));
-    }
-    if let Some(encoding) = &s.content_encoding {
-        facts.push(format!("Encoding: {encoding}."));
-    }
-    if !facts.is_empty() {
-        paragraphs.push(text(&facts.join(" ")));
-    }
-    paragraphs
+    crate::docs::schema_docs(s, &TsDocs)
 }
 
 /// "Access: `group` (members of the thing's group, and its owner)."
 pub fn access(access: &Access) -> String {
-    let words = match access {
-        Access::All => "`all` (anyone)".to_owned(),
-        Access::Group => "`group` (members of the thing's group, and its owner)".to_owned(),
-        Access::Owner => "`owner` (the thing's owner only)".to_owned(),
-        Access::Thing => "`thing` (the thing itself only)".to_owned(),
-        Access::Unknown(s) => format!("`{s}`"),
-    };
-    format!("Access: {words}.")
+    crate::docs::access_doc(access)
 }
 
 /// The `doc` filter: paragraphs as a JSDoc block indented by `indent` spaces, followed by the

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use safething_ir::types::{PlannedType, TypeShape, is_string_enum, type_plan};
-use safething_ir::{DataSchema, Definition, IrPath, SchemaType, Segment};
+use safething_ir::{DataSchema, Definition, IrPath, SchemaType};
 
 use super::GenError;
 use super::docs::schema_docs;
@@ -217,45 +217,6 @@ impl<'a> TsTypes<'a> {
     /// The schema at a planned type's path.
     fn schema_at(&self, path: &IrPath) -> Result<&'a DataSchema, GenError> {
         let missing = || GenError::Unsupported(format!("no schema at `{path}`"));
-        let keys: Vec<&Segment> = path.segments().iter().collect();
-        let key = |i: usize| match keys.get(i) {
-            Some(Segment::Key(k)) => Some(k.as_str()),
-            _ => None,
-        };
-        let def = self.def;
-        let (mut schema, rest) = match (key(0), key(1)) {
-            (Some("types"), Some(name)) => (def.types.get(name), 2),
-            (Some("attributes"), Some(name)) => (def.attributes.get(name).map(|a| &a.schema), 2),
-            (Some("events"), Some(name)) => (def.events.get(name).and_then(|e| e.data.as_ref()), 3),
-            (Some("actions"), Some(name)) => {
-                let action = def.actions.get(name);
-                match key(2) {
-                    Some("input") => (action.and_then(|a| a.input.as_ref()), 3),
-                    Some("output") => (action.and_then(|a| a.output.as_ref()), 3),
-                    _ => (None, 3),
-                }
-            }
-            _ => (None, 0),
-        };
-        let mut i = rest;
-        while i < keys.len() {
-            let current = schema.ok_or_else(missing)?;
-            schema = match (keys[i], keys.get(i + 1)) {
-                (Segment::Key(k), _) if k == "items" => {
-                    i += 1;
-                    current.items.as_deref()
-                }
-                (Segment::Key(k), Some(Segment::Key(p))) if k == "properties" => {
-                    i += 2;
-                    current.properties.get(p)
-                }
-                (Segment::Key(k), Some(Segment::Index(n))) if k == "oneOf" => {
-                    i += 2;
-                    current.one_of.as_ref().and_then(|alts| alts.get(*n))
-                }
-                _ => None,
-            };
-        }
-        schema.ok_or_else(missing)
+        self.def.schema_at(path).ok_or_else(missing)
     }
 }
