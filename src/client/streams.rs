@@ -4,8 +4,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use futures::Stream;
 use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use safething_ir::ThingId;
@@ -107,14 +107,90 @@ impl Order {
     }
 }
 
-struct WatchState {
+/// A message published on an affordance's key: its payload and its place in the sequence.
+trait Published: serde::de::DeserializeOwned {
+    fn into_parts(self) -> (Value, u64, u32);
+}
+
+impl Published for AttributeUpdate {
+    fn into_parts(self) -> (Value, u64, u32) {
+        (self.value, self.seq, self.epoch)
+    }
+}
+
+impl Published for EventMessage {
+    fn into_parts(self) -> (Value, u64, u32) {
+        (self.data, self.seq, self.epoch)
+    }
+}
+
+/// A delivered payload, before it is called an update or an event.
+struct Delivery {
+    value: Value,
+    seq: u64,
+    ts: u64,
+}
+
+/// What watches and event subscriptions share: verify each publication as the thing's, drop
+/// stale ones, check the payload against its schema, apply the filter.
+struct Feed {
     thing: RemoteThing,
-    name: String,
-    schema: CompiledSchema,
+    /// For logs and errors: "value of attribute `level`", "data of event `alarm`".
+    what: String,
+    /// The payload's schema; `None`: the payload is `null`.
+    schema: Option<CompiledSchema>,
     filter: FilterState,
     subscriber: Subscriber,
     order: Order,
-    first: Option<Update>,
+}
+
+impl Feed {
+    /// The next delivery that passes; `None` once the subscription or the client ends.
+    async fn next<M: Published>(&mut self) -> Option<Result<Delivery>> {
+        loop {
+            let sample = tokio::select! {
+                s = self.subscriber.recv() => s?,
+                () = self.thing.client.shutdown.cancelled() => return None,
+            };
+            if let Some(item) = self.process::<M>(&sample.key, &sample.payload).await {
+                return Some(item);
+            }
+        }
+    }
+
+    async fn process<M: Published>(
+        &mut self,
+        key: &str,
+        payload: &[u8],
+    ) -> Option<Result<Delivery>> {
+        let opened = match self.thing.open_fresh::<M>(key, payload).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(thing = %self.thing.id(), what = %self.what, error = %e, "dropped an unverifiable message");
+                return None;
+            }
+        };
+        let ts = opened.ts;
+        let (value, seq, epoch) = opened.body.into_parts();
+        if !self.order.accept(epoch, seq, ts) {
+            return None;
+        }
+        let checked = match &self.schema {
+            Some(schema) => self.thing.check_value(schema, &value, || self.what.clone()),
+            None if value.is_null() => Ok(()),
+            None => Err(Error::Protocol(format!(
+                "{} carries a payload but declares none",
+                self.what
+            ))),
+        };
+        if let Err(e) = checked {
+            return Some(Err(e));
+        }
+        if !self.filter.offer(&value, Instant::now()) {
+            return None;
+        }
+        Some(Ok(Delivery { value, seq, ts }))
+    }
 }
 
 impl Watch {
@@ -132,84 +208,43 @@ impl Watch {
             Ok(reply) => {
                 // Changes up to the value we read are already reflected in it.
                 order.last = Some((reply.epoch, reply.seq, reply.ts));
-                reply.value.map(|value| Update {
+                reply.value.map(|value| Delivery {
                     value,
                     seq: reply.seq,
                     ts: reply.ts,
-                    thing: thing.id().clone(),
                 })
             }
             Err(Error::Offline(_) | Error::TimedOut { .. }) => None,
             Err(e) => return Err(e),
         };
-        let state = WatchState {
+        let feed = Feed {
             thing: thing.clone(),
-            name: name.to_owned(),
-            schema: schema.clone(),
+            what: format!("value of attribute `{name}`"),
+            schema: Some(schema.clone()),
             filter,
             subscriber,
             order,
-            first,
         };
-        let inner = futures::stream::unfold(state, |mut st| async move {
-            if let Some(first) = st.first.take()
-                && st.filter.offer(&first.value, Instant::now())
-            {
-                return Some((Ok(first), st));
-            }
-            loop {
-                let sample = tokio::select! {
-                    s = st.subscriber.recv() => s?,
-                    () = st.thing.client.shutdown.cancelled() => return None,
-                };
-                if let Some(item) = st.process(&sample.key, &sample.payload).await {
-                    return Some((item, st));
-                }
-            }
+        let id = thing.id().clone();
+        let inner = futures::stream::unfold((feed, first), |(mut feed, first)| async move {
+            let item = match first {
+                Some(first) if feed.filter.offer(&first.value, Instant::now()) => Ok(first),
+                _ => feed.next::<AttributeUpdate>().await?,
+            };
+            Some((item, (feed, None)))
+        })
+        .map(move |item| {
+            item.map(|d| Update {
+                value: d.value,
+                seq: d.seq,
+                ts: d.ts,
+                thing: id.clone(),
+            })
         });
         Ok(Watch {
             inner: Box::pin(inner),
         })
     }
-}
-
-impl WatchState {
-    async fn process(&mut self, key: &str, payload: &[u8]) -> Option<Result<Update>> {
-        let opened = match self.thing.open_fresh::<AttributeUpdate>(key, payload).await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(thing = %self.thing.id(), attribute = %self.name, error = %e, "dropped an unverifiable update");
-                return None;
-            }
-        };
-        let update = opened.body;
-        if !self.order.accept(update.epoch, update.seq, opened.ts) {
-            return None;
-        }
-        if let Err(e) = self.thing.check_value(&self.schema, &update.value, || {
-            format!("value of attribute `{}`", self.name)
-        }) {
-            return Some(Err(e));
-        }
-        if !self.filter.offer(&update.value, Instant::now()) {
-            return None;
-        }
-        Some(Ok(Update {
-            value: update.value,
-            seq: update.seq,
-            ts: opened.ts,
-            thing: self.thing.id().clone(),
-        }))
-    }
-}
-
-struct EventState {
-    thing: RemoteThing,
-    name: String,
-    schema: Option<CompiledSchema>,
-    filter: FilterState,
-    subscriber: Subscriber,
-    order: Order,
 }
 
 impl EventStream {
@@ -234,65 +269,29 @@ impl EventStream {
             .transport
             .subscribe(&keys::event(thing.id(), name))
             .await?;
-        let state = EventState {
+        let feed = Feed {
             thing: thing.clone(),
-            name: name.to_owned(),
+            what: format!("data of event `{name}`"),
             schema: thing.schemas.events.get(name).cloned().flatten(),
             filter,
             subscriber,
             order: Order::default(),
         };
-        let inner = futures::stream::unfold(state, |mut st| async move {
-            loop {
-                let sample = tokio::select! {
-                    s = st.subscriber.recv() => s?,
-                    () = st.thing.client.shutdown.cancelled() => return None,
-                };
-                if let Some(item) = st.process(&sample.key, &sample.payload).await {
-                    return Some((item, st));
-                }
-            }
+        let id = thing.id().clone();
+        let inner = futures::stream::unfold(feed, |mut feed| async move {
+            let item = feed.next::<EventMessage>().await?;
+            Some((item, feed))
+        })
+        .map(move |item| {
+            item.map(|d| EventDelivery {
+                data: d.value,
+                seq: d.seq,
+                ts: d.ts,
+                thing: id.clone(),
+            })
         });
         Ok(EventStream {
             inner: Box::pin(inner),
         })
-    }
-}
-
-impl EventState {
-    async fn process(&mut self, key: &str, payload: &[u8]) -> Option<Result<EventDelivery>> {
-        let opened = match self.thing.open_fresh::<EventMessage>(key, payload).await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(thing = %self.thing.id(), event = %self.name, error = %e, "dropped an unverifiable event");
-                return None;
-            }
-        };
-        let message = opened.body;
-        if !self.order.accept(message.epoch, message.seq, opened.ts) {
-            return None;
-        }
-        let checked = match &self.schema {
-            Some(schema) => self.thing.check_value(schema, &message.data, || {
-                format!("data of event `{}`", self.name)
-            }),
-            None if message.data.is_null() => Ok(()),
-            None => Err(Error::Protocol(format!(
-                "event `{}` carries data but declares none",
-                self.name
-            ))),
-        };
-        if let Err(e) = checked {
-            return Some(Err(e));
-        }
-        if !self.filter.offer(&message.data, Instant::now()) {
-            return None;
-        }
-        Some(Ok(EventDelivery {
-            data: message.data,
-            seq: message.seq,
-            ts: opened.ts,
-            thing: self.thing.id().clone(),
-        }))
     }
 }
