@@ -156,7 +156,10 @@ fn device_and_controller_run_the_watering_scenario() {
     let status = controller.0.wait().expect("the controller ends");
     let output = lines.join("\n");
     let device_errors = std::fs::read_to_string(dir.path().join("device.err")).unwrap_or_default();
-    assert!(status.success(), "controller failed:\n{output}\ndevice stderr:\n{device_errors}");
+    assert!(
+        status.success(),
+        "controller failed:\n{output}\ndevice stderr:\n{device_errors}"
+    );
     for step in [
         "found garden-test",
         "too dry, watering",
