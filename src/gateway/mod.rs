@@ -157,7 +157,9 @@ impl Gateway {
         let watch = transport.watch_liveliness(keys::ALL_THINGS).await?;
         let shared = Arc::new(Shared {
             transport,
-            sockets: Arc::new(Semaphore::new(config.max_sockets)),
+            sockets: Arc::new(Semaphore::new(
+                config.max_sockets.min(Semaphore::MAX_PERMITS),
+            )),
             config,
             online: Mutex::new(BTreeSet::new()),
             verifier: Verifier::new(Signing::Signed),
@@ -220,7 +222,11 @@ impl Gateway {
 
     /// How many WebSockets are open now.
     pub fn open_sockets(&self) -> usize {
-        self.shared.config.max_sockets - self.shared.sockets.available_permits()
+        self.shared
+            .config
+            .max_sockets
+            .min(Semaphore::MAX_PERMITS)
+            .saturating_sub(self.shared.sockets.available_permits())
     }
 }
 
