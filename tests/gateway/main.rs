@@ -967,6 +967,13 @@ impl Rng {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_frames_and_bodies_never_bring_it_down() {
+    // Count panics on any thread (a panicking gateway task would not fail the test by itself).
+    static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        default_hook(info);
+    }));
     let net = MemoryNetwork::new();
     let _device = device(&net, ID, None).await;
     let served = serve(&net, config()).await;
@@ -1058,6 +1065,11 @@ async fn random_frames_and_bodies_never_bring_it_down() {
     );
     assert_eq!(get(served.addr, "/v1/things").await.status, 200);
     assert!(open_ids.len() < 400);
+    assert_eq!(
+        PANICS.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "something panicked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
