@@ -22,6 +22,8 @@ pub mod device;
 pub mod envelope;
 mod error;
 pub mod filter;
+#[cfg(feature = "gateway")]
+pub mod gateway;
 pub mod identity;
 pub mod keys;
 pub mod provisioning;

@@ -4,84 +4,13 @@
 #![cfg(feature = "zenoh")]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// A child process, killed and reaped on drop.
-struct Proc(Child);
+#[path = "support/bins.rs"]
+mod bins;
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The newest modification time of the files an example is built from.
-fn newest_source() -> SystemTime {
-    fn walk(path: &Path, newest: &mut SystemTime) {
-        let Ok(meta) = std::fs::metadata(path) else {
-            return;
-        };
-        if meta.is_dir() {
-            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
-                walk(&entry.path(), newest);
-            }
-        } else if let Ok(modified) = meta.modified() {
-            *newest = (*newest).max(modified);
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut newest = SystemTime::UNIX_EPOCH;
-    for part in ["Cargo.toml", "src", "examples", "ir/src", "codegen/src"] {
-        walk(&root.join(part), &mut newest);
-    }
-    newest
-}
-
-/// The example's binary next to this test (`cargo test` builds the examples with the tests).
-/// When it is missing or older than its sources (only this test was built), it is built with
-/// the features this test was built with, in the same target directory and profile.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir.join("examples").join(name);
-    let built = std::fs::metadata(&path).and_then(|m| m.modified());
-    if built.is_ok_and(|built| built >= newest_source()) {
-        return path;
-    }
-    let target_dir = profile_dir.parent().expect("target");
-    let mut features = vec!["zenoh"];
-    if cfg!(feature = "derive") {
-        features.push("derive");
-    }
-    if cfg!(feature = "cli") {
-        features.push("cli");
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            name,
-            "--no-default-features",
-        ])
-        .args(["--features", &features.join(",")])
-        .arg("--target-dir")
-        .arg(target_dir);
-    if profile_dir.file_name().is_some_and(|p| p == "release") {
-        command.arg("--release");
-    }
-    let status = command.status().expect("cargo runs");
-    assert!(status.success(), "building the {name} example failed");
-    path
-}
+use bins::{Proc, example};
 
 #[test]
 fn device_and_controller_run_the_watering_scenario() {

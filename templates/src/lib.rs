@@ -8,6 +8,7 @@
 //! templates/ts/<kind>.<ext>.jinja   templates of generated TypeScript files
 //! templates/ts/runtime/*.ts         the TypeScript runtime, copied next to generated code
 //! templates/ts/dist/*.js, *.d.ts    the runtime compiled to ES modules (for consoles)
+//! templates/console/*               the web console the gateway serves (HTML, CSS, ES modules)
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -46,9 +47,40 @@ pub mod ts {
     );
 }
 
+/// The web console: one page, its stylesheet and ES modules, served by the gateway (`GET /` and
+/// `GET /console/{file}`). Plain files, no build step; the scripts import the compiled runtime
+/// from `/sdk/index.js`.
+pub mod console {
+    /// The console's files by name (`index.html` is the page).
+    pub const FILES: &[(&str, &str)] = &[
+        ("index.html", include_str!("../console/index.html")),
+        ("console.css", include_str!("../console/console.css")),
+        ("console.js", include_str!("../console/console.js")),
+        ("forms.js", include_str!("../console/forms.js")),
+        ("chart.js", include_str!("../console/chart.js")),
+    ];
+}
+
 #[cfg(test)]
 mod tests {
-    use super::ts;
+    use super::{console, ts};
+
+    /// Every console file is embedded.
+    #[test]
+    fn every_console_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut names: Vec<String> = console::FILES
+            .iter()
+            .map(|(n, _)| (*n).to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, on_disk);
+    }
 
     /// Every file in the folders is embedded (a new runtime file must be listed here).
     #[test]

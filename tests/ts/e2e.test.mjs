@@ -1,92 +1,93 @@
-// End-to-end: a generated TypeScript client against a running gateway and device.
+// End-to-end: a generated TypeScript client (`safething-gen ts
+// examples/things/gardening_device.toml`, compiled with tsc) against a running gateway and a
+// running gardening device. `cargo test --features cli --test gateway_e2e` starts both and runs
+// this file with:
 //
-// Prepared for the gateway (docs/gateway.md); skipped unless both commands are given:
+//   SAFETHING_GATEWAY_URL   the gateway's base URL (http://127.0.0.1:PORT)
+//   SAFETHING_THING_ID      the unclaimed device's id
+//   SAFETHING_CLAIM_TOKEN   the claim token it printed
+//   SAFETHING_GENERATED     the compiled output directory (gardening_device.js, safething/)
 //
-//   SAFETHING_GATEWAY_CMD='safething gateway --listen 127.0.0.1:{port}' \
-//   SAFETHING_DEVICE_CMD='cargo run --example gardening -- ...' \
-//   node --test tests/ts/e2e.test.mjs
-//
-// `{port}` is replaced by a free port. The device must serve GardeningDevice as `garden-01`
-// and print its claim token on a line `claim token: <token>` (or set SAFETHING_CLAIM_TOKEN).
-// Runs on the checked-in compiled runtime (templates/ts/dist) with the `ws` package.
+// Without them the test is skipped (the Rust test never leaves them unset).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { join } from "node:path";
 import { test } from "node:test";
+import { pathToFileURL } from "node:url";
 
 import { WebSocket } from "ws";
 
-import * as st from "../../templates/ts/dist/index.js";
+const base = process.env.SAFETHING_GATEWAY_URL;
+const id = process.env.SAFETHING_THING_ID;
+const token = process.env.SAFETHING_CLAIM_TOKEN;
+const generated = process.env.SAFETHING_GENERATED;
+const skip = base && id && token && generated ? false : "run by `cargo test --features cli --test gateway_e2e` (needs a gateway and a device)";
 
-const gatewayCmd = process.env.SAFETHING_GATEWAY_CMD;
-const deviceCmd = process.env.SAFETHING_DEVICE_CMD;
-const skip =
-  gatewayCmd && deviceCmd
-    ? false
-    : "set SAFETHING_GATEWAY_CMD and SAFETHING_DEVICE_CMD to run the end-to-end test against a gateway and a device";
+test("a generated client claims, publishes and operates the gardening device through the gateway", { skip, timeout: 120_000 }, async (t) => {
+  const rt = await import(pathToFileURL(join(generated, "safething/index.js")).href);
+  const { GardeningDeviceClient } = await import(pathToFileURL(join(generated, "gardening_device.js")).href);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
+  // The HTTP side: the list, and a description that verifies here.
+  const things = await rt.fetchThings(base);
+  const summary = things.find((s) => s.id === id);
+  assert.ok(summary, `${id} is listed`);
+  assert.equal(summary.name, "GardeningDevice");
+  assert.equal(summary.online, true);
 
-function start(command, onLine) {
-  const child = spawn(command, { shell: true, stdio: ["ignore", "pipe", "pipe"] });
-  for (const stream of [child.stdout, child.stderr]) {
-    let buffer = "";
-    stream.on("data", (chunk) => {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      lines.forEach(onLine);
-    });
-  }
-  return child;
-}
-
-async function until(what, check, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-test("a client claims, publishes and operates the gardening device through the gateway", { skip, timeout: 120_000 }, async (t) => {
-  const port = await freePort();
-  let token = process.env.SAFETHING_CLAIM_TOKEN;
-  const device = start(deviceCmd, (line) => {
-    const m = /claim token:\s*(\S+)/i.exec(line);
-    if (m) token = m[1];
-  });
-  const gateway = start(gatewayCmd.replace("{port}", String(port)), () => {});
-  t.after(() => {
-    device.kill();
-    gateway.kill();
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await until("the gateway", async () => (await st.fetchThings(base).catch(() => undefined)) !== undefined);
-  const transport = await st.GatewayTransport.connect(base, { WebSocket });
+  const transport = await rt.GatewayTransport.connect(base, { WebSocket });
   t.after(() => transport.close());
-  const client = await st.Client.connect({ transport, discoveryTimeoutMs: 1500 });
-  await until("the device", async () => (await client.discover()).some((s) => s.id === "garden-01"));
-  const garden = await client.thing("garden-01");
-  await until("the claim token", () => token);
-  await garden.claim(token);
-  await garden.publish();
-  const valve = await garden.read("valve_state");
+  const client = await rt.Client.connect({ transport, identity: await rt.Identity.generate(), discoveryTimeoutMs: 1500 });
+  t.after(() => client.close());
+  const sample = await rt.fetchDescription(base, id);
+  const described = await client.openDescription(sample.key, sample.envelope);
+  assert.equal(described.id, id);
+  assert.equal(described.owner, undefined, "unclaimed");
+  assert.equal(await client.openDescription(summary.key_expression, summary.envelope).then((d) => d.thing_key), summary.key);
+
+  // A stranger: refused with the rule, before anything is sent.
+  const garden = await GardeningDeviceClient.connect(client, id);
+  await assert.rejects(garden.openValve({ psi: 60 }), (e) => e.kind === "access_denied" && e.rule === "owner");
+
+  // Claim (sealed to the thing: the gateway sees ciphertext), then publish.
+  await garden.inner.claim(token);
+  const mine = await GardeningDeviceClient.connect(client, id);
+  assert.equal(mine.description.owner, client.publicKey.toString());
+  const published = await mine.inner.publish();
+  assert.equal(published.state, "published");
+
+  // Reads and a live watch of a group attribute (sealed end to end).
+  const valve = await mine.valveState();
   assert.ok(valve.value === "open" || valve.value === "closed");
-  const handle = await garden.invoke("open_valve", { psi: 60 });
+  assert.equal((await mine.firmware()).value, "v0.1.0");
+  const watch = await mine.watchMoistureLevel();
+  const first = await watch.next();
+  assert.equal(typeof first.value, "number");
+
+  // Invalid input never leaves; a valid request is followed to `done`.
+  await assert.rejects(mine.openValve({ psi: 500 }), (e) => e.kind === "invalid_payload" && e.path === "/psi");
+  const handle = await mine.openValve({ psi: 60 });
+  const states = [];
+  for await (const s of handle.states()) states.push(s.state);
+  assert.equal(states.at(-1), "done", states.join(" -> "));
   assert.equal(await handle.output(), "open");
-  const summary = await st.fetchThings(base);
-  assert.ok(summary.some((s) => s.id === "garden-01"));
-  client.close();
+  assert.equal((await mine.valveState()).value, "open");
+  // With the valve open the soil gets wetter: the watch sees the next reading live.
+  const second = await watch.next();
+  assert.ok(second.seq > first.seq, "the watch sees the device's next reading");
+  watch.close();
+  await mine.writeTargetLevel(55);
+  assert.ok((await mine.moistureLevelHistory()).length > 0);
+  const closed = await mine.closeValve();
+  assert.equal(await closed.output(), null);
+
+  // `POST /v1/query` with an envelope signed here; the reply verifies here.
+  const key = rt.keys.attribute(id, "valve_state");
+  const replies = await rt.httpQuery(base, key, await client.sealer.seal(key, { op: "read" }), 5000);
+  assert.equal(replies.length, 1);
+  const opened = await client.verifier.open(replies[0].key, replies[0].envelope);
+  assert.equal(opened.from.toString(), summary.key);
+  assert.ok(["open", "closed"].includes(JSON.parse(opened.body).ok.value));
+
+  // Bad requests get the gateway's JSON errors.
+  await assert.rejects(rt.httpQuery(base, "elsewhere/x", undefined), (e) => e.kind === "transport" && /safething\/v1/.test(e.message));
+  await assert.rejects(rt.fetchDescription(base, "no-such-thing"), (e) => e.kind === "transport");
 });

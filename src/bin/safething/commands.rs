@@ -20,6 +20,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Keygen => keygen(&cli),
         Command::Whoami => whoami(&cli),
         Command::Router => router(&cli).await,
+        Command::Gateway { .. } => crate::gateway::run(&cli).await,
         _ => {
             let net = net::join(&cli).await?;
             let result = on_network(&cli, &net).await;
@@ -135,7 +136,7 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             let thing = net.thing(id).await?;
             show::parties(&thing.transfer(parse_key(owner)?).await?, json)
         }
-        Command::Keygen | Command::Whoami | Command::Router => Ok(()),
+        Command::Keygen | Command::Whoami | Command::Router | Command::Gateway { .. } => Ok(()),
     }
 }
 
@@ -265,7 +266,8 @@ async fn router(cli: &Cli) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -11,6 +11,7 @@
 //! safething publish ID | disable ID            owner operations
 //! safething keygen | whoami                    this console's identity
 //! safething router [--listen ENDPOINT]         a Zenoh router where peers meet
+//! safething gateway [--listen ADDR]            HTTP + WebSocket gateway and web console
 //! ```
 //!
 //! Global options: `--connect`, `--listen`, `--config` (a Zenoh JSON5 file), `--mode`,
@@ -19,6 +20,7 @@
 //! Exit status: 0 success, 1 runtime or input errors, 2 usage errors.
 
 mod commands;
+mod gateway;
 mod net;
 mod show;
 
@@ -35,7 +37,8 @@ pub struct Cli {
     /// Endpoint of a peer or router to connect to (repeatable; default tcp/127.0.0.1:7447)
     #[arg(long, global = true, value_name = "ENDPOINT")]
     connect: Vec<String>,
-    /// Endpoint to listen on (repeatable; default a loopback port, or 7447 for `router`)
+    /// Endpoint to listen on (repeatable; default a loopback port, or 7447 for `router`); for
+    /// `gateway`, its HTTP address (default 127.0.0.1:8080)
     #[arg(long, global = true, value_name = "ENDPOINT")]
     listen: Vec<String>,
     /// A Zenoh JSON5 configuration file to start from
@@ -170,6 +173,22 @@ enum Command {
     Whoami,
     /// Run a Zenoh router: peers and clients that connect to it reach each other through it
     Router,
+    /// Serve the network over HTTP and WebSocket, with the web console, for browsers and small
+    /// devices (a relay: it holds no key and cannot act as anyone)
+    ///
+    /// `--listen ADDR` is the HTTP address (default 127.0.0.1:8080); the network options
+    /// (`--connect`, `--mode`, `--config`, `SAFETHING_ZENOH_*`) say how it joins the network.
+    Gateway {
+        /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Let pages of another origin (`http://host:port`) use the gateway (repeatable)
+        #[arg(long, value_name = "ORIGIN")]
+        allow_origin: Vec<String>,
+    },
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

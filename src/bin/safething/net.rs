@@ -23,6 +23,11 @@ pub struct Net {
 /// endpoint to connect to and no config file, a peer or client connects to the usual meeting
 /// point, `tcp/127.0.0.1:7447`.
 pub fn config(cli: &Cli, router: bool) -> Result<ZenohConfig, Failure> {
+    zenoh_config(cli, router, &cli.listen)
+}
+
+/// [`config`] with the Zenoh listen endpoints given apart (the gateway's `--listen` is HTTP).
+pub fn zenoh_config(cli: &Cli, router: bool, listen: &[String]) -> Result<ZenohConfig, Failure> {
     let mut config = ZenohConfig::new().with_env()?;
     if let Some(file) = &cli.config {
         config = config.file(file);
@@ -33,8 +38,8 @@ pub fn config(cli: &Cli, router: bool) -> Result<ZenohConfig, Failure> {
     if router {
         config = config.mode(Mode::Router);
     }
-    if !cli.listen.is_empty() {
-        config = config.listen(split(&cli.listen));
+    if !listen.is_empty() {
+        config = config.listen(split(listen));
     }
     if !cli.connect.is_empty() {
         config = config.connect(split(&cli.connect));
