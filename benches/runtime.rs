@@ -4,6 +4,9 @@
 //! ```sh
 //! cargo bench --bench runtime
 //! ```
+//!
+//! The inputs are the benchmark's own fixed definitions, so a failed step is a bug in the
+//! benchmark, not bad input: it stops there (`expect`, `panic!`) instead of reporting an error.
 
 use std::time::{Duration, Instant};
 

@@ -15,6 +15,9 @@
 //! 3000), `BENCH_FLOOD` (messages per path for throughput, default 60000), `BENCH_ONLY` (a
 //! comma-separated subset of `raw`, `unsigned`, `signed`) and `BENCH_FILTER` (paths whose
 //! name contains one of its comma-separated parts), for profiling.
+//!
+//! The inputs are the benchmark's own fixed definitions, so a failed step is a bug in the
+//! benchmark, not bad input: it stops there (`expect`, `panic!`) instead of reporting an error.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -252,6 +252,19 @@ pub struct Opened<T> {
     pub body: T,
 }
 
+impl<T> Opened<T> {
+    /// The same message with its body decoded further (decrypted, or read as a typed request).
+    pub fn with_body<U>(self, body: U) -> Opened<U> {
+        Opened {
+            from: self.from,
+            id: self.id,
+            ts: self.ts,
+            signed: self.signed,
+            body,
+        }
+    }
+}
+
 /// Checks received envelopes: signature, freshness, and (for requests) replays.
 #[derive(Debug)]
 pub struct Verifier {

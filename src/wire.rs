@@ -386,6 +386,18 @@ pub enum Problem {
     },
 }
 
+impl Problem {
+    /// A payload that breaks its schema, reported with the violated keyword and where.
+    pub fn invalid_payload(what: &str, error: safething_ir::value::ValueError) -> Problem {
+        Problem::InvalidPayload {
+            what: what.to_owned(),
+            path: error.path,
+            keyword: error.violation.keyword().into(),
+            message: error.violation.to_string(),
+        }
+    }
+}
+
 /// The answer to a request: `{"ok": ...}` or `{"error": {...}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum Outcome<T> {

@@ -6,6 +6,9 @@
 //!
 //! The crate builds into `target/bench-build-time/`, so the dependencies (tokio, serde, ...)
 //! are compiled on the first run only: the "first build" figure includes them then.
+//!
+//! The inputs are the benchmark's own fixed definitions, so a failed step is a bug in the
+//! benchmark, not bad input: it stops there (`expect`, `panic!`) instead of reporting an error.
 
 #[path = "../tests/synthetic/mod.rs"]
 mod synthetic;

@@ -1,6 +1,9 @@
 //! Generation time of the Rust generator: 1,000 programmatic definitions with 10 affordances
 //! each (plus three named types), validated, generated and formatted. Prints figures; run with
 //! `cargo bench -p safething-codegen --bench generate`.
+//!
+//! The inputs are the benchmark's own fixed definitions, so a failed step is a bug in the
+//! benchmark, not bad input: it stops there (`expect`, `panic!`) instead of reporting an error.
 
 #[path = "../tests/synthetic/mod.rs"]
 mod synthetic;

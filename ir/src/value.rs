@@ -277,6 +277,22 @@ pub struct ValueError {
     pub violation: Violation,
 }
 
+/// Checks a payload against its schema, where `None` (an affordance without a payload, as in
+/// [`PayloadSchemas`](crate::PayloadSchemas)) accepts only `null`.
+pub fn check_payload(schema: Option<&CompiledSchema>, value: &Value) -> Result<(), ValueError> {
+    match schema {
+        Some(schema) => schema.check(value),
+        None if value.is_null() => Ok(()),
+        None => Err(ValueError {
+            path: String::new(),
+            violation: Violation::Type {
+                expected: SchemaType::Null,
+                found: json_type_name(value),
+            },
+        }),
+    }
+}
+
 impl CompiledSchema {
     /// A schema that accepts any value (a payload the definition leaves open).
     pub fn any() -> CompiledSchema {

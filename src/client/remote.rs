@@ -356,13 +356,7 @@ impl RemoteThing {
         } else {
             serde_json::from_str(raw).map_err(malformed)?
         };
-        Ok(Opened {
-            from: opened.from,
-            id: opened.id,
-            ts: opened.ts,
-            signed: opened.signed,
-            body,
-        })
+        Ok(opened.with_body(body))
     }
 
     /// Like [`open`](Self::open); a payload sealed with a key this handle has not seen makes it

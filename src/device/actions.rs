@@ -171,33 +171,26 @@ pub(crate) async fn on_request_query(inner: &Arc<Inner>, query: Query, request: 
 }
 
 fn status(inner: &Inner, request: &str, from: &PublicKey) -> Result<ActionUpdate, Problem> {
-    let entry = lock(&inner.requests)
-        .get(request)
-        .ok_or_else(|| Problem::UnknownRequest {
-            request: request.to_owned(),
-        })?;
-    may_see(inner, &entry, from)?;
-    Ok(entry.current())
+    Ok(visible(inner, request, from)?.current())
 }
 
-/// The requester and the owner may follow or cancel a request.
-fn may_see(inner: &Inner, entry: &RequestEntry, from: &PublicKey) -> Result<(), Problem> {
+/// The request, if `from` may follow or cancel it: its requester and the owner may. To anyone
+/// else it does not exist.
+fn visible(inner: &Inner, request: &str, from: &PublicKey) -> Result<Arc<RequestEntry>, Problem> {
+    let unknown = || Problem::UnknownRequest {
+        request: request.to_owned(),
+    };
+    let entry = lock(&inner.requests).get(request).ok_or_else(unknown)?;
     if entry.requester == *from {
-        return Ok(());
+        return Ok(entry);
     }
     let parties = lock(&inner.meta).parties.clone();
-    counted(inner, parties.check_owner(from)).map_err(|_| Problem::UnknownRequest {
-        request: entry.request.clone(),
-    })
+    counted(inner, parties.check_owner(from)).map_err(|_| unknown())?;
+    Ok(entry)
 }
 
 fn cancel(inner: &Inner, request: &str, from: &PublicKey) -> Result<ActionUpdate, Problem> {
-    let entry = lock(&inner.requests)
-        .get(request)
-        .ok_or_else(|| Problem::UnknownRequest {
-            request: request.to_owned(),
-        })?;
-    may_see(inner, &entry, from)?;
+    let entry = visible(inner, request, from)?;
     if !entry.is_final() {
         tracing::info!(thing = %inner.id, %request, "cancel requested");
         entry.cancel.cancel();
@@ -233,26 +226,10 @@ fn admit(
     if state != Lifecycle::Published {
         return Err(Problem::NotPublished { state });
     }
-    let schema = inner.schemas.inputs.get(name).cloned().flatten();
-    let checked = match &schema {
-        Some(schema) => schema.check(input),
-        None if input.is_null() => Ok(()),
-        None => Err(safething_ir::value::ValueError {
-            path: String::new(),
-            violation: safething_ir::value::Violation::Type {
-                expected: safething_ir::SchemaType::Null,
-                found: safething_ir::value::json_type_name(input),
-            },
-        }),
-    };
-    if let Err(e) = checked {
+    let schema = inner.schemas.inputs.get(name).and_then(Option::as_ref);
+    if let Err(e) = safething_ir::value::check_payload(schema, input) {
         inner.stats.invalid_payload.fetch_add(1, Ordering::Relaxed);
-        return Err(Problem::InvalidPayload {
-            what: "input".into(),
-            path: e.path,
-            keyword: e.violation.keyword().into(),
-            message: e.violation.to_string(),
-        });
+        return Err(Problem::invalid_payload("input", e));
     }
     if inner
         .handler

@@ -720,27 +720,13 @@ impl Inner {
         let Some((key, seq)) = self.events.get(name) else {
             return Err(self.unknown(AffordanceKind::Event, name));
         };
-        match self.schemas.events.get(name) {
-            Some(Some(schema)) => schema
-                .check(&data)
-                .map_err(|source| Error::InvalidPayload {
-                    what: format!("data of event `{name}`"),
-                    source,
-                })?,
-            _ if !data.is_null() => {
-                return Err(Error::InvalidPayload {
-                    what: format!("data of event `{name}`"),
-                    source: safething_ir::value::ValueError {
-                        path: String::new(),
-                        violation: safething_ir::value::Violation::Type {
-                            expected: safething_ir::SchemaType::Null,
-                            found: safething_ir::value::json_type_name(&data),
-                        },
-                    },
-                });
+        let schema = self.schemas.events.get(name).and_then(Option::as_ref);
+        safething_ir::value::check_payload(schema, &data).map_err(|source| {
+            Error::InvalidPayload {
+                what: format!("data of event `{name}`"),
+                source,
             }
-            _ => {}
-        }
+        })?;
         let message = EventMessage {
             data,
             seq: seq.fetch_add(1, Ordering::Relaxed) + 1,

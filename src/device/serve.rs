@@ -112,13 +112,7 @@ pub(crate) fn open<T: DeserializeOwned>(
     let body = inner
         .decode::<T>(&query.key_expr, &opened.body)
         .map_err(refuse)?;
-    Ok(Opened {
-        from: opened.from,
-        id: opened.id,
-        ts: opened.ts,
-        signed: opened.signed,
-        body,
-    })
+    Ok(opened.with_body(body))
 }
 
 /// Rejects a message id seen before.
@@ -224,12 +218,7 @@ async fn write(
         && let Err(e) = schema.check(&value)
     {
         inner.stats.invalid_payload.fetch_add(1, Ordering::Relaxed);
-        return Err(Problem::InvalidPayload {
-            what: "value".into(),
-            path: e.path,
-            keyword: e.violation.keyword().into(),
-            message: e.violation.to_string(),
-        });
+        return Err(Problem::invalid_payload("value", e));
     }
     let handler = inner
         .handler
