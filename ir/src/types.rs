@@ -1,7 +1,9 @@
 //! Which schemas of a definition become named types in generated code, and their names.
 //!
-//! Generators (Rust, TypeScript) and validation (name collisions) all use [`type_plan`], so a
-//! name is decided in exactly one place.
+//! Generators (Rust, TypeScript, through [`TypePlan`]) and validation (name collisions) all use
+//! [`type_plan`], so a name is decided in exactly one place.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -9,6 +11,37 @@ use crate::definition::Definition;
 use crate::naming::{self, PayloadPosition};
 use crate::path::IrPath;
 use crate::schema::{ChildKey, DataSchema, SchemaType};
+
+/// The types a definition's generated code declares, in order, found by the IR path of their
+/// schema: what each generator needs from [`type_plan`].
+#[derive(Clone, Debug)]
+pub struct TypePlan {
+    types: Vec<PlannedType>,
+    by_path: BTreeMap<IrPath, usize>,
+}
+
+impl TypePlan {
+    /// The plan of `def`.
+    pub fn of(def: &Definition) -> TypePlan {
+        let types = type_plan(def);
+        let by_path = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.path.clone(), i))
+            .collect();
+        TypePlan { types, by_path }
+    }
+
+    /// Every planned type, in declaration order.
+    pub fn iter(&self) -> std::slice::Iter<'_, PlannedType> {
+        self.types.iter()
+    }
+
+    /// The type declared for the schema at `path`, if it gets one.
+    pub fn at(&self, path: &IrPath) -> Option<&PlannedType> {
+        self.by_path.get(path).map(|&i| &self.types[i])
+    }
+}
 
 /// What kind of generated type a schema becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -441,15 +441,7 @@ impl RemoteThing {
 
     /// The current value of an attribute.
     pub async fn read(&self, name: &str) -> Result<AttributeReading> {
-        let reply = self.read_raw(name, None).await?;
-        match reply.value {
-            Some(value) => Ok(AttributeReading {
-                value,
-                seq: reply.seq,
-                ts: reply.ts,
-            }),
-            None => Err(Error::NoValue(name.to_owned())),
-        }
+        reading(name, self.read_raw(name, None).await?)
     }
 
     /// The remembered values of an attribute that keeps a history, oldest first.
@@ -484,14 +476,7 @@ impl RemoteThing {
         let reply: ReadReply = self
             .request_as(&protect, &key, &request, self.client.config.request_timeout)
             .await?;
-        match reply.value {
-            Some(value) => Ok(AttributeReading {
-                value,
-                seq: reply.seq,
-                ts: reply.ts,
-            }),
-            None => Err(Error::NoValue(name.to_owned())),
-        }
+        reading(name, reply)
     }
 
     /// Follows an attribute: the stream starts with the current value (when it passes the
@@ -559,5 +544,17 @@ impl RemoteThing {
             token: token.to_owned(),
         })
         .await
+    }
+}
+
+/// The value a read or write reply carries; a reply without one means the attribute has none yet.
+fn reading(name: &str, reply: ReadReply) -> Result<AttributeReading> {
+    match reply.value {
+        Some(value) => Ok(AttributeReading {
+            value,
+            seq: reply.seq,
+            ts: reply.ts,
+        }),
+        None => Err(Error::NoValue(name.to_owned())),
     }
 }

@@ -4,13 +4,11 @@
 //! Which schemas become types, and their names, is decided by
 //! [`safething_ir::types::type_plan`]; this module only spells them in Rust.
 
-use std::collections::BTreeMap;
-
 use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::{Number, Value};
 
-use safething_ir::types::{PlannedType, TypeShape, is_string_enum, type_plan};
+use safething_ir::types::{PlannedType, TypePlan, TypeShape, is_string_enum};
 use safething_ir::{DataSchema, Definition, IrPath, SchemaType};
 
 use super::GenError;
@@ -47,8 +45,7 @@ impl Traits {
 /// Spells a definition's schemas as Rust types.
 pub(crate) struct TypeGen<'a> {
     def: &'a Definition,
-    plan: Vec<PlannedType>,
-    by_path: BTreeMap<IrPath, usize>,
+    plan: TypePlan,
     rt: &'a TokenStream,
     serde_crate: String,
 }
@@ -56,16 +53,10 @@ pub(crate) struct TypeGen<'a> {
 impl<'a> TypeGen<'a> {
     /// A generator for `def`'s types; `rt` is the path of the runtime crate (`::safething`).
     pub(crate) fn new(def: &'a Definition, rt: &'a TokenStream) -> TypeGen<'a> {
-        let plan = type_plan(def);
-        let by_path = plan
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.path.clone(), i))
-            .collect();
+        let plan = TypePlan::of(def);
         TypeGen {
             def,
             plan,
-            by_path,
             rt,
             serde_crate: format!("{}::__private::serde", rt.to_string().replace(' ', "")),
         }
@@ -82,10 +73,10 @@ impl<'a> TypeGen<'a> {
         path: &IrPath,
         depth: usize,
     ) -> Result<TokenStream, GenError> {
-        if let Some(&i) = self.by_path.get(path)
+        if let Some(planned) = self.plan.at(path)
             && s.reference.is_none()
         {
-            let name = ident(&self.plan[i].name)?;
+            let name = ident(&planned.name)?;
             return Ok(quote!(#name));
         }
         self.structural(s, path, depth)
@@ -205,7 +196,7 @@ impl<'a> TypeGen<'a> {
     /// Every planned type, in plan order.
     pub(crate) fn items(&self) -> Result<TokenStream, GenError> {
         let mut out = TokenStream::new();
-        for planned in &self.plan {
+        for planned in self.plan.iter() {
             let schema = self.schema_at(&planned.path)?;
             out.extend(match planned.shape {
                 TypeShape::Struct => self.structure(planned, schema)?,
@@ -320,7 +311,7 @@ impl<'a> TypeGen<'a> {
                 pascal(title)
             } else if let Some(r) = &alt.reference {
                 pascal(r)
-            } else if self.by_path.contains_key(&alt_path) {
+            } else if self.plan.at(&alt_path).is_some() {
                 format!("Variant{}", i + 1)
             } else {
                 match alt.ty {

@@ -14,11 +14,9 @@
 //! | `const` / `enum` of primitives | the literal types |
 //! | anything else | `rt.Json` |
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use safething_ir::types::{PlannedType, TypeShape, is_string_enum, type_plan};
+use safething_ir::types::{TypePlan, TypeShape, is_string_enum};
 use safething_ir::{DataSchema, Definition, IrPath, SchemaType};
 
 use super::GenError;
@@ -59,8 +57,7 @@ pub struct TypeView {
 /// Spells a definition's schemas as TypeScript types.
 pub struct TsTypes<'a> {
     def: &'a Definition,
-    plan: Vec<PlannedType>,
-    by_path: BTreeMap<IrPath, usize>,
+    plan: TypePlan,
 }
 
 fn literal(v: &Value) -> Option<String> {
@@ -85,13 +82,8 @@ fn union(parts: Vec<String>) -> String {
 impl<'a> TsTypes<'a> {
     /// A generator for `def`'s types.
     pub fn new(def: &'a Definition) -> TsTypes<'a> {
-        let plan = type_plan(def);
-        let by_path = plan
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.path.clone(), i))
-            .collect();
-        TsTypes { def, plan, by_path }
+        let plan = TypePlan::of(def);
+        TsTypes { def, plan }
     }
 
     /// The TypeScript type of the schema at `path` (a payload or a property).
@@ -100,10 +92,10 @@ impl<'a> TsTypes<'a> {
     }
 
     fn type_at(&self, s: &DataSchema, path: &IrPath, depth: usize) -> Result<String, GenError> {
-        if let Some(&i) = self.by_path.get(path)
+        if let Some(planned) = self.plan.at(path)
             && s.reference.is_none()
         {
-            return Ok(self.plan[i].name.clone());
+            return Ok(planned.name.clone());
         }
         self.structural(s, path, depth)
     }
@@ -166,7 +158,7 @@ impl<'a> TsTypes<'a> {
     /// Every planned type, in plan order.
     pub fn views(&self) -> Result<Vec<TypeView>, GenError> {
         let mut out = Vec::new();
-        for planned in &self.plan {
+        for planned in self.plan.iter() {
             let schema = self.schema_at(&planned.path)?;
             let mut docs = schema_docs(schema);
             if docs.is_empty() {
