@@ -5,6 +5,8 @@
 #[path = "../../derive/gardening_twin.rs"]
 mod twin;
 
+mod common;
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -14,32 +16,9 @@ use safething::typed::Filter;
 use safething::wire::ActionError;
 use safething::{Client, Error, Identity};
 
+use common::{connect, within};
+
 use safething_generated_tests::gardening_device as toml;
-
-const PATIENCE: Duration = Duration::from_secs(10);
-
-async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(PATIENCE, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
-
-async fn connect<C>(
-    client: &Client,
-    id: &str,
-    f: impl AsyncFn(&Client, &str) -> safething::Result<C>,
-) -> C {
-    within("the thing to answer", async {
-        loop {
-            match f(client, id).await {
-                Ok(c) => return c,
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    })
-    .await
-}
 
 /// The derived device's handler.
 struct DerivedValve {

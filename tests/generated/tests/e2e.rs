@@ -2,6 +2,8 @@
 //! the typed API — reads, history, watches with typed filters, events with field filters,
 //! writes accepted and rejected, actions done, failed, cancelled and timed out.
 
+mod common;
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -11,20 +13,13 @@ use safething::typed::Filter;
 use safething::wire::{ActionError, ActionState};
 use safething::{Client, Error, Identity};
 
+use common::{connect, within};
+
 use safething_generated_tests::gardening_device::{
     GardeningDevice, GardeningDeviceClient, GardeningDeviceHandler, OpenValveInput, Reading,
     ValveState,
 };
 use safething_generated_tests::keywords;
-
-const PATIENCE: Duration = Duration::from_secs(10);
-
-async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(PATIENCE, f).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
 
 /// The device's application code: the typed handler.
 struct Garden {
@@ -72,22 +67,6 @@ impl GardeningDeviceHandler for Garden {
             Err(format!("{value}% would drown the plants"))
         }
     }
-}
-
-async fn connect<C>(
-    client: &Client,
-    id: &str,
-    f: impl AsyncFn(&Client, &str) -> safething::Result<C>,
-) -> C {
-    within("the thing to answer", async {
-        loop {
-            match f(client, id).await {
-                Ok(c) => return c,
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    })
-    .await
 }
 
 #[tokio::test]
