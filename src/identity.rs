@@ -4,7 +4,7 @@
 //! [`PublicKey::short`] gives a 10-character fingerprint for humans.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -226,19 +226,24 @@ impl Identity {
     }
 
     /// Loads the identity stored at `path`, or creates one there (mode 0600) on first run.
+    /// Processes that start together (a device and its controller sharing a key file) all end
+    /// up with the one identity that was saved first.
     pub fn load_or_create(path: impl AsRef<Path>) -> Result<Identity, IdentityError> {
         let path = path.as_ref();
-        match std::fs::metadata(path) {
-            Ok(_) => Identity::load(path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        match Identity::load(path) {
+            Err(IdentityError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
                 let identity = Identity::generate()?;
-                identity.save(path)?;
-                Ok(identity)
+                match identity.save(path) {
+                    Ok(()) => Ok(identity),
+                    Err(IdentityError::Io { source, .. })
+                        if source.kind() == ErrorKind::AlreadyExists =>
+                    {
+                        Identity::load(path)
+                    }
+                    Err(e) => Err(e),
+                }
             }
-            Err(source) => Err(IdentityError::Io {
-                path: path.to_owned(),
-                source,
-            }),
+            loaded => loaded,
         }
     }
 
@@ -270,16 +275,41 @@ impl Identity {
     }
 
     /// Writes the identity to `path`, readable and writable by its user only, creating parent
-    /// directories. Fails if the file exists.
+    /// directories. Fails if the file exists. The file appears complete or not at all: it is
+    /// written under a temporary name and then linked into place.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), IdentityError> {
         let path = path.as_ref();
         let io = |source| IdentityError::Io {
             path: path.to_owned(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| IdentityError::Random(e.to_string()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let temporary = dir.unwrap_or(Path::new("")).join(format!(
+            ".{name}.{}.tmp",
+            BASE32_NOPAD.encode(&nonce).to_ascii_lowercase()
+        ));
+        let written = self.write_new(&temporary);
+        let linked = written.and_then(|()| std::fs::hard_link(&temporary, path));
+        let _ = std::fs::remove_file(&temporary);
+        match linked {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(io(e)),
+            // A file system without hard links: create the file in place instead.
+            Err(_) => self.write_new(path).map_err(io),
+        }
+    }
+
+    /// Creates `path` (mode 0600, failing if it exists) holding the identity.
+    fn write_new(&self, path: &Path) -> std::io::Result<()> {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -287,7 +317,7 @@ impl Identity {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(path).map_err(io)?;
+        let mut file = options.open(path)?;
         let secret = BASE32_NOPAD
             .encode(&self.secret_bytes())
             .to_ascii_lowercase();
@@ -295,9 +325,8 @@ impl Identity {
             file,
             "{FILE_HEADER}\n{secret}\n# public key: {}",
             self.public
-        )
-        .map_err(io)?;
-        file.sync_all().map_err(io)
+        )?;
+        file.sync_all()
     }
 }
 
@@ -326,6 +355,32 @@ fn check_private(_path: &Path) -> Result<(), IdentityError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processes_starting_together_share_the_first_saved_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo").join("shared.key");
+        for _ in 0..20 {
+            let _ = std::fs::remove_file(&path);
+            let keys: Vec<PublicKey> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..4)
+                    .map(|_| scope.spawn(|| Identity::load_or_create(&path)))
+                    .collect();
+                racers
+                    .into_iter()
+                    .map(|r| *r.join().unwrap().unwrap().public_key())
+                    .collect()
+            });
+            assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+            assert_eq!(*Identity::load(&path).unwrap().public_key(), keys[0]);
+        }
+        // No temporary files are left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("demo"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["shared.key"]);
+    }
 
     #[test]
     fn keys_print_parse_and_verify() {
