@@ -300,7 +300,20 @@ impl Verifier {
         key: &str,
         bytes: &[u8],
     ) -> Result<Opened<T>, EnvelopeError> {
-        let env: EnvelopeIn<'_> = serde_json::from_slice(bytes)
+        let opened = self.open_raw(key, bytes)?;
+        let body = serde_json::from_str(opened.body.get())
+            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+        Ok(opened.with_body(body))
+    }
+
+    /// Like [`open`](Self::open), the body left as received (borrowed from `bytes`), for
+    /// callers that decrypt or decode it further: it is read once, not copied.
+    pub fn open_raw<'a>(
+        &self,
+        key: &str,
+        bytes: &'a [u8],
+    ) -> Result<Opened<&'a RawValue>, EnvelopeError> {
+        let env: EnvelopeIn<'a> = serde_json::from_slice(bytes)
             .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
         if env.v != VERSION {
             return Err(EnvelopeError::Version(env.v));
@@ -330,14 +343,12 @@ impl Verifier {
                 window_ms: self.window_ms,
             });
         }
-        let body = serde_json::from_str(env.body.get())
-            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
         Ok(Opened {
             from,
             id: env.id.into_owned(),
             ts: env.ts,
             signed,
-            body,
+            body: env.body,
         })
     }
 

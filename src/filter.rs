@@ -276,6 +276,18 @@ impl FilterState {
         FilterState { node: Node::Any }
     }
 
+    /// Like [`offer`](Self::offer) at the current time; the clock is read only by filters
+    /// that keep time (`min_interval`), since reading it costs more than most filters.
+    pub fn offer_now(&mut self, value: &Value) -> bool {
+        let now = if self.node.is_timed() {
+            Instant::now()
+        } else {
+            // Never read by filters that do not keep time.
+            START.with(|start| *start)
+        };
+        self.offer(value, now)
+    }
+
     /// Whether `value` should be delivered now; if so, remembers it as delivered.
     pub fn offer(&mut self, value: &Value, now: Instant) -> bool {
         let pass = self.node.test(value, now);
@@ -286,7 +298,20 @@ impl FilterState {
     }
 }
 
+thread_local! {
+    /// A fixed instant to pass where no filter reads it.
+    static START: Instant = Instant::now();
+}
+
 impl Node {
+    fn is_timed(&self) -> bool {
+        match self {
+            Node::MinInterval { .. } => true,
+            Node::And(nodes) | Node::Or(nodes) => nodes.iter().any(Node::is_timed),
+            Node::Any | Node::Compare { .. } | Node::Step { .. } => false,
+        }
+    }
+
     fn test(&self, value: &Value, now: Instant) -> bool {
         match self {
             Node::Any => true,
@@ -655,6 +680,22 @@ mod tests {
         assert!(f.offer(&json!(1), t0));
         assert!(!f.offer(&json!(2), t0 + Duration::from_millis(50)));
         assert!(f.offer(&json!(3), t0 + Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn offer_now_keeps_time_only_where_a_filter_does() {
+        let num = schema(json!({"type": "number"}));
+        let mut step = Filter::step(2.0).compile(&num, &no_types()).unwrap();
+        assert!(!step.node.is_timed());
+        assert!(step.offer_now(&json!(10)));
+        assert!(!step.offer_now(&json!(11)));
+        let mut timed = Filter::gt(0)
+            .and(Filter::min_interval(Duration::from_secs(3600)))
+            .compile(&num, &no_types())
+            .unwrap();
+        assert!(timed.node.is_timed());
+        assert!(timed.offer_now(&json!(1)));
+        assert!(!timed.offer_now(&json!(2)), "within the interval");
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use safething_ir::value::CompiledSchema;
 use safething_ir::{Access, PayloadSchemas, ThingId};
@@ -324,7 +323,7 @@ impl RemoteThing {
         let opened = self
             .client
             .verifier
-            .open::<Box<RawValue>>(key, payload)
+            .open_raw(key, payload)
             .map_err(|e| Unreadable::Error(Error::Untrusted(e)))?;
         if opened.signed && opened.from != self.description.thing_key {
             return Err(Unreadable::Error(Error::Untrusted(

@@ -1,16 +1,18 @@
 //! Attribute watches and event subscriptions as streams.
 
+use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Instant;
+use std::task::{Context, Poll, ready};
 
-use futures::stream::BoxStream;
+use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use safething_ir::ThingId;
 use safething_ir::value::CompiledSchema;
 
+use crate::envelope::Opened;
 use crate::error::{AffordanceKind, Error, Result};
 use crate::filter::{Filter, FilterState};
 use crate::keys;
@@ -18,6 +20,7 @@ use crate::transport::Subscriber;
 use crate::wire::{AttributeUpdate, EventMessage};
 
 use super::RemoteThing;
+use super::remote::Unreadable;
 
 /// A change of an attribute.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,37 +52,51 @@ pub struct EventDelivery {
 /// The stream of an attribute watch. Items are errors only for values that come from the
 /// thing but break its schema; messages that fail verification are dropped (and logged).
 pub struct Watch {
-    inner: BoxStream<'static, Result<Update>>,
+    feed: Feed<AttributeUpdate>,
 }
 
 /// The stream of an event subscription.
 pub struct EventStream {
-    inner: BoxStream<'static, Result<EventDelivery>>,
+    feed: Feed<EventMessage>,
 }
 
 impl std::fmt::Debug for Watch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watch").finish_non_exhaustive()
+        f.debug_struct("Watch")
+            .field("thing", self.feed.thing.id())
+            .finish_non_exhaustive()
     }
 }
 
 impl std::fmt::Debug for EventStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream").finish_non_exhaustive()
+        f.debug_struct("EventStream")
+            .field("thing", self.feed.thing.id())
+            .finish_non_exhaustive()
     }
 }
 
 impl Stream for Watch {
     type Item = Result<Update>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        self.feed.poll_as(cx, |d, thing| Update {
+            value: d.value,
+            seq: d.seq,
+            ts: d.ts,
+            thing,
+        })
     }
 }
 
 impl Stream for EventStream {
     type Item = Result<EventDelivery>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        self.feed.poll_as(cx, |d, thing| EventDelivery {
+            data: d.value,
+            seq: d.seq,
+            ts: d.ts,
+            thing,
+        })
     }
 }
 
@@ -108,7 +125,7 @@ impl Order {
 }
 
 /// A message published on an affordance's key: its payload and its place in the sequence.
-trait Published: serde::de::DeserializeOwned {
+trait Published: serde::de::DeserializeOwned + Send + 'static {
     fn into_parts(self) -> (Value, u64, u32);
 }
 
@@ -132,8 +149,10 @@ struct Delivery {
 }
 
 /// What watches and event subscriptions share: verify each publication as the thing's, drop
-/// stale ones, check the payload against its schema, apply the filter.
-struct Feed {
+/// stale ones, check the payload against its schema, apply the filter. A stream written out
+/// rather than an `async` loop: each message is handled where it is received, without a future
+/// to set up per message (floods of small events spend their time here).
+struct Feed<M> {
     thing: RemoteThing,
     /// For logs and errors: "value of attribute `level`", "data of event `alarm`".
     what: String,
@@ -142,34 +161,38 @@ struct Feed {
     filter: FilterState,
     subscriber: Subscriber,
     order: Order,
+    /// Ends the stream when the client shuts down.
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// A message sealed with a key this handle has not seen yet, opened again once the
+    /// description (with the new keys) has been fetched.
+    refreshing: Option<BoxFuture<'static, Result<Opened<M>>>>,
+    /// A watch's first item: the value read when it started.
+    first: Option<Delivery>,
 }
 
-impl Feed {
-    /// The next delivery that passes; `None` once the subscription or the client ends.
-    async fn next<M: Published>(&mut self) -> Option<Result<Delivery>> {
-        loop {
-            let sample = tokio::select! {
-                s = self.subscriber.recv() => s?,
-                () = self.thing.client.shutdown.cancelled() => return None,
-            };
-            if let Some(item) = self.process::<M>(&sample.key, &sample.payload).await {
-                return Some(item);
-            }
+impl<M: Published> Feed<M> {
+    fn new(
+        thing: &RemoteThing,
+        what: String,
+        schema: Option<CompiledSchema>,
+        filter: FilterState,
+        subscriber: Subscriber,
+    ) -> Feed<M> {
+        Feed {
+            thing: thing.clone(),
+            what,
+            schema,
+            filter,
+            subscriber,
+            order: Order::default(),
+            shutdown: Box::pin(thing.client.shutdown.clone().cancelled_owned()),
+            refreshing: None,
+            first: None,
         }
     }
 
-    async fn process<M: Published>(
-        &mut self,
-        key: &str,
-        payload: &[u8],
-    ) -> Option<Result<Delivery>> {
-        let opened = match self.thing.open_fresh::<M>(key, payload).await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!(thing = %self.thing.id(), what = %self.what, error = %e, "dropped an unverifiable message");
-                return None;
-            }
-        };
+    /// Checks an opened message; `Some` when it is delivered.
+    fn accept(&mut self, opened: Opened<M>) -> Option<Result<Delivery>> {
         let ts = opened.ts;
         let (value, seq, epoch) = opened.body.into_parts();
         if !self.order.accept(epoch, seq, ts) {
@@ -186,10 +209,73 @@ impl Feed {
         if let Err(e) = checked {
             return Some(Err(e));
         }
-        if !self.filter.offer(&value, Instant::now()) {
+        if !self.filter.offer_now(&value) {
             return None;
         }
         Some(Ok(Delivery { value, seq, ts }))
+    }
+
+    /// The next delivery as the item a stream hands out, which names the thing.
+    fn poll_as<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        item: impl FnOnce(Delivery, ThingId) -> T,
+    ) -> Poll<Option<Result<T>>> {
+        let next = ready!(self.poll_next_unpin(cx));
+        Poll::Ready(next.map(|next| next.map(|d| item(d, self.thing.id().clone()))))
+    }
+
+    fn dropped(&self, error: &Error) {
+        tracing::warn!(thing = %self.thing.id(), what = %self.what, %error, "dropped an unverifiable message");
+    }
+}
+
+impl<M: Published> Stream for Feed<M> {
+    type Item = Result<Delivery>;
+
+    /// The next delivery that passes; `None` once the subscription or the client ends.
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.shutdown.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        if let Some(first) = this.first.take()
+            && this.filter.offer_now(&first.value)
+        {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        loop {
+            if let Some(refreshing) = &mut this.refreshing {
+                let opened = ready!(refreshing.as_mut().poll(cx));
+                this.refreshing = None;
+                match opened {
+                    Ok(opened) => {
+                        if let Some(item) = this.accept(opened) {
+                            return Poll::Ready(Some(item));
+                        }
+                    }
+                    Err(e) => this.dropped(&e),
+                }
+                continue;
+            }
+            let Some(sample) = ready!(this.subscriber.poll_next_unpin(cx)) else {
+                return Poll::Ready(None);
+            };
+            match this.thing.open::<M>(&sample.key, &sample.payload) {
+                Ok(opened) => {
+                    if let Some(item) = this.accept(opened) {
+                        return Poll::Ready(Some(item));
+                    }
+                }
+                Err(Unreadable::Error(e)) => this.dropped(&e),
+                Err(Unreadable::UnknownKey(_)) => {
+                    let thing = this.thing.clone();
+                    this.refreshing = Some(Box::pin(async move {
+                        thing.open_fresh::<M>(&sample.key, &sample.payload).await
+                    }));
+                }
+            }
+        }
     }
 }
 
@@ -217,33 +303,16 @@ impl Watch {
             Err(Error::Offline(_) | Error::TimedOut { .. }) => None,
             Err(e) => return Err(e),
         };
-        let feed = Feed {
-            thing: thing.clone(),
-            what: format!("value of attribute `{name}`"),
-            schema: Some(schema.clone()),
+        let mut feed = Feed::new(
+            thing,
+            format!("value of attribute `{name}`"),
+            Some(schema.clone()),
             filter,
             subscriber,
-            order,
-        };
-        let id = thing.id().clone();
-        let inner = futures::stream::unfold((feed, first), |(mut feed, first)| async move {
-            let item = match first {
-                Some(first) if feed.filter.offer(&first.value, Instant::now()) => Ok(first),
-                _ => feed.next::<AttributeUpdate>().await?,
-            };
-            Some((item, (feed, None)))
-        })
-        .map(move |item| {
-            item.map(|d| Update {
-                value: d.value,
-                seq: d.seq,
-                ts: d.ts,
-                thing: id.clone(),
-            })
-        });
-        Ok(Watch {
-            inner: Box::pin(inner),
-        })
+        );
+        feed.order = order;
+        feed.first = first;
+        Ok(Watch { feed })
     }
 }
 
@@ -269,29 +338,13 @@ impl EventStream {
             .transport
             .subscribe(&keys::event(thing.id(), name))
             .await?;
-        let feed = Feed {
-            thing: thing.clone(),
-            what: format!("data of event `{name}`"),
-            schema: thing.schemas.events.get(name).cloned().flatten(),
+        let feed = Feed::new(
+            thing,
+            format!("data of event `{name}`"),
+            thing.schemas.events.get(name).cloned().flatten(),
             filter,
             subscriber,
-            order: Order::default(),
-        };
-        let id = thing.id().clone();
-        let inner = futures::stream::unfold(feed, |mut feed| async move {
-            let item = feed.next::<EventMessage>().await?;
-            Some((item, feed))
-        })
-        .map(move |item| {
-            item.map(|d| EventDelivery {
-                data: d.value,
-                seq: d.seq,
-                ts: d.ts,
-                thing: id.clone(),
-            })
-        });
-        Ok(EventStream {
-            inner: Box::pin(inner),
-        })
+        );
+        Ok(EventStream { feed })
     }
 }

@@ -43,11 +43,12 @@ pub(crate) struct RequestEntry {
 
 /// A state change, and its envelope as sent: sealed once for the request's key
 /// (`requests/<id>`), it is both published there and replied to every query following the
-/// request, so each change costs one signature.
+/// request, so each change costs one signature. `accepted` is never published, and a quick
+/// action is done before anyone replies it: it is sealed only when a follower sends it.
 #[derive(Clone)]
 struct Sealed {
     update: ActionUpdate,
-    bytes: Bytes,
+    bytes: Option<Bytes>,
 }
 
 impl RequestEntry {
@@ -62,14 +63,13 @@ impl RequestEntry {
 
 /// Seals a state: encrypted for the action's access type once the request is admitted (its
 /// requester holds the key), plain for refusals.
-fn seal(inner: &Inner, access: &Access, key: &str, update: ActionUpdate) -> Sealed {
-    let bytes = inner.seal_for(access, key, &update).unwrap_or_else(|e| {
+fn seal(inner: &Inner, access: &Access, key: &str, update: &ActionUpdate) -> Bytes {
+    inner.seal_for(access, key, update).unwrap_or_else(|e| {
         // Serializing an `ActionUpdate` cannot fail; should it ever, followers see silence
         // and fall back to asking for the state.
         tracing::error!(thing = %inner.id, error = %e, "could not seal a request state");
         Bytes::new()
-    });
-    Sealed { update, bytes }
+    })
 }
 
 /// Requests by id: running ones, and the most recent finished ones (so a retry gets the
@@ -138,10 +138,20 @@ pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
                 Ok((entry, deadline, timeout_ms)) => {
                     // One task runs the request and replies its states: the run goes first,
                     // so a quick handler is done before the first reply, and no hop between
-                    // tasks stands between a state change and its reply.
+                    // tasks stands between a state change and its reply. The final state is
+                    // published for other observers once the requester has it.
                     let run = run(inner.clone(), entry.clone(), input, deadline, timeout_ms)
-                        .instrument(span);
-                    futures::join!(run, follow(inner, query, entry));
+                        .instrument(span.clone());
+                    let (unfinished, ()) = futures::join!(run, follow(inner, query, entry.clone()));
+                    publish_state(inner, &entry).await;
+                    if let Some((work, permit)) = unfinished {
+                        // A handler told to stop (deadline, cancellation) may still be winding
+                        // down: it keeps its slot for the grace period, then is dropped.
+                        let _ = tokio::time::timeout(inner.config.cancel_grace, work)
+                            .instrument(span)
+                            .await;
+                        drop(permit);
+                    }
                 }
                 Err(problem) => reject(inner, &query, &request, name, problem),
             }
@@ -262,7 +272,10 @@ fn admit(
         state: ActionState::Accepted,
     };
     let key = keys::request(&inner.id, request);
-    let (tx, _) = watch::channel(seal(inner, &action.access, &key, update));
+    let (tx, _) = watch::channel(Sealed {
+        update,
+        bytes: None,
+    });
     let entry = Arc::new(RequestEntry {
         request: request.to_owned(),
         action: name.to_owned(),
@@ -284,7 +297,11 @@ fn admit(
 /// (a quick action answers `done` at once instead of `accepted`, `running`, `done`).
 async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
     let send = |sealed: &Sealed| {
-        if let Err(e) = query.reply(&query.key_expr, sealed.bytes.clone()) {
+        let bytes = match &sealed.bytes {
+            Some(bytes) => bytes.clone(),
+            None => seal(inner, &entry.access, &entry.key, &sealed.update),
+        };
+        if let Err(e) = query.reply(&query.key_expr, bytes) {
             tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
         }
     };
@@ -322,8 +339,8 @@ fn reject(inner: &Inner, query: &Query, request: &str, action: &str, problem: Pr
     } else {
         query.key_expr.clone()
     };
-    let sealed = seal(inner, &Access::All, &key, update);
-    if let Err(e) = query.reply(&query.key_expr, sealed.bytes) {
+    let bytes = seal(inner, &Access::All, &key, &update);
+    if let Err(e) = query.reply(&query.key_expr, bytes) {
         tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
     }
 }
@@ -332,38 +349,44 @@ fn valid_request_id(request: &str) -> bool {
     !request.is_empty() && request.len() <= 64 && !request.contains(['/', '*', '$', '?', '#'])
 }
 
-async fn set_state(inner: &Inner, entry: &RequestEntry, state: ActionState) {
+/// Records the next state of a request (sealed at once: it is both replied and published).
+fn set_state(inner: &Inner, entry: &RequestEntry, state: ActionState) {
     let mut update = entry.current();
     update.seq += 1;
     update.state = state;
-    let sealed = seal(inner, &entry.access, &entry.key, update);
-    let bytes = sealed.bytes.clone();
-    entry.state.send_replace(sealed);
-    // Observers other than the requester (a console, a restarted client) follow the request key.
+    let bytes = seal(inner, &entry.access, &entry.key, &update);
+    entry.state.send_replace(Sealed {
+        update,
+        bytes: Some(bytes),
+    });
+}
+
+/// Publishes the request's current state on its key, for observers other than the requester
+/// (a console, a restarted client).
+async fn publish_state(inner: &Inner, entry: &RequestEntry) {
+    let Some(bytes) = entry.state.borrow().bytes.clone() else {
+        return;
+    };
     if let Err(e) = inner.transport.publish(&entry.key, bytes).await {
         tracing::debug!(thing = %inner.id, error = %e, "could not publish a request state");
     }
 }
 
-/// Waits for a slot, runs the handler, and records the outcome.
+/// Waits for a slot, runs the handler, and records the final state; a handler that has not
+/// finished by then is returned with its slot.
 async fn run(
     inner: Arc<Inner>,
     entry: Arc<RequestEntry>,
     input: Value,
     deadline: Instant,
     timeout_ms: u64,
-) {
+) -> Option<(Work, tokio::sync::OwnedSemaphorePermit)> {
     let (final_state, unfinished) = execute(&inner, &entry, input, deadline, timeout_ms).await;
     tracing::debug!(state = final_state.name(), "finished");
-    set_state(&inner, &entry, final_state).await;
+    set_state(&inner, &entry, final_state);
     inner.in_flight.fetch_sub(1, Ordering::AcqRel);
     lock(&inner.requests).finished(&entry.request);
-    // A handler told to stop (deadline, cancellation) may still be winding down: it keeps its
-    // slot for the grace period, then is dropped.
-    if let Some((work, permit)) = unfinished {
-        let _ = tokio::time::timeout(inner.config.cancel_grace, work).await;
-        drop(permit);
-    }
+    unfinished
 }
 
 type Work = futures::future::CatchUnwind<
@@ -382,13 +405,20 @@ async fn execute(
     ActionState,
     Option<(Work, tokio::sync::OwnedSemaphorePermit)>,
 ) {
-    let permit = tokio::select! {
-        permit = inner.slots.clone().acquire_owned() => match permit {
-            Ok(p) => p,
-            Err(_) => return (ActionState::Cancelled, None),
-        },
-        () = entry.cancel.cancelled() => return (ActionState::Cancelled, None),
-        () = tokio::time::sleep_until(deadline) => return (ActionState::TimedOut { timeout_ms }, None),
+    // A free slot is taken without arming the deadline's timer (arming one can wake a
+    // parked worker just to re-arm its clock).
+    let free = inner.slots.clone().try_acquire_owned().ok();
+    let permit = if let Some(permit) = free {
+        permit
+    } else {
+        tokio::select! {
+            permit = inner.slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => return (ActionState::Cancelled, None),
+            },
+            () = entry.cancel.cancelled() => return (ActionState::Cancelled, None),
+            () = tokio::time::sleep_until(deadline) => return (ActionState::TimedOut { timeout_ms }, None),
+        }
     };
     let handler = inner
         .handler
@@ -403,7 +433,6 @@ async fn execute(
             None,
         );
     };
-    set_state(inner, entry, ActionState::Running).await;
     let remaining = u64::try_from(
         deadline
             .saturating_duration_since(Instant::now())
@@ -418,8 +447,27 @@ async fn execute(
         deadline_ms: now_ms().saturating_add(remaining),
         cancel: entry.cancel.clone(),
     };
-    // A panicking handler fails its request; it does not take the device down.
-    let mut work: Work = AssertUnwindSafe(handler.invoke(&entry.action, input, ctx)).catch_unwind();
+    // A panicking handler fails its request; it does not take the device down, whether it
+    // panics when called or while it runs.
+    let called = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        handler.invoke(&entry.action, input, ctx)
+    }));
+    let mut work: Work = match called {
+        Ok(future) => AssertUnwindSafe(future).catch_unwind(),
+        Err(panic) => return (outcome(inner, &entry.action, Err(panic)), None),
+    };
+    // A handler that finishes at once goes straight to its final state; any other is
+    // announced as running.
+    if let std::task::Poll::Ready(result) = futures::poll!(&mut work) {
+        let state = if entry.cancel.is_cancelled() {
+            ActionState::Cancelled
+        } else {
+            outcome(inner, &entry.action, result)
+        };
+        return (state, None);
+    }
+    set_state(inner, entry, ActionState::Running);
+    publish_state(inner, entry).await;
     tokio::select! {
         result = &mut work => {
             // Whatever a handler returns after being cancelled, the request was cancelled.

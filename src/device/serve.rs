@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use futures::FutureExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -56,7 +57,7 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
         }
         Route::Action(name) => {
             let (inner, name) = (inner.clone(), name.to_owned());
-            tokio::spawn(async move { actions::on_action(&inner, query, &name).await });
+            start(async move { actions::on_action(&inner, query, &name).await });
         }
         Route::Request(request) => {
             let (inner, request) = (inner.clone(), request.to_owned());
@@ -67,6 +68,22 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
             tokio::spawn(async move { on_admin(&inner, query).await });
         }
         Route::Event(_) => {}
+    }
+}
+
+/// Runs a request's task: its first steps here, the rest (if any) as a task of its own. A quick
+/// action is answered without a hop to another task, which costs more than the action (the
+/// hop wakes a parked worker). A panic ends the request, never the loop serving the others.
+fn start(task: impl std::future::Future<Output = ()> + Send + 'static) {
+    let mut task = Box::pin(
+        std::panic::AssertUnwindSafe(task)
+            .catch_unwind()
+            .map(|_| ()),
+    );
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    if task.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(task);
     }
 }
 
@@ -107,10 +124,10 @@ pub(crate) fn open<T: DeserializeOwned>(
     };
     let opened = inner
         .verifier
-        .open::<Box<serde_json::value::RawValue>>(&query.key_expr, payload)
+        .open_raw(&query.key_expr, payload)
         .map_err(refuse)?;
     let body = inner
-        .decode::<T>(&query.key_expr, &opened.body)
+        .decode::<T>(&query.key_expr, opened.body)
         .map_err(refuse)?;
     Ok(opened.with_body(body))
 }

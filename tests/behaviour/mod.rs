@@ -78,6 +78,7 @@ pub fn definition() -> Definition {
             "count": {"output": {"type": "integer"}, "access": "all"},
             "fail": {"access": "all"},
             "crash": {"access": "all"},
+            "crash_on_call": {"access": "all"},
             "reboot": {"access": "owner"}
         }
     }))
@@ -126,6 +127,13 @@ pub fn handlers(counter: Arc<AtomicUsize>, cancelled: Arc<AtomicUsize>) -> Handl
             ))
         })
         .action("crash", |_, _| async { panic!("handler bug") })
+        .action(
+            "crash_on_call",
+            |_, _| -> BoxFuture<'static, Result<Value, safething::wire::ActionError>> {
+                // Before it returns a future: the device calls it on its own task.
+                panic!("handler bug on call")
+            },
+        )
         .action("reboot", |_, _| async { Ok(Value::Null) })
         .write("mode", |value: Value, _ctx| async move {
             if value == json!("manual") {
@@ -672,6 +680,15 @@ pub async fn events_are_validated_and_filtered(net: &impl TestNet) {
         f.device.emit_event("nope", Value::Null).await,
         Err(Error::UnknownAffordance { .. })
     ));
+    // Streams end when their client shuts down, even with a first value still to deliver.
+    f.device
+        .set_attribute("level", json!(50))
+        .await
+        .expect("set");
+    let mut level = thing.watch("level", Filter::any()).await.expect("watch");
+    c.shutdown();
+    assert!(within("end of events", all.next()).await.is_none());
+    assert!(within("end of the watch", level.next()).await.is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -708,10 +725,13 @@ pub async fn actions_move_through_their_states(net: &impl TestNet) {
         Err(Error::ActionFailed(e)) => assert_eq!(e.code, "valve_stuck"),
         other => panic!("expected a failure, got {other:?}"),
     }
-    let h = thing.invoke("crash", Value::Null).await.expect("invoke");
-    assert!(
-        matches!(h.output().await, Err(Error::ActionFailed(e)) if e.code == "handler_panicked")
-    );
+    for crash in ["crash", "crash_on_call"] {
+        let h = thing.invoke(crash, Value::Null).await.expect("invoke");
+        assert!(
+            matches!(h.output().await, Err(Error::ActionFailed(e)) if e.code == "handler_panicked"),
+            "{crash}"
+        );
+    }
     // The device keeps serving after a handler panic.
     let h = thing
         .invoke("echo", json!({"text": "still here"}))

@@ -135,13 +135,14 @@ impl ZenohTransport {
     /// congested): done at once, with no copy of the key for a future to hold.
     fn publish_now(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
         self.ready()?;
-        check_concrete(key)?;
         let mut publishers = self.publishers.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(publisher) = publishers.hot.get(key).cloned() {
-            // Not under the lock: a put blocks while the link is congested.
+            // Not under the lock: a put blocks while the link is congested. (Its key was
+            // checked when the publisher was declared.)
             drop(publishers);
             return publisher.put(ZBytes::from(payload)).wait().map_err(other);
         }
+        check_concrete(key)?;
         let uses = {
             if publishers.seen.len() >= Publishers::MAX_SEEN {
                 publishers.seen.clear();
