@@ -103,6 +103,7 @@ pub struct Envelope {
     pub sig: Option<String>,
 }
 
+/// An envelope read by serde, in any field order and spacing.
 #[derive(Deserialize)]
 struct EnvelopeIn<'a> {
     v: u8,
@@ -224,6 +225,95 @@ impl Sealer {
     }
 }
 
+/// An envelope's fields, borrowed from the bytes received.
+#[derive(Debug, PartialEq)]
+struct Fields<'a> {
+    v: u8,
+    from: std::borrow::Cow<'a, str>,
+    id: std::borrow::Cow<'a, str>,
+    ts: u64,
+    /// Exactly the bytes the signature covers; parsed (and so checked) by whoever reads it.
+    body: &'a str,
+    sig: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Fields<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Fields<'a>, EnvelopeError> {
+        match Fields::canonical(bytes) {
+            Some(fields) => Ok(fields),
+            None => Fields::by_serde(bytes),
+        }
+    }
+
+    /// Any envelope, in any field order and spacing.
+    fn by_serde(bytes: &'a [u8]) -> Result<Fields<'a>, EnvelopeError> {
+        let env: EnvelopeIn<'a> = serde_json::from_slice(bytes)
+            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+        Ok(Fields {
+            v: env.v,
+            from: env.from,
+            id: env.id,
+            ts: env.ts,
+            body: env.body.get(),
+            sig: env.sig,
+        })
+    }
+
+    /// The envelope exactly as [`Sealer`] writes it, split without a JSON parser — reading the
+    /// envelope cost more than anything else in receiving a small unsigned message. Only that
+    /// layout is taken (`from` and `id` plain printable ASCII, `ts` a plain integer, no spaces
+    /// around the body, `sig` base64url); anything else, valid or not, is left to serde, so both
+    /// ways agree on every envelope this one accepts (a test holds them to it).
+    fn canonical(bytes: &'a [u8]) -> Option<Fields<'a>> {
+        let plain = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'\\');
+        let text = std::str::from_utf8(bytes).ok()?;
+        let rest = text.strip_prefix(r#"{"v":1,"from":""#)?;
+        let (from, rest) = rest.split_once('"')?;
+        let rest = rest.strip_prefix(r#","id":""#)?;
+        let (id, rest) = rest.split_once('"')?;
+        if !plain(from) || !plain(id) {
+            return None;
+        }
+        let rest = rest.strip_prefix(r#","ts":"#)?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (ts, rest) = rest.split_at(digits);
+        if ts.is_empty() || (ts.len() > 1 && ts.starts_with('0')) {
+            return None;
+        }
+        let ts = ts.parse().ok()?;
+        let rest = rest.strip_prefix(r#","body":"#)?.strip_suffix('}')?;
+        // A body cannot end in `,"sig":"…"` itself: in JSON, those quotes would close nothing.
+        let (body, sig) = match rest.rfind(r#","sig":""#) {
+            Some(at) if rest.ends_with('"') => {
+                let sig = &rest[at + 8..rest.len() - 1];
+                let base64url = sig
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !base64url {
+                    return None;
+                }
+                (&rest[..at], Some(std::borrow::Cow::Borrowed(sig)))
+            }
+            _ => (rest, None),
+        };
+        let spaced = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        if body.is_empty()
+            || body.bytes().next().is_some_and(spaced)
+            || body.bytes().last().is_some_and(spaced)
+        {
+            return None;
+        }
+        Some(Fields {
+            v: 1,
+            from: std::borrow::Cow::Borrowed(from),
+            id: std::borrow::Cow::Borrowed(id),
+            ts,
+            body,
+            sig,
+        })
+    }
+}
+
 fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(64 + key.len() + id.len() + body.len());
     m.extend_from_slice(b"safething/v1\0");
@@ -301,20 +391,20 @@ impl Verifier {
         bytes: &[u8],
     ) -> Result<Opened<T>, EnvelopeError> {
         let opened = self.open_raw(key, bytes)?;
-        let body = serde_json::from_str(opened.body.get())
+        let body = serde_json::from_str(opened.body)
             .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
         Ok(opened.with_body(body))
     }
 
-    /// Like [`open`](Self::open), the body left as received (borrowed from `bytes`), for
-    /// callers that decrypt or decode it further: it is read once, not copied.
+    /// Like [`open`](Self::open), the body left as received (borrowed from `bytes`, not yet
+    /// checked to be JSON), for callers that decrypt or decode it further: it is read once,
+    /// not copied.
     pub fn open_raw<'a>(
         &self,
         key: &str,
         bytes: &'a [u8],
-    ) -> Result<Opened<&'a RawValue>, EnvelopeError> {
-        let env: EnvelopeIn<'a> = serde_json::from_slice(bytes)
-            .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+    ) -> Result<Opened<&'a str>, EnvelopeError> {
+        let env = Fields::read(bytes)?;
         if env.v != VERSION {
             return Err(EnvelopeError::Version(env.v));
         }
@@ -325,7 +415,7 @@ impl Verifier {
                     .decode(sig.as_bytes())
                     .map_err(|_| EnvelopeError::BadSignature)?;
                 let sig: [u8; 64] = sig.try_into().map_err(|_| EnvelopeError::BadSignature)?;
-                let message = signing_input(key, &from, &env.id, env.ts, env.body.get().as_bytes());
+                let message = signing_input(key, &from, &env.id, env.ts, env.body.as_bytes());
                 let signature = ed25519_dalek::Signature::from_bytes(&sig);
                 if verifying.verify_strict(&message, &signature).is_err() {
                     return Err(EnvelopeError::BadSignature);
@@ -549,6 +639,106 @@ mod tests {
                 Err(EnvelopeError::Malformed(_))
             ));
         }
+    }
+
+    fn by_serde(bytes: &[u8]) -> Option<Fields<'_>> {
+        Fields::by_serde(bytes).ok()
+    }
+
+    #[test]
+    fn sealed_envelopes_are_read_without_serde_and_alike() {
+        let bodies = [
+            json!(null),
+            json!(12345),
+            json!("a string with \"quotes\", commas and \"sig\":\"x\""),
+            json!({"sig": "abc"}),
+            json!({"data": {"sig": "abc", "x": [1, ",\"sig\":\""]}, "seq": 1}),
+            json!(["sig", {"sig": "z"}]),
+        ];
+        for signing in [Signing::Signed, Signing::Unsigned] {
+            let (s, v) = pair(signing);
+            for body in &bodies {
+                let bytes = s.seal("a/b", body).unwrap();
+                let fast = Fields::canonical(&bytes).expect("the sealer's layout");
+                assert_eq!(Some(&fast), by_serde(&bytes).as_ref(), "{body}");
+                let opened: Opened<Value> = v.open("a/b", &bytes).unwrap();
+                assert_eq!(&opened.body, body);
+            }
+        }
+    }
+
+    /// Whatever the bytes, an envelope read without serde is read the same by serde; the only
+    /// leeway is a body that is not JSON, which its reader rejects.
+    #[test]
+    fn mangled_envelopes_never_read_differently() {
+        let alphabet = b"\"\\,:{}[] 0123456789abcsigfromidtsbody-_\n\x01\xc3";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: usize| {
+            // xorshift64*: deterministic, so a failure repeats.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            usize::try_from(state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33).unwrap() % n
+        };
+        let mut taken = 0;
+        for signing in [Signing::Signed, Signing::Unsigned] {
+            let (s, _) = pair(signing);
+            for i in 0..40 {
+                let body = json!({"data": i, "note": "sig", "list": [i, "x"]});
+                let sealed = s.seal("a/b", &body).unwrap().to_vec();
+                for _ in 0..500 {
+                    let mut bytes = sealed.clone();
+                    for _ in 0..=next(3) {
+                        let at = next(bytes.len() + 1);
+                        let c = alphabet[next(alphabet.len())];
+                        match next(3) {
+                            0 => bytes.insert(at, c),
+                            1 if at < bytes.len() => {
+                                bytes.remove(at);
+                            }
+                            _ if at < bytes.len() => bytes[at] = c,
+                            _ => bytes.push(c),
+                        }
+                    }
+                    let Some(fast) = Fields::canonical(&bytes) else {
+                        continue;
+                    };
+                    if serde_json::from_str::<Value>(fast.body).is_err() {
+                        continue;
+                    }
+                    taken += 1;
+                    assert_eq!(
+                        Some(&fast),
+                        by_serde(&bytes).as_ref(),
+                        "{}",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                }
+            }
+        }
+        // The mutations leave many envelopes in the sealer's layout, so the check bites.
+        assert!(taken > 1000, "only {taken} mangled envelopes were compared");
+    }
+
+    #[test]
+    fn envelopes_in_another_layout_are_read_by_serde() {
+        let (s, v) = pair(Signing::Unsigned);
+        let sealed = s.seal("a/b", &json!({"x": 1})).unwrap();
+        let value: Value = serde_json::from_slice(&sealed).unwrap();
+        // Other field order and spacing, as another implementation may write them.
+        let pretty = serde_json::to_vec_pretty(&value).unwrap();
+        assert!(Fields::canonical(&pretty).is_none());
+        let opened: Opened<Value> = v.open("a/b", &pretty).unwrap();
+        assert_eq!(opened.body, json!({"x": 1}));
+        // Escapes in the id are read by serde, and mean the same.
+        let escaped = String::from_utf8(sealed.to_vec()).unwrap().replacen(
+            "\"id\":\"",
+            "\"id\":\"\\u0041",
+            1,
+        );
+        assert!(Fields::canonical(escaped.as_bytes()).is_none());
+        let opened: Opened<Value> = v.open("a/b", escaped.as_bytes()).unwrap();
+        assert!(opened.id.starts_with('A'));
     }
 
     #[test]

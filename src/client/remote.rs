@@ -338,7 +338,7 @@ impl RemoteThing {
                 e.to_string(),
             )))
         };
-        let raw = opened.body.get();
+        let raw = opened.body;
         let body = if raw.starts_with(crypto::SEALED_PREFIX) {
             let sealed: SealedBody = serde_json::from_str(raw).map_err(malformed)?;
             let kid = sealed.sealed.kid.clone().unwrap_or_default();

@@ -571,13 +571,13 @@ impl Inner {
     pub(crate) fn decode<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
-        raw: &serde_json::value::RawValue,
+        raw: &str,
     ) -> Result<T, EnvelopeError> {
         let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
-        if !raw.get().starts_with(crate::crypto::SEALED_PREFIX) {
-            return serde_json::from_str(raw.get()).map_err(malformed);
+        if !raw.starts_with(crate::crypto::SEALED_PREFIX) {
+            return serde_json::from_str(raw).map_err(malformed);
         }
-        let body: SealedBody = serde_json::from_str(raw.get()).map_err(malformed)?;
+        let body: SealedBody = serde_json::from_str(raw).map_err(malformed)?;
         let plain = match (&body.sealed.kid, &body.sealed.epk) {
             (Some(kid), None) => {
                 let k = lock(&self.meta).key_by_id(kid).cloned();
