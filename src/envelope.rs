@@ -268,7 +268,7 @@ impl<'a> Fields<'a> {
         // Printable ASCII but backslashes; folded without a shortcut, so it runs word by word.
         let plain = |s: &str| {
             s.bytes()
-                .fold(true, |ok, b| ok & (b >= 0x20) & (b < 0x7f) & (b != b'\\'))
+                .fold(true, |ok, b| ok & (0x20..0x7f).contains(&b) & (b != b'\\'))
         };
         let text = std::str::from_utf8(bytes).ok()?;
         let rest = text.strip_prefix(r#"{"v":1,"from":""#)?;
