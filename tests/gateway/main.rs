@@ -741,8 +741,7 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
     .await;
     assert_error(&recv(&mut ws).await, Some(10), "duplicate_id");
     // After all that, the socket works.
-    let replies = ws_query(&mut ws, 11, "safething/v1/*/description", None).await;
-    assert_eq!(replies.len(), 1);
+    assert_discovers_one(&mut ws, 11).await;
 
     // A frame over the hard limit (1 MiB) closes that socket only.
     let mut other = socket(served.addr).await;
@@ -758,12 +757,7 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
     })
     .await;
     let () = closed;
-    assert_eq!(
-        ws_query(&mut ws, 12, "safething/v1/*/description", None)
-            .await
-            .len(),
-        1
-    );
+    assert_discovers_one(&mut ws, 12).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -793,8 +787,7 @@ async fn operations_per_socket_and_sockets_are_capped() {
     .await;
     assert_error(&recv(&mut ws).await, Some(256), "too_many_operations");
     send(&mut ws, json!({"op": "close", "id": 0})).await;
-    let replies = ws_query(&mut ws, 1000, "safething/v1/*/description", None).await;
-    assert_eq!(replies.len(), 1);
+    assert_discovers_one(&mut ws, 1000).await;
 
     // Seven more sockets fit, the ninth is refused with 503, and closing one frees a place.
     let mut others = Vec::new();
@@ -824,12 +817,7 @@ async fn operations_per_socket_and_sockets_are_capped() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut again = socket(served.addr).await;
-    assert_eq!(
-        ws_query(&mut again, 1, "safething/v1/*/description", None)
-            .await
-            .len(),
-        1
-    );
+    assert_discovers_one(&mut again, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1057,12 +1045,7 @@ async fn random_frames_and_bodies_never_bring_it_down() {
     .await;
     assert_eq!(replies.len(), 1);
     let mut fresh = socket(served.addr).await;
-    assert_eq!(
-        ws_query(&mut fresh, 1, "safething/v1/*/description", None)
-            .await
-            .len(),
-        1
-    );
+    assert_discovers_one(&mut fresh, 1).await;
     assert_eq!(get(served.addr, "/v1/things").await.status, 200);
     assert!(open_ids.len() < 400);
     assert_eq!(

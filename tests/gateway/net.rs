@@ -24,8 +24,8 @@ use safething::gateway::{Gateway, GatewayConfig};
 use safething::ir::Definition;
 use safething::transport::memory::MemoryNetwork;
 use safething::transport::{
-    Guard, Liveliness, LivelinessWatch, Queryable, Receiver, Replies, Reply, Sample, Subscriber,
-    Transport, TransportError,
+    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Queryable, Receiver, Replies, Reply,
+    Sample, Subscriber, Transport, TransportError,
 };
 use safething::wire::ActionError;
 
@@ -326,6 +326,17 @@ pub async fn recv_op(ws: &mut Socket, id: u64, op: &str) -> Value {
 }
 
 /// Runs a query over the socket and returns its replies (up to `end`).
+/// Discovery over the socket (as operation `id`) finds the one device of the test: the socket
+/// still serves.
+pub async fn assert_discovers_one(ws: &mut Socket, id: u64) {
+    assert_eq!(
+        ws_query(ws, id, "safething/v1/*/description", None)
+            .await
+            .len(),
+        1
+    );
+}
+
 pub async fn ws_query(ws: &mut Socket, id: u64, key: &str, payload: Option<&str>) -> Vec<Value> {
     let mut frame = json!({"op": "query", "id": id, "key": key});
     if let Some(p) = payload {
@@ -462,6 +473,18 @@ impl WsTransport {
             routes: self.routes.clone(),
         }
     }
+
+    /// Declares over the socket: `route` takes the channel the answers go to, `frame` says what
+    /// to ask for; the stream lasts as long as the declaration.
+    fn declare<T: Send + 'static>(
+        &self,
+        route: impl FnOnce(mpsc::Sender<T>) -> Route,
+        frame: impl FnOnce(u64) -> Value,
+    ) -> BoxFuture<'static, Result<Receiver<T>, TransportError>> {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let guard = self.open(route(tx), frame);
+        Box::pin(async move { Ok(Receiver::new(rx, Box::new(guard) as Guard)) })
+    }
 }
 
 fn unsupported<T>(what: &str) -> BoxFuture<'static, Result<T, TransportError>> {
@@ -479,13 +502,11 @@ impl Transport for WsTransport {
     }
 
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>> {
-        let (tx, rx) = mpsc::channel(1024);
         let key = key_expr.to_owned();
-        let guard = self.open(
-            Route::Samples(tx),
+        self.declare(
+            Route::Samples,
             |id| json!({"op": "subscribe", "id": id, "key": key}),
-        );
-        Box::pin(async move { Ok(Receiver::new(rx, Box::new(guard) as Guard)) })
+        )
     }
 
     fn queryable(&self, _key_expr: &str) -> BoxFuture<'_, Result<Queryable, TransportError>> {
@@ -498,18 +519,16 @@ impl Transport for WsTransport {
         payload: Option<Bytes>,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Replies, TransportError>> {
-        let (tx, rx) = mpsc::channel(1024);
         let key = key_expr.to_owned();
         let payload = payload.map(|p| String::from_utf8(p.to_vec()).unwrap());
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap();
-        let guard = self.open(Route::Replies(tx), |id| {
+        self.declare(Route::Replies, |id| {
             let mut frame = json!({"op": "query", "id": id, "key": key, "timeout_ms": timeout_ms});
             if let Some(p) = payload {
                 frame["payload"] = json!(p);
             }
             frame
-        });
-        Box::pin(async move { Ok(Receiver::new(rx, Box::new(guard) as Guard)) })
+        })
     }
 
     fn liveliness_token(&self, _key: &str) -> BoxFuture<'_, Result<Guard, TransportError>> {
@@ -520,12 +539,10 @@ impl Transport for WsTransport {
         &self,
         key_expr: &str,
     ) -> BoxFuture<'_, Result<LivelinessWatch, TransportError>> {
-        let (tx, rx) = mpsc::channel(1024);
         let key = key_expr.to_owned();
-        let guard = self.open(
-            Route::Liveliness(tx),
+        self.declare(
+            Route::Liveliness,
             |id| json!({"op": "liveliness", "id": id, "key": key}),
-        );
-        Box::pin(async move { Ok(Receiver::new(rx, Box::new(guard) as Guard)) })
+        )
     }
 }
