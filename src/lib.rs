@@ -26,6 +26,8 @@ pub mod filter;
 pub mod gateway;
 pub mod identity;
 pub mod keys;
+#[cfg(test)]
+mod mangle;
 pub mod provisioning;
 pub mod transport;
 pub mod typed;

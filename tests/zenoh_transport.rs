@@ -91,7 +91,7 @@ async fn primitives_work_between_two_sessions() {
         .await
         .expect("in time")
         .expect("a sample");
-    assert_eq!((s.key.as_str(), &s.payload[..]), ("demo/1/x", &b"one"[..]));
+    assert_eq!((&*s.key, &s.payload[..]), ("demo/1/x", &b"one"[..]));
     // The publisher's own session receives it too.
     let s = tokio::time::timeout(Duration::from_secs(5), own.recv())
         .await
@@ -113,7 +113,7 @@ async fn primitives_work_between_two_sessions() {
             .await
             .expect("in time")
             .expect("a sample");
-        assert_eq!((s.key.as_str(), &s.payload[..]), ("demo/2/x", &[i][..]));
+        assert_eq!((&*s.key, &s.payload[..]), ("demo/2/x", &[i][..]));
     }
     // Queries: several replies from each of two queryables, none merged.
     for (session, name) in [(&a, "a"), (&b, "b")] {
@@ -145,7 +145,7 @@ async fn primitives_work_between_two_sessions() {
         match reply {
             Reply::Ok(s) => {
                 assert_eq!(&s.payload[..], b"ping");
-                ok.push(s.key);
+                ok.push(s.key.to_string());
             }
             Reply::Err(p) => {
                 assert_eq!(&p[..], b"and an error");

@@ -2,15 +2,17 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The id of a thing instance (e.g. a serial number): 5 to 64 characters of
 /// `A-Z a-z 0-9 - _ .`, so it is safe as a key-expression chunk, a file name and a URI part.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
-#[serde(transparent)]
-pub struct ThingId(String);
+// Shared rather than copied: a client clones it into every message it hands out.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[schemars(transparent)]
+pub struct ThingId(Arc<str>);
 
 /// Why a string is not a [`ThingId`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +48,7 @@ impl ThingId {
         if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&id.len()) {
             return Err(ThingIdError::Length(id));
         }
-        Ok(ThingId(id))
+        Ok(ThingId(Arc::from(id)))
     }
 
     /// The id as a string.
@@ -71,6 +73,12 @@ impl FromStr for ThingId {
 impl AsRef<str> for ThingId {
     fn as_ref(&self) -> &str {
         &self.0
+    }
+}
+
+impl Serialize for ThingId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
 

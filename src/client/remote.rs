@@ -320,6 +320,16 @@ impl RemoteThing {
         key: &str,
         payload: &[u8],
     ) -> Result<Opened<T>, Unreadable> {
+        self.open_with(key, payload, |raw| serde_json::from_str(raw))
+    }
+
+    /// Like [`open`](Self::open), the body read by `read` (a reader that knows its layout).
+    pub(crate) fn open_with<T>(
+        &self,
+        key: &str,
+        payload: &[u8],
+        read: impl FnOnce(&str) -> serde_json::Result<T>,
+    ) -> Result<Opened<T>, Unreadable> {
         let opened = self
             .client
             .verifier
@@ -351,9 +361,14 @@ impl RemoteThing {
                     "cannot decrypt the payload".into(),
                 )))
             })?;
-            serde_json::from_slice(&plain).map_err(malformed)?
+            let plain = std::str::from_utf8(&plain).map_err(|_| {
+                Unreadable::Error(Error::Untrusted(crate::envelope::EnvelopeError::Malformed(
+                    "the decrypted payload is not UTF-8".into(),
+                )))
+            })?;
+            read(plain).map_err(malformed)?
         } else {
-            serde_json::from_str(raw).map_err(malformed)?
+            read(raw).map_err(malformed)?
         };
         Ok(opened.with_body(body))
     }

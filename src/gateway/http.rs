@@ -175,7 +175,7 @@ fn open_description(shared: &Shared, sample: &Sample) -> Option<Description> {
         .map_err(|e| tracing::debug!(key = %sample.key, error = %e, "ignored a description"))
         .ok()?;
     let d = opened.body;
-    (keys::description(&d.id) == sample.key && opened.from == d.thing_key).then_some(d)
+    (keys::description(&d.id) == *sample.key && opened.from == d.thing_key).then_some(d)
 }
 
 async fn things(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
@@ -210,7 +210,7 @@ async fn things(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError>
             online: shared.is_online(d.id.as_str()),
             key: d.thing_key.to_string(),
             owner: d.owner.map(|o| o.to_string()),
-            key_expression: sample.key.clone(),
+            key_expression: sample.key.to_string(),
             envelope: envelope.to_owned(),
         };
         found.insert(d.id.to_string(), (d.revision, summary));

@@ -227,10 +227,11 @@ impl MemoryTransport {
         self.session.check_open()?;
         check_concrete(key)?;
         let state = self.session.hub.read();
+        let mut shared_key: Option<std::sync::Arc<str>> = None;
         for s in &state.subscribers {
             if keyexpr::matches(&s.key_expr, key) {
                 let sample = Sample {
-                    key: key.to_owned(),
+                    key: shared_key.get_or_insert_with(|| key.into()).clone(),
                     payload: payload.clone(),
                 };
                 // Full buffer: the subscriber is not reading; it will see a sequence gap.
@@ -394,7 +395,7 @@ impl Replier for MemoryReplier {
     fn reply(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
         check_concrete(key)?;
         self.shared.send(Reply::Ok(Sample {
-            key: key.to_owned(),
+            key: key.into(),
             payload,
         }))
     }

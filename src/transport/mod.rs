@@ -45,8 +45,8 @@ pub enum TransportError {
 /// A message received by a subscriber, or a reply to a query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sample {
-    /// The concrete key it was published on.
-    pub key: String,
+    /// The concrete key it was published on (shared: a subscription mostly receives one key).
+    pub key: std::sync::Arc<str>,
     /// Its bytes.
     pub payload: Bytes,
 }

@@ -428,7 +428,7 @@ impl WsTransport {
                 let Some(id) = frame["id"].as_u64() else {
                     panic!("frame without id: {frame}")
                 };
-                let key = frame["key"].as_str().unwrap_or_default().to_owned();
+                let key: std::sync::Arc<str> = frame["key"].as_str().unwrap_or_default().into();
                 let envelope = frame["envelope"].as_str().unwrap_or_default().to_owned();
                 let sample = || Sample {
                     key: key.clone(),
@@ -443,10 +443,10 @@ impl WsTransport {
                         let _ = tx.try_send(Reply::Ok(sample()));
                     }
                     (Some("alive"), Some(Route::Liveliness(tx))) => {
-                        let _ = tx.try_send(Liveliness::Alive(key.clone()));
+                        let _ = tx.try_send(Liveliness::Alive(key.to_string()));
                     }
                     (Some("gone"), Some(Route::Liveliness(tx))) => {
-                        let _ = tx.try_send(Liveliness::Gone(key.clone()));
+                        let _ = tx.try_send(Liveliness::Gone(key.to_string()));
                     }
                     (Some("end" | "error"), _) => {
                         routes.remove(&id);

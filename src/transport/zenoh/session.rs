@@ -31,8 +31,8 @@ pub struct ZenohTransport {
 /// Keys seen only once or twice (an action request's states) are put without one.
 #[derive(Default)]
 struct Publishers {
-    hot: std::collections::HashMap<String, std::sync::Arc<::zenoh::pubsub::Publisher<'static>>>,
-    seen: std::collections::HashMap<String, u8>,
+    hot: foldhash::HashMap<String, std::sync::Arc<::zenoh::pubsub::Publisher<'static>>>,
+    seen: foldhash::HashMap<String, u8>,
 }
 
 impl Publishers {
@@ -181,6 +181,7 @@ impl ZenohTransport {
         check_key_expr(key_expr)?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let flow = Flow::default();
+        let last_key = std::sync::Mutex::new(None);
         let subscriber = self
             .session
             .declare_subscriber(key_expr)
@@ -191,7 +192,7 @@ impl ZenohTransport {
                 flow.deliver(
                     &tx,
                     Sample {
-                        key: sample.key_expr().as_str().to_owned(),
+                        key: shared_key(&last_key, sample.key_expr().as_str()),
                         payload: to_bytes(sample.payload()),
                     },
                 );
@@ -248,7 +249,7 @@ impl ZenohTransport {
         get.callback(move |reply: ::zenoh::query::Reply| {
             let reply = match reply.result() {
                 Ok(sample) => Reply::Ok(Sample {
-                    key: sample.key_expr().as_str().to_owned(),
+                    key: sample.key_expr().as_str().into(),
                     payload: to_bytes(sample.payload()),
                 }),
                 Err(error) => Reply::Err(to_bytes(error.payload())),
@@ -361,6 +362,19 @@ fn check_concrete(key: &str) -> Result<(), TransportError> {
         return Err(TransportError::InvalidKey(key.to_owned()));
     }
     Ok(())
+}
+
+/// The key as the previous sample's when it is the same, as it mostly is: one allocation (made
+/// here and freed on the reader's thread) less per message.
+fn shared_key(
+    last: &std::sync::Mutex<Option<std::sync::Arc<str>>>,
+    key: &str,
+) -> std::sync::Arc<str> {
+    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+    match &*last {
+        Some(shared) if **shared == *key => shared.clone(),
+        _ => last.insert(key.into()).clone(),
+    }
 }
 
 fn to_bytes(payload: &ZBytes) -> Bytes {
