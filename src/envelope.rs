@@ -141,7 +141,8 @@ pub struct Sealer {
     /// The public key as it is printed in every envelope.
     from: String,
     signing: Signing,
-    nonce: String,
+    /// 16 lowercase hex digits, random per sealer.
+    nonce: [u8; 16],
     counter: AtomicU64,
 }
 
@@ -156,7 +157,7 @@ impl Sealer {
             from: identity.public_key().to_string(),
             identity,
             signing,
-            nonce: data_encoding::HEXLOWER.encode(&nonce),
+            nonce: hex_nonce(nonce),
             counter: AtomicU64::new(0),
         }
     }
@@ -173,28 +174,43 @@ impl Sealer {
 
     /// A fresh message id, unique for this sender.
     pub fn next_id(&self) -> String {
+        self.fresh_id().as_str().to_owned()
+    }
+
+    /// A fresh message id, on the stack (one per message sent).
+    fn fresh_id(&self) -> MessageId {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        // `<nonce>-<counter in hex>`, written without the formatting machinery (one id per
-        // message sent).
-        let mut id = String::with_capacity(self.nonce.len() + 17);
-        id.push_str(&self.nonce);
-        id.push('-');
+        let mut id = MessageId {
+            bytes: [0; MessageId::LONGEST],
+            len: 0,
+        };
+        id.bytes[..16].copy_from_slice(&self.nonce);
+        id.bytes[16] = b'-';
         let digits = if n == 0 {
             1
         } else {
             16 - n.leading_zeros() as usize / 4
         };
-        for i in (0..digits).rev() {
-            let nibble = u32::try_from((n >> (4 * i)) & 0xf).unwrap_or(0);
-            id.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        for (at, shift) in (17..).zip((0..digits).rev()) {
+            id.bytes[at] = HEX[(n >> (4 * shift)) as usize & 0xf];
         }
+        id.len = 17 + digits;
         id
     }
 
     /// Wraps `body` for sending on `key`.
     pub fn seal<T: Serialize + ?Sized>(&self, key: &str, body: &T) -> Result<Bytes, EnvelopeError> {
-        self.seal_with(key, &self.next_id(), |out| {
-            serde_json::to_writer(out, body).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+        self.seal_written(key, |out| serde_json::to_writer(out, body))
+    }
+
+    /// Wraps the body `write` writes (as JSON) for sending on `key`.
+    pub(crate) fn seal_written(
+        &self,
+        key: &str,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> Result<Bytes, EnvelopeError> {
+        self.seal_with(key, self.fresh_id().as_str(), |out| {
+            write(out).map_err(|e| EnvelopeError::Malformed(e.to_string()))
         })
     }
 
@@ -238,6 +254,32 @@ impl Sealer {
         }
         out.push(b'}');
         Ok(Bytes::from(out))
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_nonce(random: [u8; 8]) -> [u8; 16] {
+    let mut nonce = [0; 16];
+    for (pair, byte) in nonce.chunks_exact_mut(2).zip(random) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
+    }
+    nonce
+}
+
+/// `<nonce>-<counter in hex>`: 16 hex digits, a dash, 1 to 16 hex digits.
+struct MessageId {
+    bytes: [u8; MessageId::LONGEST],
+    len: usize,
+}
+
+impl MessageId {
+    const LONGEST: usize = 33;
+
+    fn as_str(&self) -> &str {
+        // Hex digits and a dash: always UTF-8.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
 

@@ -85,6 +85,45 @@ pub struct EventMessage {
     pub epoch: u32,
 }
 
+/// The two messages published again and again, written by hand in exactly the layout serde
+/// writes (a test holds them to it) — the layout clients read without serde's help.
+impl AttributeUpdate {
+    /// How its JSON starts.
+    pub(crate) const JSON_START: &'static str = r#"{"value":"#;
+
+    /// Writes it as `serde_json::to_writer` would.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        write_published(out, Self::JSON_START, &self.value, self.seq, self.epoch)
+    }
+}
+
+impl EventMessage {
+    /// How its JSON starts.
+    pub(crate) const JSON_START: &'static str = r#"{"data":"#;
+
+    /// Writes it as `serde_json::to_writer` would.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        write_published(out, Self::JSON_START, &self.data, self.seq, self.epoch)
+    }
+}
+
+fn write_published(
+    out: &mut Vec<u8>,
+    start: &str,
+    payload: &Value,
+    seq: u64,
+    epoch: u32,
+) -> serde_json::Result<()> {
+    out.extend_from_slice(start.as_bytes());
+    serde_json::to_writer(&mut *out, payload)?;
+    out.extend_from_slice(br#","seq":"#);
+    serde_json::to_writer(&mut *out, &seq)?;
+    out.extend_from_slice(br#","epoch":"#);
+    serde_json::to_writer(&mut *out, &epoch)?;
+    out.push(b'}');
+    Ok(())
+}
+
 /// A request sent as a query on `attributes/<name>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -452,6 +491,35 @@ pub fn schemas() -> std::collections::BTreeMap<&'static str, Value> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn publications_are_written_as_serde_writes_them() {
+        for payload in [
+            serde_json::json!(null),
+            serde_json::json!(-1.5e300),
+            serde_json::json!("quote \" and \\ and \u{1}"),
+            serde_json::json!({"b": [1, {"a": null}], "a": true}),
+        ] {
+            let update = super::AttributeUpdate {
+                value: payload.clone(),
+                seq: u64::MAX,
+                epoch: 0,
+            };
+            let mut out = Vec::new();
+            update.write_json(&mut out).unwrap();
+            assert_eq!(out, serde_json::to_vec(&update).unwrap());
+            assert!(out.starts_with(super::AttributeUpdate::JSON_START.as_bytes()));
+            let event = super::EventMessage {
+                data: payload,
+                seq: 0,
+                epoch: u32::MAX,
+            };
+            let mut out = Vec::new();
+            event.write_json(&mut out).unwrap();
+            assert_eq!(out, serde_json::to_vec(&event).unwrap());
+            assert!(out.starts_with(super::EventMessage::JSON_START.as_bytes()));
+        }
+    }
+
     use super::*;
 
     #[test]

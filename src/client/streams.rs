@@ -142,7 +142,7 @@ trait Published: serde::de::DeserializeOwned + Send + 'static {
 }
 
 impl Published for AttributeUpdate {
-    const START: &'static str = r#"{"value":"#;
+    const START: &'static str = AttributeUpdate::JSON_START;
     fn from_parts(value: Value, seq: u64, epoch: u32) -> Self {
         AttributeUpdate { value, seq, epoch }
     }
@@ -152,7 +152,7 @@ impl Published for AttributeUpdate {
 }
 
 impl Published for EventMessage {
-    const START: &'static str = r#"{"data":"#;
+    const START: &'static str = EventMessage::JSON_START;
     fn from_parts(data: Value, seq: u64, epoch: u32) -> Self {
         EventMessage { data, seq, epoch }
     }

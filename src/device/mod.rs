@@ -209,7 +209,6 @@ impl DeviceBuilder {
                     AttributeKind::Dynamic => a.schema.default.clone(),
                 };
                 let slot = AttributeSlot {
-                    key: keys::attribute(&id, name),
                     value,
                     seq: 0,
                     ts: now_ms(),
@@ -218,14 +217,29 @@ impl DeviceBuilder {
                         .history
                         .map_or(0, |h| usize::try_from(h).unwrap_or(usize::MAX)),
                 };
-                (name.clone(), Mutex::new(slot))
+                let entry = AttributeEntry {
+                    key: keys::attribute(&id, name),
+                    access: a.access.clone(),
+                    writable: a.kind != AttributeKind::Static,
+                    schema: schemas.attributes.get(name).cloned(),
+                    state: Mutex::new(slot),
+                };
+                (name.clone(), entry)
             })
             .collect();
         let events = self
             .definition
             .events
-            .keys()
-            .map(|name| (name.clone(), (keys::event(&id, name), AtomicU64::new(0))))
+            .iter()
+            .map(|(name, e)| {
+                let slot = EventSlot {
+                    key: keys::event(&id, name),
+                    seq: AtomicU64::new(0),
+                    access: e.access.clone(),
+                    schema: schemas.events.get(name).cloned().flatten(),
+                };
+                (name.clone(), slot)
+            })
             .collect();
         let mut epoch = [0u8; 4];
         let _ = getrandom::fill(&mut epoch);
@@ -298,12 +312,29 @@ pub(crate) struct Stats {
 }
 
 pub(crate) struct AttributeSlot {
-    key: String,
     value: Option<Value>,
     seq: u64,
     ts: u64,
     history: VecDeque<HistoryEntry>,
     capacity: usize,
+}
+
+/// An attribute: what its updates need, found with one lookup, next to its changing state.
+struct AttributeEntry {
+    key: String,
+    access: safething_ir::Access,
+    writable: bool,
+    schema: Option<safething_ir::value::CompiledSchema>,
+    state: Mutex<AttributeSlot>,
+}
+
+/// What an event's emissions need, found with one lookup.
+struct EventSlot {
+    key: String,
+    seq: AtomicU64,
+    access: safething_ir::Access,
+    /// `None`: the event carries no data.
+    schema: Option<safething_ir::value::CompiledSchema>,
 }
 
 pub(crate) struct Inner {
@@ -317,8 +348,8 @@ pub(crate) struct Inner {
     pub(crate) epoch: u32,
     pub(crate) meta: Mutex<Meta>,
     state_file: Option<PathBuf>,
-    attributes: BTreeMap<String, Mutex<AttributeSlot>>,
-    events: BTreeMap<String, (String, AtomicU64)>,
+    attributes: BTreeMap<String, AttributeEntry>,
+    events: BTreeMap<String, EventSlot>,
     pub(crate) handler: RwLock<Option<Arc<dyn Handler>>>,
     pub(crate) requests: Mutex<RequestTable>,
     pub(crate) slots: Arc<Semaphore>,
@@ -475,7 +506,7 @@ impl Device {
         self.inner
             .attributes
             .get(name)
-            .and_then(|slot| lock(slot).value.clone())
+            .and_then(|slot| lock(&slot.state).value.clone())
     }
 
     /// Emits an event (`data` is checked against its schema; `null` for events without data).
@@ -537,6 +568,16 @@ impl Inner {
         key: &str,
         body: &T,
     ) -> Result<bytes::Bytes, EnvelopeError> {
+        self.seal_written_for(access, key, |out| serde_json::to_writer(out, body))
+    }
+
+    /// Like [`seal_for`](Self::seal_for), the body written (as JSON) by `write`.
+    pub(crate) fn seal_written_for(
+        &self,
+        access: &safething_ir::Access,
+        key: &str,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> Result<bytes::Bytes, EnvelopeError> {
         let symmetric: Option<SymmetricKey> = {
             let mut meta = lock(&self.meta);
             if meta.wear(access) {
@@ -554,10 +595,10 @@ impl Inner {
             meta.key_for(access).cloned()
         };
         match symmetric {
-            None => self.sealer.seal(key, body),
+            None => self.sealer.seal_written(key, write),
             Some(k) => {
-                let plain = serde_json::to_vec(body)
-                    .map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
+                let mut plain = Vec::with_capacity(128);
+                write(&mut plain).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
                 let sealed = k
                     .seal(key, &plain)
                     .ok_or_else(|| EnvelopeError::Malformed("encryption failed".into()))?;
@@ -632,20 +673,15 @@ impl Inner {
         value: Value,
         force: bool,
     ) -> Result<bool> {
-        let Some(slot) = self.attributes.get(name) else {
+        let Some(attribute) = self.attributes.get(name) else {
             return Err(self.unknown(AffordanceKind::Attribute, name));
         };
-        if self
-            .definition
-            .attributes
-            .get(name)
-            .is_some_and(|a| a.kind == AttributeKind::Static)
-        {
+        if !attribute.writable {
             return Err(Error::Rejected(crate::wire::Problem::NotWritable {
                 name: name.to_owned(),
             }));
         }
-        if let Some(schema) = self.schemas.attributes.get(name) {
+        if let Some(schema) = &attribute.schema {
             schema
                 .check(&value)
                 .map_err(|source| Error::InvalidPayload {
@@ -653,8 +689,8 @@ impl Inner {
                     source,
                 })?;
         }
-        let (key, update) = {
-            let mut s = lock(slot);
+        let update = {
+            let mut s = lock(&attribute.state);
             if !force && s.value.as_ref().is_some_and(|old| json_equal(old, &value)) {
                 return Ok(false);
             }
@@ -677,22 +713,17 @@ impl Inner {
                 epoch: self.epoch,
             };
             s.value = Some(value);
-            (s.key.clone(), update)
+            update
         };
-        let access = self
-            .definition
-            .attributes
-            .get(name)
-            .map(|a| a.access.clone())
-            .unwrap_or_default();
-        if access == safething_ir::Access::Thing {
+        let (key, access) = (&attribute.key, &attribute.access);
+        if *access == safething_ir::Access::Thing {
             // Never leaves the device.
             return Ok(true);
         }
         let bytes = self
-            .seal_for(&access, &key, &update)
+            .seal_written_for(access, key, |out| update.write_json(out))
             .map_err(|e| Error::Protocol(e.to_string()))?;
-        self.transport.publish(&key, bytes).await?;
+        self.transport.publish(key, bytes).await?;
         Ok(true)
     }
 
@@ -701,7 +732,7 @@ impl Inner {
         name: &str,
         history: Option<u64>,
     ) -> Option<crate::wire::ReadReply> {
-        let slot = lock(self.attributes.get(name)?);
+        let slot = lock(&self.attributes.get(name)?.state);
         let history = history.map(|n| {
             let n = usize::try_from(n).unwrap_or(usize::MAX);
             let skip = slot.history.len().saturating_sub(n);
@@ -717,11 +748,10 @@ impl Inner {
     }
 
     async fn emit_event(&self, name: &str, data: Value) -> Result<()> {
-        let Some((key, seq)) = self.events.get(name) else {
+        let Some(event) = self.events.get(name) else {
             return Err(self.unknown(AffordanceKind::Event, name));
         };
-        let schema = self.schemas.events.get(name).and_then(Option::as_ref);
-        safething_ir::value::check_payload(schema, &data).map_err(|source| {
+        safething_ir::value::check_payload(event.schema.as_ref(), &data).map_err(|source| {
             Error::InvalidPayload {
                 what: format!("data of event `{name}`"),
                 source,
@@ -729,21 +759,16 @@ impl Inner {
         })?;
         let message = EventMessage {
             data,
-            seq: seq.fetch_add(1, Ordering::Relaxed) + 1,
+            seq: event.seq.fetch_add(1, Ordering::Relaxed) + 1,
             epoch: self.epoch,
         };
-        let access = self
-            .definition
-            .events
-            .get(name)
-            .map(|e| e.access.clone())
-            .unwrap_or_default();
-        if access == safething_ir::Access::Thing {
+        let (key, access) = (&event.key, &event.access);
+        if *access == safething_ir::Access::Thing {
             // Never leaves the device.
             return Ok(());
         }
         let bytes = self
-            .seal_for(&access, key, &message)
+            .seal_written_for(access, key, |out| message.write_json(out))
             .map_err(|e| Error::Protocol(e.to_string()))?;
         self.transport.publish(key, bytes).await?;
         Ok(())
