@@ -11,10 +11,13 @@
 //! for queries and actions, one message in flight at a time. Throughput is a flood of
 //! messages counted at the receiver; raw floods use payloads of the size SAFEthing sends.
 //! The paths take turns in rounds, so that a load that comes and goes on the machine weighs
-//! on all of them alike. Environment: `BENCH_SAMPLES` (latency samples per path, default
-//! 3000), `BENCH_FLOOD` (messages per path for throughput, default 60000), `BENCH_ONLY` (a
-//! comma-separated subset of `raw`, `unsigned`, `signed`) and `BENCH_FILTER` (paths whose
-//! name contains one of its comma-separated parts), for profiling.
+//! on all of them alike; a path's throughput is the median of its rounds, and its ratio to raw
+//! the median of each round's ratio to the raw flood of the same round, so that a round hit
+//! by such a load does not decide it. Environment: `BENCH_SAMPLES` (latency samples per
+//! path, default 3000), `BENCH_FLOOD_MS` (how long each flood round lasts, default 200),
+//! `BENCH_ONLY` (a comma-separated subset of `raw`, `unsigned`, `signed`) and
+//! `BENCH_FILTER` (paths whose name contains one of its comma-separated parts), for
+//! profiling.
 //!
 //! The inputs are the benchmark's own fixed definitions, so a failed step is a bug in the
 //! benchmark, not bad input: it stops there (`expect`, `panic!`) instead of reporting an error.
@@ -41,7 +44,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Rounds the latency samples and the floods are split into.
 const LATENCY_ROUNDS: usize = 10;
-const FLOOD_ROUNDS: usize = 3;
+const FLOOD_ROUNDS: usize = 7;
 
 fn definition() -> safething::ir::Definition {
     serde_json::from_value(json!({
@@ -138,7 +141,8 @@ struct Path {
     /// For publication paths: sends one message, and where receptions are counted.
     flood: Option<(SendFn, Arc<Sink>)>,
     latencies: Vec<Duration>,
-    flooded: (usize, usize, Duration),
+    /// Per flood round: messages sent, messages received, time to the last reception.
+    flooded: Vec<(u64, u64, Duration)>,
 }
 
 impl Path {
@@ -169,7 +173,7 @@ impl Path {
             sample,
             flood: Some((send, sink)),
             latencies: Vec::new(),
-            flooded: (0, 0, Duration::ZERO),
+            flooded: Vec::new(),
         }
     }
 
@@ -185,7 +189,7 @@ impl Path {
             sample: Box::new(f),
             flood: None,
             latencies: Vec::new(),
-            flooded: (0, 0, Duration::ZERO),
+            flooded: Vec::new(),
         }
     }
 
@@ -208,54 +212,84 @@ impl Path {
         Some((at(0.50), at(0.99)))
     }
 
-    /// Messages per second received, and the fraction lost.
-    fn rate(&self) -> Option<(f64, f64)> {
-        let (sent, got, time) = self.flooded;
-        if sent == 0 {
-            return None;
-        }
-        #[allow(clippy::cast_precision_loss)]
-        Some((
-            got as f64 / time.as_secs_f64().max(1e-9),
-            (1.0 - got as f64 / sent as f64).max(0.0),
-        ))
+    /// Messages per second received in each flood round.
+    #[allow(clippy::cast_precision_loss)]
+    fn round_rates(&self) -> Vec<f64> {
+        self.flooded
+            .iter()
+            .map(|(_, got, time)| *got as f64 / time.as_secs_f64().max(1e-9))
+            .collect()
     }
 
-    /// Sends `count` messages as fast as possible and waits for the receiver to go quiet.
-    async fn flood(&mut self, count: usize) -> Result<(), BoxError> {
+    /// Messages per second received (the median of the rounds), and the fraction lost.
+    #[allow(clippy::cast_precision_loss)]
+    fn rate(&self) -> Option<(f64, f64)> {
+        let median = median(self.round_rates())?;
+        let sent: u64 = self.flooded.iter().map(|r| r.0).sum();
+        let got: u64 = self.flooded.iter().map(|r| r.1).sum();
+        Some((median, (1.0 - got as f64 / sent.max(1) as f64).max(0.0)))
+    }
+
+    /// Throughput relative to `base`: the median of the rounds' ratios, each round compared
+    /// with the baseline's flood of the same round (so under much the same load).
+    fn rate_ratio(&self, base: &Path) -> Option<f64> {
+        let ratios = self
+            .round_rates()
+            .into_iter()
+            .zip(base.round_rates())
+            .map(|(x, r)| x / r.max(1e-9))
+            .collect();
+        median(ratios)
+    }
+
+    /// Sends messages as fast as the path takes them for `duration`, then waits for the
+    /// receiver to get them all (or to go quiet): one round of the path's throughput.
+    async fn flood(&mut self, duration: Duration) -> Result<(), BoxError> {
         let Some((send, sink)) = &self.flood else {
             return Ok(());
         };
         sink.measuring.store(false, Ordering::Relaxed);
         let before = sink.count.load(Ordering::Relaxed);
+        let stop = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let sender = {
-            let send = send.clone();
+            let (send, stop) = (send.clone(), stop.clone());
             tokio::spawn(async move {
-                for i in 0..count as u64 {
-                    send(i).await?;
+                let mut sent = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    send(sent).await?;
+                    sent += 1;
                 }
-                Ok::<(), BoxError>(())
+                Ok::<u64, BoxError>(sent)
             })
         };
+        tokio::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+        let sent = sender.await??;
         let mut last = (before, Instant::now());
         loop {
-            tokio::time::sleep(Duration::from_micros(500)).await;
             let now = sink.count.load(Ordering::Relaxed);
             if now != last.0 {
                 last = (now, Instant::now());
             }
-            if now - before >= count || last.1.elapsed() > Duration::from_millis(300) {
+            if (now - before) as u64 >= sent || last.1.elapsed() > Duration::from_millis(300) {
                 break;
             }
+            tokio::time::sleep(Duration::from_micros(200)).await;
         }
-        sender.await??;
         sink.measuring.store(true, Ordering::Relaxed);
-        self.flooded.0 += count;
-        self.flooded.1 += last.0 - before;
-        self.flooded.2 += last.1.duration_since(started);
+        self.flooded.push((
+            sent,
+            (last.0 - before) as u64,
+            last.1.duration_since(started),
+        ));
         Ok(())
     }
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,7 +519,8 @@ fn main() -> Result<(), BoxError> {
 async fn run() -> Result<(), BoxError> {
     let started = Instant::now();
     let samples = env_usize("BENCH_SAMPLES", 3000);
-    let flood = env_usize("BENCH_FLOOD", 60_000);
+    let flood_ms = env_usize("BENCH_FLOOD_MS", 200);
+    let flood = Duration::from_millis(u64::try_from(flood_ms).unwrap_or(200));
     let (a, b) = sessions().await?;
     let unsigned_size = event_size(Signing::Unsigned)?;
     let signed_size = event_size(Signing::Signed)?;
@@ -531,10 +566,10 @@ async fn run() -> Result<(), BoxError> {
             }
         }
     }
-    eprintln!("throughput: {flood} messages per path in {FLOOD_ROUNDS} rounds ...");
+    eprintln!("throughput: {FLOOD_ROUNDS} rounds of {flood_ms} ms per path ...");
     for _ in 0..FLOOD_ROUNDS {
         for path in &mut paths {
-            path.flood(flood / FLOOD_ROUNDS).await?;
+            path.flood(flood).await?;
         }
     }
 
@@ -554,7 +589,9 @@ async fn run() -> Result<(), BoxError> {
     println!();
     println!(
         "SAFEthing over Zenoh vs raw Zenoh: two peer sessions over TCP loopback in one process; \
-         {samples} latency samples and {flood} flooded messages per path, interleaved"
+         {samples} latency samples and {FLOOD_ROUNDS} floods of {flood_ms} ms per path, \
+         interleaved; throughput is the median of the floods, its ratio to raw the median of \
+         the rounds' ratios"
     );
     println!(
         "| {:<28} | {:>7} | {:>7} | {:>9} | {:>6} | {:>7} | {:>7} |",
@@ -572,9 +609,9 @@ async fn run() -> Result<(), BoxError> {
             (Some((x, _)), Some((r, _))) => format!("{:.2}x", x / r),
             _ => "-".into(),
         };
-        let thr_ratio = match (thr, base.and_then(Path::rate)) {
-            (Some((x, _)), Some((r, _))) => format!("{:.2}x", x / r),
-            _ => "-".into(),
+        let thr_ratio = match base.and_then(|b| p.rate_ratio(b)) {
+            Some(ratio) => format!("{ratio:.2}x"),
+            None => "-".into(),
         };
         println!(
             "| {:<28} | {:>7} | {:>7} | {:>9} | {:>6} | {:>7} | {:>7} |",
