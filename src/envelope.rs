@@ -395,13 +395,14 @@ fn signing_input(key: &str, from: &PublicKey, id: &str, ts: u64, body: &[u8]) ->
     m
 }
 
-/// A received, checked message.
+/// A received, checked message; its id owned (`String`) or, as [`Verifier::open_raw`] gives
+/// it, borrowed from the bytes received where it can be.
 #[derive(Clone, Debug)]
-pub struct Opened<T> {
+pub struct Opened<T, Id = String> {
     /// Who sent it (verified when `signed`).
     pub from: PublicKey,
     /// Its id, unique for the sender.
-    pub id: String,
+    pub id: Id,
     /// The sender's timestamp, Unix milliseconds.
     pub ts: u64,
     /// Whether a valid signature covered it.
@@ -410,15 +411,28 @@ pub struct Opened<T> {
     pub body: T,
 }
 
-impl<T> Opened<T> {
+impl<T, Id> Opened<T, Id> {
     /// The same message with its body decoded further (decrypted, or read as a typed request).
-    pub fn with_body<U>(self, body: U) -> Opened<U> {
+    pub fn with_body<U>(self, body: U) -> Opened<U, Id> {
         Opened {
             from: self.from,
             id: self.id,
             ts: self.ts,
             signed: self.signed,
             body,
+        }
+    }
+}
+
+impl<T> Opened<T, std::borrow::Cow<'_, str>> {
+    /// The same message, owning its id.
+    pub fn into_owned_id(self) -> Opened<T> {
+        Opened {
+            from: self.from,
+            id: self.id.into_owned(),
+            ts: self.ts,
+            signed: self.signed,
+            body: self.body,
         }
     }
 }
@@ -461,17 +475,17 @@ impl Verifier {
         let opened = self.open_raw(key, bytes)?;
         let body = serde_json::from_str(opened.body)
             .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
-        Ok(opened.with_body(body))
+        Ok(opened.with_body(body).into_owned_id())
     }
 
     /// Like [`open`](Self::open), the body left as received (borrowed from `bytes`, not yet
     /// checked to be JSON), for callers that decrypt or decode it further: it is read once,
-    /// not copied.
+    /// not copied. The id is borrowed too, as most messages never need it.
     pub fn open_raw<'a>(
         &self,
         key: &str,
         bytes: &'a [u8],
-    ) -> Result<Opened<&'a str>, EnvelopeError> {
+    ) -> Result<Opened<&'a str, std::borrow::Cow<'a, str>>, EnvelopeError> {
         let env = Fields::read(bytes)?;
         if env.v != VERSION {
             return Err(EnvelopeError::Version(env.v));
@@ -502,7 +516,7 @@ impl Verifier {
         }
         Ok(Opened {
             from,
-            id: env.id.into_owned(),
+            id: env.id,
             ts: env.ts,
             signed,
             body: env.body,

@@ -321,15 +321,17 @@ impl RemoteThing {
         payload: &[u8],
     ) -> Result<Opened<T>, Unreadable> {
         self.open_with(key, payload, |raw| serde_json::from_str(raw))
+            .map(Opened::into_owned_id)
     }
 
-    /// Like [`open`](Self::open), the body read by `read` (a reader that knows its layout).
-    pub(crate) fn open_with<T>(
+    /// Like [`open`](Self::open), the body read by `read` (a reader that knows its layout) and
+    /// the id left borrowed from `payload`.
+    pub(crate) fn open_with<'a, T>(
         &self,
         key: &str,
-        payload: &[u8],
+        payload: &'a [u8],
         read: impl FnOnce(&str) -> serde_json::Result<T>,
-    ) -> Result<Opened<T>, Unreadable> {
+    ) -> Result<Opened<T, std::borrow::Cow<'a, str>>, Unreadable> {
         let opened = self
             .client
             .verifier

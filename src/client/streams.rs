@@ -240,7 +240,7 @@ impl<M: Published> Feed<M> {
     }
 
     /// Checks an opened message; `Some` when it is delivered.
-    fn accept(&mut self, opened: Opened<M>) -> Option<Result<Delivery>> {
+    fn accept<Id>(&mut self, opened: Opened<M, Id>) -> Option<Result<Delivery>> {
         let ts = opened.ts;
         let (value, seq, epoch) = opened.body.into_parts();
         if !self.order.accept(epoch, seq, ts) {
@@ -273,6 +273,14 @@ impl<M: Published> Feed<M> {
         Poll::Ready(next.map(|next| next.map(|d| item(d, self.thing.id().clone()))))
     }
 
+    /// Nothing to hand out: wait, to be woken by the next message or by the client's shutdown.
+    fn wait_for_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Delivery>>> {
+        match self.shutdown.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
     fn dropped(&self, error: &Error) {
         tracing::warn!(thing = %self.thing.id(), what = %self.what, %error, "dropped an unverifiable message");
     }
@@ -284,7 +292,9 @@ impl<M: Published> Stream for Feed<M> {
     /// The next delivery that passes; `None` once the subscription or the client ends.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if this.shutdown.as_mut().poll(cx).is_ready() {
+        // Checked on every call; the shutdown's waker is registered only before waiting, as
+        // registering it costs more than handling a small message.
+        if this.thing.client.shutdown.is_cancelled() {
             return Poll::Ready(None);
         }
         if let Some(first) = this.first.take()
@@ -294,7 +304,9 @@ impl<M: Published> Stream for Feed<M> {
         }
         loop {
             if let Some(refreshing) = &mut this.refreshing {
-                let opened = ready!(refreshing.as_mut().poll(cx));
+                let Poll::Ready(opened) = refreshing.as_mut().poll(cx) else {
+                    return this.wait_for_shutdown(cx);
+                };
                 this.refreshing = None;
                 match opened {
                     Ok(opened) => {
@@ -306,8 +318,10 @@ impl<M: Published> Stream for Feed<M> {
                 }
                 continue;
             }
-            let Some(sample) = ready!(this.subscriber.poll_next_unpin(cx)) else {
-                return Poll::Ready(None);
+            let sample = match this.subscriber.poll_next_unpin(cx) {
+                Poll::Ready(Some(sample)) => sample,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return this.wait_for_shutdown(cx),
             };
             match this.thing.open_with(&sample.key, &sample.payload, M::read) {
                 Ok(opened) => {

@@ -129,7 +129,7 @@ pub(crate) fn open<T: DeserializeOwned>(
     let body = inner
         .decode::<T>(&query.key_expr, opened.body)
         .map_err(refuse)?;
-    Ok(opened.with_body(body))
+    Ok(opened.with_body(body).into_owned_id())
 }
 
 /// Rejects a message id seen before.

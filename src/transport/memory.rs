@@ -16,8 +16,9 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::{
-    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Query, Queryable, Receiver, Replier,
-    Replies, Reply, Sample, Subscriber, Transport, TransportError, check_key_expr, keyexpr,
+    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Query, Queryable, Receiver,
+    Replier, Replies, Reply, Sample, Subscriber, Transport, TransportError, check_key_expr,
+    keyexpr,
 };
 
 /// The shared medium of in-process sessions.
@@ -414,8 +415,8 @@ impl Drop for MemoryReplier {
 }
 
 impl Transport for MemoryTransport {
-    fn publish(&self, key: &str, payload: Bytes) -> BoxFuture<'_, Result<(), TransportError>> {
-        std::future::ready(self.publish_now(key, payload)).boxed()
+    fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
+        Publishing::done(self.publish_now(key, payload))
     }
 
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>> {

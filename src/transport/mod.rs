@@ -164,7 +164,7 @@ pub const CHANNEL_CAPACITY: usize = 1024;
 /// subscribers and queryables too (a device and its client may share one session).
 pub trait Transport: Send + Sync + 'static {
     /// Publishes `payload` on the concrete key `key`.
-    fn publish(&self, key: &str, payload: Bytes) -> BoxFuture<'_, Result<(), TransportError>>;
+    fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_>;
 
     /// Receives every publication on keys matching `key_expr`.
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>>;
@@ -192,11 +192,78 @@ pub trait Transport: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<LivelinessWatch, TransportError>>;
 }
 
+/// A publication under way: done already (Zenoh and the in-process transport queue a
+/// message at once, with nothing to allocate per message) or still to be awaited.
+#[must_use = "a publication may not be done until awaited"]
+pub struct Publishing<'a>(PublishingState<'a>);
+
+enum PublishingState<'a> {
+    Done(Option<Result<(), TransportError>>),
+    Pending(BoxFuture<'a, Result<(), TransportError>>),
+}
+
+impl<'a> Publishing<'a> {
+    /// A publication already done (or failed).
+    pub fn done(result: Result<(), TransportError>) -> Publishing<'a> {
+        Publishing(PublishingState::Done(Some(result)))
+    }
+
+    /// A publication that ends when `future` does.
+    pub fn pending(
+        future: impl Future<Output = Result<(), TransportError>> + Send + 'a,
+    ) -> Publishing<'a> {
+        Publishing(PublishingState::Pending(Box::pin(future)))
+    }
+}
+
+impl Future for Publishing<'_> {
+    type Output = Result<(), TransportError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            // Polled again after it returned: report the publication as closed.
+            PublishingState::Done(result) => {
+                Poll::Ready(result.take().unwrap_or(Err(TransportError::Closed)))
+            }
+            PublishingState::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for Publishing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.0 {
+            PublishingState::Done(_) => "done",
+            PublishingState::Pending(_) => "pending",
+        };
+        f.debug_tuple("Publishing").field(&state).finish()
+    }
+}
+
 /// Checks a key expression before handing it to a transport.
 pub fn check_key_expr(key_expr: &str) -> Result<(), TransportError> {
     if keyexpr::is_valid(key_expr) {
         Ok(())
     } else {
         Err(TransportError::InvalidKey(key_expr.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn publications_done_at_once_or_awaited_report_their_result() {
+        assert_eq!(Publishing::done(Ok(())).await, Ok(()));
+        assert_eq!(
+            Publishing::done(Err(TransportError::Closed)).await,
+            Err(TransportError::Closed)
+        );
+        let pending = Publishing::pending(async {
+            tokio::task::yield_now().await;
+            Err(TransportError::Other("lost".into()))
+        });
+        assert_eq!(pending.await, Err(TransportError::Other("lost".into())));
     }
 }

@@ -24,8 +24,8 @@ use safething::gateway::{Gateway, GatewayConfig};
 use safething::ir::Definition;
 use safething::transport::memory::MemoryNetwork;
 use safething::transport::{
-    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Queryable, Receiver, Replies, Reply,
-    Sample, Subscriber, Transport, TransportError,
+    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Queryable, Receiver, Replies,
+    Reply, Sample, Subscriber, Transport, TransportError,
 };
 use safething::wire::ActionError;
 
@@ -497,8 +497,8 @@ fn unsupported<T>(what: &str) -> BoxFuture<'static, Result<T, TransportError>> {
 }
 
 impl Transport for WsTransport {
-    fn publish(&self, _key: &str, _payload: Bytes) -> BoxFuture<'_, Result<(), TransportError>> {
-        unsupported("publishing")
+    fn publish(&self, _key: &str, _payload: Bytes) -> Publishing<'_> {
+        Publishing::pending(unsupported("publishing"))
     }
 
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>> {

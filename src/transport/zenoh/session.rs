@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 
 use super::config::ZenohConfig;
 use crate::transport::{
-    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Query, Queryable, Receiver, Replier,
-    Replies, Reply, Sample, Subscriber, Transport, TransportError, check_key_expr,
+    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Query, Queryable, Receiver,
+    Replier, Replies, Reply, Sample, Subscriber, Transport, TransportError, check_key_expr,
 };
 
 /// A Zenoh session as a SAFEthing [`Transport`]. Clones share the session; it closes when the
@@ -409,8 +409,8 @@ impl Replier for ZenohReplier {
 }
 
 impl Transport for ZenohTransport {
-    fn publish(&self, key: &str, payload: Bytes) -> BoxFuture<'_, Result<(), TransportError>> {
-        std::future::ready(self.publish_now(key, payload)).boxed()
+    fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
+        Publishing::done(self.publish_now(key, payload))
     }
 
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>> {
