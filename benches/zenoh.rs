@@ -10,14 +10,15 @@
 //! Latency is one-way for publications (both ends share the process clock) and a round trip
 //! for queries and actions, one message in flight at a time. Throughput is a flood of
 //! messages counted at the receiver; raw floods use payloads of the size SAFEthing sends.
-//! The paths take turns in rounds, so that a load that comes and goes on the machine weighs
-//! on all of them alike; a path's throughput is the median of its rounds, and its ratio to raw
-//! the median of each round's ratio to the raw flood of the same round, so that a round hit
-//! by such a load does not decide it. Environment: `BENCH_SAMPLES` (latency samples per
-//! path, default 3000), `BENCH_FLOOD_MS` (how long each flood round lasts, default 200),
-//! `BENCH_ONLY` (a comma-separated subset of `raw`, `unsigned`, `signed`) and
-//! `BENCH_FILTER` (paths whose name contains one of its comma-separated parts), for
-//! profiling.
+//! The paths take turns in rounds, each round starting one path further on, so that a load
+//! that comes and goes on the machine weighs on all of them alike. Each flood of a SAFEthing
+//! path runs right after a flood of its raw baseline; its throughput ratio is the median of
+//! those pairs' ratios, so that a round hit by such a load does not decide it.
+//!
+//! Environment: `BENCH_SAMPLES` (latency samples per path, default 3000), `BENCH_FLOOD_MS`
+//! (how long each flood lasts, default 200), `BENCH_ONLY` (a comma-separated subset of `raw`,
+//! `unsigned`, `signed`) and `BENCH_FILTER` (paths whose name contains one of its
+//! comma-separated parts), for profiling.
 //!
 //! The inputs are the benchmark's own fixed definitions, so a failed step is a bug in the
 //! benchmark, not bad input: it stops there (`expect`, `panic!`) instead of reporting an error.
@@ -141,8 +142,10 @@ struct Path {
     /// For publication paths: sends one message, and where receptions are counted.
     flood: Option<(SendFn, Arc<Sink>)>,
     latencies: Vec<Duration>,
-    /// Per flood round: messages sent, messages received, time to the last reception.
+    /// Per flood: messages sent, messages received, time to the last reception.
     flooded: Vec<(u64, u64, Duration)>,
+    /// Per flood: its rate over the rate of the baseline's flood just before it.
+    paired: Vec<f64>,
 }
 
 impl Path {
@@ -174,6 +177,7 @@ impl Path {
             flood: Some((send, sink)),
             latencies: Vec::new(),
             flooded: Vec::new(),
+            paired: Vec::new(),
         }
     }
 
@@ -190,6 +194,7 @@ impl Path {
             flood: None,
             latencies: Vec::new(),
             flooded: Vec::new(),
+            paired: Vec::new(),
         }
     }
 
@@ -230,23 +235,18 @@ impl Path {
         Some((median, (1.0 - got as f64 / sent.max(1) as f64).max(0.0)))
     }
 
-    /// Throughput relative to `base`: the median of the rounds' ratios, each round compared
-    /// with the baseline's flood of the same round (so under much the same load).
-    fn rate_ratio(&self, base: &Path) -> Option<f64> {
-        let ratios = self
-            .round_rates()
-            .into_iter()
-            .zip(base.round_rates())
-            .map(|(x, r)| x / r.max(1e-9))
-            .collect();
-        median(ratios)
+    /// Throughput relative to its baseline: the median of its floods' ratios, each to the
+    /// baseline's flood run just before it (so under much the same load).
+    fn rate_ratio(&self) -> Option<f64> {
+        median(self.paired.clone())
     }
 
     /// Sends messages as fast as the path takes them for `duration`, then waits for the
-    /// receiver to get them all (or to go quiet): one round of the path's throughput.
-    async fn flood(&mut self, duration: Duration) -> Result<(), BoxError> {
+    /// receiver to get them all (or to go quiet); returns the rate received (`None` for paths
+    /// that are not publications).
+    async fn flood(&mut self, duration: Duration) -> Result<Option<f64>, BoxError> {
         let Some((send, sink)) = &self.flood else {
-            return Ok(());
+            return Ok(None);
         };
         sink.measuring.store(false, Ordering::Relaxed);
         let before = sink.count.load(Ordering::Relaxed);
@@ -283,8 +283,13 @@ impl Path {
             (last.0 - before) as u64,
             last.1.duration_since(started),
         ));
-        Ok(())
+        Ok(self.round_rates().last().copied())
     }
+}
+
+/// The first path whose name starts with `name`.
+fn position(paths: &[Path], name: &str) -> Option<usize> {
+    paths.iter().position(|p| p.name.starts_with(name))
 }
 
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -558,40 +563,64 @@ async fn run() -> Result<(), BoxError> {
         }
     }
     let per_round = (samples / LATENCY_ROUNDS).max(1);
+    // Each round starts one path further on, so that no path always follows the same one
+    // (a flood of signed messages, say, leaves the machine busier than a raw one).
+    let n = paths.len();
     for round in 0..LATENCY_ROUNDS {
-        for path in &mut paths {
+        for k in 0..n {
+            let path = &mut paths[(round + k) % n];
             for i in 0..per_round {
                 let d = (path.sample)((round * per_round + i) as u64).await?;
                 path.latencies.push(d);
             }
         }
     }
-    eprintln!("throughput: {FLOOD_ROUNDS} rounds of {flood_ms} ms per path ...");
-    for _ in 0..FLOOD_ROUNDS {
-        for path in &mut paths {
-            path.flood(flood).await?;
+    // Each path's raw baseline, by index: raw pub/sub of the size it sends, the raw query for
+    // actions.
+    let raw_unsigned = position(&paths, "raw pub/sub");
+    let baselines: Vec<Option<usize>> = paths
+        .iter()
+        .map(|p| {
+            let paths = &paths[..];
+            if p.name.starts_with("raw") {
+                None
+            } else if p.name.starts_with("action") {
+                position(paths, "raw query")
+            } else if p.name.ends_with("signed") && !p.name.ends_with("unsigned") {
+                position(paths, &format!("raw pub/sub, {signed_size} B"))
+            } else {
+                raw_unsigned
+            }
+        })
+        .collect();
+    eprintln!("throughput: {FLOOD_ROUNDS} rounds of {flood_ms} ms floods ...");
+    for round in 0..FLOOD_ROUNDS {
+        for k in 0..n {
+            let i = (round + k) % n;
+            // A path with a baseline floods right after it; a raw path floods by itself only
+            // when no path is measured against it (otherwise it has its paired floods).
+            match baselines[i] {
+                Some(b) if paths[i].flood.is_some() => {
+                    let base = paths[b].flood(flood).await?;
+                    let rate = paths[i].flood(flood).await?;
+                    if let (Some(base), Some(rate)) = (base, rate) {
+                        paths[i].paired.push(rate / base.max(1e-9));
+                    }
+                }
+                None if !baselines.contains(&Some(i)) => {
+                    paths[i].flood(flood).await?;
+                }
+                _ => {}
+            }
         }
     }
-
-    let find = |name: &str| paths.iter().find(|p| p.name.starts_with(name));
-    let raw_unsigned = find("raw pub/sub").map(|p| p.name.clone());
-    let baseline = |p: &Path| -> Option<&Path> {
-        if p.name.starts_with("raw") {
-            None
-        } else if p.name.starts_with("action") {
-            find("raw query")
-        } else if p.name.ends_with("signed") && !p.name.ends_with("unsigned") {
-            find(&format!("raw pub/sub, {signed_size} B"))
-        } else {
-            raw_unsigned.as_deref().and_then(find)
-        }
-    };
+    let baseline = |i: usize| baselines[i].map(|b| &paths[b]);
     println!();
     println!(
         "SAFEthing over Zenoh vs raw Zenoh: two peer sessions over TCP loopback in one process; \
-         {samples} latency samples and {FLOOD_ROUNDS} floods of {flood_ms} ms per path, \
-         interleaved; throughput is the median of the floods, its ratio to raw the median of \
-         the rounds' ratios"
+         {samples} latency samples per path, interleaved; {FLOOD_ROUNDS} floods of {flood_ms} ms \
+         per path, each right after a flood of its raw baseline; throughput is the median of \
+         the floods, its ratio to raw the median of those pairs' ratios"
     );
     println!(
         "| {:<28} | {:>7} | {:>7} | {:>9} | {:>6} | {:>7} | {:>7} |",
@@ -601,15 +630,15 @@ async fn run() -> Result<(), BoxError> {
         "|{:-<30}|{:->9}|{:->9}|{:->11}|{:->8}|{:->9}|{:->9}|",
         "", "", "", "", "", "", ""
     );
-    for p in &paths {
+    for (i, p) in paths.iter().enumerate() {
         let lat = p.percentiles();
         let thr = p.rate();
-        let base = baseline(p);
+        let base = baseline(i);
         let lat_ratio = match (lat, base.and_then(Path::percentiles)) {
             (Some((x, _)), Some((r, _))) => format!("{:.2}x", x / r),
             _ => "-".into(),
         };
-        let thr_ratio = match base.and_then(|b| p.rate_ratio(b)) {
+        let thr_ratio = match p.rate_ratio() {
             Some(ratio) => format!("{ratio:.2}x"),
             None => "-".into(),
         };
@@ -631,7 +660,9 @@ async fn run() -> Result<(), BoxError> {
     );
     // A device answers from a task, as any async handler does: the raw query answered the
     // same way shows what that hop costs by itself.
-    if let Some((task, _)) = find("raw query, answered by a task").and_then(Path::percentiles) {
+    if let Some((task, _)) =
+        position(&paths, "raw query, answered by a task").and_then(|i| paths[i].percentiles())
+    {
         for p in paths.iter().filter(|p| p.name.starts_with("action")) {
             if let Some((p50, _)) = p.percentiles() {
                 println!(

@@ -200,16 +200,18 @@ impl Sealer {
 
     /// Wraps `body` for sending on `key`.
     pub fn seal<T: Serialize + ?Sized>(&self, key: &str, body: &T) -> Result<Bytes, EnvelopeError> {
-        self.seal_written(key, |out| serde_json::to_writer(out, body))
+        self.seal_written(key, now_ms(), |out| serde_json::to_writer(out, body))
     }
 
-    /// Wraps the body `write` writes (as JSON) for sending on `key`.
+    /// Wraps the body `write` writes (as JSON) for sending on `key`, stamped `ts` (Unix
+    /// milliseconds: the time of what it reports, read once for both).
     pub(crate) fn seal_written(
         &self,
         key: &str,
+        ts: u64,
         write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<Bytes, EnvelopeError> {
-        self.seal_with(key, self.fresh_id().as_str(), |out| {
+        self.seal_with(key, self.fresh_id().as_str(), ts, |out| {
             write(out).map_err(|e| EnvelopeError::Malformed(e.to_string()))
         })
     }
@@ -217,7 +219,7 @@ impl Sealer {
     /// Wraps an already serialized body with a given message id (a retry resends identical
     /// bytes by sealing once and sending the same [`Bytes`] again).
     pub fn seal_raw(&self, key: &str, body: &RawValue, id: &str) -> Result<Bytes, EnvelopeError> {
-        self.seal_with(key, id, |out| {
+        self.seal_with(key, id, now_ms(), |out| {
             out.extend_from_slice(body.get().as_bytes());
             Ok(())
         })
@@ -229,9 +231,9 @@ impl Sealer {
         &self,
         key: &str,
         id: &str,
+        ts: u64,
         body: impl FnOnce(&mut Vec<u8>) -> Result<(), EnvelopeError>,
     ) -> Result<Bytes, EnvelopeError> {
-        let ts = now_ms();
         let mut out = Vec::with_capacity(256);
         let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
         out.extend_from_slice(b"{\"v\":");

@@ -568,14 +568,18 @@ impl Inner {
         key: &str,
         body: &T,
     ) -> Result<bytes::Bytes, EnvelopeError> {
-        self.seal_written_for(access, key, |out| serde_json::to_writer(out, body))
+        self.seal_written_for(access, key, now_ms(), |out| {
+            serde_json::to_writer(out, body)
+        })
     }
 
-    /// Like [`seal_for`](Self::seal_for), the body written (as JSON) by `write`.
+    /// Like [`seal_for`](Self::seal_for), the body written (as JSON) by `write` and the
+    /// envelope stamped `ts`.
     pub(crate) fn seal_written_for(
         &self,
         access: &safething_ir::Access,
         key: &str,
+        ts: u64,
         write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<bytes::Bytes, EnvelopeError> {
         let symmetric: Option<SymmetricKey> = {
@@ -595,14 +599,16 @@ impl Inner {
             meta.key_for(access).cloned()
         };
         match symmetric {
-            None => self.sealer.seal_written(key, write),
+            None => self.sealer.seal_written(key, ts, write),
             Some(k) => {
                 let mut plain = Vec::with_capacity(128);
                 write(&mut plain).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
                 let sealed = k
                     .seal(key, &plain)
                     .ok_or_else(|| EnvelopeError::Malformed("encryption failed".into()))?;
-                self.sealer.seal(key, &SealedBody { sealed })
+                self.sealer.seal_written(key, ts, |out| {
+                    serde_json::to_writer(out, &SealedBody { sealed })
+                })
             }
         }
     }
@@ -689,7 +695,7 @@ impl Inner {
                     source,
                 })?;
         }
-        let update = {
+        let (update, ts) = {
             let mut s = lock(&attribute.state);
             if !force && s.value.as_ref().is_some_and(|old| json_equal(old, &value)) {
                 return Ok(false);
@@ -713,7 +719,7 @@ impl Inner {
                 epoch: self.epoch,
             };
             s.value = Some(value);
-            update
+            (update, s.ts)
         };
         let (key, access) = (&attribute.key, &attribute.access);
         if *access == safething_ir::Access::Thing {
@@ -721,7 +727,7 @@ impl Inner {
             return Ok(true);
         }
         let bytes = self
-            .seal_written_for(access, key, |out| update.write_json(out))
+            .seal_written_for(access, key, ts, |out| update.write_json(out))
             .map_err(|e| Error::Protocol(e.to_string()))?;
         self.transport.publish(key, bytes).await?;
         Ok(true)
@@ -768,7 +774,7 @@ impl Inner {
             return Ok(());
         }
         let bytes = self
-            .seal_written_for(access, key, |out| message.write_json(out))
+            .seal_written_for(access, key, now_ms(), |out| message.write_json(out))
             .map_err(|e| Error::Protocol(e.to_string()))?;
         self.transport.publish(key, bytes).await?;
         Ok(())
