@@ -241,7 +241,14 @@ impl Sealer {
         out.extend_from_slice(b",\"from\":\"");
         out.extend_from_slice(self.from.as_bytes());
         out.extend_from_slice(b"\",\"id\":");
-        serde_json::to_writer(&mut out, id).map_err(malformed)?;
+        if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            // Our own ids: nothing to escape.
+            out.push(b'"');
+            out.extend_from_slice(id.as_bytes());
+            out.push(b'"');
+        } else {
+            serde_json::to_writer(&mut out, id).map_err(malformed)?;
+        }
         out.extend_from_slice(b",\"ts\":");
         serde_json::to_writer(&mut out, &ts).map_err(malformed)?;
         out.extend_from_slice(b",\"body\":");
