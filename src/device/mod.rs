@@ -220,7 +220,7 @@ impl DeviceBuilder {
                 let entry = AttributeEntry {
                     key: keys::attribute(&id, name),
                     access: a.access.clone(),
-                    writable: a.kind != AttributeKind::Static,
+                    is_static: a.kind == AttributeKind::Static,
                     schema: schemas.attributes.get(name).cloned(),
                     state: Mutex::new(slot),
                 };
@@ -323,7 +323,9 @@ pub(crate) struct AttributeSlot {
 struct AttributeEntry {
     key: String,
     access: safething_ir::Access,
-    writable: bool,
+    /// A static attribute: its value is part of the definition, and the device cannot set
+    /// it. (Whether clients may write an attribute is the definition's `writable`.)
+    is_static: bool,
     schema: Option<safething_ir::value::CompiledSchema>,
     state: Mutex<AttributeSlot>,
 }
@@ -682,7 +684,7 @@ impl Inner {
         let Some(attribute) = self.attributes.get(name) else {
             return Err(self.unknown(AffordanceKind::Attribute, name));
         };
-        if !attribute.writable {
+        if attribute.is_static {
             return Err(Error::Rejected(crate::wire::Problem::NotWritable {
                 name: name.to_owned(),
             }));
