@@ -3,8 +3,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use std::sync::OnceLock;
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use futures::stream::BoxStream;
 use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -13,6 +18,7 @@ use crate::keys;
 use crate::transport::{Replies, Reply};
 use crate::wire::{ActionRequest, ActionState, ActionUpdate, RequestQuery};
 
+use super::presence::Change;
 use super::remote::Protect;
 use super::{RemoteThing, millis};
 
@@ -40,14 +46,23 @@ struct Progress {
     error: Option<Error>,
 }
 
+/// What follows a request (reads the device's replies, retries, notices it going offline):
+/// polled by whoever waits on the handle, so that a reply wakes the waiting task directly.
+type Following = Shared<BoxFuture<'static, ()>>;
+
 /// A running action request.
+///
+/// The request is followed while [`output`](Self::output) or [`states`](Self::states) is
+/// awaited, and in a task of its own from the first call of [`state`](Self::state) on.
 pub struct ActionHandle {
     thing: RemoteThing,
     action: String,
     request: String,
     timeout: Duration,
     progress: watch::Receiver<Progress>,
-    driver: JoinHandle<()>,
+    following: Following,
+    runtime: tokio::runtime::Handle,
+    background: OnceLock<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for ActionHandle {
@@ -62,7 +77,9 @@ impl std::fmt::Debug for ActionHandle {
 
 impl Drop for ActionHandle {
     fn drop(&mut self) {
-        self.driver.abort();
+        if let Some(task) = self.background.get() {
+            task.abort();
+        }
     }
 }
 
@@ -119,7 +136,9 @@ impl RemoteThing {
             error: None,
         });
         let span = tracing::debug_span!("invoke", thing = %self.id(), %action, %request);
-        let driver = tokio::spawn(tracing::Instrument::instrument(
+        // Not spawned: a task of its own would cost a wake-up of another thread per request
+        // (and one more hop per reply) for a caller that is about to wait on the output.
+        let following = tracing::Instrument::instrument(
             drive(
                 Driver {
                     thing: self.clone(),
@@ -134,14 +153,18 @@ impl RemoteThing {
                 replies,
             ),
             span,
-        ));
+        )
+        .boxed()
+        .shared();
         Ok(ActionHandle {
             thing: self.clone(),
             action: action.to_owned(),
             request,
             timeout,
             progress,
-            driver,
+            following,
+            runtime: tokio::runtime::Handle::current(),
+            background: OnceLock::new(),
         })
     }
 }
@@ -157,26 +180,35 @@ impl ActionHandle {
         &self.action
     }
 
-    /// The latest known state.
+    /// The latest known state. From the first call on, the request is followed in a task of
+    /// its own, so that later calls see it move without anyone awaiting the handle.
     pub fn state(&self) -> ActionState {
+        self.background.get_or_init(|| {
+            // What has arrived by now is taken in at once, so this call is up to date too.
+            let mut following = self.following.clone();
+            let waker = futures::task::noop_waker();
+            let _ = following.poll_unpin(&mut std::task::Context::from_waker(&waker));
+            self.runtime.spawn(following)
+        });
         self.progress.borrow().state.clone()
     }
 
     /// Every state change from now on, ending after the final one.
     pub fn states(&self) -> BoxStream<'static, ActionState> {
         let rx = self.progress.clone();
+        let following = Some(self.following.clone());
         Box::pin(futures::stream::unfold(
-            (rx, false, true),
-            |(mut rx, done, first)| async move {
+            (rx, following, false, true),
+            |(mut rx, mut following, done, first)| async move {
                 if done {
                     return None;
                 }
-                if !first && rx.changed().await.is_err() {
+                if !first && !changed(&mut rx, &mut following).await {
                     return None;
                 }
                 let progress = rx.borrow_and_update().clone();
                 let done = progress.state.is_final() || progress.error.is_some();
-                Some((progress.state, (rx, done, false)))
+                Some((progress.state, (rx, following, done, false)))
             },
         ))
     }
@@ -184,6 +216,7 @@ impl ActionHandle {
     /// Waits for the final state: the output when `done`, an error otherwise.
     pub async fn output(&self) -> Result<Value> {
         let mut rx = self.progress.clone();
+        let mut following = Some(self.following.clone());
         loop {
             let progress = rx.borrow_and_update().clone();
             if let Some(error) = progress.error {
@@ -199,7 +232,7 @@ impl ActionHandle {
                 ActionState::TimedOut { timeout_ms } => return Err(Error::TimedOut { timeout_ms }),
                 ActionState::Requested | ActionState::Accepted | ActionState::Running => {}
             }
-            if rx.changed().await.is_err() {
+            if !changed(&mut rx, &mut following).await {
                 return Err(Error::Protocol("the request's driver stopped".into()));
             }
         }
@@ -235,6 +268,22 @@ impl ActionHandle {
     }
 }
 
+/// Waits for the progress to change, following the request meanwhile (until its follower is
+/// done); whether it changed (`false`: the follower stopped without a final word).
+async fn changed(rx: &mut watch::Receiver<Progress>, following: &mut Option<Following>) -> bool {
+    loop {
+        let Some(follow) = following.as_mut() else {
+            return rx.changed().await.is_ok();
+        };
+        tokio::select! {
+            // The follower first: a reply it takes in is seen below without a second poll.
+            biased;
+            () = follow => *following = None,
+            changed = rx.changed() => return changed.is_ok(),
+        }
+    }
+}
+
 struct Driver {
     thing: RemoteThing,
     key: String,
@@ -265,6 +314,20 @@ impl Driver {
         over || self.tx.borrow().state.is_final()
     }
 
+    /// Whether a presence change says the thing went offline. Changes missed while nobody
+    /// followed the request (the channel lagged) are made up for by asking who is online.
+    fn went_offline(&self, change: std::result::Result<Change, RecvError>) -> bool {
+        match change {
+            Ok(change) => !change.online && change.id == self.thing.id().as_str(),
+            Err(RecvError::Lagged(_)) => !self
+                .thing
+                .client
+                .presence
+                .is_online(self.thing.id().as_str()),
+            Err(RecvError::Closed) => false,
+        }
+    }
+
     fn fail(&self, error: Error) {
         self.tx.send_modify(|p| p.error = Some(error));
     }
@@ -273,7 +336,7 @@ impl Driver {
     async fn follow(
         &self,
         replies: &mut Replies,
-        presence: &mut tokio::sync::broadcast::Receiver<super::presence::Change>,
+        presence: &mut tokio::sync::broadcast::Receiver<Change>,
     ) -> (bool, bool) {
         let mut heard = false;
         loop {
@@ -293,11 +356,8 @@ impl Driver {
                     None => return (heard, false),
                 },
                 change = presence.recv() => {
-                    if let Ok(change) = change
-                        && !change.online
-                        && change.id == self.thing.id().as_str()
-                    {
-                        self.fail(Error::Offline(change.id));
+                    if self.went_offline(change) {
+                        self.fail(Error::Offline(self.thing.id().to_string()));
                         return (heard, true);
                     }
                 }
@@ -346,7 +406,7 @@ async fn drive(driver: Driver, mut replies: Replies) {
 async fn poll_status(
     driver: &Driver,
     deadline: tokio::time::Instant,
-    presence: &mut tokio::sync::broadcast::Receiver<super::presence::Change>,
+    presence: &mut tokio::sync::broadcast::Receiver<Change>,
 ) {
     let key = &driver.request_key;
     let subscriber = driver.thing.client.transport.subscribe(key).await;
@@ -374,11 +434,8 @@ async fn poll_status(
                 }
             }
             change = presence.recv() => {
-                if let Ok(change) = change
-                    && !change.online
-                    && change.id == driver.thing.id().as_str()
-                {
-                    driver.fail(Error::Offline(change.id));
+                if driver.went_offline(change) {
+                    driver.fail(Error::Offline(driver.thing.id().to_string()));
                     return;
                 }
             }

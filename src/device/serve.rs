@@ -1,7 +1,8 @@
 //! Answering queries: routing by key, verifying, checking access, replying signed.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures::FutureExt;
 use serde::Serialize;
@@ -10,25 +11,26 @@ use serde_json::Value;
 
 use crate::envelope::Opened;
 use crate::keys::{self, Route};
-use crate::transport::{Query, Queryable, keyexpr};
+use crate::transport::{Query, QueryHandler, keyexpr};
 use crate::wire::{
     AdminRequest, AttributeRequest, Description, Lifecycle, Outcome, Problem, ReadReply,
 };
 
 use super::{Inner, WriteContext, actions, lock};
 
-/// Answers queries until the device shuts down.
-pub(crate) async fn serve(inner: Arc<Inner>, mut queryable: Queryable) {
-    loop {
-        let query = tokio::select! {
-            q = queryable.recv() => match q {
-                Some(q) => q,
-                None => break,
-            },
-            () = inner.shutdown.cancelled() => break,
-        };
-        dispatch(&inner, query);
-    }
+/// How long a request's first step may hold the transport's receive thread before the device
+/// stops answering there (a handler that blocks before its first await).
+const SLOW_FIRST_STEP: Duration = Duration::from_millis(10);
+
+/// The device's query handler: routes each query to what answers it, until the device shuts
+/// down. It may run on the transport's receive thread (see [`start`]).
+pub(crate) fn handler(inner: Arc<Inner>) -> QueryHandler {
+    Arc::new(move |query: Query| {
+        // After shutdown the query is dropped unanswered, which ends it for the requester.
+        if !inner.shutdown.is_cancelled() {
+            dispatch(&inner, query);
+        }
+    })
 }
 
 fn dispatch(inner: &Arc<Inner>, query: Query) {
@@ -56,8 +58,10 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
             tokio::spawn(async move { on_attribute(&inner, query, &name).await });
         }
         Route::Action(name) => {
-            let (inner, name) = (inner.clone(), name.to_owned());
-            start(async move { actions::on_action(&inner, query, &name).await });
+            let (task_inner, name) = (inner.clone(), name.to_owned());
+            start(&inner.answer_on_receive, inner.id.as_str(), async move {
+                actions::on_action(&task_inner, query, &name).await
+            });
         }
         Route::Request(request) => {
             let (inner, request) = (inner.clone(), request.to_owned());
@@ -71,18 +75,39 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
     }
 }
 
-/// Runs a request's task: its first steps here, the rest (if any) as a task of its own. A quick
-/// action is answered without a hop to another task, which costs more than the action (the
-/// hop wakes a parked worker). A panic ends the request, never the loop serving the others.
-fn start(task: impl std::future::Future<Output = ()> + Send + 'static) {
+/// Runs a request's task: its first steps right here — on the transport's receive thread
+/// when it calls the handler there — and the rest (if any) as a task of its own. A quick
+/// action is then answered without waking a task, which costs more than the action. A first
+/// step slower than [`SLOW_FIRST_STEP`] (a handler that blocks) makes the device run every
+/// later request as a task from the start. A panic ends the request, never the device.
+fn start(
+    inline: &AtomicBool,
+    thing: &str,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) {
     let mut task = Box::pin(
         std::panic::AssertUnwindSafe(task)
             .catch_unwind()
             .map(|_| ()),
     );
+    if !inline.load(Ordering::Relaxed) {
+        tokio::spawn(task);
+        return;
+    }
     let waker = futures::task::noop_waker();
     let mut cx = std::task::Context::from_waker(&waker);
-    if task.as_mut().poll(&mut cx).is_pending() {
+    let began = std::time::Instant::now();
+    let pending = task.as_mut().poll(&mut cx).is_pending();
+    let took = began.elapsed();
+    if took > SLOW_FIRST_STEP && inline.swap(false, Ordering::Relaxed) {
+        tracing::warn!(
+            thing,
+            took_ms = took.as_millis(),
+            "a request's first step held the receive thread too long (does a handler block \
+             before its first await?): requests now run as tasks"
+        );
+    }
+    if pending {
         tokio::spawn(task);
     }
 }
@@ -319,4 +344,72 @@ async fn admin_request(inner: &Inner, query: &Query) -> Result<Description, Prob
         AdminRequest::Claim { .. } => {}
     }
     Ok(inner.description())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use super::{SLOW_FIRST_STEP, start};
+
+    fn flag() -> Arc<AtomicBool> {
+        Arc::new(AtomicBool::new(false))
+    }
+
+    #[tokio::test]
+    async fn quick_first_steps_run_in_place_and_the_rest_as_a_task() {
+        let inline = AtomicBool::new(true);
+        let ran = flag();
+        let r = ran.clone();
+        start(&inline, "t", async move { r.store(true, Ordering::SeqCst) });
+        assert!(
+            ran.load(Ordering::SeqCst),
+            "a quick task is done before start returns"
+        );
+        // A task that waits goes on as a task of its own.
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        start(&inline, "t", async move {
+            let _ = rx.await;
+            let _ = done_tx.send(());
+        });
+        let _ = tx.send(());
+        tokio::time::timeout(Duration::from_secs(5), done_rx)
+            .await
+            .expect("the rest runs as a task")
+            .expect("it finishes");
+        assert!(inline.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_first_step_that_blocks_sends_later_ones_to_tasks() {
+        let inline = AtomicBool::new(true);
+        start(&inline, "t", async {
+            std::thread::sleep(SLOW_FIRST_STEP + Duration::from_millis(5));
+        });
+        assert!(!inline.load(Ordering::SeqCst));
+        // From now on nothing runs in place (a current-thread runtime runs the task only when
+        // this test yields).
+        let ran = flag();
+        let r = ran.clone();
+        start(&inline, "t", async move { r.store(true, Ordering::SeqCst) });
+        assert!(!ran.load(Ordering::SeqCst));
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while !ran.load(Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the task runs");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_first_step_is_contained() {
+        let inline = AtomicBool::new(true);
+        // Returning at all is the test (the panic hook's backtrace may take long enough to
+        // count as a slow first step, so the flag is not checked).
+        start(&inline, "t", async { panic!("handler bug") });
+    }
 }

@@ -112,6 +112,13 @@ impl fmt::Debug for Query {
 /// Keeps a declaration alive; dropping it undeclares.
 pub type Guard = Box<dyn Send + Sync>;
 
+/// Called with each query that a [`Transport::serve_queries`] declaration receives.
+///
+/// It may run on the transport's receive thread, so it must not block: quick work (checking a
+/// request, replying) is done in the call, anything longer is handed to a task. It runs
+/// inside the tokio runtime the declaration was made from.
+pub type QueryHandler = std::sync::Arc<dyn Fn(Query) + Send + Sync>;
+
 /// A stream of items from a declaration (subscriber, queryable, reply stream, liveliness watch).
 /// Dropping it undeclares what it came from.
 pub struct Receiver<T> {
@@ -172,6 +179,34 @@ pub trait Transport: Send + Sync + 'static {
     /// Receives every query whose key expression intersects `key_expr`.
     fn queryable(&self, key_expr: &str) -> BoxFuture<'_, Result<Queryable, TransportError>>;
 
+    /// Calls `handler` with every query whose key expression intersects `key_expr`, until the
+    /// returned guard is dropped.
+    ///
+    /// A transport with a receive thread of its own calls it there (Zenoh does), which saves
+    /// waking a task for each query; the default reads a [`queryable`](Self::queryable) from a
+    /// task. A handler that panics loses its query (which ends it for the requester); the
+    /// declaration goes on.
+    fn serve_queries(
+        &self,
+        key_expr: &str,
+        handler: QueryHandler,
+    ) -> BoxFuture<'_, Result<Guard, TransportError>> {
+        let declared = self.queryable(key_expr);
+        Box::pin(async move {
+            let mut queryable = declared.await?;
+            let task = tokio::spawn(async move {
+                while let Some(query) = queryable.recv().await {
+                    // A panicking handler loses its query, not the declaration.
+                    let call = std::panic::AssertUnwindSafe(|| handler(query));
+                    if std::panic::catch_unwind(call).is_err() {
+                        tracing::error!("a query handler panicked");
+                    }
+                }
+            });
+            Ok(Box::new(AbortOnDrop(task)) as Guard)
+        })
+    }
+
     /// Sends a query to every matching queryable and streams all of their replies, unmerged,
     /// until each has finished or `timeout` passed.
     fn query(
@@ -190,6 +225,15 @@ pub trait Transport: Send + Sync + 'static {
         &self,
         key_expr: &str,
     ) -> BoxFuture<'_, Result<LivelinessWatch, TransportError>>;
+}
+
+/// Ends a task when dropped (the guard of a declaration served by a task).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A publication under way: done already (Zenoh and the in-process transport queue a

@@ -211,6 +211,69 @@ pub async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The transport
+
+/// Replies of a query, `Ok` payloads as text, until the stream ends.
+async fn replies_to(session: &Session, key: &str, payload: &'static str) -> Vec<String> {
+    let mut replies = session
+        .transport
+        .query(
+            key,
+            Some(bytes::Bytes::from_static(payload.as_bytes())),
+            Duration::from_secs(2),
+        )
+        .await
+        .expect("query");
+    let mut texts = Vec::new();
+    while let Some(reply) = within("the replies to end", replies.recv()).await {
+        if let Reply::Ok(sample) = reply {
+            texts.push(String::from_utf8_lossy(&sample.payload).into_owned());
+        }
+    }
+    texts
+}
+
+pub async fn queries_are_served_by_a_handler(net: &impl TestNet) {
+    let server = net.session().await;
+    let asker = net.session().await;
+    let handler: safething::transport::QueryHandler = Arc::new(|query| {
+        match query.payload.as_deref() {
+            Some(b"now") => {
+                let _ = query.reply(&query.key_expr, bytes::Bytes::from_static(b"now"));
+            }
+            // The handler runs inside the runtime that declared it: it can spawn tasks there
+            // and use timers. (The reply names the thread the task ran on.)
+            Some(b"later") => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let thread = std::thread::current().name().unwrap_or("").to_owned();
+                    let _ = query.reply(&query.key_expr, bytes::Bytes::from(thread));
+                });
+            }
+            _ => panic!("a handler bug"),
+        }
+    });
+    let guard = server
+        .transport
+        .serve_queries("svc/**", handler)
+        .await
+        .expect("serve");
+    tokio::time::sleep(net.settle()).await;
+    assert_eq!(replies_to(&asker, "svc/a", "now").await, ["now"]);
+    let worker = tokio::spawn(async { std::thread::current().name().map(str::to_owned) })
+        .await
+        .expect("a task")
+        .expect("worker threads have names");
+    assert_eq!(replies_to(&asker, "svc/a", "later").await, [worker]);
+    // A panic loses its query only.
+    assert!(replies_to(&asker, "svc/a", "boom").await.is_empty());
+    assert_eq!(replies_to(&asker, "svc/b", "now").await, ["now"]);
+    drop(guard);
+    tokio::time::sleep(net.settle()).await;
+    assert!(replies_to(&asker, "svc/a", "now").await.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Discovery, descriptions, lifecycle, presence
 
 pub async fn discovery_lists_things_with_state_and_presence(net: &impl TestNet) {
@@ -713,6 +776,18 @@ pub async fn actions_move_through_their_states(net: &impl TestNet) {
         "{states:?}"
     );
     assert_eq!(h.output().await.expect("output"), json!("hello"));
+    // A request nobody awaits is followed from the first look at its state on.
+    let unawaited = thing
+        .invoke("echo", json!({"text": "looked at"}))
+        .await
+        .expect("invoke");
+    wait_until("done through state() alone", || {
+        unawaited.state()
+            == ActionState::Done {
+                output: json!("looked at"),
+            }
+    })
+    .await;
     // Every state is in order and from the set of the lifecycle.
     let order = ["requested", "accepted", "running", "done"];
     let positions: Vec<usize> = states
@@ -738,6 +813,34 @@ pub async fn actions_move_through_their_states(net: &impl TestNet) {
         .await
         .expect("invoke");
     assert_eq!(h.output().await.expect("output"), json!("still here"));
+}
+
+pub async fn a_handler_that_blocks_does_not_stop_the_device(net: &impl TestNet) {
+    let f = published(net, "act-blocking").await;
+    // Blocks its thread before its first await, as a careless handler would: longer than a
+    // device lets a first step hold the thread a transport calls it on.
+    f.device
+        .serve(Handlers::new().action("echo", |input: Value, _ctx| {
+            std::thread::sleep(Duration::from_millis(30));
+            async move { Ok(input["text"].clone()) }
+        }));
+    let c = client(net, None).await;
+    let thing = connect(&c, "act-blocking").await;
+    for round in 0..3 {
+        let handles = futures::future::join_all(
+            (0..3).map(|i| thing.invoke("echo", json!({"text": format!("{round}-{i}")}))),
+        )
+        .await;
+        for (i, h) in handles.into_iter().enumerate() {
+            let output = within("a blocking handler's output", h.expect("invoke").output()).await;
+            assert_eq!(output.expect("output"), json!(format!("{round}-{i}")));
+        }
+        // Everything else is still answered meanwhile.
+        assert_eq!(
+            thing.read("firmware").await.expect("a read").value,
+            json!("v1.0.0")
+        );
+    }
 }
 
 pub async fn invalid_inputs_are_rejected(net: &impl TestNet) {
@@ -1219,6 +1322,7 @@ pub async fn garbage_never_disturbs_the_device(net: &impl TestNet) {
 macro_rules! behaviour_suite {
     ($net:expr) => {
         $crate::behaviour_suite!(@tests $net;
+            queries_are_served_by_a_handler,
             discovery_lists_things_with_state_and_presence,
             description_carries_definition_and_key,
             lifecycle_is_enforced_and_changed_by_the_owner_only,
@@ -1232,6 +1336,7 @@ macro_rules! behaviour_suite {
             access_types_guard_reads,
             events_are_validated_and_filtered,
             actions_move_through_their_states,
+            a_handler_that_blocks_does_not_stop_the_device,
             invalid_inputs_are_rejected,
             timeouts_are_enforced,
             cancellation_reaches_the_handler,

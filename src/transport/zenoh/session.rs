@@ -14,8 +14,9 @@ use tokio::sync::mpsc;
 
 use super::config::ZenohConfig;
 use crate::transport::{
-    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Query, Queryable, Receiver,
-    Replier, Replies, Reply, Sample, Subscriber, Transport, TransportError, check_key_expr,
+    CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Query, QueryHandler,
+    Queryable, Receiver, Replier, Replies, Reply, Sample, Subscriber, Transport, TransportError,
+    check_key_expr,
 };
 
 /// A Zenoh session as a SAFEthing [`Transport`]. Clones share the session; it closes when the
@@ -210,18 +211,40 @@ impl ZenohTransport {
             .session
             .declare_queryable(key_expr)
             .callback(move |query: ::zenoh::query::Query| {
-                let query = Query {
-                    key_expr: query.key_expr().as_str().to_owned(),
-                    payload: query.payload().map(to_bytes),
-                    replier: Box::new(ZenohReplier { query }),
-                };
                 // Not keeping up: the query goes unanswered (dropping it ends it at once for
                 // the requester), as with any overloaded server.
-                let _ = tx.try_send(query);
+                let _ = tx.try_send(to_query(query));
             })
             .await
             .map_err(other)?;
         Ok(Receiver::new(rx, Box::new(queryable)))
+    }
+
+    /// Calls the handler in Zenoh's callback, on the thread that received the query, inside
+    /// the caller's tokio runtime (so that the handler can spawn tasks and use timers).
+    async fn serve_queries_now(
+        &self,
+        key_expr: &str,
+        handler: QueryHandler,
+    ) -> Result<Guard, TransportError> {
+        self.ready()?;
+        check_key_expr(key_expr)?;
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let declared = key_expr.to_owned();
+        let queryable = self
+            .session
+            .declare_queryable(key_expr)
+            .callback(move |query: ::zenoh::query::Query| {
+                let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+                // A panicking handler must not unwind into Zenoh's receive thread.
+                let call = std::panic::AssertUnwindSafe(|| handler(to_query(query)));
+                if std::panic::catch_unwind(call).is_err() {
+                    tracing::error!(key_expr = %declared, "a query handler panicked");
+                }
+            })
+            .await
+            .map_err(other)?;
+        Ok(Box::new(queryable))
     }
 
     async fn query_now(
@@ -377,6 +400,14 @@ fn shared_key(
     }
 }
 
+fn to_query(query: ::zenoh::query::Query) -> Query {
+    Query {
+        key_expr: query.key_expr().as_str().to_owned(),
+        payload: query.payload().map(to_bytes),
+        replier: Box::new(ZenohReplier { query }),
+    }
+}
+
 fn to_bytes(payload: &ZBytes) -> Bytes {
     Bytes::from(payload.to_bytes().into_owned())
 }
@@ -421,6 +452,15 @@ impl Transport for ZenohTransport {
     fn queryable(&self, key_expr: &str) -> BoxFuture<'_, Result<Queryable, TransportError>> {
         let key_expr = key_expr.to_owned();
         async move { self.queryable_now(&key_expr).await }.boxed()
+    }
+
+    fn serve_queries(
+        &self,
+        key_expr: &str,
+        handler: QueryHandler,
+    ) -> BoxFuture<'_, Result<Guard, TransportError>> {
+        let key_expr = key_expr.to_owned();
+        async move { self.serve_queries_now(&key_expr, handler).await }.boxed()
     }
 
     fn query(
