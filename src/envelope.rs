@@ -499,23 +499,24 @@ impl Verifier {
         if env.v != VERSION {
             return Err(EnvelopeError::Version(env.v));
         }
-        let (from, verifying) = self.key(&env.from)?;
-        let signed = match &env.sig {
-            Some(sig) => {
-                let sig = BASE64URL_NOPAD
-                    .decode(sig.as_bytes())
-                    .map_err(|_| EnvelopeError::BadSignature)?;
-                let sig: [u8; 64] = sig.try_into().map_err(|_| EnvelopeError::BadSignature)?;
-                let message = signing_input(key, &from, &env.id, env.ts, env.body.as_bytes());
-                let signature = ed25519_dalek::Signature::from_bytes(&sig);
-                if verifying.verify_strict(&message, &signature).is_err() {
-                    return Err(EnvelopeError::BadSignature);
-                }
-                true
+        let (from, signed) = self.with_key(&env.from, |from, verifying| {
+            let Some(sig) = &env.sig else {
+                return match self.signing {
+                    Signing::Signed => Err(EnvelopeError::Unsigned),
+                    Signing::Unsigned => Ok((*from, false)),
+                };
+            };
+            let sig = BASE64URL_NOPAD
+                .decode(sig.as_bytes())
+                .map_err(|_| EnvelopeError::BadSignature)?;
+            let sig: [u8; 64] = sig.try_into().map_err(|_| EnvelopeError::BadSignature)?;
+            let message = signing_input(key, from, &env.id, env.ts, env.body.as_bytes());
+            let signature = ed25519_dalek::Signature::from_bytes(&sig);
+            if verifying.verify_strict(&message, &signature).is_err() {
+                return Err(EnvelopeError::BadSignature);
             }
-            None if self.signing == Signing::Signed => return Err(EnvelopeError::Unsigned),
-            None => false,
-        };
+            Ok((*from, true))
+        })??;
         let skew_ms = coarse_now_ms().abs_diff(env.ts);
         if skew_ms > self.window_ms {
             return Err(EnvelopeError::Stale {
@@ -532,21 +533,27 @@ impl Verifier {
         })
     }
 
-    /// The sender's key, decoded once per sender: decoding checks that the key is a curve
-    /// point, which costs more than everything else in opening an unsigned message.
-    fn key(&self, printed: &str) -> Result<(PublicKey, VerifyingKey), EnvelopeError> {
-        if let Some(found) = read(&self.keys).map.get(printed) {
-            return Ok(*found);
+    /// Calls `use_key` with the sender's key, decoded once per sender: decoding checks that
+    /// the key is a curve point, which costs more than everything else in opening an unsigned
+    /// message. The decoded key is lent, not copied (it is about 200 bytes).
+    fn with_key<R>(
+        &self,
+        printed: &str,
+        use_key: impl FnOnce(&PublicKey, &VerifyingKey) -> R,
+    ) -> Result<R, EnvelopeError> {
+        if let Some((public, verifying)) = read(&self.keys).map.get(printed) {
+            return Ok(use_key(public, verifying));
         }
-        let decoded = PublicKey::decode(printed)
+        let (public, verifying) = PublicKey::decode(printed)
             .map_err(|e| EnvelopeError::Malformed(short(&e.to_string())))?;
+        let result = use_key(&public, &verifying);
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         if keys.map.len() >= KeyCache::CAPACITY {
             // Many senders: start over rather than grow without bound.
             keys.map.clear();
         }
-        keys.map.insert(printed.to_owned(), decoded);
-        Ok(decoded)
+        keys.map.insert(printed.to_owned(), (public, verifying));
+        Ok(result)
     }
 
     /// Records a message id; `Err(Replayed)` when this sender already used it within the window.
