@@ -216,3 +216,72 @@ async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
     assert_eq!(&s.payload[..], b"still here");
     eprintln!("flood and the next sample took {:?}", started.elapsed());
 }
+
+/// Zenoh calls a device on its own threads, inside the device's runtime: once that runtime is
+/// gone, the device stops answering (its declaration went with the runtime's tasks) instead of
+/// calling into a dead runtime, and requests to it end with an error instead of hanging.
+#[test]
+fn a_device_whose_runtime_is_gone_stops_answering_without_crashing() {
+    use safething::client::Client;
+    use safething::device::{Device, Handlers};
+    use safething::envelope::Signing;
+    use serde_json::{Value, json};
+
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    };
+    let (device_runtime, client_runtime) = (runtime(), runtime());
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = client_runtime.block_on(pair(&dir));
+    let definition = serde_json::from_value(json!({
+        "thing": {"name": "Orphan", "title": "Orphan", "version": "1.0.0"},
+        "actions": {"echo": {"input": {"type": "integer"}, "output": {"type": "integer"}, "access": "all"}}
+    }))
+    .expect("definition");
+    let device = device_runtime.block_on(async {
+        let device = Device::builder(definition, "orphan")
+            .transport(a.clone())
+            .signing(Signing::Unsigned)
+            .build()
+            .expect("device");
+        device.serve(Handlers::new().action("echo", |input: Value, _| async move { Ok(input) }));
+        device.register().await.expect("register");
+        device.publish().await.expect("publish");
+        device
+    });
+    let (client, thing) = client_runtime.block_on(async {
+        let client = Client::builder()
+            .transport(b.clone())
+            .signing(Signing::Unsigned)
+            .build()
+            .await
+            .expect("client");
+        let thing = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match client.thing("orphan").await {
+                    Ok(thing) => break thing,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        })
+        .await
+        .expect("the device answers");
+        (client, thing)
+    });
+    let echo = |n: i64| {
+        let thing = thing.clone();
+        async move { thing.invoke("echo", json!(n)).await?.output().await }
+    };
+    let before = client_runtime.block_on(echo(1));
+    assert_eq!(before.expect("an answer"), json!(1));
+    drop(device_runtime);
+    let after = client_runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(10), echo(2)).await })
+        .expect("a request to the orphaned device ends");
+    assert!(after.is_err(), "{after:?}");
+    drop((device, client));
+}

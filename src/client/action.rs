@@ -184,7 +184,10 @@ impl ActionHandle {
     /// its own, so that later calls see it move without anyone awaiting the handle.
     pub fn state(&self) -> ActionState {
         self.background.get_or_init(|| {
-            // What has arrived by now is taken in at once, so this call is up to date too.
+            // What has arrived by now is taken in at once, so this call is up to date too
+            // (inside the runtime: following may arm a timer, and this may be called from any
+            // thread).
+            let _entered = self.runtime.enter();
             let mut following = self.following.clone();
             let waker = futures::task::noop_waker();
             let _ = following.poll_unpin(&mut std::task::Context::from_waker(&waker));

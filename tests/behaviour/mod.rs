@@ -776,11 +776,14 @@ pub async fn actions_move_through_their_states(net: &impl TestNet) {
         "{states:?}"
     );
     assert_eq!(h.output().await.expect("output"), json!("hello"));
-    // A request nobody awaits is followed from the first look at its state on.
+    // A request nobody awaits is followed from the first look at its state on, taken from
+    // any thread.
     let unawaited = thing
         .invoke("echo", json!({"text": "looked at"}))
         .await
         .expect("invoke");
+    let first = std::thread::scope(|s| s.spawn(|| unawaited.state()).join());
+    assert!(first.is_ok(), "state() works outside the runtime too");
     wait_until("done through state() alone", || {
         unawaited.state()
             == ActionState::Done {
