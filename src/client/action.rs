@@ -1,10 +1,9 @@
 //! Action requests from the client: a handle to watch the state, await the output and cancel.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
-use std::sync::OnceLock;
-
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use futures::stream::BoxStream;

@@ -54,20 +54,25 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
             reply_on(inner, &query, &key, &inner.description());
         }
         Route::Attribute(name) => {
-            let (inner, name) = (inner.clone(), name.to_owned());
-            tokio::spawn(async move { on_attribute(&inner, query, &name).await });
+            let (task_inner, name) = (inner.clone(), name.to_owned());
+            start(inner, async move {
+                on_attribute(&task_inner, query, &name).await
+            });
         }
         Route::Action(name) => {
             let (task_inner, name) = (inner.clone(), name.to_owned());
-            start(&inner.answer_on_receive, inner.id.as_str(), async move {
+            start(inner, async move {
                 actions::on_action(&task_inner, query, &name).await
             });
         }
         Route::Request(request) => {
-            let (inner, request) = (inner.clone(), request.to_owned());
-            tokio::spawn(async move { actions::on_request_query(&inner, query, &request).await });
+            let (task_inner, request) = (inner.clone(), request.to_owned());
+            start(inner, async move {
+                actions::on_request_query(&task_inner, query, &request).await
+            });
         }
         Route::Admin => {
+            // Owner operations save the device's state file: never on the receive thread.
             let inner = inner.clone();
             tokio::spawn(async move { on_admin(&inner, query).await });
         }
@@ -80,7 +85,12 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
 /// action is then answered without waking a task, which costs more than the action. A first
 /// step slower than [`SLOW_FIRST_STEP`] (a handler that blocks) makes the device run every
 /// later request as a task from the start. A panic ends the request, never the device.
-fn start(
+fn start(inner: &Inner, task: impl std::future::Future<Output = ()> + Send + 'static) {
+    start_on(&inner.answer_on_receive, inner.id.as_str(), task);
+}
+
+/// [`start`], with the switch and the thing's name passed apart (tests need no device).
+fn start_on(
     inline: &AtomicBool,
     thing: &str,
     task: impl std::future::Future<Output = ()> + Send + 'static,
@@ -352,7 +362,7 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;
 
-    use super::{SLOW_FIRST_STEP, start};
+    use super::{SLOW_FIRST_STEP, start_on};
 
     fn flag() -> Arc<AtomicBool> {
         Arc::new(AtomicBool::new(false))
@@ -363,7 +373,7 @@ mod tests {
         let inline = AtomicBool::new(true);
         let ran = flag();
         let r = ran.clone();
-        start(&inline, "t", async move { r.store(true, Ordering::SeqCst) });
+        start_on(&inline, "t", async move { r.store(true, Ordering::SeqCst) });
         assert!(
             ran.load(Ordering::SeqCst),
             "a quick task is done before start returns"
@@ -371,7 +381,7 @@ mod tests {
         // A task that waits goes on as a task of its own.
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        start(&inline, "t", async move {
+        start_on(&inline, "t", async move {
             let _ = rx.await;
             let _ = done_tx.send(());
         });
@@ -386,7 +396,7 @@ mod tests {
     #[tokio::test]
     async fn a_first_step_that_blocks_sends_later_ones_to_tasks() {
         let inline = AtomicBool::new(true);
-        start(&inline, "t", async {
+        start_on(&inline, "t", async {
             std::thread::sleep(SLOW_FIRST_STEP + Duration::from_millis(5));
         });
         assert!(!inline.load(Ordering::SeqCst));
@@ -394,7 +404,7 @@ mod tests {
         // this test yields).
         let ran = flag();
         let r = ran.clone();
-        start(&inline, "t", async move { r.store(true, Ordering::SeqCst) });
+        start_on(&inline, "t", async move { r.store(true, Ordering::SeqCst) });
         assert!(!ran.load(Ordering::SeqCst));
         tokio::time::timeout(Duration::from_secs(5), async {
             while !ran.load(Ordering::SeqCst) {
@@ -410,6 +420,6 @@ mod tests {
         let inline = AtomicBool::new(true);
         // Returning at all is the test (the panic hook's backtrace may take long enough to
         // count as a slow first step, so the flag is not checked).
-        start(&inline, "t", async { panic!("handler bug") });
+        start_on(&inline, "t", async { panic!("handler bug") });
     }
 }
