@@ -514,6 +514,8 @@ fn event_size(signing: Signing) -> Result<usize, BoxError> {
 // The run
 
 fn main() -> Result<(), BoxError> {
+    // Not one worker: a flood's put blocks while the link is congested, and the reader that
+    // would drain it needs a worker too (raw Zenoh's floods hang as well).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
