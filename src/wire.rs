@@ -491,6 +491,8 @@ pub fn schemas() -> std::collections::BTreeMap<&'static str, Value> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn publications_are_written_as_serde_writes_them() {
         for payload in [
@@ -499,7 +501,7 @@ mod tests {
             serde_json::json!("quote \" and \\ and \u{1}"),
             serde_json::json!({"b": [1, {"a": null}], "a": true}),
         ] {
-            let update = super::AttributeUpdate {
+            let update = AttributeUpdate {
                 value: payload.clone(),
                 seq: u64::MAX,
                 epoch: 0,
@@ -507,8 +509,8 @@ mod tests {
             let mut out = Vec::new();
             update.write_json(&mut out).unwrap();
             assert_eq!(out, serde_json::to_vec(&update).unwrap());
-            assert!(out.starts_with(super::AttributeUpdate::JSON_START.as_bytes()));
-            let event = super::EventMessage {
+            assert!(out.starts_with(AttributeUpdate::JSON_START.as_bytes()));
+            let event = EventMessage {
                 data: payload,
                 seq: 0,
                 epoch: u32::MAX,
@@ -516,11 +518,9 @@ mod tests {
             let mut out = Vec::new();
             event.write_json(&mut out).unwrap();
             assert_eq!(out, serde_json::to_vec(&event).unwrap());
-            assert!(out.starts_with(super::EventMessage::JSON_START.as_bytes()));
+            assert!(out.starts_with(EventMessage::JSON_START.as_bytes()));
         }
     }
-
-    use super::*;
 
     #[test]
     fn a_null_value_is_a_value() {

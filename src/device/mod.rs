@@ -71,9 +71,10 @@ pub struct DeviceConfig {
     /// Whether a request's first step (an action, an attribute read or write, a status query)
     /// — its checks, and the handler up to its first `.await` that waits — runs on the thread
     /// that received it, when the transport calls the device there (Zenoh does). That saves
-    /// waking a task per request (about 40 us of an action's round trip over loopback). Handlers must then not block before awaiting; one that holds
-    /// the thread over 10 ms turns this off for the device, with a warning. Turn it off when
-    /// handlers do blocking work without `spawn_blocking`.
+    /// waking a task per request (about 40 us of an action's round trip over loopback).
+    /// Handlers must then not block before awaiting; one that holds the thread over 10 ms
+    /// turns this off for the device, with a warning. Turn it off when handlers do blocking
+    /// work without `spawn_blocking`.
     pub answer_on_receive: bool,
 }
 
