@@ -152,8 +152,8 @@ fn x_secret(identity: &Identity) -> StaticSecret {
     StaticSecret::from(identity.x25519_scalar())
 }
 
-fn x_public(key: &PublicKey) -> XPublic {
-    XPublic::from(key.x25519_bytes())
+fn x_public(key: &PublicKey) -> Option<XPublic> {
+    key.x25519_bytes().map(XPublic::from)
 }
 
 fn derive(shared: &[u8; 32], info: &[&[u8]]) -> Option<SymmetricKey> {
@@ -214,7 +214,7 @@ fn wrapping_key(
     kid: &str,
     holder: &PublicKey,
 ) -> Option<SymmetricKey> {
-    let shared = x_secret(ours).diffie_hellman(&x_public(theirs));
+    let shared = x_secret(ours).diffie_hellman(&x_public(theirs)?);
     if !shared.was_contributory() {
         return None;
     }
@@ -280,7 +280,7 @@ pub fn seal_to(to: &PublicKey, aad: &str, plaintext: &[u8]) -> Option<Sealed> {
     getrandom::fill(&mut eph).ok()?;
     let eph = StaticSecret::from(eph);
     let epk = XPublic::from(&eph);
-    let shared = eph.diffie_hellman(&x_public(to));
+    let shared = eph.diffie_hellman(&x_public(to)?);
     if !shared.was_contributory() {
         return None;
     }

@@ -54,12 +54,12 @@ pub enum IdentityError {
 
 /// A public key: who signed a message, who owns a thing, who is in its group.
 ///
-/// Keeps the decompressed curve point next to the bytes: decompressing costs as much as a
-/// third of a signature check, and every received message is checked.
+/// Just the 32 bytes (checked to be a curve point when made): it is copied with every message
+/// received. The decompressed point, which checking a signature needs, is cached by whoever
+/// checks many ([`Verifier`](crate::envelope::Verifier) keeps one per sender).
 #[derive(Clone, Copy)]
 pub struct PublicKey {
     bytes: [u8; 32],
-    key: VerifyingKey,
 }
 
 impl PartialEq for PublicKey {
@@ -98,7 +98,7 @@ impl PublicKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Option<PublicKey> {
         VerifyingKey::from_bytes(&bytes)
             .ok()
-            .map(|key| PublicKey { bytes, key })
+            .map(|_| PublicKey { bytes })
     }
 
     /// A 10-character fingerprint for humans (`st` and 8 characters); not unique enough to
@@ -108,16 +108,25 @@ impl PublicKey {
         full.chars().take(10).collect()
     }
 
-    /// The same key as an X25519 public key (for key agreement).
-    pub(crate) fn x25519_bytes(&self) -> [u8; 32] {
-        self.key.to_montgomery().to_bytes()
+    /// The decompressed curve point, for checking signatures (`None` cannot happen for a key
+    /// made by this module, which checked the point).
+    pub(crate) fn verifying_key(&self) -> Option<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.bytes).ok()
     }
 
-    /// Checks `signature` over `message`.
+    /// The same key as an X25519 public key (for key agreement).
+    pub(crate) fn x25519_bytes(&self) -> Option<[u8; 32]> {
+        self.verifying_key()
+            .map(|key| key.to_montgomery().to_bytes())
+    }
+
+    /// Checks `signature` over `message`. Decompresses the key each time: to check many
+    /// messages from one sender, [`Verifier`](crate::envelope::Verifier) caches it.
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
-        self.key
-            .verify_strict(message, &Signature::from_bytes(signature))
-            .is_ok()
+        self.verifying_key().is_some_and(|key| {
+            key.verify_strict(message, &Signature::from_bytes(signature))
+                .is_ok()
+        })
     }
 }
 
@@ -147,7 +156,7 @@ impl PublicKey {
             .map_err(|_| invalid())?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| invalid())?;
         let point = VerifyingKey::from_bytes(&bytes).map_err(|_| invalid())?;
-        Ok((PublicKey { bytes, key: point }, point))
+        Ok((PublicKey { bytes }, point))
     }
 }
 
@@ -197,10 +206,8 @@ impl Identity {
     /// The identity with this 32-byte secret key.
     pub fn from_secret(secret: [u8; 32]) -> Identity {
         let signing = SigningKey::from_bytes(&secret);
-        let key = signing.verifying_key();
         let public = PublicKey {
-            bytes: key.to_bytes(),
-            key,
+            bytes: signing.verifying_key().to_bytes(),
         };
         Identity { signing, public }
     }

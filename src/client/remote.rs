@@ -43,6 +43,8 @@ pub struct RemoteThing {
     /// The description at connection: its definition and key never change for this handle.
     pub(crate) description: Arc<Description>,
     pub(crate) schemas: Arc<PayloadSchemas>,
+    /// The thing's key as its envelopes print it.
+    sender: Arc<crate::envelope::Sender>,
     shared: Arc<RwLock<Shared>>,
 }
 
@@ -137,6 +139,7 @@ impl RemoteThing {
         shared.learn(client.sealer.identity(), description.clone());
         Ok(RemoteThing {
             client,
+            sender: Arc::new(crate::envelope::Sender::new(description.thing_key)),
             description,
             schemas,
             shared: Arc::new(RwLock::new(shared)),
@@ -335,7 +338,7 @@ impl RemoteThing {
         let opened = self
             .client
             .verifier
-            .open_raw(key, payload)
+            .open_raw_from(key, payload, Some(&self.sender))
             .map_err(|e| Unreadable::Error(Error::Untrusted(e)))?;
         if opened.signed && opened.from != self.description.thing_key {
             return Err(Unreadable::Error(Error::Untrusted(
