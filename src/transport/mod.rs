@@ -188,8 +188,9 @@ pub type Replies = Receiver<Reply>;
 /// Liveliness changes of tokens matching a watch, starting with the tokens alive now.
 pub type LivelinessWatch = Receiver<Liveliness>;
 
-/// How many undelivered items a declaration buffers before new ones are dropped. Streams
-/// carry sequence numbers, so a consumer that falls behind sees the gap.
+/// How many undelivered items a declaration's channel buffers before new ones are dropped (a
+/// [`Receiver`] may hold a few more it has taken out). Streams carry sequence numbers, so a
+/// consumer that falls behind sees the gap.
 pub const CHANNEL_CAPACITY: usize = 1024;
 
 /// What the runtime needs from a network.
