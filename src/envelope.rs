@@ -470,16 +470,16 @@ impl<T> Opened<T, std::borrow::Cow<'_, str>> {
 
 /// A sender's key with the form envelopes print it in, for [`Verifier::open_raw_from`].
 #[derive(Clone, Debug)]
-pub(crate) struct Sender {
+pub(crate) struct KnownSender {
     key: PublicKey,
     /// `None` only if the key were not a curve point (keys are checked when made).
     verifying: Option<VerifyingKey>,
     printed: Box<str>,
 }
 
-impl Sender {
-    pub(crate) fn new(key: PublicKey) -> Sender {
-        Sender {
+impl KnownSender {
+    pub(crate) fn new(key: PublicKey) -> KnownSender {
+        KnownSender {
             printed: key.to_string().into(),
             verifying: key.verifying_key(),
             key,
@@ -546,7 +546,7 @@ impl Verifier {
         &self,
         key: &str,
         bytes: &'a [u8],
-        sender: Option<&Sender>,
+        sender: Option<&KnownSender>,
     ) -> Result<Opened<&'a str, std::borrow::Cow<'a, str>>, EnvelopeError> {
         let env = Fields::read(bytes)?;
         if env.v != VERSION {
@@ -593,12 +593,16 @@ impl Verifier {
     fn with_key<R>(
         &self,
         printed: &str,
-        known: Option<&Sender>,
+        known: Option<&KnownSender>,
         use_key: impl FnOnce(&PublicKey, &VerifyingKey) -> R,
     ) -> Result<R, EnvelopeError> {
-        if let Some((public, verifying)) = known.and_then(|s| Some((&s.key, s.verifying.as_ref()?)))
+        if let Some(KnownSender {
+            key,
+            verifying: Some(verifying),
+            ..
+        }) = known
         {
-            return Ok(use_key(public, verifying));
+            return Ok(use_key(key, verifying));
         }
         if let Some((public, verifying)) = read(&self.keys).map.get(printed) {
             return Ok(use_key(public, verifying));
@@ -767,7 +771,7 @@ mod tests {
     #[test]
     fn a_known_senders_key_is_used_as_a_looked_up_one_would_be() {
         let (s, v) = pair(Signing::Signed);
-        let sender = Sender::new(*s.identity().public_key());
+        let sender = KnownSender::new(*s.identity().public_key());
         let bytes = s.seal("a/b", &json!({"x": 1})).unwrap();
         let known = v.open_raw_from("a/b", &bytes, Some(&sender)).unwrap();
         let looked_up = v.open_raw("a/b", &bytes).unwrap();

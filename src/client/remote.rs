@@ -44,7 +44,7 @@ pub struct RemoteThing {
     pub(crate) description: Arc<Description>,
     pub(crate) schemas: Arc<PayloadSchemas>,
     /// The thing's key as its envelopes print it.
-    sender: Arc<crate::envelope::Sender>,
+    sender: Arc<crate::envelope::KnownSender>,
     shared: Arc<RwLock<Shared>>,
 }
 
@@ -139,7 +139,7 @@ impl RemoteThing {
         shared.learn(client.sealer.identity(), description.clone());
         Ok(RemoteThing {
             client,
-            sender: Arc::new(crate::envelope::Sender::new(description.thing_key)),
+            sender: Arc::new(crate::envelope::KnownSender::new(description.thing_key)),
             description,
             schemas,
             shared: Arc::new(RwLock::new(shared)),
