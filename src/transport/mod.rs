@@ -119,6 +119,15 @@ pub type Guard = Box<dyn Send + Sync>;
 /// inside the tokio runtime the declaration was made from.
 pub type QueryHandler = std::sync::Arc<dyn Fn(Query) + Send + Sync>;
 
+/// Calls `handler` with `query`, containing a panic: the handler's query is lost (which ends it
+/// for the requester), not the declaration serving `key_expr` nor the thread calling it.
+pub(crate) fn call_query_handler(handler: &QueryHandler, query: Query, key_expr: &str) {
+    let call = std::panic::AssertUnwindSafe(|| handler(query));
+    if std::panic::catch_unwind(call).is_err() {
+        tracing::error!(key_expr, "a query handler panicked");
+    }
+}
+
 /// A stream of items from a declaration (subscriber, queryable, reply stream, liveliness watch).
 /// Dropping it undeclares what it came from.
 pub struct Receiver<T> {
@@ -221,15 +230,12 @@ pub trait Transport: Send + Sync + 'static {
         handler: QueryHandler,
     ) -> BoxFuture<'_, Result<Guard, TransportError>> {
         let declared = self.queryable(key_expr);
+        let key_expr = key_expr.to_owned();
         Box::pin(async move {
             let mut queryable = declared.await?;
             let task = tokio::spawn(async move {
                 while let Some(query) = queryable.recv().await {
-                    // A panicking handler loses its query, not the declaration.
-                    let call = std::panic::AssertUnwindSafe(|| handler(query));
-                    if std::panic::catch_unwind(call).is_err() {
-                        tracing::error!("a query handler panicked");
-                    }
+                    call_query_handler(&handler, query, &key_expr);
                 }
             });
             Ok(Box::new(AbortOnDrop(task)) as Guard)

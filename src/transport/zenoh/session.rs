@@ -16,7 +16,7 @@ use super::config::ZenohConfig;
 use crate::transport::{
     CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Query, QueryHandler,
     Queryable, Receiver, Replier, Replies, Reply, Sample, Subscriber, Transport, TransportError,
-    check_key_expr,
+    call_query_handler, check_key_expr,
 };
 
 /// A Zenoh session as a SAFEthing [`Transport`]. Clones share the session; it closes when the
@@ -237,10 +237,7 @@ impl ZenohTransport {
             .callback(move |query: ::zenoh::query::Query| {
                 let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
                 // A panicking handler must not unwind into Zenoh's receive thread.
-                let call = std::panic::AssertUnwindSafe(|| handler(to_query(query)));
-                if std::panic::catch_unwind(call).is_err() {
-                    tracing::error!(key_expr = %declared, "a query handler panicked");
-                }
+                call_query_handler(&handler, to_query(query), &declared);
             })
             .await
             .map_err(other)?;
