@@ -22,8 +22,6 @@ pub mod device;
 pub mod envelope;
 mod error;
 pub mod filter;
-#[cfg(feature = "gateway")]
-pub mod gateway;
 pub mod identity;
 pub mod keys;
 #[cfg(test)]

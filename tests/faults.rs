@@ -9,6 +9,7 @@
 
 #![cfg(feature = "zenoh")]
 
+#[path = "support/test_thing.rs"]
 mod behaviour;
 
 use std::io::{BufRead, BufReader};

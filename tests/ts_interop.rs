@@ -3,7 +3,7 @@
 //! Rust writes vectors (identities from known secrets, signed envelopes, a signed description
 //! whose `keys` bundle wraps a group key for a known holder, payloads sealed with that key, a
 //! claim sealed to the thing) into a temporary directory; `node --test
-//! tests/ts/interop.test.mjs` (on the checked-in compiled runtime, `templates/ts/dist/`)
+//! tests/ts/interop.test.mjs` (on the checked-in compiled runtime, `typescript/dist/`)
 //! verifies and decrypts them, and writes vectors of its own (envelopes it signed, payloads it
 //! sealed with the unwrapped key, a claim it sealed to the thing, a key it wrapped for a Rust
 //! holder), which this test verifies and decrypts with the Rust runtime.

@@ -31,6 +31,7 @@ mod report;
 pub mod rust;
 #[cfg(feature = "toml")]
 pub mod toml;
+#[cfg(feature = "ts")]
 pub mod ts;
 
 #[cfg(feature = "toml")]

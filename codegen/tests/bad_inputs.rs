@@ -1,4 +1,4 @@
-//! Every file of the bad-input corpus (`tests/bad/*.toml`) is rejected with at least one
+//! Every file of the bad-input corpus (`codegen/tests/bad/*.toml`) is rejected with at least one
 //! located error, without panicking; the rendered diagnostics are snapshots
 //! (`INSTA_UPDATE=always cargo test -p safething-codegen --test bad_inputs` to bless).
 
@@ -10,7 +10,7 @@ use common::{root, toml_files};
 fn every_bad_input_is_rejected_with_located_errors() {
     // Diagnostics name files relative to the workspace root, as a user in it would see them.
     std::env::set_current_dir(root()).unwrap();
-    let files = toml_files("tests/bad");
+    let files = toml_files("codegen/tests/bad");
     assert!(
         files.len() >= 40,
         "the corpus has only {} files",
@@ -35,7 +35,7 @@ fn every_bad_input_is_rejected_with_located_errors() {
         let rendered = error.render(false);
         assert!(!rendered.contains('\x1b'), "{file}: colour in plain output");
         let name = file
-            .trim_start_matches("tests/bad/")
+            .trim_start_matches("codegen/tests/bad/")
             .trim_end_matches(".toml");
         insta::with_settings!({
             description => format!("safething-gen check {file}"),

@@ -8,8 +8,8 @@
 //!   `tests/ts/typecheck/usage.ts` (typed usage, and `@ts-expect-error` lines that must not
 //!   type-check);
 //! - the runtime's unit tests pass (`npm test --prefix tests/ts`, node:test);
-//! - the checked-in compiled runtime (`templates/ts/dist/`, what consoles load) is exactly what
-//!   `tsc` makes of `templates/ts/runtime/` (`SAFETHING_BLESS=1` rewrites it).
+//! - the checked-in compiled runtime (`typescript/dist/`, what consoles load) is exactly what
+//!   `tsc` makes of `typescript/sdk/` (`SAFETHING_BLESS=1` rewrites it).
 //!
 //! These fail with a clear message when node, npm or the packages are missing.
 //! Review snapshot changes with `INSTA_UPDATE=always cargo test -p safething-codegen --test
@@ -70,57 +70,6 @@ fn output_is_deterministic_and_self_contained() {
             assert!(text.ends_with("}\n"), "{name} keeps its trailing newline");
         }
     }
-}
-
-#[test]
-fn the_cli_writes_only_changes_and_documents_itself() {
-    let bin = env!("CARGO_BIN_EXE_safething-gen");
-    let out = tempfile::tempdir().unwrap();
-    let run = || {
-        Command::new(bin)
-            .current_dir(root())
-            .args([
-                "ts",
-                "examples/things/gardening_device.toml",
-                "examples/things/thermostat.toml",
-                "-o",
-            ])
-            .arg(out.path())
-            .output()
-            .unwrap()
-    };
-    let first = run();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    assert!(out.path().join("gardening_device.ts").is_file());
-    assert!(out.path().join("safething/client.ts").is_file());
-    let second = run();
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(!stderr.contains("wrote"), "{stderr}");
-    assert!(stderr.contains("unchanged"), "{stderr}");
-
-    let help = Command::new(bin).args(["ts", "--help"]).output().unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
-    assert!(
-        help.contains("TypeScript") && help.contains("tsconfig.json"),
-        "{help}"
-    );
-
-    let bad = Command::new(bin)
-        .current_dir(root())
-        .args(["ts", "tests/bad/does-not-exist.toml", "-o"])
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
-    let usage = Command::new(bin)
-        .args(["ts", "examples/things/gardening_device.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(usage.status.code(), Some(2), "missing -o is a usage error");
 }
 
 /// Node.js and the packages of `tests/ts`, or a clear failure.
@@ -211,12 +160,12 @@ fn compiled_runtime_matches_its_source() {
         Command::new(&node)
             .arg(&tsc)
             .arg("-p")
-            .arg(root().join("templates/ts/runtime"))
+            .arg(root().join("typescript/sdk"))
             .arg("--outDir")
             .arg(out.path()),
-        "tsc on templates/ts/runtime",
+        "tsc on typescript/sdk",
     );
-    let dist = root().join("templates/ts/dist");
+    let dist = root().join("typescript/dist");
     let fresh = files_of(out.path());
     if std::env::var_os("SAFETHING_BLESS").is_some() {
         for (name, text) in &fresh {
@@ -229,14 +178,14 @@ fn compiled_runtime_matches_its_source() {
     assert_eq!(
         names(&checked_in),
         names(&fresh),
-        "templates/ts/dist has other files than tsc makes"
+        "typescript/dist has other files than tsc makes"
     );
     for ((name, old), (_, new)) in checked_in.iter().zip(&fresh) {
         assert!(
             old == new,
-            "templates/ts/dist/{name} drifted from templates/ts/runtime: run \
+            "typescript/dist/{name} drifted from typescript/sdk: run \
              `SAFETHING_BLESS=1 cargo test -p safething-codegen --test typescript compiled_runtime` \
-             (or `tests/ts/node_modules/.bin/tsc -p templates/ts/runtime`) and commit it"
+             (or `tests/ts/node_modules/.bin/tsc -p typescript/sdk`) and commit it"
         );
     }
 }

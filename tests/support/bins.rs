@@ -16,6 +16,16 @@ impl Drop for Proc {
     }
 }
 
+/// The workspace root: this file serves tests of the root crate and of the console's crate.
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if manifest.join("examples/things").is_dir() {
+        manifest.to_path_buf()
+    } else {
+        manifest.join("..")
+    }
+}
+
 /// The newest modification time of the files an example is built from.
 fn newest_source() -> SystemTime {
     fn walk(path: &Path, newest: &mut SystemTime) {
@@ -30,7 +40,7 @@ fn newest_source() -> SystemTime {
             *newest = (*newest).max(modified);
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = workspace_root();
     let mut newest = SystemTime::UNIX_EPOCH;
     for part in ["Cargo.toml", "src", "examples", "ir/src", "codegen/src"] {
         walk(&root.join(part), &mut newest);
@@ -40,7 +50,7 @@ fn newest_source() -> SystemTime {
 
 /// The example's binary next to this test (`cargo test` builds the examples with the tests).
 /// When it is missing or older than its sources (only this test was built), it is built with
-/// the features this test was built with, in the same target directory and profile.
+/// the runtime's default features, in the same target directory and profile.
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary");
     let profile_dir = exe
@@ -53,24 +63,18 @@ pub fn example(name: &str) -> PathBuf {
         return path;
     }
     let target_dir = profile_dir.parent().expect("target");
-    let mut features = vec!["zenoh"];
-    if cfg!(feature = "derive") {
-        features.push("derive");
-    }
-    if cfg!(feature = "cli") {
-        features.push("cli");
-    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .args([
             "build",
             "--quiet",
+            "--package",
+            "safething",
             "--example",
             name,
-            "--no-default-features",
         ])
-        .args(["--features", &features.join(",")])
+        .current_dir(workspace_root())
         .arg("--target-dir")
         .arg(target_dir);
     if profile_dir.file_name().is_some_and(|p| p == "release") {

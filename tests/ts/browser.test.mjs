@@ -1,5 +1,5 @@
 // End-to-end in headless Chromium (Debian's, driven by playwright-core): the web console served
-// by a gateway operates a gardening device. `cargo test --features cli --test gateway_e2e`
+// by a gateway operates a gardening device. `cargo test -p safething-cli --test gateway_e2e`
 // starts the gateway and an unclaimed device and runs this file with:
 //
 //   SAFETHING_CONSOLE_URL   the console (the gateway's base URL)
@@ -19,7 +19,7 @@ const url = process.env.SAFETHING_CONSOLE_URL;
 const id = process.env.SAFETHING_THING_ID;
 const claimUri = process.env.SAFETHING_CLAIM_URI;
 const shots = process.env.SAFETHING_SCREENSHOTS;
-const skip = url && id && claimUri ? false : "run by `cargo test --features cli --test gateway_e2e` (needs a gateway and a device)";
+const skip = url && id && claimUri ? false : "run by `cargo test -p safething-cli --test gateway_e2e` (needs a gateway and a device)";
 
 test("the console claims, publishes and operates the gardening device", { skip, timeout: 120_000 }, async (t) => {
   const profile = mkdtempSync(join(tmpdir(), "safething-chromium-"));

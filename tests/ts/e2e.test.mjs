@@ -1,6 +1,6 @@
 // End-to-end: a generated TypeScript client (`safething-gen ts
 // examples/things/gardening_device.toml`, compiled with tsc) against a running gateway and a
-// running gardening device. `cargo test --features cli --test gateway_e2e` starts both and runs
+// running gardening device. `cargo test -p safething-cli --test gateway_e2e` starts both and runs
 // this file with:
 //
 //   SAFETHING_GATEWAY_URL   the gateway's base URL (http://127.0.0.1:PORT)
@@ -20,7 +20,7 @@ const base = process.env.SAFETHING_GATEWAY_URL;
 const id = process.env.SAFETHING_THING_ID;
 const token = process.env.SAFETHING_CLAIM_TOKEN;
 const generated = process.env.SAFETHING_GENERATED;
-const skip = base && id && token && generated ? false : "run by `cargo test --features cli --test gateway_e2e` (needs a gateway and a device)";
+const skip = base && id && token && generated ? false : "run by `cargo test -p safething-cli --test gateway_e2e` (needs a gateway and a device)";
 
 test("a generated client claims, publishes and operates the gardening device through the gateway", { skip, timeout: 120_000 }, async (t) => {
   const rt = await import(pathToFileURL(join(generated, "safething/index.js")).href);

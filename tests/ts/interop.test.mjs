@@ -1,7 +1,7 @@
 // Interop with the Rust runtime, without a gateway: verifies and decrypts the vectors Rust wrote
 // (SAFETHING_VECTORS/rust.json), and writes vectors of its own (SAFETHING_VECTORS/ts.json) that
 // `tests/ts_interop.rs` verifies and decrypts. Runs on the checked-in compiled runtime
-// (templates/ts/dist), which a drift test keeps identical to the TypeScript source.
+// (typescript/dist), which a drift test keeps identical to the TypeScript source.
 //
 //   cargo test --test ts_interop
 import assert from "node:assert/strict";
@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
-import * as st from "../../templates/ts/dist/index.js";
+import * as st from "../../typescript/dist/index.js";
 
 const dir = process.env.SAFETHING_VECTORS;
 const skip = dir === undefined ? "SAFETHING_VECTORS is not set: run `cargo test --test ts_interop`" : false;

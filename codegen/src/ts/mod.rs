@@ -2,8 +2,8 @@
 //! class, plus the runtime and a `tsconfig.json`, so the output directory type-checks with
 //! `tsc --strict` on its own.
 //!
-//! Rendered with minijinja 3 from the templates embedded in `safething-templates`
-//! (`templates/ts/*.ts.jinja`): strict undefined behaviour, trailing newlines kept, and
+//! Rendered with minijinja 3 from the templates embedded in `safething-typescript`
+//! (`typescript/templates/*.jinja`): strict undefined behaviour, trailing newlines kept, and
 //! purpose-built view models, so templates only loop and branch. Names are decided by
 //! [`type_plan`](safething_ir::types::type_plan) (types) and [`names`] (members); doc comments
 //! come from the definition ([`docs`]).
@@ -85,9 +85,9 @@ fn environment() -> Result<Environment<'static>, GenError> {
     env.add_filter("snake", |s: String| {
         heck::ToSnakeCase::to_snake_case(s.as_str())
     });
-    env.add_template("thing.ts", safething_templates::ts::THING)
+    env.add_template("thing.ts", safething_typescript::ts::THING)
         .map_err(template_error)?;
-    env.add_template("tsconfig.json", safething_templates::ts::TSCONFIG)
+    env.add_template("tsconfig.json", safething_typescript::ts::TSCONFIG)
         .map_err(template_error)?;
     Ok(env)
 }
@@ -313,7 +313,7 @@ pub fn generate_dir(definitions: &[&Definition]) -> Result<BTreeMap<String, Stri
         }
         files.insert(file, generate(definition)?);
     }
-    for (name, text) in safething_templates::ts::RUNTIME {
+    for (name, text) in safething_typescript::ts::RUNTIME {
         files.insert(format!("{RUNTIME_DIR}/{name}"), (*text).to_owned());
     }
     let env = environment()?;

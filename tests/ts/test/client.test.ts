@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import * as st from "../../../templates/ts/runtime/index.js";
+import * as st from "../../../typescript/sdk/index.js";
 import { FakeDevice, Hub } from "./memory.js";
 
 const definition: st.Definition = {

@@ -20,7 +20,7 @@ import {
   openTo,
   utf8,
   wrap,
-} from "../../../templates/ts/runtime/index.js";
+} from "../../../typescript/sdk/index.js";
 
 function matches(expr: string, key: string): boolean {
   const e = expr.split("/");

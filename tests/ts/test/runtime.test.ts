@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import * as st from "../../../templates/ts/runtime/index.js";
+import * as st from "../../../typescript/sdk/index.js";
 
 const hexBytes = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
 

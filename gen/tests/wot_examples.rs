@@ -3,6 +3,7 @@
 //! Python comes from `$SAFETHING_PYTHON` (scripts/test sets up a venv) or `python3`; a missing
 //! Python or module fails the test with the command to run — it never skips.
 
+#[path = "../../codegen/tests/common/mod.rs"]
 mod common;
 
 use std::process::Command;

@@ -20,7 +20,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use safething::device::{Device, Handlers};
-use safething::gateway::{Gateway, GatewayConfig};
 use safething::ir::Definition;
 use safething::transport::memory::MemoryNetwork;
 use safething::transport::{
@@ -28,6 +27,7 @@ use safething::transport::{
     Reply, Sample, Subscriber, Transport, TransportError,
 };
 use safething::wire::ActionError;
+use safething_gateway::{Gateway, GatewayConfig};
 
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -40,7 +40,7 @@ pub async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
 pub fn gardening() -> Definition {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/examples/things/gardening_device.toml"
+        "/../examples/things/gardening_device.toml"
     );
     safething_codegen::load(path).unwrap().definition
 }

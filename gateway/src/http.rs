@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::{OPENAPI, Shared, check, ws};
-use crate::keys;
-use crate::transport::{Reply, Sample};
-use crate::wire::Description;
+use safething::keys;
+use safething::transport::{Reply, Sample};
+use safething::wire::Description;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let max_body = shared.config.max_body;
@@ -146,7 +146,7 @@ struct Summary {
     name: String,
     title: String,
     version: String,
-    state: crate::wire::Lifecycle,
+    state: safething::wire::Lifecycle,
     online: bool,
     key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,7 +232,7 @@ async fn thing(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
-    let Ok(thing_id) = crate::ir::ThingId::new(id.as_str()) else {
+    let Ok(thing_id) = safething::ir::ThingId::new(id.as_str()) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_thing",
@@ -402,19 +402,23 @@ fn static_file(files: &'static [(&'static str, &'static str)], dir: &str, name: 
 }
 
 async fn console_index() -> Response {
-    static_file(safething_templates::console::FILES, "console", "index.html")
+    static_file(
+        safething_typescript::console::FILES,
+        "console",
+        "index.html",
+    )
 }
 
 async fn console_file(file: Result<Path<String>, PathRejection>) -> Response {
     match file {
-        Ok(Path(name)) => static_file(safething_templates::console::FILES, "console", &name),
+        Ok(Path(name)) => static_file(safething_typescript::console::FILES, "console", &name),
         Err(e) => ApiError::bad_request("invalid_request", e.body_text()).into_response(),
     }
 }
 
 async fn sdk_file(file: Result<Path<String>, PathRejection>) -> Response {
     match file {
-        Ok(Path(name)) => static_file(safething_templates::ts::DIST, "sdk", &name),
+        Ok(Path(name)) => static_file(safething_typescript::ts::DIST, "sdk", &name),
         Err(e) => ApiError::bad_request("invalid_request", e.body_text()).into_response(),
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use safething::gateway::{Gateway, GatewayConfig, TlsConfig};
 use safething::transport::zenoh::ZenohTransport;
+use safething_gateway::{Gateway, GatewayConfig, TlsConfig};
 
 use crate::commands::wait_for_signal;
 use crate::{Cli, Command, Failure, net, show};

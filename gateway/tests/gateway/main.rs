@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use safething::envelope::{Sealer, Signing, Verifier};
-use safething::gateway::{GatewayConfig, MAX_BODY, OPENAPI, ROUTES};
 use safething::transport::memory::MemoryNetwork;
 use safething::wire::Description;
 use safething::{Client, Filter, Identity};
+use safething_gateway::{GatewayConfig, MAX_BODY, OPENAPI, ROUTES};
 
 use net::*;
 
@@ -144,12 +144,12 @@ async fn console_and_sdk_are_served() {
             .contains("default-src 'self'")
     );
     assert!(page.text().contains("/console/console.js"));
-    for (name, text) in safething_templates::console::FILES {
+    for (name, text) in safething_typescript::console::FILES {
         let r = get(served.addr, &format!("/console/{name}")).await;
         assert_eq!(r.status, 200, "{name}");
         assert_eq!(r.text(), *text);
     }
-    for (name, text) in safething_templates::ts::DIST {
+    for (name, text) in safething_typescript::ts::DIST {
         let r = get(served.addr, &format!("/sdk/{name}")).await;
         assert_eq!(r.status, 200, "{name}");
         assert_eq!(r.text(), *text);
@@ -1091,8 +1091,8 @@ mod tls {
     use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
     use tokio_rustls::rustls::{self, RootCertStore};
 
-    use safething::gateway::{Gateway, TlsConfig, TlsError};
     use safething::transport::memory::MemoryNetwork;
+    use safething_gateway::{Gateway, TlsConfig, TlsError};
 
     use super::net::{self, PATIENCE, parse_response};
 

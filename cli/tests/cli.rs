@@ -13,6 +13,7 @@ use safething::Identity;
 use safething::device::Device;
 use safething::transport::zenoh::{Mode, ZenohConfig, ZenohTransport};
 
+#[path = "../../tests/support/test_thing.rs"]
 mod behaviour;
 
 const BIN: &str = env!("CARGO_BIN_EXE_safething");

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::de::IgnoredAny;
 
 use super::error::ApiError;
-use crate::keys::{self, Route};
-use crate::transport::keyexpr;
+use safething::keys::{self, Route};
+use safething::transport::keyexpr;
 
 /// The prefix every key a client names must start with.
 const PREFIX: &str = "safething/v1/";

@@ -1,7 +1,7 @@
 //! `#[derive(SafeThing)]` under the compiler: what must compile (hygiene, `crate = ".."`), and
 //! every mistake, each a reviewed `.stderr` that underlines exactly the offending token.
 //! Blessed on the pinned toolchain (`rust-toolchain.toml`) with
-//! `TRYBUILD=overwrite cargo test --test derive_ui`.
+//! `TRYBUILD=overwrite cargo test -p safething-derive --test ui`.
 
 #[test]
 fn ui() {

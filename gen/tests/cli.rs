@@ -1,5 +1,6 @@
 //! `safething-gen` end to end: exit codes, located errors, output files.
 
+#[path = "../../codegen/tests/common/mod.rs"]
 mod common;
 
 use std::process::{Command, Output};
@@ -30,7 +31,7 @@ fn check_accepts_every_example() {
 
 #[test]
 fn check_rejects_each_bad_file_with_its_location() {
-    for file in toml_files("tests/bad") {
+    for file in toml_files("codegen/tests/bad") {
         let out = gen_cmd(&["check", "--color", "never", &file]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{file}:\n{err}");
@@ -55,20 +56,20 @@ fn check_rejects_each_bad_file_with_its_location() {
 fn check_reports_every_error_of_every_file() {
     let out = gen_cmd(&[
         "check",
-        "tests/bad/many_errors.toml",
+        "codegen/tests/bad/many_errors.toml",
         "examples/things/printer.toml",
-        "tests/bad/unknown_ref.toml",
+        "codegen/tests/bad/unknown_ref.toml",
     ]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         err.lines()
-            .filter(|l| l.starts_with("tests/bad/many_errors.toml:"))
+            .filter(|l| l.starts_with("codegen/tests/bad/many_errors.toml:"))
             .count(),
         6,
         "{err}"
     );
-    assert!(err.contains("tests/bad/unknown_ref.toml:10:7: error[unknown-ref]"));
+    assert!(err.contains("codegen/tests/bad/unknown_ref.toml:10:7: error[unknown-ref]"));
     assert!(
         err.contains("2 definitions invalid: 7 errors, 0 warnings"),
         "{err}"
@@ -77,10 +78,15 @@ fn check_reports_every_error_of_every_file() {
 
 #[test]
 fn colour_is_on_request_only() {
-    let out = gen_cmd(&["check", "--color", "always", "tests/bad/unknown_ref.toml"]);
+    let out = gen_cmd(&[
+        "check",
+        "--color",
+        "always",
+        "codegen/tests/bad/unknown_ref.toml",
+    ]);
     assert!(stderr(&out).contains('\x1b'));
     // Not a terminal: `auto` means no colour.
-    let out = gen_cmd(&["check", "tests/bad/unknown_ref.toml"]);
+    let out = gen_cmd(&["check", "codegen/tests/bad/unknown_ref.toml"]);
     assert!(!stderr(&out).contains('\x1b'));
 }
 
@@ -159,7 +165,7 @@ fn schema_writes_nothing_when_a_definition_is_invalid() {
     let out = gen_cmd(&[
         "schema",
         "examples/things/printer.toml",
-        "tests/bad/unknown_ref.toml",
+        "codegen/tests/bad/unknown_ref.toml",
         "-o",
         out_arg,
     ]);
@@ -200,10 +206,15 @@ fn td_and_tm_print_json_or_write_it() {
 
 #[test]
 fn td_and_tm_reject_invalid_definitions() {
-    let out = gen_cmd(&["tm", "tests/bad/unknown_ref.toml"]);
+    let out = gen_cmd(&["tm", "codegen/tests/bad/unknown_ref.toml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    let out = gen_cmd(&["td", "tests/bad/empty_file.toml", "--id", "garden-01"]);
+    let out = gen_cmd(&[
+        "td",
+        "codegen/tests/bad/empty_file.toml",
+        "--id",
+        "garden-01",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -244,7 +255,58 @@ fn rust_writes_one_module_per_definition_only_when_changed() {
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(stderr(&again).matches("unchanged").count(), 4);
 
-    let bad = gen_cmd(&["rust", "tests/bad/unknown_ref.toml", "-o", out_arg]);
+    let bad = gen_cmd(&["rust", "codegen/tests/bad/unknown_ref.toml", "-o", out_arg]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr(&bad).contains("tests/bad/unknown_ref.toml:"));
+    assert!(stderr(&bad).contains("codegen/tests/bad/unknown_ref.toml:"));
+}
+
+#[test]
+fn the_cli_writes_only_changes_and_documents_itself() {
+    let bin = env!("CARGO_BIN_EXE_safething-gen");
+    let out = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new(bin)
+            .current_dir(root())
+            .args([
+                "ts",
+                "examples/things/gardening_device.toml",
+                "examples/things/thermostat.toml",
+                "-o",
+            ])
+            .arg(out.path())
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(out.path().join("gardening_device.ts").is_file());
+    assert!(out.path().join("safething/client.ts").is_file());
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!stderr.contains("wrote"), "{stderr}");
+    assert!(stderr.contains("unchanged"), "{stderr}");
+
+    let help = Command::new(bin).args(["ts", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("TypeScript") && help.contains("tsconfig.json"),
+        "{help}"
+    );
+
+    let bad = Command::new(bin)
+        .current_dir(root())
+        .args(["ts", "codegen/tests/bad/does-not-exist.toml", "-o"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let usage = Command::new(bin)
+        .args(["ts", "examples/things/gardening_device.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2), "missing -o is a usage error");
 }

@@ -11,7 +11,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use safething::gateway::{Gateway, GatewayConfig};
+//! use safething_gateway::{Gateway, GatewayConfig};
 //! use safething::transport::memory::MemoryNetwork;
 //!
 //! let network = MemoryNetwork::new();
@@ -46,9 +46,9 @@ pub use check::{DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS};
 pub use error::ApiError;
 pub use tls::{TlsConfig, TlsError, TlsListener};
 
-use crate::envelope::{Signing, Verifier};
-use crate::keys;
-use crate::transport::{Liveliness, Transport, TransportError};
+use safething::envelope::{Signing, Verifier};
+use safething::keys;
+use safething::transport::{Liveliness, Transport, TransportError};
 
 /// The largest request body and WebSocket frame the gateway accepts: 64 KiB.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -232,7 +232,7 @@ impl Gateway {
 
 async fn follow_presence(
     shared: Weak<Shared>,
-    mut watch: crate::transport::LivelinessWatch,
+    mut watch: safething::transport::LivelinessWatch,
     stop: CancellationToken,
 ) {
     loop {

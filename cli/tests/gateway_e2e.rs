@@ -11,9 +11,7 @@
 //! `scripts/test` runs) and Chromium at `/usr/bin/chromium` (or `$CHROMIUM`; `scripts/test`
 //! installs Debian's). Missing pieces fail the test with what to do, never skip it.
 
-#![cfg(feature = "cli")]
-
-#[path = "support/bins.rs"]
+#[path = "../../tests/support/bins.rs"]
 mod bins;
 
 use std::io::{BufRead, BufReader};
@@ -25,7 +23,7 @@ use std::time::{Duration, Instant};
 use bins::{Proc, example};
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 fn free_port() -> u16 {

@@ -5,7 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::transport::TransportError;
+use safething::transport::TransportError;
 
 /// A refused request: an HTTP status, a stable machine-readable code and a message for people.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,14 +1,11 @@
-//! `safething-templates`: the minijinja templates of SAFEthing's non-Rust generators and the
-//! TypeScript runtime, embedded with `include_str!` so the built `safething-gen` needs no files
-//! at run time.
-//!
-//! Layout (one folder per target language, as uniffi and svix/openapi-codegen do):
+//! `safething-typescript`: SAFEthing's TypeScript side, embedded with `include_str!` so the
+//! built `safething-gen` and gateway need no files at run time.
 //!
 //! ```text
-//! templates/ts/<kind>.<ext>.jinja   templates of generated TypeScript files
-//! templates/ts/runtime/*.ts         the TypeScript runtime, copied next to generated code
-//! templates/ts/dist/*.js, *.d.ts    the runtime compiled to ES modules (for consoles)
-//! templates/console/*               the web console the gateway serves (HTML, CSS, ES modules)
+//! typescript/sdk/*.ts                 the TypeScript SDK (runtime), copied next to generated code
+//! typescript/dist/*.js, *.d.ts        the SDK compiled to ES modules (what consoles load)
+//! typescript/templates/*.jinja        minijinja templates of generated TypeScript files
+//! typescript/console/*                the web console the gateway serves (HTML, CSS, ES modules)
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -16,25 +13,25 @@
 /// TypeScript: templates, the runtime's source, and the runtime compiled to JavaScript.
 pub mod ts {
     /// The template of one thing's module (`<thing_snake>.ts`).
-    pub const THING: &str = include_str!("../ts/thing.ts.jinja");
+    pub const THING: &str = include_str!("../templates/thing.ts.jinja");
 
     /// The template of the output directory's `tsconfig.json`.
-    pub const TSCONFIG: &str = include_str!("../ts/tsconfig.json.jinja");
+    pub const TSCONFIG: &str = include_str!("../templates/tsconfig.json.jinja");
 
     macro_rules! files {
         ($dir:literal: $($name:literal),* $(,)?) => {
-            &[$(($name, include_str!(concat!("../ts/", $dir, "/", $name)))),*]
+            &[$(($name, include_str!(concat!("../", $dir, "/", $name)))),*]
         };
     }
 
     /// The runtime's TypeScript source, by file name (written to `DIR/safething/`).
-    pub const RUNTIME: &[(&str, &str)] = files!("runtime":
+    pub const RUNTIME: &[(&str, &str)] = files!("sdk":
         "bytes.ts", "client.ts", "crypto.ts", "envelope.ts", "errors.ts", "filter.ts",
         "identity.ts", "index.ts", "keys.ts", "schema.ts", "transport.ts", "typed.ts", "wire.ts",
     );
 
     /// The `tsconfig.json` the runtime is compiled with (to `dist/`).
-    pub const RUNTIME_TSCONFIG: &str = include_str!("../ts/runtime/tsconfig.json");
+    pub const RUNTIME_TSCONFIG: &str = include_str!("../sdk/tsconfig.json");
 
     /// The runtime compiled to ES-module JavaScript with type declarations, by file name: what a
     /// console loads without a build step (`index.js` is the entry point).

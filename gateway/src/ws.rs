@@ -20,7 +20,7 @@ use tokio::task::AbortHandle;
 use super::error::{ApiError, ErrorBody};
 use super::http::{parse_json, text};
 use super::{Shared, check};
-use crate::transport::{Liveliness, Reply};
+use safething::transport::{Liveliness, Reply};
 
 /// Frames up to this size are read (and refused with an error frame when over the configured
 /// limit); larger ones close the socket.
@@ -358,7 +358,7 @@ impl Session {
 /// Runs one operation until it ends (queries), fails, or is closed (its task aborted).
 async fn run_op(shared: Arc<Shared>, outbox: mpsc::Sender<Out>, id: u64, op: Op) {
     let transport = &shared.transport;
-    let failed = |e: crate::transport::TransportError| {
+    let failed = |e: safething::transport::TransportError| {
         Out::Last(id, error_frame(Some(id), &ApiError::transport(&e)))
     };
     let last = match op {
