@@ -1,4 +1,4 @@
-//! The key space (DESIGN.md §5): where each kind of message lives on the network.
+//! The key space (`docs/runtime.md`, "Key space"): where each kind of message lives on the network.
 //!
 //! ```text
 //! safething/v1/<thing-id>                          liveliness token (online/offline)

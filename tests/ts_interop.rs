@@ -9,7 +9,10 @@
 //! holder), which this test verifies and decrypts with the Rust runtime.
 //!
 //! Needs Node.js 20+ on the PATH (the test command installs nothing for this one: the compiled
-//! runtime is checked in).
+//! runtime is checked in); skipped without it unless `SAFETHING_REQUIRE_ALL=1`.
+
+#[path = "support/tools.rs"]
+mod tools;
 
 use std::path::Path;
 use std::process::Command;
@@ -29,17 +32,6 @@ const TS_SECRET: [u8; 32] = [3; 32];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn node() -> String {
-    let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
-    match Command::new(&node).arg("--version").output() {
-        Ok(out) if out.status.success() => node,
-        _ => panic!(
-            "Node.js is needed for the TypeScript interop test but `{node} --version` failed: \
-             install Node.js 20+ (or set NODE to its path)"
-        ),
-    }
 }
 
 fn s(bytes: &[u8]) -> String {
@@ -132,7 +124,9 @@ fn rust_vectors() -> (Value, SymmetricKey) {
 
 #[test]
 fn typescript_runtime_interoperates_with_rust() {
-    let node = node();
+    let Some(node) = tools::node() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (vectors, group) = rust_vectors();
     std::fs::write(

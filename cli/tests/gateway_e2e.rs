@@ -9,10 +9,13 @@
 //!
 //! Needs Node.js and the npm packages of `tests/ts` (`npm ci --prefix tests/ts`, which
 //! `scripts/test` runs) and Chromium at `/usr/bin/chromium` (or `$CHROMIUM`; `scripts/test`
-//! installs Debian's). Missing pieces fail the test with what to do, never skip it.
+//! installs Debian's). Without them the test is skipped with the reason, or fails under
+//! `SAFETHING_REQUIRE_ALL=1`.
 
 #[path = "../../tests/support/bins.rs"]
 mod bins;
+#[path = "../../tests/support/tools.rs"]
+mod tools;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -108,30 +111,9 @@ fn start_device(id: &str, port: u16, dir: &Path) -> DeviceRun {
     }
 }
 
-fn node() -> String {
-    let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
-    match Command::new(&node).arg("--version").output() {
-        Ok(out) if out.status.success() => node,
-        _ => panic!(
-            "Node.js 20+ is needed for the gateway end-to-end tests (`{node} --version` failed)"
-        ),
-    }
-}
-
-fn npm_modules() -> PathBuf {
-    let modules = root().join("tests/ts/node_modules");
-    for package in ["typescript", "ws", "playwright-core"] {
-        assert!(
-            modules.join(package).join("package.json").exists(),
-            "tests/ts/node_modules/{package} is missing: run `npm ci --prefix tests/ts` (scripts/test does)"
-        );
-    }
-    modules
-}
-
 /// `safething-gen ts examples/things/gardening_device.toml -o DIR`, then `tsc -p DIR` (to
 /// `DIR/dist`): the generated client as JavaScript node can import.
-fn generated_client(dir: &Path, modules: &Path) -> PathBuf {
+fn generated_client(node: &str, dir: &Path, modules: &Path) -> PathBuf {
     let loaded = safething_codegen::load(root().join("examples/things/gardening_device.toml"))
         .expect("the definition loads");
     let files = safething_codegen::ts::generate_dir(&[&loaded.definition]).expect("generates");
@@ -141,7 +123,7 @@ fn generated_client(dir: &Path, modules: &Path) -> PathBuf {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(file, text).unwrap();
     }
-    let status = Command::new(node())
+    let status = Command::new(node)
         .arg(modules.join("typescript/bin/tsc"))
         .arg("-p")
         .arg(&out)
@@ -152,8 +134,8 @@ fn generated_client(dir: &Path, modules: &Path) -> PathBuf {
     out.join("dist")
 }
 
-fn node_test(file: &str, env: &[(&str, String)]) {
-    let mut command = Command::new(node());
+fn node_test(node: &str, file: &str, env: &[(&str, String)]) {
+    let mut command = Command::new(node);
     command
         .current_dir(root().join("tests/ts"))
         .args(["--test", "--test-reporter=spec", file]);
@@ -177,14 +159,15 @@ fn node_test(file: &str, env: &[(&str, String)]) {
 
 #[test]
 fn a_generated_client_and_the_web_console_operate_devices_through_the_gateway() {
-    let modules = npm_modules();
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        Path::new(&chromium).exists(),
-        "no Chromium at {chromium}: `apt-get install -y chromium` (scripts/test does), or set CHROMIUM"
-    );
+    let (Some(node), Some(modules), Some(chromium)) = (
+        tools::node(),
+        tools::npm_modules(root(), &["typescript", "ws", "playwright-core"]),
+        tools::chromium(),
+    ) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
-    let generated = generated_client(dir.path(), &modules);
+    let generated = generated_client(&node, dir.path(), &modules);
 
     let (p1, p2) = (free_port(), free_port());
     let for_node = start_device("garden-ts", p1, dir.path());
@@ -218,6 +201,7 @@ fn a_generated_client_and_the_web_console_operate_devices_through_the_gateway() 
     );
 
     node_test(
+        &node,
         "e2e.test.mjs",
         &[
             ("SAFETHING_GATEWAY_URL", url.clone()),
@@ -235,6 +219,6 @@ fn a_generated_client_and_the_web_console_operate_devices_through_the_gateway() 
     if let Ok(shots) = std::env::var("SAFETHING_SCREENSHOTS") {
         env.push(("SAFETHING_SCREENSHOTS", shots));
     }
-    node_test("browser.test.mjs", &env);
+    node_test(&node, "browser.test.mjs", &env);
     drop(for_node.token);
 }

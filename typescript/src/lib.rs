@@ -82,9 +82,9 @@ mod tests {
     /// Every file in the folders is embedded (a new runtime file must be listed here).
     #[test]
     fn every_file_is_embedded() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ts");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for (dir, listed, ext) in [
-            ("runtime", ts::RUNTIME, ".ts"),
+            ("sdk", ts::RUNTIME, ".ts"),
             ("dist", ts::DIST, ".js"),
             ("dist", ts::DIST, ".d.ts"),
         ] {

@@ -37,7 +37,7 @@
 //!   `safething:timeout` the default deadline in milliseconds.
 //! - Every affordance has `safething:access` (`all`, `group` or `owner`); affordances with
 //!   access `thing` never leave the device and are not exported.
-//! - Forms name the key space (DESIGN.md §5) as URIs: `base` is `zenoh://safething/v1/<id>/`
+//! - Forms name the key space (`docs/runtime.md`, "Key space") as URIs: `base` is `zenoh://safething/v1/<id>/`
 //!   (the key expression `safething/v1/<id>/`, TM: `{{THING_ID}}` in place of the id) and
 //!   hrefs are relative: `attributes/<name>` (read/write/observe/unobserveproperty),
 //!   `events/<name>` (subscribe/unsubscribeevent), `actions/<name>` (invokeaction) and

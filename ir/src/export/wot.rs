@@ -29,7 +29,7 @@ pub const THING_ID_PLACEHOLDER: &str = "{{THING_ID}}";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TdOptions {
     /// `base` of the TD, against which every form's relative `href` resolves. Default:
-    /// `zenoh://safething/v1/<thing-id>/`, the thing's key space (DESIGN.md §5). A gateway
+    /// `zenoh://safething/v1/<thing-id>/`, the thing's key space (`docs/runtime.md`, "Key space"). A gateway
     /// that serves the thing under another URI sets its own.
     pub base: Option<String>,
     /// The thing's ed25519 public key (as the runtime prints it), emitted as
