@@ -501,12 +501,17 @@ async fn safething_paths(
     Ok((paths, keep))
 }
 
-/// The size of an event envelope as SAFEthing sends it.
+/// The size of an event frame as SAFEthing sends it.
 fn event_size(signing: Signing) -> Result<usize, BoxError> {
     let sealer = Sealer::new(Identity::generate()?, signing);
     let body = json!({"data": 12345, "seq": 12345, "epoch": 123_456_789});
     Ok(sealer
-        .seal("safething/v1/bench-unsigned/events/tick", &body)?
+        .seal(
+            "safething/v1/bench-unsigned/events/tick",
+            safething::envelope::Kind::Publication,
+            safething::envelope::Binding::None,
+            &body,
+        )?
         .len())
 }
 

@@ -22,6 +22,7 @@ pub mod device;
 pub mod envelope;
 mod error;
 pub mod filter;
+pub mod frame;
 pub mod identity;
 pub mod keys;
 #[cfg(test)]
@@ -30,6 +31,9 @@ pub mod provisioning;
 pub mod transport;
 pub mod typed;
 pub mod wire;
+
+#[cfg(test)]
+mod vectors;
 
 pub use client::Client;
 pub use device::Device;

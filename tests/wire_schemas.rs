@@ -51,10 +51,17 @@ fn messages_the_runtime_sends_match_their_schemas() {
         timeout_ms: Some(500),
     };
     check("action-request", serde_json::to_value(&request).unwrap());
+    // A frame's body, as the one frame reader hands it out, matches the body schema.
     let identity = safething::Identity::generate().unwrap();
     let sealer = safething::envelope::Sealer::new(identity, safething::envelope::Signing::Signed);
     let bytes = sealer
-        .seal("safething/v1/garden-01/actions/open_valve", &request)
+        .seal(
+            "safething/v1/garden-01/actions/open_valve",
+            safething::envelope::Kind::Request,
+            safething::envelope::Binding::Epoch([7; 16]),
+            &request,
+        )
         .unwrap();
-    check("envelope", serde_json::from_slice(&bytes).unwrap());
+    let frame = safething::frame::decode(&bytes).unwrap();
+    check("frame-body", serde_json::from_slice(frame.body).unwrap());
 }

@@ -1,7 +1,6 @@
 //! Printing: human-readable text by default, JSON with `--json` (one JSON document per
 //! command; streams print one JSON object per line).
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -13,19 +12,18 @@ use safething::ir::{AttributeKind, DataSchema};
 use safething::wire::{ActionState, Description, HistoryEntry};
 
 use crate::Failure;
+use crate::out::outln;
 
 /// Prints one JSON document (pretty) or, for streams, one per line.
 pub fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
 fn print_json_line(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string(value)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")?;
-    out.flush()?;
+    outln!("{text}");
     Ok(())
 }
 
@@ -65,7 +63,7 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
                 s.push_str(&format!("{cell:<w$}  "));
             }
         }
-        println!("{}", s.trim_end());
+        outln!("{}", s.trim_end());
     };
     if header.iter().any(|h| !h.is_empty()) {
         line(header.to_vec());
@@ -84,7 +82,7 @@ pub fn description(d: &Description, online: bool, json: bool) -> Result<(), Fail
         return print_json(&value);
     }
     let t = &d.definition.thing;
-    println!(
+    outln!(
         "{} — {} ({} {})",
         d.id,
         t.title.as_deref().unwrap_or(&t.name),
@@ -92,25 +90,25 @@ pub fn description(d: &Description, online: bool, json: bool) -> Result<(), Fail
         t.version
     );
     if let Some(text) = &t.description {
-        println!("  {text}");
+        outln!("  {text}");
     }
-    println!(
+    outln!(
         "  state {}, {}, revision {}",
         d.state,
         if online { "online" } else { "offline" },
         d.revision
     );
-    println!("  key   {}", d.thing_key);
+    outln!("  key   {}", d.thing_key);
     match &d.owner {
-        Some(owner) => println!("  owner {owner}"),
-        None => println!("  owner (unclaimed)"),
+        Some(owner) => outln!("  owner {owner}"),
+        None => outln!("  owner (unclaimed)"),
     }
     for member in &d.group {
-        println!("  group {member}");
+        outln!("  group {member}");
     }
     let defs = &d.definition;
     if !defs.attributes.is_empty() {
-        println!("attributes:");
+        outln!("attributes:");
         let rows: Vec<[String; 4]> = defs
             .attributes
             .iter()
@@ -143,7 +141,7 @@ pub fn description(d: &Description, online: bool, json: bool) -> Result<(), Fail
         table(&["", "", "", ""], &rows);
     }
     if !defs.events.is_empty() {
-        println!("events:");
+        outln!("events:");
         let rows: Vec<[String; 4]> = defs
             .events
             .iter()
@@ -159,7 +157,7 @@ pub fn description(d: &Description, online: bool, json: bool) -> Result<(), Fail
         table(&["", "", "", ""], &rows);
     }
     if !defs.actions.is_empty() {
-        println!("actions:");
+        outln!("actions:");
         let rows: Vec<[String; 4]> = defs
             .actions
             .iter()
@@ -215,7 +213,7 @@ pub fn reading(id: &str, attribute: &str, r: &AttributeReading, json: bool) -> R
             "thing": id, "attribute": attribute, "value": r.value, "seq": r.seq, "ts": r.ts,
         }));
     }
-    println!("{}", r.value);
+    outln!("{}", r.value);
     Ok(())
 }
 
@@ -229,7 +227,7 @@ pub fn history(
         return print_json(&json!({"thing": id, "attribute": attribute, "history": entries}));
     }
     for e in entries {
-        println!("#{:<6} {}", e.seq, e.value);
+        outln!("#{:<6} {}", e.seq, e.value);
     }
     Ok(())
 }
@@ -240,9 +238,7 @@ pub fn update(attribute: &str, u: &Update, json: bool) -> Result<(), Failure> {
             "thing": u.thing, "attribute": attribute, "value": u.value, "seq": u.seq, "ts": u.ts,
         }));
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{} {attribute} #{} = {}", u.thing, u.seq, u.value)?;
-    out.flush()?;
+    outln!("{} {attribute} #{} = {}", u.thing, u.seq, u.value);
     Ok(())
 }
 
@@ -252,9 +248,7 @@ pub fn event(name: &str, e: &EventDelivery, json: bool) -> Result<(), Failure> {
             "thing": e.thing, "event": name, "data": e.data, "seq": e.seq, "ts": e.ts,
         }));
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{} {name} #{}: {}", e.thing, e.seq, e.data)?;
-    out.flush()?;
+    outln!("{} {name} #{}: {}", e.thing, e.seq, e.data);
     Ok(())
 }
 
@@ -262,7 +256,7 @@ pub fn request(id: &str, action: &str, state: &ActionState, json: bool) -> Resul
     if json {
         return print_json(&json!({"request": id, "action": action, "state": state.name()}));
     }
-    println!("request {id}: {}", state.name());
+    outln!("request {id}: {}", state.name());
     Ok(())
 }
 
@@ -270,7 +264,7 @@ pub fn lifecycle(d: &Description, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&json!({"id": d.id, "state": d.state, "revision": d.revision}));
     }
-    println!("{} is {}", d.id, d.state);
+    outln!("{} is {}", d.id, d.state);
     Ok(())
 }
 
@@ -285,11 +279,11 @@ pub fn parties(d: &Description, json: bool) -> Result<(), Failure> {
         }));
     }
     match &d.owner {
-        Some(owner) => println!("{} is {}, owned by {owner}", d.id, d.state),
-        None => println!("{} is {}, unclaimed", d.id, d.state),
+        Some(owner) => outln!("{} is {}, owned by {owner}", d.id, d.state),
+        None => outln!("{} is {}, unclaimed", d.id, d.state),
     }
     for member in &d.group {
-        println!("  member {member}");
+        outln!("  member {member}");
     }
     Ok(())
 }
@@ -302,7 +296,7 @@ pub fn identity(identity: &Identity, path: &Path, json: bool) -> Result<(), Fail
             "path": path.display().to_string(),
         }));
     }
-    println!("{}", identity.public_key());
+    outln!("{}", identity.public_key());
     eprintln!("(identity file {})", path.display());
     Ok(())
 }

@@ -12,10 +12,11 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::envelope::{Kind, MessageId};
 use crate::error::{AffordanceKind, Error, Result};
 use crate::keys;
 use crate::transport::{Replies, Reply};
-use crate::wire::{ActionRequest, ActionState, ActionUpdate, RequestQuery};
+use crate::wire::{ActionRequest, ActionState, ActionUpdate, Problem, RequestQuery};
 
 use super::presence::Change;
 use super::remote::Protect;
@@ -115,15 +116,18 @@ impl RemoteThing {
             .timeout
             .or_else(|| definition.timeout.as_ref().and_then(|t| t.duration().ok()))
             .unwrap_or(DEFAULT_TIMEOUT);
-        let request = self.client.sealer.next_id();
+        // The request id is the invoke frame's message id (`docs/protocol.md` §1.3).
+        let id = self.client.sealer.next_id();
+        let request = id.to_hex();
         let key = keys::action(self.id(), action);
         let body = ActionRequest::Invoke {
             request: request.clone(),
             input,
             timeout_ms: options.timeout.map(millis),
         };
+        let protect = Protect::For(definition.access.clone());
         // Sealed once: a retry resends these exact bytes, which the device recognises.
-        let bytes = self.seal_request(&Protect::For(definition.access.clone()), &key, &body)?;
+        let bytes = self.seal_request(&protect, &key, &body, id)?;
         let replies = self
             .client
             .transport
@@ -144,6 +148,10 @@ impl RemoteThing {
                     request_key: keys::request(self.id(), &request),
                     key,
                     bytes,
+                    body,
+                    protect,
+                    id,
+                    restarted: false,
                     request: request.clone(),
                     timeout,
                     retries: options.retries,
@@ -291,6 +299,13 @@ struct Driver {
     key: String,
     request_key: String,
     bytes: Bytes,
+    /// The invoke request, to frame again for a device that restarted.
+    body: ActionRequest,
+    protect: Protect,
+    /// The request's id: the invoke frame's id, which every state is bound to.
+    id: MessageId,
+    /// Whether the request was sent again for a new boot epoch (once at most).
+    restarted: bool,
     request: String,
     timeout: Duration,
     retries: u32,
@@ -334,33 +349,52 @@ impl Driver {
         self.tx.send_modify(|p| p.error = Some(error));
     }
 
-    /// Reads the device's replies; returns whether any arrived and whether it is over.
+    /// Opens a request state: sealed for the request's key (whichever key carries it), signed
+    /// by the thing, bound to this request and to us.
+    async fn open_state(&self, payload: &[u8]) -> Result<ActionUpdate> {
+        let opened = self
+            .thing
+            .open_fresh::<ActionUpdate>(&self.request_key, payload)
+            .await?;
+        let me = *self.thing.client.sealer.identity().public_key();
+        opened
+            .expect_bound(Kind::State, &self.id, &me)
+            .map_err(Error::Untrusted)?;
+        Ok(opened.body)
+    }
+
+    /// Reads the device's replies.
     async fn follow(
         &self,
         replies: &mut Replies,
         presence: &mut tokio::sync::broadcast::Receiver<Change>,
-    ) -> (bool, bool) {
+    ) -> Step {
         let mut heard = false;
         loop {
             tokio::select! {
                 reply = replies.recv() => match reply {
-                    // States are sealed for the request's key, whichever key carries them.
-                    Some(Reply::Ok(sample)) => match self.thing.open_fresh::<ActionUpdate>(&self.request_key, &sample.payload).await {
-                        Ok(opened) => {
+                    Some(Reply::Ok(sample)) => match self.open_state(&sample.payload).await {
+                        Ok(update) => {
                             heard = true;
-                            if self.apply(opened.body) {
-                                return (true, true);
+                            if let ActionState::Rejected { problem: Problem::StaleEpoch { boot } } = &update.state
+                                && !self.restarted
+                            {
+                                return Step::Stale(boot.clone());
+                            }
+                            if self.apply(update) {
+                                return Step::Over;
                             }
                         }
                         Err(e) => tracing::warn!(error = %e, "dropped an unverifiable action reply"),
                     },
                     Some(Reply::Err(_)) => {}
-                    None => return (heard, false),
+                    None if heard => return Step::Heard,
+                    None => return Step::Silent,
                 },
                 change = presence.recv() => {
                     if self.went_offline(change) {
                         self.fail(Error::Offline(self.thing.id().to_string()));
-                        return (heard, true);
+                        return Step::Over;
                     }
                 }
             }
@@ -368,24 +402,51 @@ impl Driver {
     }
 }
 
-async fn drive(driver: Driver, mut replies: Replies) {
+/// How following a request's replies ended.
+enum Step {
+    /// The request is over (final state, or the thing went offline).
+    Over,
+    /// Replies came, then the stream ended before the final state.
+    Heard,
+    /// Nobody answered.
+    Silent,
+    /// The device restarted since we learnt its boot epoch; this is the current one.
+    Stale(String),
+}
+
+async fn drive(mut driver: Driver, mut replies: Replies) {
     let mut presence = driver.thing.client.presence.subscribe();
     let deadline = tokio::time::Instant::now() + driver.timeout + DEADLINE_GRACE;
     let mut attempts = 0;
     loop {
-        let (heard, over) = driver.follow(&mut replies, &mut presence).await;
-        if over {
-            return;
+        match driver.follow(&mut replies, &mut presence).await {
+            Step::Over => return,
+            Step::Heard => break,
+            Step::Stale(boot) => {
+                // The same request (same id) for the device's new boot: it never saw it.
+                driver.restarted = true;
+                let resealed = driver.thing.restarted(&boot).await.and_then(|()| {
+                    driver
+                        .thing
+                        .seal_request(&driver.protect, &driver.key, &driver.body, driver.id)
+                });
+                match resealed {
+                    Ok(bytes) => driver.bytes = bytes,
+                    Err(e) => {
+                        driver.fail(e);
+                        return;
+                    }
+                }
+            }
+            Step::Silent => {
+                // Nobody answered: resend the identical request, or give up.
+                if attempts >= driver.retries || tokio::time::Instant::now() >= deadline {
+                    driver.fail(driver.thing.silence(driver.timeout));
+                    return;
+                }
+                attempts += 1;
+            }
         }
-        if heard {
-            break;
-        }
-        // Nobody answered: resend the identical request, or give up.
-        if attempts >= driver.retries || tokio::time::Instant::now() >= deadline {
-            driver.fail(driver.thing.silence(driver.timeout));
-            return;
-        }
-        attempts += 1;
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
         match driver
             .thing
@@ -429,8 +490,8 @@ async fn poll_status(
         tokio::select! {
             sample = subscriber.recv() => {
                 let Some(sample) = sample else { break };
-                if let Ok(opened) = driver.thing.open_fresh::<ActionUpdate>(&sample.key, &sample.payload).await
-                    && driver.apply(opened.body)
+                if let Ok(update) = driver.open_state(&sample.payload).await
+                    && driver.apply(update)
                 {
                     return;
                 }

@@ -291,6 +291,14 @@ impl ClientInner {
             .verifier
             .open::<Description>(key, payload)
             .map_err(Error::Untrusted)?;
+        if opened.kind != crate::envelope::Kind::Description {
+            return Err(Error::Untrusted(
+                crate::envelope::EnvelopeError::Unexpected(format!(
+                    "a {:?} where a description was expected",
+                    opened.kind
+                )),
+            ));
+        }
         let d = opened.body;
         if keys::description(&d.id) != key {
             return Err(Error::Protocol(format!(

@@ -11,8 +11,8 @@ use safething_ir::value::CompiledSchema;
 use safething_ir::{Access, PayloadSchemas, ThingId};
 
 use crate::access::Parties;
-use crate::crypto::{self, SealedBody, SymmetricKey};
-use crate::envelope::Opened;
+use crate::crypto::{self, Protection, SymmetricKey, Unsealed};
+use crate::envelope::{Binding, EnvelopeError, Kind, MessageId, Opened, Outgoing};
 use crate::error::{AffordanceKind, Error, Result};
 use crate::filter::Filter;
 use crate::identity::Identity;
@@ -58,6 +58,9 @@ struct Shared {
     owner: Option<SymmetricKey>,
     /// Every key unwrapped so far (newest last), to open payloads sealed just before a rotation.
     known: Vec<SymmetricKey>,
+    /// The device's boot epoch as last learnt (description, or a `stale_epoch` answer to one
+    /// of our requests): every request names it.
+    boot: [u8; crate::frame::EPOCH_LEN],
 }
 
 /// How a request body travels.
@@ -76,10 +79,6 @@ pub(crate) enum Unreadable {
     UnknownKey(String),
     /// Anything else.
     Error(Error),
-}
-
-fn to_json<T: Serialize>(body: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(body).map_err(|e| Error::Protocol(e.to_string()))
 }
 
 /// How many unwrapped keys a handle remembers.
@@ -111,6 +110,11 @@ impl Shared {
         }
         let excess = self.known.len().saturating_sub(KNOWN_KEYS);
         self.known.drain(..excess);
+        // The boot epoch of the description fetched last, whatever its revision: a device
+        // that restarted keeps its revision but not its epoch.
+        if let Some(boot) = crate::wire::parse_boot(&description.boot) {
+            self.boot = boot;
+        }
         if description.revision >= self.latest.revision {
             self.latest = description;
         }
@@ -135,6 +139,7 @@ impl RemoteThing {
             group: None,
             owner: None,
             known: Vec::new(),
+            boot: [0; crate::frame::EPOCH_LEN],
         };
         shared.learn(client.sealer.identity(), description.clone());
         Ok(RemoteThing {
@@ -229,7 +234,9 @@ impl RemoteThing {
         self.request_as(&Protect::Plain, key, body, timeout).await
     }
 
-    /// Like [`request`](Self::request), with the body protected as `protect` says.
+    /// Like [`request`](Self::request), with the body protected as `protect` says. Only a
+    /// reply signed by the thing's pinned key and bound to this very request (its id, our key)
+    /// is taken; a `stale_epoch` answer (the device restarted) makes it ask again, once.
     pub(crate) async fn request_as<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         protect: &Protect,
@@ -237,7 +244,50 @@ impl RemoteThing {
         body: &Req,
         timeout: Duration,
     ) -> Result<Resp> {
-        let bytes = self.seal_request(protect, key, body)?;
+        let mut retried = false;
+        loop {
+            let id = self.client.sealer.next_id();
+            let bytes = self.seal_request(protect, key, body, id)?;
+            match self.ask(key, bytes, &id, timeout).await? {
+                Outcome::Err(crate::wire::Problem::StaleEpoch { boot }) if !retried => {
+                    retried = true;
+                    self.restarted(&boot).await?;
+                }
+                outcome => {
+                    return Result::from(outcome)
+                        .map_err(|p| Error::from_problem(self.id().as_str(), p));
+                }
+            }
+        }
+    }
+
+    /// The device restarted: fetches its description again (keys may have changed while this
+    /// handle was not looking) and takes the epoch its answer named.
+    pub(crate) async fn restarted(&self, boot: &str) -> Result<()> {
+        if let Err(e) = self.refresh().await {
+            tracing::debug!(thing = %self.id(), error = %e, "could not refresh after a restart");
+        }
+        self.learn_boot(boot)
+    }
+
+    /// Takes a boot epoch from a `stale_epoch` answer (signed by the thing and bound to our
+    /// request, so it is the device's word).
+    pub(crate) fn learn_boot(&self, boot: &str) -> Result<()> {
+        let boot = crate::wire::parse_boot(boot)
+            .ok_or_else(|| Error::Protocol("the device named a malformed boot epoch".into()))?;
+        self.shared.write().unwrap_or_else(|e| e.into_inner()).boot = boot;
+        Ok(())
+    }
+
+    /// Sends one request and waits for the first reply bound to it.
+    async fn ask<Resp: DeserializeOwned>(
+        &self,
+        key: &str,
+        bytes: bytes::Bytes,
+        id: &MessageId,
+        timeout: Duration,
+    ) -> Result<Outcome<Resp>> {
+        let me = *self.client.sealer.identity().public_key();
         let mut replies = self
             .client
             .transport
@@ -246,16 +296,16 @@ impl RemoteThing {
         let mut last_error = None;
         while let Some(reply) = replies.recv().await {
             match reply {
-                Reply::Ok(sample) => match self
-                    .open_fresh::<Outcome<Resp>>(&sample.key, &sample.payload)
-                    .await
-                {
-                    Ok(opened) => {
-                        return Result::from(opened.body)
-                            .map_err(|p| Error::from_problem(self.id().as_str(), p));
+                // Opened for the key we asked on, whatever key the transport labels it with.
+                Reply::Ok(sample) => {
+                    match self.open_fresh::<Outcome<Resp>>(key, &sample.payload).await {
+                        Ok(opened) => match opened.expect_bound(Kind::Reply, id, &me) {
+                            Ok(()) => return Ok(opened.body),
+                            Err(e) => last_error = Some(Error::Untrusted(e)),
+                        },
+                        Err(e) => last_error = Some(e),
                     }
-                    Err(e) => last_error = Some(e),
-                },
+                }
                 Reply::Err(_) => {
                     last_error = Some(Error::Protocol(
                         "the transport returned an error reply".into(),
@@ -266,43 +316,38 @@ impl RemoteThing {
         Err(last_error.unwrap_or_else(|| self.silence(timeout)))
     }
 
-    /// Seals a request body: encrypted with the key of `group`/`owner` affordances (when this
-    /// client holds it), or to the thing alone.
+    /// Frames a request body with message id `id`, naming the device's boot epoch: sealed
+    /// with the key of `group`/`owner` affordances (when this client holds it), or to the
+    /// thing alone.
     pub(crate) fn seal_request<T: Serialize>(
         &self,
         protect: &Protect,
         key: &str,
         body: &T,
+        id: MessageId,
     ) -> Result<bytes::Bytes> {
-        let sealer = &self.client.sealer;
-        let protocol = |e: crate::envelope::EnvelopeError| Error::Protocol(e.to_string());
-        let sealed = match protect {
-            Protect::Plain => None,
-            Protect::For(access) => {
-                let shared = self.shared();
-                let symmetric = match access {
-                    Access::Group => shared.group.clone(),
-                    Access::Owner => shared.owner.clone(),
-                    _ => None,
-                };
-                drop(shared);
-                match symmetric {
-                    Some(k) => Some(
-                        k.seal(key, &to_json(body)?)
-                            .ok_or_else(|| Error::Protocol("encryption failed".into()))?,
-                    ),
-                    None => None,
-                }
-            }
-            Protect::ToThing => Some(
-                crypto::seal_to(&self.description.thing_key, key, &to_json(body)?)
-                    .ok_or_else(|| Error::Protocol("encryption failed".into()))?,
-            ),
+        let shared = self.shared();
+        let symmetric = match protect {
+            Protect::For(Access::Group) => shared.group.clone(),
+            Protect::For(Access::Owner) => shared.owner.clone(),
+            _ => None,
         };
-        match sealed {
-            Some(sealed) => sealer.seal(key, &SealedBody { sealed }).map_err(protocol),
-            None => sealer.seal(key, body).map_err(protocol),
-        }
+        let boot = shared.boot;
+        drop(shared);
+        let protection = match protect {
+            Protect::Plain | Protect::For(_) => symmetric.as_ref().map(Protection::Key),
+            Protect::ToThing => Some(Protection::ToThing(&self.description.thing_key)),
+        };
+        let outgoing = Outgoing {
+            kind: Kind::Request,
+            binding: Binding::Epoch(boot),
+            id: Some(id),
+            protection,
+        };
+        self.client
+            .sealer
+            .seal_message(key, &outgoing, crate::envelope::now_ms(), body)
+            .map_err(|e| Error::Protocol(e.to_string()))
     }
 
     /// What no answer means: the thing is offline, or too slow.
@@ -323,57 +368,46 @@ impl RemoteThing {
         key: &str,
         payload: &[u8],
     ) -> Result<Opened<T>, Unreadable> {
-        self.open_with(key, payload, |raw| serde_json::from_str(raw))
-            .map(Opened::into_owned_id)
+        self.open_with(key, payload, |raw| serde_json::from_slice(raw))
     }
 
-    /// Like [`open`](Self::open), the body read by `read` (a reader that knows its layout) and
-    /// the id left borrowed from `payload`.
-    pub(crate) fn open_with<'a, T>(
+    /// Like [`open`](Self::open), the body read by `read` (a reader that knows its layout).
+    /// Only the key pinned for this thing is accepted as the signer.
+    pub(crate) fn open_with<T>(
         &self,
         key: &str,
-        payload: &'a [u8],
-        read: impl FnOnce(&str) -> serde_json::Result<T>,
-    ) -> Result<Opened<T, std::borrow::Cow<'a, str>>, Unreadable> {
+        payload: &[u8],
+        read: impl FnOnce(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<Opened<T>, Unreadable> {
+        let untrusted = |e: EnvelopeError| Unreadable::Error(Error::Untrusted(e));
         let opened = self
             .client
             .verifier
             .open_raw_from(key, payload, Some(&self.sender))
-            .map_err(|e| Unreadable::Error(Error::Untrusted(e)))?;
+            .map_err(untrusted)?;
         if opened.signed && opened.from != self.description.thing_key {
-            return Err(Unreadable::Error(Error::Untrusted(
-                crate::envelope::EnvelopeError::WrongSender {
-                    expected: self.description.thing_key.to_string(),
-                    found: opened.from.to_string(),
-                },
-            )));
+            return Err(untrusted(EnvelopeError::WrongSender {
+                expected: self.description.thing_key.to_string(),
+                found: opened.from.to_string(),
+            }));
         }
-        let malformed = |e: serde_json::Error| {
-            Unreadable::Error(Error::Untrusted(crate::envelope::EnvelopeError::Malformed(
-                e.to_string(),
-            )))
-        };
-        let raw = opened.body;
-        let body = if raw.starts_with(crypto::SEALED_PREFIX) {
-            let sealed: SealedBody = serde_json::from_str(raw).map_err(malformed)?;
-            let kid = sealed.sealed.kid.clone().unwrap_or_default();
-            let symmetric = self.shared().known.iter().find(|k| k.kid == kid).cloned();
-            let Some(symmetric) = symmetric else {
-                return Err(Unreadable::UnknownKey(kid));
-            };
-            let plain = symmetric.open(key, &sealed.sealed).ok_or_else(|| {
-                Unreadable::Error(Error::Untrusted(crate::envelope::EnvelopeError::Malformed(
-                    "cannot decrypt the payload".into(),
-                )))
+        let malformed = |e: serde_json::Error| untrusted(EnvelopeError::Malformed(e.to_string()));
+        let body = if opened.sealed {
+            let plain = crypto::open_body(
+                key,
+                &opened.from,
+                &opened.id,
+                opened.body,
+                |kid| self.shared().known.iter().find(|k| k.kid == kid).cloned(),
+                None,
+            )
+            .map_err(|e| match e {
+                Unsealed::UnknownKey(kid) => Unreadable::UnknownKey(kid),
+                Unsealed::Failed(why) => untrusted(EnvelopeError::Malformed(why.into())),
             })?;
-            let plain = std::str::from_utf8(&plain).map_err(|_| {
-                Unreadable::Error(Error::Untrusted(crate::envelope::EnvelopeError::Malformed(
-                    "the decrypted payload is not UTF-8".into(),
-                )))
-            })?;
-            read(plain).map_err(malformed)?
+            read(&plain).map_err(malformed)?
         } else {
-            read(raw).map_err(malformed)?
+            read(opened.body).map_err(malformed)?
         };
         Ok(opened.with_body(body))
     }
@@ -401,11 +435,9 @@ impl RemoteThing {
                 }
                 self.open(key, payload).map_err(|e| match e {
                     Unreadable::Error(e) => e,
-                    Unreadable::UnknownKey(kid) => {
-                        Error::Untrusted(crate::envelope::EnvelopeError::Malformed(format!(
-                            "sealed with key `{kid}`, which this client does not hold"
-                        )))
-                    }
+                    Unreadable::UnknownKey(kid) => Error::Untrusted(EnvelopeError::Malformed(
+                        format!("sealed with key `{kid}`, which this client does not hold"),
+                    )),
                 })
             }
         }

@@ -12,7 +12,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use safething_ir::ThingId;
 use safething_ir::value::CompiledSchema;
 
-use crate::envelope::Opened;
+use crate::envelope::{EnvelopeError, Kind, Opened};
 use crate::error::{AffordanceKind, Error, Result};
 use crate::filter::{Filter, FilterState};
 use crate::keys;
@@ -126,67 +126,24 @@ impl Order {
 
 /// A message published on an affordance's key: its payload and its place in the sequence.
 trait Published: serde::de::DeserializeOwned + Send + 'static {
-    /// How the device's serializer starts it: the payload's field comes first.
-    const START: &'static str;
-    fn from_parts(payload: Value, seq: u64, epoch: u32) -> Self;
     fn into_parts(self) -> (Value, u64, u32);
 
-    /// Reads a body: as the device writes it without taking the frame through serde, anything
-    /// else with serde.
-    fn read(body: &str) -> serde_json::Result<Self> {
-        match canonical_parts(body, Self::START) {
-            Some((payload, seq, epoch)) => Ok(Self::from_parts(payload, seq, epoch)),
-            None => serde_json::from_str(body),
-        }
+    /// Reads a body (serde: the frame codec is the only hand-written reader).
+    fn read(body: &[u8]) -> serde_json::Result<Self> {
+        serde_json::from_slice(body)
     }
 }
 
 impl Published for AttributeUpdate {
-    const START: &'static str = AttributeUpdate::JSON_START;
-    fn from_parts(value: Value, seq: u64, epoch: u32) -> Self {
-        AttributeUpdate { value, seq, epoch }
-    }
     fn into_parts(self) -> (Value, u64, u32) {
         (self.value, self.seq, self.epoch)
     }
 }
 
 impl Published for EventMessage {
-    const START: &'static str = EventMessage::JSON_START;
-    fn from_parts(data: Value, seq: u64, epoch: u32) -> Self {
-        EventMessage { data, seq, epoch }
-    }
     fn into_parts(self) -> (Value, u64, u32) {
         (self.data, self.seq, self.epoch)
     }
-}
-
-/// A publication exactly as the device writes it, `<start><payload>,"seq":N,"epoch":N}`, split
-/// from the end; only the payload goes through serde. In floods of small events, reading the
-/// frame with serde cost as much as checking the envelope. Whatever this accepts is a JSON
-/// object with just those three members, so serde reads the same from it (a test holds both to
-/// it); anything else, valid or not, is left to serde. Long payloads are left to it as well:
-/// read alone, one could nest a level deeper than serde allows in the whole body.
-fn canonical_parts(body: &str, start: &str) -> Option<(Value, u64, u32)> {
-    const LONGEST: usize = 240;
-    let rest = body.strip_prefix(start)?.strip_suffix('}')?;
-    let (rest, epoch) = trailing_integer(rest, r#","epoch":"#)?;
-    let (payload, seq) = trailing_integer(rest, r#","seq":"#)?;
-    if payload.len() > LONGEST {
-        return None;
-    }
-    Some((serde_json::from_str(payload).ok()?, seq, epoch))
-}
-
-/// `text` split into what comes before `<name><integer>` at its end, and the integer: digits
-/// as JSON writes a non-negative integer (no sign, no leading zero) that fits in `T`.
-fn trailing_integer<'a, T: std::str::FromStr>(text: &'a str, name: &str) -> Option<(&'a str, T)> {
-    let digits = text.bytes().rev().take_while(u8::is_ascii_digit).count();
-    let (head, digits) = text.split_at(text.len() - digits);
-    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
-        return None;
-    }
-    Some((head.strip_suffix(name)?, digits.parse().ok()?))
 }
 
 /// A delivered payload, before it is called an update or an event.
@@ -202,6 +159,9 @@ struct Delivery {
 /// to set up per message (floods of small events spend their time here).
 struct Feed<M> {
     thing: RemoteThing,
+    /// The key subscribed to: publications are checked for it, whatever key a relay labels
+    /// them with.
+    key: String,
     /// For logs and errors: "value of attribute `level`", "data of event `alarm`".
     what: String,
     /// The payload's schema; `None`: the payload is `null`.
@@ -221,6 +181,7 @@ struct Feed<M> {
 impl<M: Published> Feed<M> {
     fn new(
         thing: &RemoteThing,
+        key: String,
         what: String,
         schema: Option<CompiledSchema>,
         filter: FilterState,
@@ -228,6 +189,7 @@ impl<M: Published> Feed<M> {
     ) -> Feed<M> {
         Feed {
             thing: thing.clone(),
+            key,
             what,
             schema,
             filter,
@@ -240,7 +202,14 @@ impl<M: Published> Feed<M> {
     }
 
     /// Checks an opened message; `Some` when it is delivered.
-    fn accept<Id>(&mut self, opened: Opened<M, Id>) -> Option<Result<Delivery>> {
+    fn accept(&mut self, opened: Opened<M>) -> Option<Result<Delivery>> {
+        if opened.kind != Kind::Publication {
+            let error = Error::Untrusted(EnvelopeError::Unexpected(format!(
+                "a {:?} where a publication was expected",
+                opened.kind
+            )));
+            return Some(Err(error));
+        }
         let ts = opened.ts;
         let (value, seq, epoch) = opened.body.into_parts();
         if !self.order.accept(epoch, seq, ts) {
@@ -323,7 +292,7 @@ impl<M: Published> Stream for Feed<M> {
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return this.wait_for_shutdown(cx),
             };
-            match this.thing.open_with(&sample.key, &sample.payload, M::read) {
+            match this.thing.open_with(&this.key, &sample.payload, M::read) {
                 Ok(opened) => {
                     if let Some(item) = this.accept(opened) {
                         return Poll::Ready(Some(item));
@@ -331,9 +300,9 @@ impl<M: Published> Stream for Feed<M> {
                 }
                 Err(Unreadable::Error(e)) => this.dropped(&e),
                 Err(Unreadable::UnknownKey(_)) => {
-                    let thing = this.thing.clone();
+                    let (thing, key) = (this.thing.clone(), this.key.clone());
                     this.refreshing = Some(Box::pin(async move {
-                        thing.open_fresh::<M>(&sample.key, &sample.payload).await
+                        thing.open_fresh::<M>(&key, &sample.payload).await
                     }));
                 }
             }
@@ -367,6 +336,7 @@ impl Watch {
         };
         let mut feed = Feed::new(
             thing,
+            key,
             format!("value of attribute `{name}`"),
             Some(schema.clone()),
             filter,
@@ -395,109 +365,16 @@ impl EventStream {
             )
             .map_err(Error::InvalidFilter)?;
         thing.precheck(&event.access).await?;
-        let subscriber = thing
-            .client
-            .transport
-            .subscribe(&keys::event(thing.id(), name))
-            .await?;
+        let key = keys::event(thing.id(), name);
+        let subscriber = thing.client.transport.subscribe(&key).await?;
         let feed = Feed::new(
             thing,
+            key,
             format!("data of event `{name}`"),
             thing.schemas.events.get(name).cloned().flatten(),
             filter,
             subscriber,
         );
         Ok(EventStream { feed })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn parts<M: Published>(body: &str) -> Option<(Value, u64, u32)> {
-        serde_json::from_str::<M>(body)
-            .ok()
-            .map(Published::into_parts)
-    }
-
-    #[test]
-    fn publications_as_the_device_writes_them_are_read_without_serde_and_alike() {
-        let payloads = [
-            json!(null),
-            json!(12.5),
-            json!("text with \",\"seq\":1,\"epoch\":2}"),
-            json!({"seq": 3, "epoch": 4, "data": {"value": 5}}),
-            json!([",\"epoch\":7}", {"x": [1, 2]}]),
-        ];
-        for (i, payload) in payloads.into_iter().enumerate() {
-            let seq = u64::MAX - i as u64;
-            let event =
-                serde_json::to_string(&EventMessage::from_parts(payload.clone(), seq, 0)).unwrap();
-            let fast = canonical_parts(&event, EventMessage::START).expect("the device's layout");
-            assert_eq!(
-                Some(&fast),
-                parts::<EventMessage>(&event).as_ref(),
-                "{event}"
-            );
-            let update =
-                serde_json::to_string(&AttributeUpdate::from_parts(payload, seq, u32::MAX))
-                    .unwrap();
-            let fast = canonical_parts(&update, AttributeUpdate::START).expect("the layout");
-            assert_eq!(
-                Some(&fast),
-                parts::<AttributeUpdate>(&update).as_ref(),
-                "{update}"
-            );
-        }
-    }
-
-    #[test]
-    fn other_layouts_and_bad_numbers_are_left_to_serde() {
-        for body in [
-            r#"{"seq":1,"epoch":2,"data":3}"#,
-            r#"{"data":3, "seq":1,"epoch":2}"#,
-            r#"{"data":3,"seq":01,"epoch":2}"#,
-            r#"{"data":3,"seq":-1,"epoch":2}"#,
-            r#"{"data":3,"seq":1,"epoch":4294967296}"#,
-            r#"{"data":3,"seq":18446744073709551616,"epoch":2}"#,
-            r#"{"data":3,"x":0,"seq":1,"epoch":2}"#,
-            r#"{"data":3,"seq":1,"seq":2,"epoch":2}"#,
-            r#"{"data":,"seq":1,"epoch":2}"#,
-        ] {
-            assert_eq!(canonical_parts(body, EventMessage::START), None, "{body}");
-        }
-        let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
-        let body = format!(r#"{{"data":{deep},"seq":1,"epoch":2}}"#);
-        assert_eq!(canonical_parts(&body, EventMessage::START), None);
-        assert!(EventMessage::read(&body).is_err(), "too deep for serde");
-    }
-
-    /// Whatever the bytes, a publication read without serde is read the same by serde.
-    #[test]
-    fn mangled_publications_never_read_differently() {
-        let mut mangler = crate::mangle::Mangler::new(
-            0x2545_f491_4f6c_dd1d,
-            b"\"\\,:{}[] 0123456789-.eE+seqpochdatvlu\n",
-        );
-        let mut taken = 0;
-        for i in 0..80_u64 {
-            let payload = json!({"n": i, "seq": [i, ",\"seq\":1"], "f": 1.5e3});
-            let sealed = serde_json::to_string(&EventMessage::from_parts(payload, i, 9)).unwrap();
-            for _ in 0..500 {
-                let bytes = mangler.mangle(sealed.as_bytes());
-                let Ok(body) = String::from_utf8(bytes) else {
-                    continue;
-                };
-                let Some(fast) = canonical_parts(&body, EventMessage::START) else {
-                    continue;
-                };
-                taken += 1;
-                assert_eq!(Some(&fast), parts::<EventMessage>(&body).as_ref(), "{body}");
-            }
-        }
-        // The mutations leave many bodies in the device's layout, so the check bites.
-        assert!(taken > 3000, "only {taken} mangled bodies were compared");
     }
 }

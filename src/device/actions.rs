@@ -18,7 +18,7 @@ use tracing::Instrument;
 
 use safething_ir::Access;
 
-use crate::envelope::now_ms;
+use crate::envelope::{Binding, Kind, MessageId, now_ms};
 use crate::identity::PublicKey;
 use crate::keys;
 use crate::transport::Query;
@@ -27,7 +27,7 @@ use crate::wire::{
     RequestQuery,
 };
 
-use super::serve::{counted, not_replayed, open, reply};
+use super::serve::{asker, counted, not_replayed, open, reply, reply_sealed};
 use super::{ActionContext, Inner, lock};
 
 /// One accepted request.
@@ -37,6 +37,8 @@ pub(crate) struct RequestEntry {
     requester: PublicKey,
     access: Access,
     key: String,
+    /// What every state of the request is bound to: its id and its requester.
+    binding: Binding,
     state: watch::Sender<Sealed>,
     cancel: CancellationToken,
 }
@@ -61,15 +63,24 @@ impl RequestEntry {
     }
 }
 
-/// Seals a state: encrypted for the action's access type once the request is admitted (its
-/// requester holds the key), plain for refusals.
-fn seal(inner: &Inner, access: &Access, key: &str, update: &ActionUpdate) -> Bytes {
-    inner.seal_for(access, key, update).unwrap_or_else(|e| {
-        // Serializing an `ActionUpdate` cannot fail; should it ever, followers see silence
-        // and fall back to asking for the state.
-        tracing::error!(thing = %inner.id, error = %e, "could not seal a request state");
-        Bytes::new()
-    })
+/// Seals a state: a `state` frame bound to the request, encrypted for the action's access type
+/// once the request passed its access check (its requester holds the key), plain for refusals
+/// before that.
+fn seal(
+    inner: &Inner,
+    access: &Access,
+    key: &str,
+    binding: Binding,
+    update: &ActionUpdate,
+) -> Bytes {
+    inner
+        .seal_for(access, key, Kind::State, binding, update)
+        .unwrap_or_else(|e| {
+            // Serializing an `ActionUpdate` cannot fail; should it ever, followers see silence
+            // and fall back to asking for the state.
+            tracing::error!(thing = %inner.id, error = %e, "could not seal a request state");
+            Bytes::new()
+        })
 }
 
 /// Requests by id: running ones, and the most recent finished ones (so a retry gets the
@@ -105,9 +116,18 @@ impl RequestTable {
 
 /// A query on `actions/<name>`: invoke or cancel.
 pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
+    let to = asker(inner, &query);
     let opened = match open::<ActionRequest>(inner, &query) {
         Ok(o) => o,
-        Err(problem) => return reject(inner, &query, "", name, problem),
+        Err(problem) => {
+            // Invoke frames carry their request id as their message id: the requester
+            // follows its request's key even when the request could not be opened.
+            let request = match to {
+                Some(Binding::Request { id, .. }) => id.to_hex(),
+                _ => String::new(),
+            };
+            return reject(inner, &query, to, &request, name, problem, None);
+        }
     };
     match opened.body.clone() {
         ActionRequest::Invoke {
@@ -115,6 +135,14 @@ pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
             input,
             timeout_ms,
         } => {
+            // The request id is the invoke frame's id: states are bound to it under the
+            // device's signature, and it cannot be reused by anyone else.
+            if request != opened.id.to_hex() {
+                let problem = Problem::BadRequest {
+                    message: "a request id must be the hex message id of its invoke frame".into(),
+                };
+                return reject(inner, &query, to, &request, name, problem, None);
+            }
             // A retry (same requester, same request id) follows the original request.
             let existing = lock(&inner.requests).get(&request);
             if let Some(entry) = existing {
@@ -124,15 +152,36 @@ pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
                 let problem = Problem::BadRequest {
                     message: format!("request id `{request}` is already in use"),
                 };
-                return reject(inner, &query, &request, name, problem);
+                return reject(inner, &query, to, &request, name, problem, None);
             }
+            let Some(action) = inner.definition.actions.get(name) else {
+                let problem = Problem::UnknownAffordance {
+                    affordance: "action".into(),
+                    name: name.to_owned(),
+                };
+                return reject(inner, &query, to, &request, name, problem, None);
+            };
+            let parties = lock(&inner.meta).parties.clone();
+            if let Err(problem) = counted(inner, parties.check(&action.access, &opened.from)) {
+                return reject(inner, &query, to, &request, name, problem, None);
+            }
+            // From here on the requester holds the action's key: everything is sealed.
+            let access = Some(&action.access);
             if let Err(problem) = not_replayed(inner, &opened) {
-                return reject(inner, &query, &request, name, problem);
+                return reject(inner, &query, to, &request, name, problem, access);
             }
             let span = tracing::info_span!("action", thing = %inner.id, action = %name, %request, from = %opened.from.short());
             let admitted = {
                 let _entered = span.enter();
-                admit(inner, name, &request, &input, timeout_ms, opened.from)
+                admit(
+                    inner,
+                    name,
+                    &request,
+                    opened.id,
+                    &input,
+                    timeout_ms,
+                    opened.from,
+                )
             };
             match admitted {
                 Ok((entry, deadline, timeout_ms)) => {
@@ -153,35 +202,57 @@ pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
                         drop(permit);
                     }
                 }
-                Err(problem) => reject(inner, &query, &request, name, problem),
+                Err(problem) => reject(inner, &query, to, &request, name, problem, access),
             }
         }
         ActionRequest::Cancel { request } => {
-            let result =
-                not_replayed(inner, &opened).and_then(|()| cancel(inner, &request, &opened.from));
-            let outcome: Outcome<ActionUpdate> = result.into();
-            reply(inner, &query, &outcome);
+            answer_cancel_or_status(inner, &query, to, &opened, &request, true);
         }
     }
 }
 
 /// A query on `requests/<id>`: status or cancel.
 pub(crate) async fn on_request_query(inner: &Arc<Inner>, query: Query, request: &str) {
-    let result = match open::<RequestQuery>(inner, &query) {
-        Err(problem) => Err(problem),
-        Ok(opened) => match opened.body {
-            RequestQuery::Status => status(inner, request, &opened.from),
-            RequestQuery::Cancel => {
-                not_replayed(inner, &opened).and_then(|()| cancel(inner, request, &opened.from))
-            }
-        },
-    };
-    let outcome: Outcome<ActionUpdate> = result.into();
-    reply(inner, &query, &outcome);
+    let to = asker(inner, &query);
+    match open::<RequestQuery>(inner, &query) {
+        Err(problem) => reply(inner, &query, to, &Outcome::<ActionUpdate>::Err(problem)),
+        Ok(opened) => {
+            let cancel = opened.body == RequestQuery::Cancel;
+            answer_cancel_or_status(inner, &query, to, &opened, request, cancel);
+        }
+    }
 }
 
-fn status(inner: &Inner, request: &str, from: &PublicKey) -> Result<ActionUpdate, Problem> {
-    Ok(visible(inner, request, from)?.current())
+/// Answers a status or cancel request: sealed for the action's access type when the requester
+/// may see the request (its requester or the owner, who hold the key); to anyone else the
+/// request does not exist.
+fn answer_cancel_or_status<T>(
+    inner: &Inner,
+    query: &Query,
+    to: Option<Binding>,
+    opened: &crate::envelope::Opened<T>,
+    request: &str,
+    cancel: bool,
+) {
+    let entry = match visible(inner, request, &opened.from) {
+        Ok(entry) => entry,
+        Err(problem) => {
+            return reply(inner, query, to, &Outcome::<ActionUpdate>::Err(problem));
+        }
+    };
+    let result = if cancel {
+        not_replayed(inner, opened).map(|()| {
+            if !entry.is_final() {
+                tracing::info!(thing = %inner.id, %request, "cancel requested");
+                entry.cancel.cancel();
+            }
+            entry.current()
+        })
+    } else {
+        Ok(entry.current())
+    };
+    let outcome: Outcome<ActionUpdate> = result.into();
+    reply_sealed(inner, query, to, &entry.access, &outcome);
 }
 
 /// The request, if `from` may follow or cancel it: its requester and the owner may. To anyone
@@ -199,40 +270,24 @@ fn visible(inner: &Inner, request: &str, from: &PublicKey) -> Result<Arc<Request
     Ok(entry)
 }
 
-fn cancel(inner: &Inner, request: &str, from: &PublicKey) -> Result<ActionUpdate, Problem> {
-    let entry = visible(inner, request, from)?;
-    if !entry.is_final() {
-        tracing::info!(thing = %inner.id, %request, "cancel requested");
-        entry.cancel.cancel();
-    }
-    Ok(entry.current())
-}
-
 /// Checks a new request and queues it.
+/// Checks a new request (whose requester passed the access check) and queues it.
 fn admit(
     inner: &Arc<Inner>,
     name: &str,
     request: &str,
+    id: MessageId,
     input: &Value,
     timeout_ms: Option<u64>,
     from: PublicKey,
 ) -> Result<(Arc<RequestEntry>, Instant, u64), Problem> {
-    if !valid_request_id(request) {
-        return Err(Problem::BadRequest {
-            message: "request ids are 1 to 64 characters without / * $ ? #".into(),
-        });
-    }
     let Some(action) = inner.definition.actions.get(name) else {
         return Err(Problem::UnknownAffordance {
             affordance: "action".into(),
             name: name.to_owned(),
         });
     };
-    let (state, parties) = {
-        let meta = lock(&inner.meta);
-        (meta.lifecycle, meta.parties.clone())
-    };
-    counted(inner, parties.check(&action.access, &from))?;
+    let state = lock(&inner.meta).lifecycle;
     if state != Lifecycle::Published {
         return Err(Problem::NotPublished { state });
     }
@@ -282,6 +337,10 @@ fn admit(
         requester: from,
         access: action.access.clone(),
         key,
+        binding: Binding::Request {
+            id,
+            requester: *from.as_bytes(),
+        },
         state: tx,
         cancel: inner.shutdown.child_token(),
     });
@@ -299,7 +358,13 @@ async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
     let send = |sealed: &Sealed| {
         let bytes = match &sealed.bytes {
             Some(bytes) => bytes.clone(),
-            None => seal(inner, &entry.access, &entry.key, &sealed.update),
+            None => seal(
+                inner,
+                &entry.access,
+                &entry.key,
+                entry.binding,
+                &sealed.update,
+            ),
         };
         if let Err(e) = query.reply(&query.key_expr, bytes) {
             tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
@@ -324,8 +389,19 @@ async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
     }
 }
 
-fn reject(inner: &Inner, query: &Query, request: &str, action: &str, problem: Problem) {
+/// Answers a request that will not run with a `rejected` state bound to it; sealed for
+/// `access` when the requester passed the access check.
+fn reject(
+    inner: &Inner,
+    query: &Query,
+    to: Option<Binding>,
+    request: &str,
+    action: &str,
+    problem: Problem,
+    access: Option<&Access>,
+) {
     tracing::debug!(thing = %inner.id, %action, %request, %problem, "rejected");
+    let Some(to) = to else { return };
     let update = ActionUpdate {
         request: request.to_owned(),
         action: action.to_owned(),
@@ -334,19 +410,15 @@ fn reject(inner: &Inner, query: &Query, request: &str, action: &str, problem: Pr
     };
     // Sealed for the request's key like every other state; a request too malformed to name
     // one gets its answer sealed for the query's key.
-    let key = if valid_request_id(request) {
+    let key = if MessageId::from_hex(request).is_some() {
         keys::request(&inner.id, request)
     } else {
         query.key_expr.clone()
     };
-    let bytes = seal(inner, &Access::All, &key, &update);
+    let bytes = seal(inner, access.unwrap_or(&Access::All), &key, to, &update);
     if let Err(e) = query.reply(&query.key_expr, bytes) {
         tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
     }
-}
-
-fn valid_request_id(request: &str) -> bool {
-    !request.is_empty() && request.len() <= 64 && !request.contains(['/', '*', '$', '?', '#'])
 }
 
 /// Records the next state of a request (sealed at once: it is both replied and published).
@@ -354,7 +426,7 @@ fn set_state(inner: &Inner, entry: &RequestEntry, state: ActionState) {
     let mut update = entry.current();
     update.seq += 1;
     update.state = state;
-    let bytes = seal(inner, &entry.access, &entry.key, &update);
+    let bytes = seal(inner, &entry.access, &entry.key, entry.binding, &update);
     entry.state.send_replace(Sealed {
         update,
         bytes: Some(bytes),

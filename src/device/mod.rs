@@ -35,8 +35,8 @@ use safething_ir::value::json_equal;
 use safething_ir::{AttributeKind, Definition, PayloadSchemas, ThingId};
 
 use crate::access::Parties;
-use crate::crypto::{SealedBody, SymmetricKey};
-use crate::envelope::EnvelopeError;
+use crate::crypto::{Protection, SymmetricKey};
+use crate::envelope::{Binding, EnvelopeError, Kind, Opened, Outgoing};
 use crate::envelope::{Sealer, Signing, Verifier, now_ms};
 use crate::error::{AffordanceKind, Error, Result};
 use crate::identity::{Identity, PublicKey};
@@ -252,6 +252,11 @@ impl DeviceBuilder {
             .collect();
         let mut epoch = [0u8; 4];
         let _ = getrandom::fill(&mut epoch);
+        // A boot epoch that repeated across restarts would let recorded requests back in:
+        // without randomness the device does not start.
+        let mut boot = [0u8; crate::frame::EPOCH_LEN];
+        getrandom::fill(&mut boot)
+            .map_err(|e| Error::Protocol(format!("no randomness for the boot epoch: {e}")))?;
         let shutdown = CancellationToken::new();
         let answer_on_receive = self.config.answer_on_receive;
         let inner = Arc::new(Inner {
@@ -265,6 +270,7 @@ impl DeviceBuilder {
             schemas,
             transport,
             epoch: u32::from_le_bytes(epoch),
+            boot,
             meta: Mutex::new(meta),
             state_file: self.state_file,
             attributes,
@@ -359,6 +365,8 @@ pub(crate) struct Inner {
     pub(crate) verifier: Verifier,
     pub(crate) config: DeviceConfig,
     pub(crate) epoch: u32,
+    /// Drawn at each start; every request must name it (`docs/protocol.md` §4).
+    pub(crate) boot: [u8; crate::frame::EPOCH_LEN],
     pub(crate) meta: Mutex<Meta>,
     state_file: Option<PathBuf>,
     attributes: BTreeMap<String, AttributeEntry>,
@@ -554,6 +562,7 @@ impl Inner {
             id: self.id.clone(),
             state: meta.lifecycle,
             thing_key: *self.sealer.identity().public_key(),
+            boot: data_encoding::HEXLOWER.encode(&self.boot),
             owner: meta.parties.owner,
             group: meta.parties.group.clone(),
             revision: meta.revision,
@@ -584,25 +593,29 @@ impl Inner {
         Ok(result)
     }
 
-    /// Seals `body` for `key` — its payload encrypted when the affordance's access type is
-    /// `group` or `owner`.
+    /// Frames `body` for `key` as a message of `kind` bound to `binding` — its payload sealed
+    /// when the affordance's access type is `group` or `owner`.
     pub(crate) fn seal_for<T: serde::Serialize>(
         &self,
         access: &safething_ir::Access,
         key: &str,
+        kind: Kind,
+        binding: Binding,
         body: &T,
     ) -> Result<bytes::Bytes, EnvelopeError> {
-        self.seal_written_for(access, key, now_ms(), |out| {
+        self.seal_written_for(access, key, kind, binding, now_ms(), |out| {
             serde_json::to_writer(out, body)
         })
     }
 
     /// Like [`seal_for`](Self::seal_for), the body written (as JSON) by `write` and the
-    /// envelope stamped `ts`.
+    /// frame stamped `ts`.
     pub(crate) fn seal_written_for(
         &self,
         access: &safething_ir::Access,
         key: &str,
+        kind: Kind,
+        binding: Binding,
         ts: u64,
         write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<bytes::Bytes, EnvelopeError> {
@@ -622,49 +635,44 @@ impl Inner {
             }
             meta.key_for(access).cloned()
         };
-        match symmetric {
-            None => self.sealer.seal_written(key, ts, write),
-            Some(k) => {
-                let mut plain = Vec::with_capacity(128);
-                write(&mut plain).map_err(|e| EnvelopeError::Malformed(e.to_string()))?;
-                let sealed = k
-                    .seal(key, &plain)
-                    .ok_or_else(|| EnvelopeError::Malformed("encryption failed".into()))?;
-                self.sealer.seal_written(key, ts, |out| {
-                    serde_json::to_writer(out, &SealedBody { sealed })
-                })
-            }
-        }
+        let outgoing = Outgoing {
+            kind,
+            binding,
+            id: None,
+            protection: symmetric.as_ref().map(Protection::Key),
+        };
+        self.sealer.seal_written(key, &outgoing, ts, write)
     }
 
-    /// Reads a request body, decrypting it when it was sealed (with one of the device's keys, or
-    /// to the device itself).
+    /// Reads a request body, opening it when it was sealed (with one of the device's keys, or
+    /// to the device itself, bound to the frame's sender and id).
     pub(crate) fn decode<T: serde::de::DeserializeOwned>(
         &self,
         key: &str,
-        raw: &str,
+        opened: &Opened<&[u8]>,
     ) -> Result<T, EnvelopeError> {
         let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
-        if !raw.starts_with(crate::crypto::SEALED_PREFIX) {
-            return serde_json::from_str(raw).map_err(malformed);
+        if !opened.sealed {
+            return serde_json::from_slice(opened.body).map_err(malformed);
         }
-        let body: SealedBody = serde_json::from_str(raw).map_err(malformed)?;
-        let plain = match (&body.sealed.kid, &body.sealed.epk) {
-            (Some(kid), None) => {
-                let k = lock(&self.meta).key_by_id(kid).cloned();
-                k.and_then(|k| k.open(key, &body.sealed))
-            }
-            (None, Some(_)) => crate::crypto::open_to(self.sealer.identity(), key, &body.sealed),
-            _ => None,
-        };
-        let plain =
-            plain.ok_or_else(|| EnvelopeError::Malformed("cannot decrypt the payload".into()))?;
+        let plain = crate::crypto::open_body(
+            key,
+            &opened.from,
+            &opened.id,
+            opened.body,
+            |kid| lock(&self.meta).key_by_id(kid).cloned(),
+            Some(self.sealer.identity()),
+        )
+        .map_err(|_| EnvelopeError::Malformed("cannot decrypt the payload".into()))?;
         serde_json::from_slice(&plain).map_err(malformed)
     }
 
     pub(crate) async fn publish_description(&self) {
         let key = keys::description(&self.id);
-        match self.sealer.seal(&key, &self.description()) {
+        match self
+            .sealer
+            .seal(&key, Kind::Description, Binding::None, &self.description())
+        {
             Ok(bytes) => {
                 if let Err(e) = self.transport.publish(&key, bytes).await {
                     tracing::warn!(thing = %self.id, error = %e, "could not publish the description");
@@ -751,7 +759,9 @@ impl Inner {
             return Ok(true);
         }
         let bytes = self
-            .seal_written_for(access, key, ts, |out| update.write_json(out))
+            .seal_written_for(access, key, Kind::Publication, Binding::None, ts, |out| {
+                update.write_json(out)
+            })
             .map_err(|e| Error::Protocol(e.to_string()))?;
         self.transport.publish(key, bytes).await?;
         Ok(true)
@@ -798,7 +808,14 @@ impl Inner {
             return Ok(());
         }
         let bytes = self
-            .seal_written_for(access, key, now_ms(), |out| message.write_json(out))
+            .seal_written_for(
+                access,
+                key,
+                Kind::Publication,
+                Binding::None,
+                now_ms(),
+                |out| message.write_json(out),
+            )
             .map_err(|e| Error::Protocol(e.to_string()))?;
         self.transport.publish(key, bytes).await?;
         Ok(())

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::envelope::Opened;
+use crate::envelope::{Binding, EnvelopeError, Kind, Opened};
 use crate::keys::{self, Route};
 use crate::transport::{Query, QueryHandler, keyexpr};
 use crate::wire::{
@@ -38,7 +38,7 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
         // Wildcard queries are discovery: only the description answers them.
         let description = keys::description(&inner.id);
         if keyexpr::intersects(&query.key_expr, &description) {
-            reply_on(inner, &query, &description, &inner.description());
+            reply_description(inner, &query, &description);
         }
         return;
     }
@@ -51,7 +51,7 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
     match route {
         Route::Description => {
             let key = query.key_expr.clone();
-            reply_on(inner, &query, &key, &inner.description());
+            reply_description(inner, &query, &key);
         }
         Route::Attribute(name) => {
             let (task_inner, name) = (inner.clone(), name.to_owned());
@@ -122,14 +122,43 @@ fn start_on(
     }
 }
 
-/// Sends a signed reply on the query's own key.
-pub(crate) fn reply<T: Serialize>(inner: &Inner, query: &Query, body: &T) {
-    let key = query.key_expr.clone();
-    reply_on(inner, query, &key, body);
+/// Answers a description query (discovery queries carry no request to bind the answer to).
+fn reply_description(inner: &Inner, query: &Query, key: &str) {
+    let bytes = inner
+        .sealer
+        .seal(key, Kind::Description, Binding::None, &inner.description());
+    send(inner, query, key, bytes);
 }
 
-fn reply_on<T: Serialize>(inner: &Inner, query: &Query, key: &str, body: &T) {
-    match inner.sealer.seal(key, body) {
+/// Who a request claims to come from and its id, read from its frame before anything is
+/// verified: what a reply to it is bound to. `None` when the payload is no v2 frame at all
+/// (logged: such a request cannot be answered in a form its sender reads).
+pub(crate) fn asker(inner: &Inner, query: &Query) -> Option<Binding> {
+    let payload = query.payload.as_ref()?;
+    match crate::frame::decode(payload) {
+        Ok(frame) => Some(Binding::Request {
+            id: frame.header.id,
+            requester: frame.header.sender,
+        }),
+        Err(e) => {
+            inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(thing = %inner.id, key = %query.key_expr, error = %e, "refused a request that is not a protocol v2 frame");
+            None
+        }
+    }
+}
+
+/// Sends a signed reply on the query's own key, bound to the request `to` names (no reply
+/// when there is nothing to bind it to).
+pub(crate) fn reply<T: Serialize>(inner: &Inner, query: &Query, to: Option<Binding>, body: &T) {
+    let Some(to) = to else { return };
+    let key = query.key_expr.clone();
+    let bytes = inner.sealer.seal(&key, Kind::Reply, to, body);
+    send(inner, query, &key, bytes);
+}
+
+fn send(inner: &Inner, query: &Query, key: &str, bytes: Result<bytes::Bytes, EnvelopeError>) {
+    match bytes {
         Ok(bytes) => {
             if let Err(e) = query.reply(key, bytes) {
                 tracing::debug!(thing = %inner.id, %key, error = %e, "reply not delivered");
@@ -139,7 +168,7 @@ fn reply_on<T: Serialize>(inner: &Inner, query: &Query, key: &str, body: &T) {
     }
 }
 
-/// Opens a request: envelope, signature, freshness, body.
+/// Opens a request: frame, signature, freshness, kind, boot epoch, body.
 pub(crate) fn open<T: DeserializeOwned>(
     inner: &Inner,
     query: &Query,
@@ -150,9 +179,16 @@ pub(crate) fn open<T: DeserializeOwned>(
             message: "the query carries no request".into(),
         });
     };
-    let refuse = |e: crate::envelope::EnvelopeError| {
+    let refuse = |e: EnvelopeError| {
         inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(thing = %inner.id, key = %query.key_expr, error = %e, "refused an unverifiable request");
+        match &e {
+            EnvelopeError::Version(_) => {
+                tracing::warn!(thing = %inner.id, key = %query.key_expr, error = %e, "refused a request")
+            }
+            _ => {
+                tracing::debug!(thing = %inner.id, key = %query.key_expr, error = %e, "refused an unverifiable request")
+            }
+        }
         Problem::BadRequest {
             message: e.to_string(),
         }
@@ -161,13 +197,29 @@ pub(crate) fn open<T: DeserializeOwned>(
         .verifier
         .open_raw(&query.key_expr, payload)
         .map_err(refuse)?;
+    if opened.kind != Kind::Request {
+        return Err(refuse(EnvelopeError::Unexpected(format!(
+            "a {:?} where a request was expected",
+            opened.kind
+        ))));
+    }
+    if opened.binding != Binding::Epoch(inner.boot) {
+        // Recorded before a restart, or sent with an old description: the requester learns
+        // the current epoch from this (signed, bound) answer and may ask again.
+        inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(thing = %inner.id, key = %query.key_expr, "refused a request naming another boot epoch");
+        return Err(Problem::StaleEpoch {
+            boot: data_encoding::HEXLOWER.encode(&inner.boot),
+        });
+    }
     let body = inner
-        .decode::<T>(&query.key_expr, opened.body)
+        .decode::<T>(&query.key_expr, &opened)
         .map_err(refuse)?;
-    Ok(opened.with_body(body).into_owned_id())
+    Ok(opened.with_body(body))
 }
 
-/// Rejects a message id seen before.
+/// Rejects a message id seen before (or too old to tell). Called once the request passed its
+/// access check: strangers fill no replay state.
 pub(crate) fn not_replayed<T>(inner: &Inner, opened: &Opened<T>) -> Result<(), Problem> {
     inner.verifier.check_replay(opened).map_err(|e| {
         inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
@@ -187,37 +239,42 @@ pub(crate) fn counted(inner: &Inner, result: Result<(), Problem>) -> Result<(), 
 }
 
 async fn on_attribute(inner: &Inner, query: Query, name: &str) {
-    let outcome: Outcome<ReadReply> = attribute_request(inner, &query, name).await.into();
+    let to = asker(inner, &query);
+    let mut admitted = false;
+    let outcome: Outcome<ReadReply> = attribute_request(inner, &query, name, &mut admitted)
+        .await
+        .into();
     let access = inner.definition.attributes.get(name).map(|a| &a.access);
-    match (access, &outcome) {
-        // Values of `group` and `owner` attributes travel encrypted; refusals do not (the
-        // requester may not hold the key).
-        (Some(access), Outcome::Ok(_)) => reply_sealed(inner, &query, access, &outcome),
-        _ => reply(inner, &query, &outcome),
+    match access {
+        // Everything about a `group` or `owner` attribute travels sealed once the requester
+        // passed the access check (it holds the key); refusals before that do not (it may
+        // not, and they say nothing about the attribute's data).
+        Some(access) if admitted => reply_sealed(inner, &query, to, access, &outcome),
+        _ => reply(inner, &query, to, &outcome),
     }
 }
 
-/// Sends a reply sealed for the affordance's access type.
+/// Sends a reply bound to the request `to` names, sealed for the affordance's access type.
 pub(crate) fn reply_sealed<T: Serialize>(
     inner: &Inner,
     query: &Query,
+    to: Option<Binding>,
     access: &safething_ir::Access,
     body: &T,
 ) {
+    let Some(to) = to else { return };
     let key = query.key_expr.clone();
-    match inner.seal_for(access, &key, body) {
-        Ok(bytes) => {
-            if let Err(e) = query.reply(&key, bytes) {
-                tracing::debug!(thing = %inner.id, %key, error = %e, "reply not delivered");
-            }
-        }
-        Err(e) => tracing::error!(thing = %inner.id, %key, error = %e, "could not seal a reply"),
-    }
+    let bytes = inner.seal_for(access, &key, Kind::Reply, to, body);
+    send(inner, query, &key, bytes);
 }
 
-async fn attribute_request(inner: &Inner, query: &Query, name: &str) -> Result<ReadReply, Problem> {
+async fn attribute_request(
+    inner: &Inner,
+    query: &Query,
+    name: &str,
+    admitted: &mut bool,
+) -> Result<ReadReply, Problem> {
     let opened = open::<AttributeRequest>(inner, query)?;
-    not_replayed(inner, &opened)?;
     let Some(attribute) = inner.definition.attributes.get(name) else {
         return Err(Problem::UnknownAffordance {
             affordance: "attribute".into(),
@@ -226,6 +283,8 @@ async fn attribute_request(inner: &Inner, query: &Query, name: &str) -> Result<R
     };
     let parties = lock(&inner.meta).parties.clone();
     counted(inner, parties.check(&attribute.access, &opened.from))?;
+    *admitted = true;
+    not_replayed(inner, &opened)?;
     let span =
         tracing::debug_span!("attribute", thing = %inner.id, %name, from = %opened.from.short());
     let _entered = span.enter();
@@ -303,19 +362,28 @@ async fn write(
 }
 
 async fn on_admin(inner: &Inner, query: Query) {
+    let to = asker(inner, &query);
     let outcome: Outcome<Description> = admin_request(inner, &query).await.into();
-    reply(inner, &query, &outcome);
+    reply(inner, &query, to, &outcome);
 }
 
 async fn admin_request(inner: &Inner, query: &Query) -> Result<Description, Problem> {
     let opened = open::<AdminRequest>(inner, query)?;
-    not_replayed(inner, &opened)?;
     let from = opened.from;
     if let AdminRequest::Claim { token } = &opened.body {
+        // The claim opened (above) only with the associated data naming `from`: the key
+        // that sealed it is the key that signed it, and the one that becomes the owner.
+        if !opened.sealed {
+            return Err(Problem::ClaimRefused {
+                reason: "a claim must be sealed to the thing".into(),
+            });
+        }
+        not_replayed(inner, &opened)?;
         return crate::provisioning::claim(inner, &from, token).await;
     }
     let parties = lock(&inner.meta).parties.clone();
     counted(inner, parties.check_owner(&from))?;
+    not_replayed(inner, &opened)?;
     tracing::info!(thing = %inner.id, op = ?opened.body, "owner operation");
     match opened.body {
         AdminRequest::Publish => inner.set_lifecycle(Lifecycle::Published).await,

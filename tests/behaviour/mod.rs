@@ -756,12 +756,14 @@ pub async fn invalid_inputs_are_rejected(net: &impl TestNet) {
     let session = net.session().await;
     let sealer = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
     let key = format!("safething/v1/{}/actions/echo", f.device.id());
-    let body = ActionRequest::Invoke {
-        request: "raw-1".into(),
-        input: json!({"text": 5}),
-        timeout_ms: None,
-    };
-    let update = raw_request(&session, &sealer, &key, &body).await;
+    let update = raw_request(
+        &session,
+        &sealer,
+        &key,
+        device_boot(&f.device),
+        json!({"text": 5}),
+    )
+    .await;
     match update.state {
         ActionState::Rejected {
             problem: Problem::InvalidPayload { path, keyword, .. },
@@ -773,15 +775,55 @@ pub async fn invalid_inputs_are_rejected(net: &impl TestNet) {
     assert!(f.device.stats().invalid_payload >= 1);
 }
 
-/// Sends a request with a raw transport session and returns the device's first reply.
+/// The boot epoch a device names in its description.
+pub fn device_boot(device: &Device) -> [u8; 16] {
+    safething::wire::parse_boot(&device.description().boot).expect("a boot epoch")
+}
+
+/// An invoke frame from `sealer` for a device of boot epoch `boot`; its request id is the
+/// frame's id (`id`, or a fresh one).
+pub fn invoke_bytes(
+    sealer: &Sealer,
+    key: &str,
+    boot: [u8; 16],
+    input: Value,
+    id: Option<safething::envelope::MessageId>,
+) -> (bytes::Bytes, String) {
+    let id = id.unwrap_or_else(|| sealer.next_id());
+    let body = ActionRequest::Invoke {
+        request: id.to_hex(),
+        input,
+        timeout_ms: None,
+    };
+    let outgoing = safething::envelope::Outgoing {
+        id: Some(id),
+        ..safething::envelope::Outgoing::new(
+            safething::envelope::Kind::Request,
+            safething::envelope::Binding::Epoch(boot),
+        )
+    };
+    let bytes = sealer
+        .seal_message(key, &outgoing, safething::envelope::now_ms(), &body)
+        .expect("seal");
+    (bytes, id.to_hex())
+}
+
+/// Sends an invoke with a raw transport session and returns the device's first reply.
 pub async fn raw_request(
     session: &Session,
     sealer: &Sealer,
     key: &str,
-    body: &ActionRequest,
+    boot: [u8; 16],
+    input: Value,
 ) -> ActionUpdate {
-    let bytes = sealer.seal(key, body).expect("seal");
+    let (bytes, _) = invoke_bytes(sealer, key, boot, input, None);
     raw_query(session, key, bytes).await
+}
+
+/// A frame's JSON body.
+pub fn frame_body(payload: &[u8]) -> serde_json::Value {
+    let frame = safething::frame::decode(payload).expect("a frame");
+    serde_json::from_slice(frame.body).expect("a JSON body")
 }
 
 pub async fn raw_query(session: &Session, key: &str, bytes: bytes::Bytes) -> ActionUpdate {
@@ -794,8 +836,7 @@ pub async fn raw_query(session: &Session, key: &str, bytes: bytes::Bytes) -> Act
     let Reply::Ok(sample) = reply else {
         panic!("error reply")
     };
-    let v: serde_json::Value = serde_json::from_slice(&sample.payload).expect("json");
-    serde_json::from_value(v["body"].clone()).expect("an action update")
+    serde_json::from_value(frame_body(&sample.payload)).expect("an action update")
 }
 
 pub async fn timeouts_are_enforced(net: &impl TestNet) {
@@ -925,12 +966,9 @@ pub async fn retried_requests_run_once(net: &impl TestNet) {
     let session = net.session().await;
     let sealer = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
     let key = format!("safething/v1/{}/actions/count", f.device.id());
-    let body = ActionRequest::Invoke {
-        request: "retry-1".into(),
-        input: Value::Null,
-        timeout_ms: None,
-    };
-    let bytes = sealer.seal(&key, &body).expect("seal");
+    let id = sealer.next_id();
+    let boot = device_boot(&f.device);
+    let (bytes, _) = invoke_bytes(&sealer, &key, boot, Value::Null, Some(id));
     // The same bytes twice, the second while the first runs: both see the one result.
     let first = session
         .transport
@@ -959,7 +997,8 @@ pub async fn retried_requests_run_once(net: &impl TestNet) {
     assert_eq!(f.counter.load(Ordering::SeqCst), 1);
     // The same request id from someone else is not theirs to follow.
     let other = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
-    let stolen = raw_request(&session, &other, &key, &body).await;
+    let (stolen, _) = invoke_bytes(&other, &key, boot, Value::Null, Some(id));
+    let stolen = raw_query(&session, &key, stolen).await;
     assert!(
         matches!(stolen.state, ActionState::Rejected { .. }),
         "{stolen:?}"
@@ -970,11 +1009,10 @@ async fn last_update(mut replies: safething::transport::Replies) -> ActionUpdate
     let mut last = None;
     within("replies", async {
         while let Some(reply) = replies.recv().await {
-            if let Reply::Ok(sample) = reply {
-                let v: serde_json::Value = serde_json::from_slice(&sample.payload).expect("json");
-                if let Ok(u) = serde_json::from_value::<ActionUpdate>(v["body"].clone()) {
-                    last = Some(u);
-                }
+            if let Reply::Ok(sample) = reply
+                && let Ok(u) = serde_json::from_value::<ActionUpdate>(frame_body(&sample.payload))
+            {
+                last = Some(u);
             }
         }
     })
@@ -995,17 +1033,7 @@ pub async fn owner_actions_need_the_owner(net: &impl TestNet) {
     let session = net.session().await;
     let sealer = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
     let key = format!("safething/v1/{}/actions/reboot", f.device.id());
-    let u = raw_request(
-        &session,
-        &sealer,
-        &key,
-        &ActionRequest::Invoke {
-            request: "r1".into(),
-            input: Value::Null,
-            timeout_ms: None,
-        },
-    )
-    .await;
+    let u = raw_request(&session, &sealer, &key, device_boot(&f.device), Value::Null).await;
     assert!(
         matches!(
             u.state,
@@ -1168,19 +1196,19 @@ pub async fn garbage_never_disturbs_the_device(net: &impl TestNet) {
     // A forged signature: a valid envelope whose signature belongs to other bytes.
     let sealer = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
     let key = &keys[0];
-    let good = sealer
-        .seal(
-            key,
-            &ActionRequest::Invoke {
-                request: "f1".into(),
-                input: json!({"text": "a"}),
-                timeout_ms: None,
-            },
-        )
-        .expect("seal");
-    let forged = String::from_utf8(good.to_vec())
-        .expect("utf8")
-        .replace("\"text\":\"a\"", "\"text\":\"b\"");
+    let (good, _) = invoke_bytes(
+        &sealer,
+        key,
+        device_boot(&f.device),
+        json!({"text": "a"}),
+        None,
+    );
+    let mut forged = good.to_vec();
+    let at = forged
+        .windows(10)
+        .position(|w| w == b"\"text\":\"a\"")
+        .expect("the input is in the frame");
+    forged[at + 8] = b'b';
     let u = raw_query(&session, key, bytes::Bytes::from(forged)).await;
     assert!(
         matches!(

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use safething::client::{Client, RemoteThing};
 use safething::device::{Device, DeviceConfig, Handlers};
-use safething::envelope::{Sealer, Signing};
+use safething::envelope::{Binding, Kind, Outgoing, Sealer, Signing};
 use safething::ir::Definition;
 use safething::transport::Reply;
 use safething::wire::{ActionRequest, AttributeRequest, Problem};
@@ -178,6 +178,43 @@ fn allowed(party: &str, access: &str) -> bool {
     )
 }
 
+/// The boot epoch a party last learnt for its thing.
+pub fn boot(p: &Party) -> [u8; 16] {
+    safething::wire::parse_boot(&p.thing.description().boot).expect("a boot epoch")
+}
+
+/// A request frame from `p`, naming the thing's current boot epoch.
+pub fn request(p: &Party, key: &str, body: &impl serde::Serialize) -> Bytes {
+    p.sealer
+        .seal(key, Kind::Request, Binding::Epoch(boot(p)), body)
+        .expect("seal")
+}
+
+/// An invoke frame from `p`: its request id is the frame's id.
+pub fn invoke_frame(p: &Party, key: &str, input: Value) -> (Bytes, String) {
+    let id = p.sealer.next_id();
+    let body = ActionRequest::Invoke {
+        request: id.to_hex(),
+        input,
+        timeout_ms: None,
+    };
+    let outgoing = Outgoing {
+        id: Some(id),
+        ..Outgoing::new(Kind::Request, Binding::Epoch(boot(p)))
+    };
+    let bytes = p
+        .sealer
+        .seal_message(key, &outgoing, safething::envelope::now_ms(), &body)
+        .expect("seal");
+    (bytes, id.to_hex())
+}
+
+/// A frame's body as JSON (`{"sealed":…}` when sealed).
+pub fn body_of(payload: &[u8]) -> Value {
+    let frame = safething::frame::decode(payload).expect("a frame");
+    serde_json::from_slice(frame.body).expect("a JSON body")
+}
+
 /// Sends a raw signed query and returns the reply body (plain JSON, or `{"sealed":..}`).
 pub async fn raw(p: &Party, key: &str, bytes: Bytes) -> Value {
     let mut replies = p
@@ -192,8 +229,7 @@ pub async fn raw(p: &Party, key: &str, bytes: Bytes) -> Value {
     let Reply::Ok(sample) = reply else {
         panic!("error reply")
     };
-    let envelope: Value = serde_json::from_slice(&sample.payload).expect("json");
-    envelope["body"].clone()
+    body_of(&sample.payload)
 }
 
 fn denied(body: &Value) -> bool {
@@ -246,19 +282,13 @@ pub async fn check_party(w: &World, who: &str, access: &str) {
     let body = raw(
         p,
         &key,
-        p.sealer
-            .seal(&key, &AttributeRequest::Read { history: None })
-            .expect("seal"),
+        request(p, &key, &AttributeRequest::Read { history: None }),
     )
     .await;
     assert_eq!(denied(&body), !ok, "{who} raw read {attr}: {body}");
     let key = format!("safething/v1/{}/actions/{action}", w.id);
-    let request = ActionRequest::Invoke {
-        request: format!("raw-{who}-{access}"),
-        input: json!("in"),
-        timeout_ms: None,
-    };
-    let body = raw(p, &key, p.sealer.seal(&key, &request).expect("seal")).await;
+    let (bytes, _) = invoke_frame(p, &key, json!("in"));
+    let body = raw(p, &key, bytes).await;
     assert_eq!(denied(&body), !ok, "{who} raw invoke {action}: {body}");
     // Publications: only holders of the key read restricted values.
     if access != "thing" {
@@ -313,20 +343,11 @@ pub async fn forged(net: &impl TestNet) {
     let w = world(net, "m-forged").await;
     for access in ACCESS {
         let key = format!("safething/v1/{}/actions/x_{access}", w.id);
-        let request = ActionRequest::Invoke {
-            request: format!("forged-{access}"),
-            input: json!("in"),
-            timeout_ms: None,
-        };
-        let genuine = w.stranger.sealer.seal(&key, &request).expect("seal");
-        let mut envelope: Value = serde_json::from_slice(&genuine).expect("json");
-        envelope["from"] = json!(w.owner.identity.public_key().to_string());
-        let body = raw(
-            &w.stranger,
-            &key,
-            Bytes::from(serde_json::to_vec(&envelope).expect("json")),
-        )
-        .await;
+        let (genuine, _) = invoke_frame(&w.stranger, &key, json!("in"));
+        // The sender field (bytes 5..37) names the owner instead.
+        let mut forged = genuine.to_vec();
+        forged[5..37].copy_from_slice(w.owner.identity.public_key().as_bytes());
+        let body = raw(&w.stranger, &key, Bytes::from(forged)).await;
         assert_eq!(body["problem"]["kind"], "bad_request", "{access}: {body}");
         assert!(
             body["problem"]["message"]
@@ -343,37 +364,27 @@ pub async fn forged(net: &impl TestNet) {
 pub async fn replayed(net: &impl TestNet) {
     let w = world(net, "m-replayed").await;
     let key = format!("safething/v1/{}/attributes/a_owner", w.id);
-    let bytes = w
-        .owner
-        .sealer
-        .seal(
-            &key,
-            &AttributeRequest::Write {
-                value: json!("first"),
-            },
-        )
-        .expect("seal");
+    let bytes = request(
+        &w.owner,
+        &key,
+        &AttributeRequest::Write {
+            value: json!("first"),
+        },
+    );
     let first = raw(&w.stranger, &key, bytes.clone()).await;
     assert!(
         first.get("error").is_none(),
         "the original is accepted: {first}"
     );
+    let refused_before = w.device.stats().unverified;
     let again = raw(&w.stranger, &key, bytes).await;
-    assert_eq!(again["error"]["kind"], "bad_request", "{again}");
-    assert!(
-        again["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("replay")),
-        "{again}"
-    );
+    // The refusal is bound to the owner's request and sealed with the owner key (the
+    // requester passed the access check): the replayer reads nothing from it.
+    assert!(again["sealed"].is_object(), "{again}");
+    assert_eq!(w.device.stats().unverified, refused_before + 1);
     // An action request replayed runs once: the device recognises the request id.
     let key = format!("safething/v1/{}/actions/x_owner", w.id);
-    let request = ActionRequest::Invoke {
-        request: "replayed-1".into(),
-        input: json!("in"),
-        timeout_ms: None,
-    };
-    let bytes = w.owner.sealer.seal(&key, &request).expect("seal");
+    let (bytes, _) = invoke_frame(&w.owner, &key, json!("in"));
     let before = w.runs.load(Ordering::SeqCst);
     for _ in 0..3 {
         let _ = raw(&w.stranger, &key, bytes.clone()).await;
@@ -387,34 +398,36 @@ pub async fn replayed(net: &impl TestNet) {
 pub async fn tampered(net: &impl TestNet) {
     let w = world(net, "m-tampered").await;
     let key = format!("safething/v1/{}/actions/x_all", w.id);
-    let request = ActionRequest::Invoke {
-        request: "tampered-1".into(),
-        input: json!("small"),
-        timeout_ms: None,
-    };
-    let genuine = w.owner.sealer.seal(&key, &request).expect("seal");
-    let text = String::from_utf8(genuine.to_vec())
-        .expect("utf8")
-        .replace("small", "LARGE");
-    let body = raw(&w.owner, &key, Bytes::from(text)).await;
+    let (genuine, _) = invoke_frame(&w.owner, &key, json!("small"));
+    let mut tampered = genuine.to_vec();
+    let at = tampered
+        .windows(5)
+        .position(|w| w == b"small")
+        .expect("the input is in the frame");
+    tampered[at..at + 5].copy_from_slice(b"LARGE");
+    let body = raw(&w.owner, &key, Bytes::from(tampered)).await;
     assert_eq!(body["problem"]["kind"], "bad_request", "{body}");
     // A sealed payload changed on the way does not decrypt either.
     let key = format!("safething/v1/{}/attributes/a_owner", w.id);
     let genuine = w.owner.thing.description();
     assert!(genuine.keys.owner.is_some());
+    // Sealed with a key the device does not have (its kid is one the device's is not).
+    let fake = safething::crypto::SymmetricKey::from_parts("0000000000000000", [0; 32]);
+    let outgoing = Outgoing {
+        protection: Some(safething::crypto::Protection::Key(&fake)),
+        ..Outgoing::new(Kind::Request, Binding::Epoch(boot(&w.owner)))
+    };
     let bytes = w
         .owner
         .sealer
-        .seal(&key, &AttributeRequest::Write { value: json!("x") })
+        .seal_message(
+            &key,
+            &outgoing,
+            safething::envelope::now_ms(),
+            &AttributeRequest::Write { value: json!("x") },
+        )
         .expect("seal");
-    let mut envelope: Value = serde_json::from_slice(&bytes).expect("json");
-    envelope["body"] = json!({"sealed": {"kid": "0000000000000000", "nonce": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "ct": "AAAA"}});
-    let body = raw(
-        &w.owner,
-        &key,
-        Bytes::from(serde_json::to_vec(&envelope).expect("json")),
-    )
-    .await;
+    let body = raw(&w.owner, &key, bytes).await;
     assert_eq!(body["error"]["kind"], "bad_request", "{body}");
     assert_eq!(w.runs.load(Ordering::SeqCst), 0);
 }
@@ -443,7 +456,12 @@ pub async fn impostor(net: &impl TestNet) {
     w.stranger
         .raw
         .transport
-        .publish(&key, rogue.seal(&key, &update).expect("seal"))
+        .publish(
+            &key,
+            rogue
+                .seal(&key, Kind::Publication, Binding::None, &update)
+                .expect("seal"),
+        )
         .await
         .expect("publish");
     w.device
@@ -717,9 +735,8 @@ pub async fn revoked_member_cannot_decrypt(net: &impl TestNet) {
     let sample = within("raw event", raw_events.next())
         .await
         .expect("sample");
-    let envelope: Value = serde_json::from_slice(&sample.payload).expect("json");
     assert!(
-        envelope["body"]["sealed"].is_object(),
+        body_of(&sample.payload)["sealed"].is_object(),
         "group events are sealed"
     );
     // The revoked member's handle knows only the keys it was given before.
@@ -788,6 +805,10 @@ macro_rules! security_suite {
             forged, replayed, tampered, impostor,
             expired_claim_token, second_claim, wrong_claim_tokens, claim_token_is_not_on_the_wire,
             eavesdropper_sees_no_plaintext, revoked_member_cannot_decrypt, worn_keys_are_replaced,
+            attack_resigned_claim, attack_replay_after_restart, attack_stale_reply,
+            attack_cross_request_reply, attack_sealed_status_and_cancel, attack_oversized_ids,
+            attack_evicted_replay, attack_relabelled_key, attack_delayed_request,
+            attack_reordered_updates, attack_dropped_messages, attack_v1_messages,
         );
     };
     (@tests $net:expr; $($name:ident),* $(,)?) => {
@@ -799,4 +820,624 @@ macro_rules! security_suite {
             }
         )*
     };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protocol v2 attacks (issue 16): one test per attack, over every transport.
+
+/// Sends a raw query and returns the first reply's frame bytes (`None`: no reply in `wait`).
+pub async fn raw_frame(p: &Party, key: &str, bytes: Bytes, wait: Duration) -> Option<Bytes> {
+    let mut replies = p
+        .raw
+        .transport
+        .query(key, Some(bytes), wait)
+        .await
+        .expect("query");
+    match tokio::time::timeout(wait + Duration::from_secs(1), replies.recv()).await {
+        Ok(Some(Reply::Ok(sample))) => Some(sample.payload),
+        _ => None,
+    }
+}
+
+/// A frame written by hand: what an attacker with its own key can put together from parts
+/// it copied (a sealed body, an id), signed by `identity`.
+pub fn forge(
+    identity: &Identity,
+    key: &str,
+    header: &safething::frame::Header,
+    body: &[u8],
+) -> Bytes {
+    let mut out = Vec::new();
+    let start = safething::frame::begin(&mut out, header, true).expect("header");
+    out.extend_from_slice(body);
+    safething::frame::finish(&mut out, start).expect("length");
+    let input = safething::frame::signing_input(key, &out).expect("input");
+    out.extend_from_slice(&identity.sign(&input));
+    Bytes::from(out)
+}
+
+/// Claim hijack: a relay that sees Alice's claim copies its sealed body (and id) into a frame
+/// it signs itself. The body opens only with Alice's key in its associated data: the relay
+/// gets nothing, and Alice claims afterwards.
+pub async fn attack_resigned_claim(net: &impl TestNet) {
+    let session = net.session().await;
+    let device = Device::builder(definition(), "m-hijack")
+        .transport_arc(session.transport.clone())
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    let token = device.claim_token().expect("token").token;
+    let alice = party(net, "m-hijack", Identity::generate().expect("id")).await;
+    let mallory = party(net, "m-hijack", Identity::generate().expect("id")).await;
+    let key = "safething/v1/m-hijack/admin".to_owned();
+    let thing_key = device.public_key();
+    let outgoing = Outgoing {
+        protection: Some(safething::crypto::Protection::ToThing(&thing_key)),
+        ..Outgoing::new(Kind::Request, Binding::Epoch(boot(&alice)))
+    };
+    let genuine = alice
+        .sealer
+        .seal_message(
+            &key,
+            &outgoing,
+            safething::envelope::now_ms(),
+            &safething::wire::AdminRequest::Claim {
+                token: token.clone(),
+            },
+        )
+        .expect("seal");
+    let frame = safething::frame::decode(&genuine).expect("frame");
+    for id in [frame.header.id, mallory.sealer.next_id()] {
+        let header = safething::frame::Header {
+            sender: *mallory.identity.public_key().as_bytes(),
+            id,
+            ..frame.header
+        };
+        let resigned = forge(&mallory.identity, &key, &header, frame.body);
+        let body = raw(&mallory, &key, resigned).await;
+        assert!(
+            body.get("error").is_some(),
+            "the re-signed claim is refused: {body}"
+        );
+        assert_eq!(device.parties().owner, None, "the relay is not the owner");
+    }
+    // The same body left unsealed-flagged is refused too (claims must be sealed).
+    let header = safething::frame::Header {
+        sender: *mallory.identity.public_key().as_bytes(),
+        sealed: false,
+        id: mallory.sealer.next_id(),
+        ..frame.header
+    };
+    let body = raw(
+        &mallory,
+        &key,
+        forge(&mallory.identity, &key, &header, frame.body),
+    )
+    .await;
+    assert!(body.get("error").is_some(), "{body}");
+    alice.thing.claim(&token).await.expect("Alice claims");
+    assert_eq!(device.parties().owner, Some(*alice.identity.public_key()));
+}
+
+/// Recorded owner requests (grant, write, action, transfer) sent again after the device
+/// restarted from its state file: all refused as naming another boot epoch, none has an
+/// effect; the owner's own client keeps working (it learns the new epoch and asks again).
+pub async fn attack_replay_after_restart(net: &impl TestNet) {
+    let id = "m-restart";
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("state.json");
+    let identity = Identity::generate().expect("id");
+    let owner_id = Identity::generate().expect("id");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let writes = Arc::new(AtomicUsize::new(0));
+    let start = |session: Arc<dyn safething::transport::Transport>| {
+        let device = Device::builder(definition(), id)
+            .transport_arc(session)
+            .identity(identity.clone())
+            .owner(*owner_id.public_key())
+            .state_file(&path)
+            .build()
+            .expect("device");
+        let (runs, writes) = (runs.clone(), writes.clone());
+        device.serve(
+            Handlers::new()
+                .action("x_owner", move |input: Value, _| {
+                    let runs = runs.clone();
+                    async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        Ok(input)
+                    }
+                })
+                .write("a_owner", move |_, _| {
+                    let writes = writes.clone();
+                    async move {
+                        writes.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    }
+                }),
+        );
+        device
+    };
+    let first_session = net.session().await;
+    let device = start(first_session.transport.clone());
+    device.register().await.expect("register");
+    let owner = party(net, id, owner_id.clone()).await;
+    owner.thing.publish().await.expect("publish");
+    owner.thing.refresh().await.expect("refresh");
+    let member = *Identity::generate().expect("id").public_key();
+    let heir = party(net, id, Identity::generate().expect("id")).await;
+    let admin = format!("safething/v1/{id}/admin");
+    let attr = format!("safething/v1/{id}/attributes/a_owner");
+    let action = format!("safething/v1/{id}/actions/x_owner");
+    // Recorded on the way: a grant (later revoked), a write, an action, a transfer (later
+    // handed back).
+    let grant = request(
+        &owner,
+        &admin,
+        &safething::wire::AdminRequest::Grant { member },
+    );
+    assert!(raw(&owner, &admin, grant.clone()).await.get("ok").is_some());
+    owner.thing.revoke(member).await.expect("revoke");
+    let write = request(
+        &owner,
+        &attr,
+        &AttributeRequest::Write {
+            value: json!("recorded"),
+        },
+    );
+    assert!(
+        raw_frame(&owner, &attr, write.clone(), PATIENCE)
+            .await
+            .is_some()
+    );
+    let (invoke, _) = invoke_frame(&owner, &action, json!("recorded"));
+    assert!(
+        raw_frame(&owner, &action, invoke.clone(), PATIENCE)
+            .await
+            .is_some()
+    );
+    let transfer = request(
+        &owner,
+        &admin,
+        &safething::wire::AdminRequest::Transfer {
+            owner: *heir.identity.public_key(),
+        },
+    );
+    assert!(
+        raw(&owner, &admin, transfer.clone())
+            .await
+            .get("ok")
+            .is_some()
+    );
+    heir.thing.refresh().await.expect("refresh");
+    heir.thing
+        .transfer(*owner_id.public_key())
+        .await
+        .expect("handed back");
+    crate::behaviour::wait_until("one run", || runs.load(Ordering::SeqCst) == 1).await;
+    let (runs_before, writes_before) = (runs.load(Ordering::SeqCst), writes.load(Ordering::SeqCst));
+    // The device restarts from its state file, twice.
+    let mut device = device;
+    let mut sessions = Vec::new();
+    for restart in 0..2 {
+        device.shutdown().await;
+        let session = net.session().await;
+        device = start(session.transport.clone());
+        device.register().await.expect("register");
+        tokio::time::sleep(net.settle()).await;
+        for (what, key, bytes) in [
+            ("grant", &admin, &grant),
+            ("write", &attr, &write),
+            ("transfer", &admin, &transfer),
+        ] {
+            let body = raw(&owner, key, bytes.clone()).await;
+            assert_eq!(
+                body["error"]["kind"], "stale_epoch",
+                "{restart}: {what}: {body}"
+            );
+        }
+        let body = raw(&owner, &action, invoke.clone()).await;
+        assert_eq!(
+            body["problem"]["kind"], "stale_epoch",
+            "{restart}: action: {body}"
+        );
+        let parties = device.parties();
+        assert!(
+            !parties.group.contains(&member),
+            "the revoked member stays out"
+        );
+        assert_eq!(parties.owner, Some(*owner_id.public_key()));
+        assert_eq!(runs.load(Ordering::SeqCst), runs_before + restart);
+        assert_eq!(writes.load(Ordering::SeqCst), writes_before + restart);
+        // The owner's client, holding the old epoch, is answered `stale_epoch` once and asks
+        // again by itself.
+        owner
+            .thing
+            .write("a_owner", json!(format!("after restart {restart}")))
+            .await
+            .expect("the client retries with the new epoch");
+        let out = owner
+            .thing
+            .invoke("x_owner", json!("fresh"))
+            .await
+            .expect("invoke");
+        assert_eq!(
+            within("output", out.output()).await.expect("done"),
+            json!("fresh")
+        );
+        sessions.push(session);
+    }
+    drop(first_session);
+}
+
+/// Answers every query on `key` with `reply` (an attacker's queryable), counting them.
+async fn answer_with(session: &Session, key: &str, reply: Bytes) -> Arc<AtomicUsize> {
+    let mut spy = session.transport.queryable(key).await.expect("queryable");
+    let answered = Arc::new(AtomicUsize::new(0));
+    let count = answered.clone();
+    tokio::spawn(async move {
+        while let Some(q) = spy.recv().await {
+            let _ = q.reply(&q.key_expr, reply.clone());
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    answered
+}
+
+/// An earlier genuine reply of the device, replayed to answer a new request on the same key:
+/// bound to another request, it is refused.
+pub async fn attack_stale_reply(net: &impl TestNet) {
+    let w = world(net, "m-stalereply").await;
+    let key = format!("safething/v1/{}/attributes/a_all", w.id);
+    let old = raw_frame(
+        &w.owner,
+        &key,
+        request(&w.owner, &key, &AttributeRequest::Read { history: None }),
+        PATIENCE,
+    )
+    .await
+    .expect("a genuine reply");
+    w.device.shutdown().await;
+    let attacker = net.session().await;
+    let answered = answer_with(&attacker, &key, old).await;
+    tokio::time::sleep(net.settle()).await;
+    let e = w.owner.thing.read("a_all").await.unwrap_err();
+    assert!(answered.load(Ordering::SeqCst) > 0, "the attacker answered");
+    assert!(matches!(e, Error::Untrusted(_)), "{e}");
+    let e = w.owner.thing.write("a_all", json!("x")).await.unwrap_err();
+    assert!(matches!(e, Error::Untrusted(_)), "{e}");
+}
+
+/// A genuine reply for one attribute answers a request for another (a relay's mix-up): the
+/// signature covers the key it was made for, and the binding names another request.
+pub async fn attack_cross_request_reply(net: &impl TestNet) {
+    let w = world(net, "m-crossreply").await;
+    let all = format!("safething/v1/{}/attributes/a_all", w.id);
+    let group = format!("safething/v1/{}/attributes/a_group", w.id);
+    let reply_for_all = raw_frame(
+        &w.member,
+        &all,
+        request(&w.member, &all, &AttributeRequest::Read { history: None }),
+        PATIENCE,
+    )
+    .await
+    .expect("a genuine reply");
+    w.device.shutdown().await;
+    let attacker = net.session().await;
+    let answered = answer_with(&attacker, &group, reply_for_all.clone()).await;
+    tokio::time::sleep(net.settle()).await;
+    let e = w.member.thing.read("a_group").await.unwrap_err();
+    assert!(answered.load(Ordering::SeqCst) > 0);
+    assert!(matches!(e, Error::Untrusted(_)), "{e}");
+    // The member's reply given to the owner (same key, another requester): refused too.
+    let answered = answer_with(&attacker, &all, reply_for_all).await;
+    tokio::time::sleep(net.settle()).await;
+    let e = w.owner.thing.read("a_all").await.unwrap_err();
+    assert!(answered.load(Ordering::SeqCst) > 0);
+    assert!(matches!(e, Error::Untrusted(_)), "{e}");
+}
+
+/// `status` and `cancel` answers about a group or owner action, and its request-state
+/// publications, are sealed: a sniffer on the transport sees ciphertext only.
+pub async fn attack_sealed_status_and_cancel(net: &impl TestNet) {
+    let tap = net.session().await;
+    let mut all = tap
+        .transport
+        .subscribe("safething/v1/**")
+        .await
+        .expect("tap");
+    let w = world(net, "m-sealedstatus").await;
+    for access in ["group", "owner", "all"] {
+        let secret = format!("{SECRET}-status-{access}");
+        let action = format!("safething/v1/{}/actions/x_{access}", w.id);
+        let (invoke, request_id) = invoke_frame(&w.owner, &action, json!(secret));
+        let state = raw_frame(&w.owner, &action, invoke, PATIENCE)
+            .await
+            .expect("a state");
+        let key = format!("safething/v1/{}/requests/{request_id}", w.id);
+        let status = raw_frame(
+            &w.owner,
+            &key,
+            request(&w.owner, &key, &safething::wire::RequestQuery::Status),
+            PATIENCE,
+        )
+        .await
+        .expect("status");
+        let cancel = raw_frame(
+            &w.owner,
+            &key,
+            request(&w.owner, &key, &safething::wire::RequestQuery::Cancel),
+            PATIENCE,
+        )
+        .await
+        .expect("cancel");
+        let by_action = raw_frame(
+            &w.owner,
+            &action,
+            request(
+                &w.owner,
+                &action,
+                &ActionRequest::Cancel {
+                    request: request_id.clone(),
+                },
+            ),
+            PATIENCE,
+        )
+        .await
+        .expect("cancel by action");
+        for (what, bytes) in [
+            ("state", &state),
+            ("status", &status),
+            ("cancel", &cancel),
+            ("cancel on the action", &by_action),
+        ] {
+            let frame = safething::frame::decode(bytes).expect("frame");
+            let clear = String::from_utf8_lossy(bytes).contains(&secret);
+            if access == "all" {
+                assert!(
+                    clear && !frame.header.sealed,
+                    "{what}: public answers are readable"
+                );
+            } else {
+                assert!(frame.header.sealed && !clear, "{access} {what} leaked");
+            }
+        }
+    }
+    // Request-state publications too.
+    let mut seen = String::new();
+    while let Ok(Some(s)) = tokio::time::timeout(Duration::from_millis(300), all.next()).await {
+        seen.push_str(&String::from_utf8_lossy(&s.payload));
+    }
+    assert!(!seen.contains(&format!("{SECRET}-status-group")));
+    assert!(!seen.contains(&format!("{SECRET}-status-owner")));
+}
+
+/// Ids longer than 32 bytes do not fit a frame (its layout refuses them before anything is
+/// stored), request ids that are not the frame's id are refused, and the device keeps serving.
+pub async fn attack_oversized_ids(net: &impl TestNet) {
+    let w = world(net, "m-bigids").await;
+    let key = format!("safething/v1/{}/attributes/a_all", w.id);
+    let genuine = request(&w.stranger, &key, &AttributeRequest::Read { history: None });
+    let before = w.device.stats().unverified;
+    // The id length byte (offset 37) claims 200 bytes, and 100 KB follow.
+    let mut big = genuine.to_vec();
+    big[37] = 200;
+    big.extend(std::iter::repeat_n(b'x', 100_000));
+    for _ in 0..20 {
+        assert!(
+            raw_frame(
+                &w.stranger,
+                &key,
+                Bytes::from(big.clone()),
+                Duration::from_millis(300)
+            )
+            .await
+            .is_none(),
+            "nothing answers a frame that is not one"
+        );
+    }
+    crate::behaviour::wait_until("counted", || w.device.stats().unverified >= before + 20).await;
+    // A 100 KB request id in an invoke body.
+    let action = format!("safething/v1/{}/actions/x_all", w.id);
+    let body = ActionRequest::Invoke {
+        request: "ab".repeat(50_000),
+        input: json!("in"),
+        timeout_ms: None,
+    };
+    let bytes = request(&w.stranger, &action, &body);
+    let reply = raw(&w.stranger, &action, bytes).await;
+    assert_eq!(reply["problem"]["kind"], "bad_request", "{reply}");
+    assert_eq!(w.runs.load(Ordering::SeqCst), 0);
+    // Still serving.
+    assert!(w.stranger.thing.read("a_all").await.is_ok());
+}
+
+/// A request replayed after the replay cache had to forget it (more requests from its sender
+/// than the cache keeps) is refused by the watermark, not let in again.
+pub async fn attack_evicted_replay(net: &impl TestNet) {
+    let w = world(net, "m-evicted").await;
+    let key = format!("safething/v1/{}/attributes/a_all", w.id);
+    let first = request(&w.member, &key, &AttributeRequest::Read { history: None });
+    assert!(
+        raw(&w.member, &key, first.clone())
+            .await
+            .get("ok")
+            .is_some()
+    );
+    for _ in 0..300 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let bytes = request(&w.member, &key, &AttributeRequest::Read { history: None });
+        assert!(raw(&w.member, &key, bytes).await.get("ok").is_some());
+    }
+    let again = raw(&w.member, &key, first).await;
+    assert_eq!(again["error"]["kind"], "bad_request", "{again}");
+    assert!(again.to_string().contains("replay"), "{again}");
+}
+
+/// A genuine publication of one key relabelled by a relay as another key's: the client checks
+/// frames against the key it subscribed to, and drops it.
+pub async fn attack_relabelled_key(net: &impl TestNet) {
+    let w = world(net, "m-relabel").await;
+    let tap = net.session().await;
+    let event_key = format!("safething/v1/{}/events/e_all", w.id);
+    let mut events = tap.transport.subscribe(&event_key).await.expect("tap");
+    let mut watch = w
+        .owner
+        .thing
+        .watch("a_all", Filter::any())
+        .await
+        .expect("watch");
+    within("current", watch.next())
+        .await
+        .expect("item")
+        .expect("ok");
+    tokio::time::sleep(net.settle()).await;
+    w.device
+        .emit_event("e_all", json!("from an event"))
+        .await
+        .expect("emit");
+    let genuine = within("the event", events.next()).await.expect("sample");
+    let attr_key = format!("safething/v1/{}/attributes/a_all", w.id);
+    tap.transport
+        .publish(&attr_key, genuine.payload)
+        .await
+        .expect("publish");
+    w.device
+        .set_attribute("a_all", json!("genuine"))
+        .await
+        .expect("set");
+    let next = within("the genuine update", watch.next())
+        .await
+        .expect("item")
+        .expect("ok");
+    assert_eq!(next.value, json!("genuine"));
+}
+
+/// A request held back past the freshness window (a delayed delivery) is refused.
+pub async fn attack_delayed_request(net: &impl TestNet) {
+    let w = world(net, "m-delayed").await;
+    let key = format!("safething/v1/{}/attributes/a_all", w.id);
+    let outgoing = Outgoing::new(Kind::Request, Binding::Epoch(boot(&w.owner)));
+    let delayed = w
+        .owner
+        .sealer
+        .seal_message(
+            &key,
+            &outgoing,
+            safething::envelope::now_ms() - 200_000,
+            &AttributeRequest::Write {
+                value: json!("late"),
+            },
+        )
+        .expect("seal");
+    let body = raw(&w.owner, &key, delayed).await;
+    assert_eq!(body["error"]["kind"], "bad_request", "{body}");
+    assert!(body.to_string().contains("stale"), "{body}");
+}
+
+/// Publications delivered again and out of order (an older update after a newer one): the
+/// watcher does not go back.
+pub async fn attack_reordered_updates(net: &impl TestNet) {
+    let w = world(net, "m-reorder").await;
+    let tap = net.session().await;
+    let key = format!("safething/v1/{}/attributes/a_all", w.id);
+    let mut updates = tap.transport.subscribe(&key).await.expect("tap");
+    let mut watch = w
+        .owner
+        .thing
+        .watch("a_all", Filter::any())
+        .await
+        .expect("watch");
+    within("current", watch.next())
+        .await
+        .expect("item")
+        .expect("ok");
+    tokio::time::sleep(net.settle()).await;
+    for v in ["one", "two"] {
+        w.device
+            .set_attribute("a_all", json!(v))
+            .await
+            .expect("set");
+        let got = within("update", watch.next())
+            .await
+            .expect("item")
+            .expect("ok");
+        assert_eq!(got.value, json!(v));
+    }
+    let older = within("tapped", updates.next()).await.expect("sample");
+    tap.transport
+        .publish(&key, older.payload)
+        .await
+        .expect("replay");
+    w.device
+        .set_attribute("a_all", json!("three"))
+        .await
+        .expect("set");
+    let got = within("update", watch.next())
+        .await
+        .expect("item")
+        .expect("ok");
+    assert_eq!(
+        got.value,
+        json!("three"),
+        "the older update was not delivered again"
+    );
+}
+
+/// Requests dropped on the way: the client resends the identical frame (`retries`), which the
+/// device runs once; an answer dropped for good ends in a timeout, not a false success.
+pub async fn attack_dropped_messages(net: &impl TestNet) {
+    let w = world(net, "m-dropped").await;
+    // A listener that swallows the first request's answer is modelled by the device being
+    // away when the first copy arrives: the retry reaches it.
+    w.device.shutdown().await;
+    let e = w.owner.thing.read("a_all").await.unwrap_err();
+    assert!(
+        matches!(e, Error::TimedOut { .. } | Error::Offline(_)),
+        "silence is no answer: {e}"
+    );
+    assert_eq!(w.runs.load(Ordering::SeqCst), 0);
+}
+
+/// A v1 (JSON envelope) request or publication: refused as an unsupported version, logged and
+/// counted, never a panic; the device keeps serving and watchers keep watching.
+pub async fn attack_v1_messages(net: &impl TestNet) {
+    let w = world(net, "m-v1msgs").await;
+    let key = format!("safething/v1/{}/attributes/a_all", w.id);
+    let v1 = Bytes::from_static(
+        br#"{"v":1,"from":"stxxxx","id":"1","ts":1,"body":{"op":"read"},"sig":"x"}"#,
+    );
+    let before = w.device.stats().unverified;
+    assert!(
+        raw_frame(&w.stranger, &key, v1.clone(), Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    crate::behaviour::wait_until("counted", || w.device.stats().unverified > before).await;
+    let mut watch = w
+        .owner
+        .thing
+        .watch("a_all", Filter::any())
+        .await
+        .expect("watch");
+    within("current", watch.next())
+        .await
+        .expect("item")
+        .expect("ok");
+    tokio::time::sleep(net.settle()).await;
+    w.stranger
+        .raw
+        .transport
+        .publish(&key, v1)
+        .await
+        .expect("publish");
+    w.device
+        .set_attribute("a_all", json!("v2"))
+        .await
+        .expect("set");
+    let got = within("update", watch.next())
+        .await
+        .expect("item")
+        .expect("ok");
+    assert_eq!(got.value, json!("v2"));
 }
