@@ -7,6 +7,10 @@
 //! cargo run --example gardening
 //! ```
 
+#[macro_use]
+#[path = "support/out.rs"]
+mod out;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -43,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     device.serve(valve_handlers(valve_open.clone()));
     device.register().await?;
     device.set_attribute("valve_state", json!("closed")).await?;
-    println!(
+    outln!(
         "device   garden-01 registered ({})",
         device.public_key().short()
     );
@@ -55,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let garden = client.thing("garden-01").await?;
     garden.publish().await?;
-    println!(
+    outln!(
         "control  published garden-01: {}",
         garden.refresh().await?.state
     );
@@ -74,7 +78,7 @@ fn valve_handlers(valve_open: Arc<AtomicBool>) -> Handlers {
         .action("open_valve", move |input: Value, ctx| {
             let open = open.clone();
             async move {
-                println!(
+                outln!(
                     "device   opening the valve at {} psi (request {})",
                     input["psi"],
                     ctx.request_id()
@@ -88,7 +92,7 @@ fn valve_handlers(valve_open: Arc<AtomicBool>) -> Handlers {
             let close = close.clone();
             async move {
                 close.store(false, Ordering::SeqCst);
-                println!("device   valve closed");
+                outln!("device   valve closed");
                 Ok(Value::Null)
             }
         })
@@ -128,30 +132,32 @@ async fn control(garden: &RemoteThing) -> Result<(), Box<dyn std::error::Error>>
         // that queued up while the valve was open.
         let mut dry = garden.watch("moisture_level", Filter::lt(DRY)).await?;
         let update = dry.next().await.ok_or("the watch ended")??;
-        println!(
+        outln!(
             "control  cycle {cycle}: moisture {} % (seq {}) is below {DRY}",
-            update.value, update.seq
+            update.value,
+            update.seq
         );
         let request = garden.invoke("open_valve", json!({ "psi": 60 })).await?;
         let mut states = request.states();
         while let Some(state) = states.next().await {
-            println!("control  open_valve {} -> {}", request.id(), state.name());
+            outln!("control  open_valve {} -> {}", request.id(), state.name());
         }
-        println!("control  valve is {}", request.output().await?);
+        outln!("control  valve is {}", request.output().await?);
         let alarm = wet.next().await.ok_or("the subscription ended")??;
-        println!(
+        outln!(
             "control  very_wet_alarm: moisture {} % at seq {}",
-            alarm.data["level"], alarm.seq
+            alarm.data["level"],
+            alarm.seq
         );
         garden
             .invoke("close_valve", Value::Null)
             .await?
             .output()
             .await?;
-        println!("control  close_valve done");
+        outln!("control  close_valve done");
     }
     let history = garden.history("moisture_level").await?;
-    println!(
+    outln!(
         "control  {} readings in the history; done after {CYCLES} cycles",
         history.len()
     );

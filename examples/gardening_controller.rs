@@ -15,6 +15,10 @@
 //! Options: `--id ID` (default `garden-01`), `--cycles N` (default 2), `--wait 60s` (how long
 //! to wait for the device), `--demo-dir DIR`.
 
+#[macro_use]
+#[path = "support/out.rs"]
+mod out;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -58,7 +62,7 @@ async fn main() -> Result<(), BoxError> {
         PathBuf::from,
     );
     let identity = Identity::load_or_create(dir.join("controller.key"))?;
-    println!(
+    outln!(
         "controller {} (identity {})",
         identity.public_key().short(),
         dir.join("controller.key").display()
@@ -74,7 +78,7 @@ async fn main() -> Result<(), BoxError> {
 
     let thing = find(&client, &id, wait).await?;
     let d = thing.description();
-    println!(
+    outln!(
         "found {id}: {} v{}, {}, key {}",
         d.definition
             .thing
@@ -87,15 +91,16 @@ async fn main() -> Result<(), BoxError> {
     );
 
     for cycle in 1..=cycles {
-        println!("cycle {cycle}/{cycles}: waiting for the soil to dry out (moisture < 5 %)");
+        outln!("cycle {cycle}/{cycles}: waiting for the soil to dry out (moisture < 5 %)");
         // A watch starts with the current value when it passes the filter, then follows the
         // changes: a fresh one per cycle never sees a reading from before it.
         let mut dry = thing.watch("moisture_level", Filter::lt(5.0)).await?;
         let reading = dry.next().await.ok_or("the watch ended")??;
         drop(dry);
-        println!(
+        outln!(
             "moisture {} % (seq {}): too dry, watering",
-            reading.value, reading.seq
+            reading.value,
+            reading.seq
         );
 
         let mut levels = thing.watch("moisture_level", Filter::any()).await?;
@@ -103,9 +108,9 @@ async fn main() -> Result<(), BoxError> {
         let open = thing.invoke("open_valve", json!({"psi": 60})).await?;
         let mut states = std::pin::pin!(open.states());
         while let Some(state) = states.next().await {
-            println!("  open_valve: {}", state.name());
+            outln!("  open_valve: {}", state.name());
             if let ActionState::Done { output } = &state {
-                println!("  valve is {output}");
+                outln!("  valve is {output}");
             }
         }
         open.output().await?;
@@ -114,11 +119,11 @@ async fn main() -> Result<(), BoxError> {
             tokio::select! {
                 level = levels.next() => {
                     let level = level.ok_or("the watch ended")??;
-                    println!("moisture {} % (rising)", level.value);
+                    outln!("moisture {} % (rising)", level.value);
                 }
                 alarm = wet.next() => {
                     let alarm = alarm.ok_or("the event stream ended")??;
-                    println!("very_wet_alarm: {} (seq {})", alarm.data, alarm.seq);
+                    outln!("very_wet_alarm: {} (seq {})", alarm.data, alarm.seq);
                     break;
                 }
             }
@@ -126,9 +131,9 @@ async fn main() -> Result<(), BoxError> {
 
         let close = thing.invoke("close_valve", json!(null)).await?;
         close.output().await?;
-        println!("  close_valve: done, valve closed");
+        outln!("  close_valve: done, valve closed");
     }
-    println!("done after {cycles} cycles");
+    outln!("done after {cycles} cycles");
     client.shutdown();
     transport.close().await?;
     Ok(())
@@ -150,7 +155,7 @@ async fn find(client: &Client, id: &str, wait: Duration) -> Result<RemoteThing, 
             }
             Err(_) => {
                 if !said {
-                    println!("waiting for {id} ...");
+                    outln!("waiting for {id} ...");
                     said = true;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;

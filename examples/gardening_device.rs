@@ -24,6 +24,10 @@
 //! clients. Options: `--id ID` (default `garden-01`), `--tick 500ms`, `--demo-dir DIR`,
 //! `--unclaimed`.
 
+#[macro_use]
+#[path = "support/out.rs"]
+mod out;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,22 +116,22 @@ async fn main() -> Result<(), BoxError> {
     device.set_attribute("valve_state", json!("closed")).await?;
     match (device.claim_token(), device.parties().owner) {
         (Some(claim), _) => {
-            println!(
+            outln!(
                 "device {id} online, key {}, unclaimed",
                 device.public_key().short()
             );
-            println!(
+            outln!(
                 "claim it within 15 minutes: safething claim {id} {}",
                 claim.token
             );
-            println!("claim URI (for a QR code): {}", claim.uri);
+            outln!("claim URI (for a QR code): {}", claim.uri);
         }
         (None, owner) => {
             if !unclaimed {
                 device.publish().await?;
             }
             let owner = owner.map_or_else(|| "none".to_owned(), |o| o.short());
-            println!(
+            outln!(
                 "device {id} online, key {}, owner {owner}",
                 device.public_key().short()
             );
@@ -135,9 +139,9 @@ async fn main() -> Result<(), BoxError> {
     }
     let listen = config.listen_endpoints();
     if config.mode_value() == Mode::Client || listen.is_empty() {
-        println!("connected to {}", config.connect_endpoints().join(", "));
+        outln!("connected to {}", config.connect_endpoints().join(", "));
     } else {
-        println!("listening on {}", listen.join(", "));
+        outln!("listening on {}", listen.join(", "));
     }
 
     let mut level: f64 = 12.0;
@@ -159,7 +163,7 @@ async fn main() -> Result<(), BoxError> {
         }
         level = (level * 10.0).round() / 10.0;
         device.set_attribute("moisture_level", json!(level)).await?;
-        println!(
+        outln!(
             "moisture {level:5.1} %  valve {}",
             if open { "open" } else { "closed" }
         );
@@ -167,19 +171,19 @@ async fn main() -> Result<(), BoxError> {
         if level < 5.0 && !dry_reported {
             dry_reported = true;
             device.emit_event("very_dry_alarm", reading.clone()).await?;
-            println!("-> very_dry_alarm");
+            outln!("-> very_dry_alarm");
         } else if level >= 5.0 {
             dry_reported = false;
         }
         if level > 90.0 && !wet_reported {
             wet_reported = true;
             device.emit_event("very_wet_alarm", reading).await?;
-            println!("-> very_wet_alarm");
+            outln!("-> very_wet_alarm");
         } else if level <= 90.0 {
             wet_reported = false;
         }
     }
-    println!("shutting down");
+    outln!("shutting down");
     device.shutdown().await;
     transport.close().await?;
     Ok(())
@@ -198,7 +202,7 @@ fn valve_handlers(
                 (open_device.clone(), valve_open.clone(), pressure.clone());
             async move {
                 let psi = input["psi"].as_u64().unwrap_or(60);
-                println!(
+                outln!(
                     "<- open_valve {{psi: {psi}}} from {}",
                     ctx.requester().short()
                 );
@@ -214,13 +218,13 @@ fn valve_handlers(
             }
         })
         .write("target_level", |value: Value, ctx| async move {
-            println!("<- target_level = {value} from {}", ctx.requester().short());
+            outln!("<- target_level = {value} from {}", ctx.requester().short());
             Ok(())
         })
         .action("close_valve", move |_, ctx| {
             let (device, valve_open) = (close_device.clone(), close_flag.clone());
             async move {
-                println!("<- close_valve from {}", ctx.requester().short());
+                outln!("<- close_valve from {}", ctx.requester().short());
                 valve_open.store(false, Ordering::SeqCst);
                 device
                     .set_attribute("valve_state", json!("closed"))

@@ -7,6 +7,10 @@
 //! cargo run --example lamp
 //! ```
 
+#[macro_use]
+#[path = "support/out.rs"]
+mod out;
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -78,7 +82,7 @@ struct Driver {
 
 impl LampHandler for Driver {
     async fn fade(&self, input: Fade, ctx: ActionContext) -> Result<u8, ActionError> {
-        println!(
+        outln!(
             "device   fade to {}% over {} ms (deadline in {:?})",
             input.target,
             input.ms,
@@ -98,7 +102,7 @@ impl LampHandler for Driver {
     }
 
     async fn write_on(&self, value: bool, _ctx: WriteContext) -> Result<(), String> {
-        println!("device   write on = {value}: accepted");
+        outln!("device   write on = {value}: accepted");
         Ok(())
     }
 }
@@ -123,7 +127,7 @@ fn interpolate(from: u8, to: u8, step: u32, steps: u32) -> u8 {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let definition = Lamp::definition();
-    println!(
+    outln!(
         "define   {} {}: attributes {:?}, events {:?}, actions {:?}",
         definition.thing.name,
         definition.thing.version,
@@ -142,7 +146,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lamp.register().await?;
     lamp.publish().await?;
     lamp.set_brightness(20).await?;
-    println!("device   lamp-0001 published, brightness 20%");
+    outln!("device   lamp-0001 published, brightness 20%");
 
     let client = Client::builder()
         .transport(network.session())
@@ -150,7 +154,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()
         .await?;
     let remote = LampClient::connect(&client, "lamp-0001").await?;
-    println!(
+    outln!(
         "client   connected: firmware {}, brightness {}%, on = {}",
         remote.firmware().await?.value,
         remote.brightness().await?.value,
@@ -161,7 +165,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut alarms = remote.on_overheated(Filter::any()).await?;
 
     let on = remote.write_on(true).await?;
-    println!("client   switched on: on = {} (seq {})", on.value, on.seq);
+    outln!("client   switched on: on = {} (seq {})", on.value, on.seq);
 
     let fade = remote
         .fade(Fade {
@@ -169,20 +173,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ms: 200,
         })
         .await?;
-    println!("client   fade requested: {}", fade.id());
+    outln!("client   fade requested: {}", fade.id());
     let reached = fade.output().await?;
-    println!("client   fade done at {reached}%");
+    outln!("client   fade done at {reached}%");
     let update = bright.next().await.ok_or("watch ended")??;
-    println!(
+    outln!(
         "client   watch (>= 50%): brightness {}% (seq {})",
-        update.value, update.seq
+        update.value,
+        update.seq
     );
 
     lamp.emit_overheated(Overheated { celsius: 71.5 }).await?;
     let alarm = alarms.next().await.ok_or("event stream ended")??;
-    println!(
+    outln!(
         "client   overheated: {} °C from {}",
-        alarm.data.celsius, alarm.thing
+        alarm.data.celsius,
+        alarm.thing
     );
 
     let history: Vec<u8> = remote
@@ -191,9 +197,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .map(|h| h.value)
         .collect();
-    println!("client   brightness history: {history:?}");
+    outln!("client   brightness history: {history:?}");
 
     lamp.shutdown().await;
-    println!("device   shut down");
+    outln!("device   shut down");
     Ok(())
 }

@@ -103,3 +103,21 @@ fn device_and_controller_run_the_watering_scenario() {
     }
     eprintln!("one watering cycle took {:?}", started.elapsed());
 }
+
+/// `cargo run --example gardening | head -1`: an example whose reader went away ends quietly
+/// with status 0 (it used to panic in `println!`, status 101).
+#[test]
+fn a_closed_stdout_ends_an_example_quietly() {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    // The reader is gone before the example writes its first line: every write is EPIPE.
+    drop(reader);
+    let output = Command::new(example("gardening"))
+        .env("RUST_LOG", "error")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the example runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+}

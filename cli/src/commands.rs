@@ -11,6 +11,7 @@ use safething::wire::ActionState;
 use safething::{Filter, Identity};
 
 use crate::net::{self, Net};
+use crate::out::outln;
 use crate::show;
 use crate::{Cli, Command, Failure};
 
@@ -204,7 +205,7 @@ async fn call(
     let mut states = std::pin::pin!(handle.states());
     while let Some(state) = states.next().await {
         if !json {
-            println!("{}", state.name());
+            outln!("{}", state.name());
         }
     }
     match handle.output().await {
@@ -217,7 +218,7 @@ async fn call(
                     "output": output,
                 }))
             } else {
-                println!("{output}");
+                outln!("{output}");
                 Ok(())
             }
         }
@@ -251,7 +252,7 @@ async fn router(cli: &Cli) -> Result<(), Failure> {
     if cli.json {
         show::print_json(&json!({"router": transport.zid(), "listen": listen}))?;
     } else {
-        println!(
+        outln!(
             "router {} listening on {}",
             transport.zid(),
             if listen.is_empty() {

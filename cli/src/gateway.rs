@@ -11,6 +11,7 @@ use safething::transport::zenoh::ZenohTransport;
 use safething_gateway::{Gateway, GatewayConfig, TlsConfig};
 
 use crate::commands::wait_for_signal;
+use crate::out::outln;
 use crate::{Cli, Command, Failure, net, show};
 
 /// The HTTP address when `--listen` is not given.
@@ -64,10 +65,12 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
     if cli.json {
         show::print_json(&json!({"gateway": url, "console": url, "network": place}))?;
     } else {
-        println!("gateway listening on {url} — open the web console there");
-        println!("network: {place}");
+        outln!("gateway listening on {url} — open the web console there");
+        outln!("network: {place}");
     }
-    let _ = std::io::stdout().flush();
+    if let Err(e) = std::io::stdout().flush() {
+        crate::out::closed_or_failed(&e);
+    }
     if tls.is_none() && !local.ip().is_loopback() {
         eprintln!(
             "warning: plain HTTP on {local}: use --tls-cert and --tls-key off loopback (messages \

@@ -22,6 +22,7 @@
 mod commands;
 mod gateway;
 mod net;
+mod out;
 mod show;
 
 use std::path::PathBuf;

@@ -118,6 +118,38 @@ fn identities_are_created_private_and_never_overwritten() {
     assert_ne!(new_key, key);
 }
 
+/// `safething whoami | head -0`: a console whose reader went away ends quietly with status 0
+/// (it used to panic in `println!`, status 101), with `--json` too.
+#[test]
+fn a_closed_stdout_ends_the_console_quietly() {
+    let dir = tempfile::tempdir().expect("dir");
+    let id = dir.path().join("me.key");
+    for args in [&["whoami"][..], &["whoami", "--json"], &["keygen", "--help"]] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        // The reader is gone before the console writes: every write is EPIPE.
+        drop(reader);
+        let output = Command::new(BIN)
+            .args(args)
+            .arg("--identity")
+            .arg(&id)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("the console runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if args.contains(&"--help") {
+            // clap prints help itself; that it does not panic is what counts here.
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn nothing_reachable_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("dir");

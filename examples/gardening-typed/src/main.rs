@@ -2,6 +2,10 @@
 //! transport, both written against the API generated from `examples/things/gardening_device.toml`
 //! by `build.rs`. Run it with `cargo run -p gardening-typed`.
 
+#[macro_use]
+#[path = "../../support/out.rs"]
+mod out;
+
 use futures::StreamExt;
 use safething::device::{ActionContext, WriteContext};
 use safething::transport::memory::MemoryNetwork;
@@ -44,7 +48,7 @@ impl GardeningDeviceHandler for Valve {
                 format!("{} psi would burst the hose", input.psi),
             ));
         }
-        println!(
+        outln!(
             "device: opening the valve at {} psi (request {}, {} ms left)",
             input.psi,
             ctx.request_id(),
@@ -54,7 +58,7 @@ impl GardeningDeviceHandler for Valve {
     }
 
     async fn close_valve(&self, _ctx: ActionContext) -> Result<(), ActionError> {
-        println!("device: closing the valve");
+        outln!("device: closing the valve");
         self.set(ValveState::Closed).await.map(|_| ())
     }
 
@@ -90,15 +94,15 @@ async fn main() -> safething::Result<()> {
         .build()
         .await?;
     let garden = GardeningDeviceClient::connect(&client, "garden-01").await?;
-    println!(
+    outln!(
         "controller: connected to {} (firmware {})",
         garden.id(),
         garden.firmware().await?.value
     );
     let target = garden.write_target_level(45.0).await?;
-    println!("controller: target level is now {}%", target.value);
+    outln!("controller: target level is now {}%", target.value);
     if let Err(e) = garden.write_target_level(95.0).await {
-        println!("controller: the device refused a target of 95%: {e}");
+        outln!("controller: the device refused a target of 95%: {e}");
     }
 
     // Typed filters: a value filter, and a filter on a field of the event's data.
@@ -117,18 +121,20 @@ async fn main() -> safething::Result<()> {
 
     if let Some(update) = dry.next().await {
         let update = update?;
-        println!(
+        outln!(
             "controller: moisture {}% (seq {}) is below 30%: watering",
-            update.value, update.seq
+            update.value,
+            update.seq
         );
         let action = garden.open_valve(OpenValveInput { psi: 60 }).await?;
-        println!("controller: the valve is {:?}", action.output().await?);
+        outln!("controller: the valve is {:?}", action.output().await?);
     }
     if let Some(alarm) = alarms.next().await {
         let alarm = alarm?;
-        println!(
+        outln!(
             "controller: very dry alarm at {}% (event {})",
-            alarm.data.level, alarm.seq
+            alarm.data.level,
+            alarm.seq
         );
     }
     match garden
@@ -137,8 +143,8 @@ async fn main() -> safething::Result<()> {
         .output()
         .await
     {
-        Ok(state) => println!("controller: unexpectedly {state:?}"),
-        Err(e) => println!("controller: opening at 110 psi failed as it should: {e}"),
+        Ok(state) => outln!("controller: unexpectedly {state:?}"),
+        Err(e) => outln!("controller: opening at 110 psi failed as it should: {e}"),
     }
 
     let history: Vec<f64> = garden
@@ -147,9 +153,9 @@ async fn main() -> safething::Result<()> {
         .into_iter()
         .map(|entry| entry.value)
         .collect();
-    println!("controller: moisture history {history:?}");
+    outln!("controller: moisture history {history:?}");
     garden.close_valve().await?.output().await?;
-    println!(
+    outln!(
         "controller: the valve is {}",
         garden.valve_state().await?.value.as_str()
     );
