@@ -307,9 +307,14 @@ fn emit(output: Option<&Path>, text: &str) -> Result<(), Failed> {
             stdout
                 .write_all(text.as_bytes())
                 .and_then(|()| stdout.flush())
-                .map_err(|e| {
+                .or_else(|e| {
+                    // A closed pipe (`safething-gen td x.toml | head -1`) means nobody wants
+                    // the rest: end quietly and successfully, as the coreutils do.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(());
+                    }
                     fail(&format!("cannot write to stdout: {e}"));
-                    Failed
+                    Err(Failed)
                 })
         }
     }

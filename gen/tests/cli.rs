@@ -310,3 +310,25 @@ fn the_cli_writes_only_changes_and_documents_itself() {
         .unwrap();
     assert_eq!(usage.status.code(), Some(2), "missing -o is a usage error");
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    for args in [
+        &["td", "--id", "thermo-01", "examples/things/thermostat.toml"][..],
+        &["tm", "examples/things/thermostat.toml"],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        // The reader is gone before safething-gen writes: the write fails with EPIPE.
+        drop(reader);
+        let output = Command::new(env!("CARGO_BIN_EXE_safething-gen"))
+            .args(args)
+            .current_dir(root())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("safething-gen runs");
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
