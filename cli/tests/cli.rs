@@ -124,7 +124,11 @@ fn identities_are_created_private_and_never_overwritten() {
 fn a_closed_stdout_ends_the_console_quietly() {
     let dir = tempfile::tempdir().expect("dir");
     let id = dir.path().join("me.key");
-    for args in [&["whoami"][..], &["whoami", "--json"], &["keygen", "--help"]] {
+    for args in [
+        &["whoami"][..],
+        &["whoami", "--json"],
+        &["keygen", "--help"],
+    ] {
         let (reader, writer) = std::io::pipe().expect("a pipe");
         // The reader is gone before the console writes: every write is EPIPE.
         drop(reader);
