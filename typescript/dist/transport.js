@@ -245,7 +245,9 @@ export class GatewayTransport {
     }
     query(key, frame, timeoutMs) {
         try {
-            const p = this.#open((id) => ({ kind: "samples", channel: new Channel(this.#closer(id, false)) }), (id) => (frame === undefined ? { op: "query", id, key, timeout_ms: timeoutMs } : { op: "query", id, key, frame: base64url(frame), timeout_ms: timeoutMs }));
+            const p = this.#open(
+            // Closing it early (the first genuine reply was enough) frees the gateway's slot too.
+            (id) => ({ kind: "samples", channel: new Channel(this.#closer(id, true)) }), (id) => (frame === undefined ? { op: "query", id, key, timeout_ms: timeoutMs } : { op: "query", id, key, frame: base64url(frame), timeout_ms: timeoutMs }));
             return Promise.resolve(p.channel);
         }
         catch (e) {

@@ -327,7 +327,8 @@ export class GatewayTransport implements Transport {
   query(key: string, frame: Uint8Array | undefined, timeoutMs: number): Promise<Stream<Sample>> {
     try {
       const p = this.#open(
-        (id) => ({ kind: "samples", channel: new Channel<Sample>(this.#closer(id, false)) }) as const,
+        // Closing it early (the first genuine reply was enough) frees the gateway's slot too.
+        (id) => ({ kind: "samples", channel: new Channel<Sample>(this.#closer(id, true)) }) as const,
         (id) => (frame === undefined ? { op: "query", id, key, timeout_ms: timeoutMs } : { op: "query", id, key, frame: base64url(frame), timeout_ms: timeoutMs }),
       );
       return Promise.resolve(p.channel);

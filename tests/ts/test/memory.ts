@@ -47,15 +47,12 @@ export class Hub {
   readonly live = new Set<{ expr: string; ch: Channel<LivelinessChange> }>();
   readonly tokens = new Set<string>();
   readonly handlers = new Map<string, Handler>();
-  /** How many subscriptions were declared. */
-  subscribes = 0;
   /** Rewrites every reply before delivery (a lying relay); identity by default. */
   relay: (sample: Sample) => Sample = (sample) => sample;
 
   transport(): Transport {
     return {
       subscribe: async (expr) => {
-        this.subscribes += 1;
         const entry = { expr, ch: new Channel<Sample>(() => this.subs.delete(entry)) };
         this.subs.add(entry);
         return entry.ch;

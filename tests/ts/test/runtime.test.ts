@@ -257,9 +257,12 @@ test("the gateway transport: v2 socket, subscribe resolves on `subscribed`, bina
   assert.deepEqual(JSON.parse(socket.sent[1] ?? "{}"), { op: "query", id: 2, key: "safething/v1/garden-01/admin", frame: "AQID-g", timeout_ms: 1000 });
   socket.deliver(JSON.stringify({ op: "end", id: 2 }));
   assert.equal(await replies.next(), undefined);
+  const early = await transport.query("safething/v1/garden-01/actions/open_valve", request, 60_000);
+  early.close();
+  assert.deepEqual(JSON.parse(socket.sent.at(-1) ?? "{}"), { op: "close", id: 3 }, "a query closed early is closed at the gateway too");
 
   const refused = transport.subscribe("nope");
-  socket.deliver(JSON.stringify({ op: "error", id: 3, error: { code: "invalid_key", message: "bad key" } }));
+  socket.deliver(JSON.stringify({ op: "error", id: 4, error: { code: "invalid_key", message: "bad key" } }));
   await assert.rejects(refused, (e: unknown) => e instanceof st.TransportError && e.code === "invalid_key");
   samples.close();
   assert.deepEqual(JSON.parse(socket.sent.at(-1) ?? "{}"), { op: "close", id: 1 });
