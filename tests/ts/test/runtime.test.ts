@@ -268,3 +268,33 @@ test("the gateway transport: v2 socket, subscribe resolves on `subscribed`, bina
   assert.deepEqual(JSON.parse(socket.sent.at(-1) ?? "{}"), { op: "close", id: 1 });
   transport.close();
 });
+
+test("attack_weak_signatures: signatures under a small-order key, or with a non-canonical S, are refused", async () => {
+  const sealer = new st.Sealer(await st.Identity.generate());
+  const frame = await sealer.frame("a/b", { kind: st.Kind.Publication, binding: { type: "none" } }, { x: 1 });
+  const verifier = new st.Verifier();
+  await verifier.open("a/b", frame);
+  // S + L: the same signature for a lax verifier, refused by a strict one.
+  const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+  const s = frame.subarray(frame.length - 32);
+  let n = 0n;
+  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(s[i] ?? 0);
+  n += L;
+  const malleated = Uint8Array.from(frame);
+  for (let i = 0; i < 32; i++) {
+    malleated[frame.length - 32 + i] = Number(n & 255n);
+    n >>= 8n;
+  }
+  if (n === 0n) await assert.rejects(verifier.open("a/b", malleated), /bad signature/);
+  // The identity point as a key: R = identity, S = 0 "signs" every message for a lax verifier.
+  const identityPoint = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
+  assert.ok(st.isSmallOrder(identityPoint));
+  const weak = st.PublicKey.fromBytes(identityPoint);
+  assert.ok(weak !== undefined);
+  const forged = st.concat(identityPoint, new Uint8Array(32));
+  assert.equal(await weak.verify(st.utf8("anything"), forged), false);
+  const header = { kind: st.Kind.Publication, sealed: false, sender: identityPoint, id: Uint8Array.of(1), ts: BigInt(Date.now()), binding: { type: "none" } as st.Binding };
+  const unsigned = st.encodeUnsigned(header, st.utf8("{}"), true);
+  await assert.rejects(verifier.open("a/b", st.concat(unsigned, forged)), /bad signature/);
+  assert.equal(st.isSmallOrder(sealer.identity.publicKey.bytes), false);
+});
