@@ -206,3 +206,24 @@ test("attack_replayed_reply_of_another_request: a relay answering with a genuine
   assert.equal((await garden.read("moisture_level")).value, 31);
   client.close();
 });
+
+test("status and cancel replies of an owner action are sealed, bound to their own request, and opened", async () => {
+  const { client, device } = await setup();
+  const garden = await client.thing("garden-01");
+  // The reply stream ends at `running`: the driver asks for the status (sealed with the owner key).
+  device.states = () => [{ state: "accepted" }, { state: "running" }];
+  device.status = () => ({ state: "done", output: "open" });
+  const handle = await garden.invoke<string>("open_valve", { psi: 60 });
+  assert.equal(await handle.output(), "open");
+  const status = device.received.find((r) => r.key === st.keys.request("garden-01", handle.id));
+  assert.deepEqual(status?.body, { op: "status" });
+  // Cancel: the device's sealed answer is read (an unreadable one would fail the call).
+  device.status = undefined;
+  device.states = () => [{ state: "accepted" }];
+  const running = await garden.invoke<string>("open_valve", { psi: 60 }, { timeoutMs: 60_000 });
+  for await (const s of running.states()) if (s.state === "accepted") break;
+  await running.cancel();
+  assert.equal(device.requests.get(running.id)?.state && (device.requests.get(running.id)?.state as { state: string }).state, "cancelled");
+  await assert.rejects(running.output(), st.CancelledError);
+  client.close();
+});

@@ -111,6 +111,10 @@ export class FakeDevice {
   group!: SymmetricKey;
   ownerKey!: SymmetricKey;
   received: { key: string; body: Json }[] = [];
+  /** The latest state of each action request, and what `status` answers after the replies. */
+  requests = new Map<string, { action: string; seq: number; state: object; invoke: Binding }>();
+  /** What a `status` query finds (default: the latest state). */
+  status: ((request: string) => object | undefined) | undefined;
   /** What `invoke` does: the states to reply, in order. */
   states: (request: string, input: Json) => object[] = () => [{ state: "accepted" }, { state: "running" }, { state: "done", output: null }];
 
@@ -226,8 +230,27 @@ export class FakeDevice {
       let seq = 0;
       for (const state of this.states(request, body.input ?? null)) {
         seq += 1;
+        this.requests.set(request, { action: name, seq, state, invoke: to });
         reply(key, await this.seal(rkey, { request, action: name, seq, ...(state as object) }, this.#access("actions", name), Kind.State, to));
       }
+      return true;
+    }
+    if (kind === "requests" && name !== undefined) {
+      const entry = this.requests.get(name);
+      if (entry === undefined) {
+        reply(key, await this.seal(key, { error: { kind: "unknown_request", request: name } }, "all", Kind.Reply, to));
+        return true;
+      }
+      if (body.op === "cancel" || this.status !== undefined) entry.seq += 1;
+      if (body.op === "cancel") {
+        entry.state = { state: "cancelled" };
+        // Published on the request's key too, bound to the invoke request (as the Rust device does).
+        const update = { request: name, action: entry.action, seq: entry.seq, ...entry.state };
+        this.hub.publish(key, await this.seal(key, update, this.#access("actions", entry.action), Kind.State, entry.invoke));
+      }
+      const state = body.op === "status" && this.status !== undefined ? (this.status(name) ?? entry.state) : entry.state;
+      // Status and cancel replies are sealed like every state of the action.
+      reply(key, await this.seal(key, { ok: { request: name, action: entry.action, seq: entry.seq, ...state } }, this.#access("actions", entry.action), Kind.Reply, to));
       return true;
     }
     if (kind === "admin") {
