@@ -23,6 +23,8 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
         tls_cert,
         tls_key,
         allow_origin,
+        allow_host,
+        max_query_ms,
     } = &cli.command
     else {
         return Ok(());
@@ -32,6 +34,14 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
         (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
         _ => None,
     };
+    if let Some(bad) = allow_host
+        .iter()
+        .find(|h| h.is_empty() || h.contains(['/', ' ', '@']))
+    {
+        return Err(Failure(format!(
+            "--allow-host `{bad}`: a host is a DNS name or an address, e.g. garden.lan"
+        )));
+    }
     for origin in allow_origin {
         if !(origin.starts_with("http://") || origin.starts_with("https://")) {
             return Err(Failure(format!(
@@ -49,16 +59,18 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
     let config = net::zenoh_config(cli, false, &[])?;
     let place = net::place(&config);
     let transport = ZenohTransport::open(&config).await?;
-    let gateway = Gateway::new(
-        Arc::new(transport.clone()),
-        GatewayConfig {
-            discovery_timeout: cli.within,
-            allowed_origins: allow_origin.clone(),
-            loopback_hosts_only: local.ip().is_loopback(),
-            ..GatewayConfig::default()
-        },
-    )
-    .await?;
+    let mut settings = GatewayConfig {
+        discovery_timeout: cli.within,
+        allowed_origins: allow_origin.clone(),
+        ..GatewayConfig::default()
+    };
+    for name in allow_host {
+        settings = settings.allow_host(name.clone());
+    }
+    if let Some(ms) = max_query_ms {
+        settings.max_query_ms = *ms;
+    }
+    let gateway = Gateway::new(Arc::new(transport.clone()), settings).await?;
 
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{local}/");
