@@ -467,9 +467,10 @@ async fn run_op(
                     )
                 };
                 // The tokens alive now are delivered at the declaration: send what is there
-                // already, then acknowledge.
+                // already, then acknowledge. Unconstrained: tokio's cooperative budget must not
+                // make a waiting token look absent.
                 let mut open = true;
-                while let Some(ready) = watch.recv().now_or_never() {
+                while let Some(ready) = tokio::task::unconstrained(watch.recv()).now_or_never() {
                     let Some(change) = ready else {
                         open = false;
                         break;
