@@ -20,9 +20,7 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub async fn run(cli: &Cli) -> Result<(), Failure> {
     let Command::Gateway {
-        tls_cert,
-        tls_key,
-        allow_origin,
+        tls_cert, tls_key, ..
     } = &cli.command
     else {
         return Ok(());
@@ -32,14 +30,7 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
         (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
         _ => None,
     };
-    for origin in allow_origin {
-        if !(origin.starts_with("http://") || origin.starts_with("https://")) {
-            return Err(Failure(format!(
-                "--allow-origin `{origin}`: an origin is scheme://host[:port], e.g. \
-                 http://localhost:3000"
-            )));
-        }
-    }
+    let settings = settings(cli)?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| Failure(format!("cannot listen on {addr}: {e}")))?;
@@ -49,16 +40,7 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
     let config = net::zenoh_config(cli, false, &[])?;
     let place = net::place(&config);
     let transport = ZenohTransport::open(&config).await?;
-    let gateway = Gateway::new(
-        Arc::new(transport.clone()),
-        GatewayConfig {
-            discovery_timeout: cli.within,
-            allowed_origins: allow_origin.clone(),
-            loopback_hosts_only: local.ip().is_loopback(),
-            ..GatewayConfig::default()
-        },
-    )
-    .await?;
+    let gateway = Gateway::new(Arc::new(transport.clone()), settings).await?;
 
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{local}/");
@@ -80,6 +62,45 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
     let served = gateway.serve(listener, tls, wait_for_signal()).await;
     let _ = transport.close().await;
     served.map_err(|e| Failure(format!("the gateway failed: {e}")))
+}
+
+/// The gateway's settings from the command line: origins and host names it answers to, the
+/// longest a query may stay open.
+fn settings(cli: &Cli) -> Result<GatewayConfig, Failure> {
+    let Command::Gateway {
+        allow_origin,
+        allow_host,
+        max_query_ms,
+        ..
+    } = &cli.command
+    else {
+        return Ok(GatewayConfig::default());
+    };
+    for origin in allow_origin {
+        if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            return Err(Failure(format!(
+                "--allow-origin `{origin}`: an origin is scheme://host[:port], e.g. \
+                 http://localhost:3000"
+            )));
+        }
+    }
+    let mut settings = GatewayConfig {
+        discovery_timeout: cli.within,
+        allowed_origins: allow_origin.clone(),
+        ..GatewayConfig::default()
+    };
+    for name in allow_host {
+        if name.is_empty() || name.contains(['/', ' ', '@']) {
+            return Err(Failure(format!(
+                "--allow-host `{name}`: a host is a DNS name or an address, e.g. garden.lan"
+            )));
+        }
+        settings = settings.allow_host(name.clone());
+    }
+    if let Some(ms) = max_query_ms {
+        settings.max_query_ms = *ms;
+    }
+    Ok(settings)
 }
 
 fn listen_address(listen: &[String]) -> Result<SocketAddr, Failure> {
@@ -104,4 +125,45 @@ fn listen_address(listen: &[String]) -> Result<SocketAddr, Failure> {
              0.0.0.0:8443"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("safething").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn host_names_and_query_caps_from_the_command_line() {
+        let cli = parse(&[
+            "gateway",
+            "--allow-host",
+            "garden.lan",
+            "--allow-host",
+            "10.0.0.7",
+            "--max-query-ms",
+            "120000",
+        ])
+        .unwrap();
+        let s = settings(&cli).unwrap();
+        assert_eq!(s.allowed_hosts, ["garden.lan", "10.0.0.7"]);
+        assert_eq!(s.max_query_ms, 120_000);
+
+        let s = settings(&parse(&["gateway"]).unwrap()).unwrap();
+        assert!(s.allowed_hosts.is_empty());
+        assert_eq!(s.max_query_ms, safething_gateway::MAX_TIMEOUT_MS);
+
+        for bad in ["", "http://garden.lan", "a b"] {
+            let cli = parse(&["gateway", "--allow-host", bad]).unwrap();
+            assert!(settings(&cli).is_err(), "{bad}");
+        }
+        assert!(parse(&["gateway", "--max-query-ms", "0"]).is_err());
+        assert!(parse(&["gateway", "--max-query-ms", "soon"]).is_err());
+        let cli = parse(&["gateway", "--allow-origin", "garden.lan"]).unwrap();
+        assert!(settings(&cli).is_err());
+    }
 }

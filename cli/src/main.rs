@@ -189,6 +189,13 @@ enum Command {
         /// Let pages of another origin (`http://host:port`) use the gateway (repeatable)
         #[arg(long, value_name = "ORIGIN")]
         allow_origin: Vec<String>,
+        /// Also answer to requests for this host name, e.g. a LAN DNS name (repeatable; the
+        /// loopback names and the --listen host are always answered, others refused)
+        #[arg(long, value_name = "NAME")]
+        allow_host: Vec<String>,
+        /// The longest a query may stay open, in milliseconds (default 60000: one minute)
+        #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+        max_query_ms: Option<u64>,
     },
 }
 

@@ -1,14 +1,16 @@
 //! What the gateway accepts from clients before anything reaches the network: keys under
-//! `safething/v1/` only, envelopes that are JSON objects, bounded timeouts. None of these checks
+//! `safething/v1/` only, well-formed protocol v2 request frames (read with the runtime's codec,
+//! `safething::frame`: the gateway has no reader of its own), bounded timeouts. None of these checks
 //! is a security boundary (devices check every message themselves); they keep the network free
 //! of garbage and give clients clear errors.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::de::IgnoredAny;
+use bytes::Bytes;
+use data_encoding::BASE64URL_NOPAD;
 
 use super::error::ApiError;
+use safething::frame::{self, FrameError, Kind};
 use safething::keys::{self, Route};
 use safething::transport::keyexpr;
 
@@ -21,8 +23,9 @@ const DISCOVERY: &str = keys::ALL_DESCRIPTIONS;
 /// Default timeout of a query, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 5000;
 
-/// The longest a query may stay open, in milliseconds (longer requests are clamped).
-pub const MAX_TIMEOUT_MS: u64 = 600_000;
+/// The longest a query may stay open by default, in milliseconds (longer requests are clamped;
+/// [`crate::GatewayConfig::max_query_ms`] raises it).
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
 
 fn invalid(key: &str, why: &str) -> ApiError {
     ApiError::bad_request("invalid_key", format!("`{key}`: {why}"))
@@ -77,33 +80,69 @@ pub fn watch_key(key: &str) -> Result<(), ApiError> {
     under_root(key)
 }
 
-/// An envelope a client sends: a JSON object with the envelope's members (`v`, `from`, `id`,
-/// `ts`, `body`). Only checked, never re-serialized: the bytes relayed are the client's own.
-pub fn envelope(text: &str) -> Result<(), ApiError> {
-    let members: BTreeMap<String, IgnoredAny> = serde_json::from_str(text).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_envelope",
-            format!("`payload` must hold an envelope's JSON text (a JSON object): {e}"),
-        )
-    })?;
-    if let Some(missing) = ["v", "from", "id", "ts", "body"]
-        .into_iter()
-        .find(|m| !members.contains_key(*m))
-    {
+/// A request frame a client sends, as the base64url text (RFC 4648 §5, no padding) of a JSON
+/// `frame` member: decoded to bytes, then its header read with the runtime's frame codec. Only
+/// a well-formed protocol v2 *request* frame passes; its bytes are relayed unchanged.
+pub fn request_frame(text: &str) -> Result<Bytes, ApiError> {
+    if text.starts_with('{') {
         return Err(ApiError::bad_request(
-            "invalid_envelope",
-            format!("`payload` is not an envelope: it has no `{missing}` member"),
+            "unsupported_version",
+            "`frame` holds a protocol v1 JSON envelope: this gateway relays protocol v2 frames \
+             (binary, as base64url)",
         ));
     }
-    Ok(())
+    let bytes = BASE64URL_NOPAD.decode(text.as_bytes()).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_frame",
+            format!("`frame` is not base64url without padding: {e}"),
+        )
+    })?;
+    match frame::decode(&bytes) {
+        Ok(f) if f.header.kind == Kind::Request => Ok(Bytes::from(bytes)),
+        Ok(f) => Err(ApiError::bad_request(
+            "invalid_frame",
+            format!(
+                "`frame` is a {:?} frame: clients send request frames only",
+                f.header.kind
+            ),
+        )),
+        Err(FrameError::UnsupportedVersion(v)) => Err(ApiError::bad_request(
+            "unsupported_version",
+            format!(
+                "`frame` is a protocol v{v} message: this gateway relays protocol v{} frames",
+                frame::VERSION
+            ),
+        )),
+        Err(e @ FrameError::Malformed(_)) => Err(ApiError::bad_request(
+            "invalid_frame",
+            format!("`frame` is not a well-formed request frame: {e}"),
+        )),
+    }
 }
 
-/// A query's timeout: the default when absent, clamped to `1..=MAX_TIMEOUT_MS`.
-pub fn timeout(timeout_ms: Option<u64>) -> Duration {
+/// Whether bytes received from the network are a well-formed v2 frame (of any kind); others
+/// are not relayed, so clients never see what the runtime could not read either.
+pub fn is_frame(key: &str, bytes: &[u8]) -> bool {
+    match frame::decode(bytes) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::debug!(%key, error = %e, "dropped a message that is not a v2 frame");
+            false
+        }
+    }
+}
+
+/// A frame as JSON carries it: base64url without padding.
+pub fn encode_frame(bytes: &[u8]) -> String {
+    BASE64URL_NOPAD.encode(bytes)
+}
+
+/// A query's timeout: the default when absent, clamped to `1..=max_ms`.
+pub fn timeout(timeout_ms: Option<u64>, max_ms: u64) -> Duration {
     Duration::from_millis(
         timeout_ms
             .unwrap_or(DEFAULT_TIMEOUT_MS)
-            .clamp(1, MAX_TIMEOUT_MS),
+            .clamp(1, max_ms.max(1)),
     )
 }
 
@@ -169,17 +208,74 @@ mod tests {
         }
     }
 
+    fn sealed(kind: Kind, binding: frame::Binding) -> Vec<u8> {
+        let me = safething::Identity::generate().unwrap();
+        safething::envelope::Sealer::new(me, safething::envelope::Signing::Signed)
+            .seal(
+                "safething/v1/garden-01/admin",
+                kind,
+                binding,
+                &serde_json::json!({"op": "disable"}),
+            )
+            .unwrap()
+            .to_vec()
+    }
+
     #[test]
-    fn envelopes_and_timeouts() {
-        assert!(envelope(r#"{"v":1,"from":"st","id":"1","ts":1,"body":{}}"#).is_ok());
-        assert!(envelope("[]").is_err());
-        assert!(envelope(r#"{"v":1}"#).is_err());
-        assert!(envelope("{").is_err());
-        assert_eq!(timeout(None), Duration::from_millis(DEFAULT_TIMEOUT_MS));
-        assert_eq!(timeout(Some(0)), Duration::from_millis(1));
+    fn request_frames() {
+        let request = sealed(Kind::Request, frame::Binding::Epoch([7; 16]));
+        let text = encode_frame(&request);
+        assert!(!text.contains('=') && !text.contains('+') && !text.contains('/'));
+        assert_eq!(request_frame(&text).unwrap().as_ref(), request.as_slice());
+
+        let code = |text: &str| request_frame(text).unwrap_err().code;
+        // Not base64url: the standard alphabet, padding, stray characters.
         assert_eq!(
-            timeout(Some(u64::MAX)),
+            code(&data_encoding::BASE64.encode(&[0xfb; 40])),
+            "invalid_frame"
+        );
+        assert_eq!(code(&format!("{text}=")), "invalid_frame");
+        assert_eq!(code("not base64!"), "invalid_frame");
+        // A v1 envelope, as text or as bytes; another version.
+        assert_eq!(
+            code(r#"{"v":1,"from":"st","id":"1","ts":1,"body":{}}"#),
+            "unsupported_version"
+        );
+        assert_eq!(code(&encode_frame(br#"{"v":1}"#)), "unsupported_version");
+        let mut v3 = request.clone();
+        v3[2] = 3;
+        let m = request_frame(&encode_frame(&v3)).unwrap_err();
+        assert_eq!(m.code, "unsupported_version");
+        assert!(m.message.contains("v3"), "{}", m.message);
+        // Truncated, trailing bytes, empty, another kind.
+        assert_eq!(
+            code(&encode_frame(&request[..request.len() - 1])),
+            "invalid_frame"
+        );
+        let mut longer = request.clone();
+        longer.push(0);
+        assert_eq!(code(&encode_frame(&longer)), "invalid_frame");
+        assert_eq!(code(""), "invalid_frame");
+        let description = sealed(Kind::Description, frame::Binding::None);
+        assert_eq!(code(&encode_frame(&description)), "invalid_frame");
+        assert!(is_frame("k", &description));
+        assert!(!is_frame("k", b"{\"v\":1}"));
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(
+            timeout(None, MAX_TIMEOUT_MS),
+            Duration::from_millis(DEFAULT_TIMEOUT_MS)
+        );
+        assert_eq!(timeout(Some(0), MAX_TIMEOUT_MS), Duration::from_millis(1));
+        assert_eq!(
+            timeout(Some(u64::MAX), MAX_TIMEOUT_MS),
             Duration::from_millis(MAX_TIMEOUT_MS)
+        );
+        assert_eq!(
+            timeout(Some(90_000), 120_000),
+            Duration::from_millis(90_000)
         );
     }
 }

@@ -12,9 +12,10 @@ use safething::transport::TransportError;
 pub struct ApiError {
     /// The HTTP status it is answered with (WebSocket error frames carry only code and message).
     pub status: StatusCode,
-    /// A stable code: `malformed_json`, `invalid_request`, `invalid_key`, `invalid_envelope`,
-    /// `payload_too_large`, `unknown_thing`, `unknown_op`, `duplicate_id`,
-    /// `too_many_operations`, `too_many_sockets`, `forbidden_origin`, `forbidden_host`,
+    /// A stable code: `malformed_json`, `invalid_request`, `invalid_key`, `invalid_frame`,
+    /// `unsupported_version`, `payload_too_large`, `unknown_thing`, `unknown_op`,
+    /// `duplicate_id`, `unknown_id`, `too_many_operations`, `too_many_sockets`,
+    /// `too_many_queries`, `too_many_replies`, `forbidden_origin`, `forbidden_host`,
     /// `not_found`, `method_not_allowed`, `not_websocket`, `binary_frame`, `transport`.
     pub code: &'static str,
     /// What was wrong, for people.
@@ -57,7 +58,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("no such resource `{path}`: see /v1/openapi.json for the API"),
+            format!("no such resource `{path}`: see /v2/openapi.json for the API"),
         )
     }
 

@@ -2,7 +2,7 @@
 //! console's static files.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,27 +16,53 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::query::{Caps, permit};
 use super::{OPENAPI, Shared, check, ws};
 use safething::keys;
 use safething::transport::{Reply, Sample};
 use safething::wire::Description;
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+/// The routes, behind the guard; `listen` is the address served on (its host is allowed).
+pub(crate) fn router(shared: Arc<Shared>, listen: Option<SocketAddr>) -> Router {
     let max_body = shared.config.max_body;
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(listen.map(|a| match a.ip() {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        }))
+        .chain(shared.config.allowed_hosts.iter().cloned())
+        .map(|h| host_name(&h))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let guard_state = GuardState {
+        shared: shared.clone(),
+        hosts: hosts.into(),
+    };
     Router::new()
         .route("/", get(console_index))
         .route("/console/{file}", get(console_file))
         .route("/sdk/{file}", get(sdk_file))
-        .route("/v1/things", get(things))
-        .route("/v1/things/{id}", get(thing))
-        .route("/v1/query", post(query))
-        .route("/v1/ws", get(ws::upgrade))
-        .route("/v1/openapi.json", get(openapi))
+        .route("/v2/things", get(things))
+        .route("/v2/things/{id}", get(thing))
+        .route("/v2/query", post(query))
+        .route("/v2/ws", get(ws::upgrade))
+        .route("/v2/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(shared.clone(), guard))
+        .layer(middleware::from_fn_with_state(guard_state, guard))
         .with_state(shared)
+}
+
+/// What the guard checks requests against.
+#[derive(Clone)]
+struct GuardState {
+    shared: Arc<Shared>,
+    /// Host names answered to, as [`host_name`] writes them.
+    hosts: Arc<[String]>,
 }
 
 /// A JSON response.
@@ -61,39 +87,46 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!(
-            "`{method} {}` is not served: see /v1/openapi.json",
+            "`{method} {}` is not served: see /v2/openapi.json",
             uri.path()
         ),
     )
 }
 
-/// Refuses pages of other origins (browsers send `Origin` with cross-origin requests and every
-/// WebSocket handshake) and, when listening on loopback, requests for other host names (DNS
-/// rebinding). Programs that send no `Origin` (curl, Node.js, devices) are not affected.
-async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+/// Refuses requests whose `Host` is not on the allow-list (DNS rebinding: a page whose domain
+/// now resolves to the gateway still sends its own domain as `Host`), and pages of other
+/// origins (browsers send `Origin` with cross-origin requests and every WebSocket handshake).
+/// Programs that send no `Origin` (curl, Node.js, devices) pass the origin rule.
+async fn guard(State(state): State<GuardState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
-    if shared.config.loopback_hosts_only
-        && let Some(host) = &host
-        && !is_loopback_host(host)
-    {
+    let allowed = host
+        .as_deref()
+        .is_some_and(|h| host_allowed(h, &state.hosts));
+    if !allowed {
+        let shown = host.as_deref().unwrap_or("");
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden_host",
             format!(
-                "this gateway listens on loopback and answers only for localhost, 127.0.0.1 or \
-                 [::1], not `{host}`"
+                "this gateway does not answer for the host `{shown}` (it answers for {}; start \
+                 it with --allow-host NAME to add a name)",
+                state.hosts.join(", ")
             ),
         )
         .into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        if !origin_allowed(origin, host.as_deref(), &shared.config.allowed_origins) {
+        if !origin_allowed(
+            origin,
+            host.as_deref(),
+            &state.shared.config.allowed_origins,
+        ) {
             return ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden_origin",
@@ -124,22 +157,42 @@ fn origin_allowed(origin: &str, host: Option<&str>, allowed: &[String]) -> bool 
     }
 }
 
-fn is_loopback_host(host: &str) -> bool {
+/// A host without its port, lowercase; IPv6 addresses in brackets, written canonically.
+fn host_name(host: &str) -> String {
+    let host = host.trim();
     let name = if let Some(rest) = host.strip_prefix('[') {
         match rest.split_once(']') {
-            Some((ip, _)) => {
-                return ip.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+            Some((ip, _port)) => {
+                return match ip.parse::<std::net::Ipv6Addr>() {
+                    Ok(ip) => format!("[{ip}]"),
+                    Err(_) => format!("[{}]", ip.to_ascii_lowercase()),
+                };
             }
-            None => return false,
+            None => host,
         }
     } else {
-        host.rsplit_once(':').map_or(host, |(name, _port)| name)
+        match host.rsplit_once(':') {
+            // One colon: name:port. More: an IPv6 address without brackets (no port then).
+            Some((name, _port)) if !name.contains(':') => name,
+            _ => host,
+        }
     };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    match name.parse::<IpAddr>() {
+        Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
+        Ok(IpAddr::V4(ip)) => ip.to_string(),
+        Err(_) => name.to_ascii_lowercase(),
+    }
 }
 
-/// One thing as `GET /v1/things` lists it.
+/// Whether `host` (a `Host` header, port ignored) is one of `allowed` (written by
+/// [`host_name`]).
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let name = host_name(host);
+    !name.is_empty() && allowed.contains(&name)
+}
+
+/// One thing as `GET /v2/things` lists it: convenience fields read from the description's body
+/// (checked by the gateway, but clients that trust nothing verify `frame` themselves).
 #[derive(Serialize)]
 struct Summary {
     id: String,
@@ -152,19 +205,23 @@ struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     owner: Option<String>,
     key_expression: String,
-    envelope: String,
+    frame: String,
 }
 
-/// A key and an envelope's exact text.
+/// A key and a frame, in base64url.
 #[derive(Serialize)]
-struct KeyEnvelope<'a> {
+struct KeyFrame<'a> {
     key: &'a str,
-    envelope: &'a str,
+    frame: String,
 }
 
-/// The envelope text of a sample; `None` when it is not UTF-8 (then it is no envelope).
-pub(crate) fn text(sample: &Sample) -> Option<&str> {
-    std::str::from_utf8(&sample.payload).ok()
+impl<'a> KeyFrame<'a> {
+    fn of(sample: &'a Sample) -> KeyFrame<'a> {
+        KeyFrame {
+            key: &sample.key,
+            frame: check::encode_frame(&sample.payload),
+        }
+    }
 }
 
 /// A description that verifies: signed by the thing's own key, on its own key.
@@ -179,6 +236,7 @@ fn open_description(shared: &Shared, sample: &Sample) -> Option<Description> {
 }
 
 async fn things(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    let _permit = permit(&shared)?;
     let mut replies = shared
         .transport
         .query(
@@ -191,7 +249,7 @@ async fn things(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError>
     let mut found: BTreeMap<String, (u64, Summary)> = BTreeMap::new();
     while let Some(reply) = replies.recv().await {
         let Reply::Ok(sample) = reply else { continue };
-        let (Some(envelope), Some(d)) = (text(&sample), open_description(&shared, &sample)) else {
+        let Some(d) = open_description(&shared, &sample) else {
             continue;
         };
         if found
@@ -211,7 +269,7 @@ async fn things(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError>
             key: d.thing_key.to_string(),
             owner: d.owner.map(|o| o.to_string()),
             key_expression: sample.key.to_string(),
-            envelope: envelope.to_owned(),
+            frame: check::encode_frame(&sample.payload),
         };
         found.insert(d.id.to_string(), (d.revision, summary));
     }
@@ -240,6 +298,7 @@ async fn thing(
         ));
     };
     let key = keys::description(&thing_id);
+    let _permit = permit(&shared)?;
     let mut replies = shared
         .transport
         .query(&key, None, shared.config.request_timeout)
@@ -247,16 +306,10 @@ async fn thing(
         .map_err(|e| ApiError::transport(&e))?;
     while let Some(reply) = replies.recv().await {
         let Reply::Ok(sample) = reply else { continue };
-        if let (Some(envelope), Some(d)) = (text(&sample), open_description(&shared, &sample))
+        if let Some(d) = open_description(&shared, &sample)
             && d.id == thing_id
         {
-            return Ok(json(
-                StatusCode::OK,
-                &KeyEnvelope {
-                    key: &sample.key,
-                    envelope,
-                },
-            ));
+            return Ok(json(StatusCode::OK, &KeyFrame::of(&sample)));
         }
     }
     Err(ApiError::new(
@@ -266,13 +319,13 @@ async fn thing(
     ))
 }
 
-/// The body of `POST /v1/query`.
+/// The body of `POST /v2/query`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct QueryRequest {
     key: String,
     #[serde(default)]
-    payload: Option<String>,
+    frame: Option<String>,
     #[serde(default)]
     timeout_ms: Option<u64>,
 }
@@ -301,43 +354,42 @@ async fn query(
     })?;
     let request: QueryRequest = parse_json(&body)?;
     check::query_key(&request.key)?;
-    if let Some(payload) = &request.payload {
-        check::envelope(payload)?;
-    }
-    let timeout = check::timeout(request.timeout_ms);
+    let frame = request
+        .frame
+        .as_deref()
+        .map(check::request_frame)
+        .transpose()?;
+    let timeout = check::timeout(request.timeout_ms, shared.config.max_query_ms);
+    let _permit = permit(&shared)?;
     let mut replies = shared
         .transport
-        .query(
-            &request.key,
-            request.payload.map(|p| Bytes::from(p.into_bytes())),
-            timeout,
-        )
+        .query(&request.key, frame, timeout)
         .await
         .map_err(|e| ApiError::transport(&e))?;
+    let mut caps = Caps::new(&shared);
     let mut samples = Vec::new();
     loop {
         tokio::select! {
             () = shared.shutdown.cancelled() => break,
             reply = replies.recv() => match reply {
-                Some(Reply::Ok(sample)) if text(&sample).is_some() => samples.push(sample),
-                Some(_) => {}
+                Some(Reply::Ok(sample)) => {
+                    if check::is_frame(&sample.key, &sample.payload) {
+                        caps.admit(sample.payload.len())?;
+                        samples.push(sample);
+                    }
+                }
+                Some(Reply::Err(payload)) => {
+                    tracing::debug!(key = %request.key, len = payload.len(), "dropped an error reply");
+                }
                 None => break,
             },
         }
     }
     #[derive(Serialize)]
     struct Replies<'a> {
-        replies: Vec<KeyEnvelope<'a>>,
+        replies: Vec<KeyFrame<'a>>,
     }
-    let replies = samples
-        .iter()
-        .filter_map(|s| {
-            text(s).map(|envelope| KeyEnvelope {
-                key: &s.key,
-                envelope,
-            })
-        })
-        .collect();
+    let replies = samples.iter().map(KeyFrame::of).collect();
     Ok(json(StatusCode::OK, &Replies { replies }))
 }
 
@@ -429,24 +481,42 @@ mod tests {
 
     #[test]
     fn hosts_and_origins() {
+        let allowed: Vec<String> = [
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+            "0.0.0.0",
+            "Garden.LAN:80",
+        ]
+        .iter()
+        .map(|h| host_name(h))
+        .collect();
         for ok in [
             "localhost",
-            "localhost:8080",
+            "LocalHost:8080",
             "127.0.0.1:1",
-            "127.1.2.3",
             "[::1]:80",
             "[::1]",
+            "[0:0::1]:80",
+            "0.0.0.0:8080",
+            "garden.lan",
+            "garden.lan:8443",
         ] {
-            assert!(is_loopback_host(ok), "{ok}");
+            assert!(host_allowed(ok, &allowed), "{ok}");
         }
         for bad in [
             "evil.example:8080",
             "10.0.0.1:80",
+            "127.1.2.3",
             "[::2]:80",
             "[::1",
             "localhost.evil",
+            "localhost.",
+            "",
+            ":80",
+            "garden.lan.evil",
         ] {
-            assert!(!is_loopback_host(bad), "{bad}");
+            assert!(!host_allowed(bad, &allowed), "{bad}");
         }
         assert!(origin_allowed(
             "http://127.0.0.1:8080",

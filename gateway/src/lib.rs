@@ -2,11 +2,12 @@
 //! that cannot speak Zenoh, and the web console (protocol: `docs/gateway.md`).
 //!
 //! The gateway is a **relay, not a middleman**. It holds no one's key: every console signs its
-//! own requests and verifies (and decrypts) what it receives. Envelopes cross it as JSON strings
-//! holding their exact text, relayed byte for byte and never re-serialized, so signatures made
+//! own requests and verifies (and decrypts) what it receives. Protocol v2 frames cross it byte
+//! for byte (base64url in JSON, binary WebSocket messages), never re-encoded, so signatures made
 //! by a browser verify at the device and the device's at the browser. It checks only what keeps
-//! the network clean (keys under `safething/v1/`, envelopes that are JSON objects, sizes,
-//! timeouts, how many operations a socket keeps open); access control stays with the devices.
+//! the network clean (keys under `safething/v1/`, well-formed request frames, sizes, timeouts,
+//! how many queries and operations run, which `Host` names it answers to); access control stays
+//! with the devices.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,14 +22,15 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Routes ([`ROUTES`], documented in [`OPENAPI`]): `GET /v1/things`, `GET /v1/things/{id}`,
-//! `POST /v1/query`, `GET /v1/ws` (WebSocket), `GET /v1/openapi.json`, `GET /` (the console),
+//! Routes ([`ROUTES`], documented in [`OPENAPI`]): `GET /v2/things`, `GET /v2/things/{id}`,
+//! `POST /v2/query`, `GET /v2/ws` (WebSocket), `GET /v2/openapi.json`, `GET /` (the console),
 //! `GET /console/{file}` (its scripts) and `GET /sdk/{file}` (the compiled TypeScript runtime,
 //! ES modules).
 
 mod check;
 mod error;
 mod http;
+mod query;
 mod tls;
 mod ws;
 
@@ -45,6 +47,7 @@ use tokio_util::sync::CancellationToken;
 pub use check::{DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS};
 pub use error::ApiError;
 pub use tls::{TlsConfig, TlsError, TlsListener};
+pub use ws::{MAX_KEY_LEN, TAG_REPLY, TAG_SAMPLE};
 
 use safething::envelope::{Signing, Verifier};
 use safething::keys;
@@ -56,7 +59,16 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// How many operations (subscriptions, queries, liveliness watches) one socket may keep open.
 pub const MAX_OPERATIONS: usize = 256;
 
-/// The OpenAPI 3.1 document of the HTTP API, as served at `GET /v1/openapi.json`.
+/// How many queries (HTTP and WebSocket together) may be in flight at once.
+pub const MAX_QUERIES: usize = 64;
+
+/// How many replies one query may collect.
+pub const MAX_REPLIES: usize = 1024;
+
+/// How many bytes of frames one query may collect: 8 MiB.
+pub const MAX_REPLY_BYTES: usize = 8 << 20;
+
+/// The OpenAPI 3.1 document of the HTTP API, as served at `GET /v2/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Every route the gateway serves, as (method, path) with `{parameter}`s as in [`OPENAPI`].
@@ -64,19 +76,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/console/{file}"),
     ("GET", "/sdk/{file}"),
-    ("GET", "/v1/things"),
-    ("GET", "/v1/things/{id}"),
-    ("POST", "/v1/query"),
-    ("GET", "/v1/ws"),
-    ("GET", "/v1/openapi.json"),
+    ("GET", "/v2/things"),
+    ("GET", "/v2/things/{id}"),
+    ("POST", "/v2/query"),
+    ("GET", "/v2/ws"),
+    ("GET", "/v2/openapi.json"),
 ];
 
 /// Tuning and limits of a [`Gateway`].
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
-    /// How long `GET /v1/things` waits for descriptions (default 1 s).
+    /// How long `GET /v2/things` waits for descriptions (default 1 s).
     pub discovery_timeout: Duration,
-    /// How long `GET /v1/things/{id}` waits for the description (default 5 s).
+    /// How long `GET /v2/things/{id}` waits for the description (default 5 s).
     pub request_timeout: Duration,
     /// The largest request body and WebSocket text frame, in bytes (default [`MAX_BODY`]).
     pub max_body: usize,
@@ -88,9 +100,30 @@ pub struct GatewayConfig {
     /// Browsers send `Origin` with cross-origin requests and WebSocket handshakes; requests
     /// whose origin is neither the gateway's own nor listed here are refused (403).
     pub allowed_origins: Vec<String>,
-    /// Refuse requests whose `Host` is not a loopback name or address (`localhost`,
-    /// `127.0.0.1`, `[::1]`): set when listening on loopback, against DNS rebinding.
-    pub loopback_hosts_only: bool,
+    /// Host names (port ignored) the gateway answers to besides `localhost`, `127.0.0.1`,
+    /// `[::1]` and the host of the address it listens on: requests naming any other `Host` are
+    /// refused (403), so a page whose domain was rebound to the gateway's address gets nothing.
+    pub allowed_hosts: Vec<String>,
+    /// Queries in flight at once, HTTP and WebSocket together (default [`MAX_QUERIES`]); more
+    /// are refused with 503 `too_many_queries`.
+    pub max_queries: usize,
+    /// The longest a query may stay open, in milliseconds (default [`MAX_TIMEOUT_MS`]): longer
+    /// `timeout_ms` are clamped to it.
+    pub max_query_ms: u64,
+    /// Replies one query may collect (default [`MAX_REPLIES`]).
+    pub max_replies: usize,
+    /// Bytes of frames one query may collect (default [`MAX_REPLY_BYTES`]).
+    pub max_reply_bytes: usize,
+}
+
+impl GatewayConfig {
+    /// Also answers to requests whose `Host` is `name` (a DNS name or address; a port is
+    /// ignored), such as the name a LAN console uses.
+    #[must_use]
+    pub fn allow_host(mut self, name: impl Into<String>) -> GatewayConfig {
+        self.allowed_hosts.push(name.into());
+        self
+    }
 }
 
 impl Default for GatewayConfig {
@@ -102,7 +135,11 @@ impl Default for GatewayConfig {
             max_operations: MAX_OPERATIONS,
             max_sockets: 1024,
             allowed_origins: Vec::new(),
-            loopback_hosts_only: false,
+            allowed_hosts: Vec::new(),
+            max_queries: MAX_QUERIES,
+            max_query_ms: MAX_TIMEOUT_MS,
+            max_replies: MAX_REPLIES,
+            max_reply_bytes: MAX_REPLY_BYTES,
         }
     }
 }
@@ -130,6 +167,8 @@ pub(crate) struct Shared {
     /// Checks descriptions before they are listed (clients check them again).
     pub(crate) verifier: Verifier,
     pub(crate) sockets: Arc<Semaphore>,
+    /// Queries in flight, HTTP and WebSocket together.
+    pub(crate) queries: Arc<Semaphore>,
     pub(crate) shutdown: CancellationToken,
 }
 
@@ -160,6 +199,9 @@ impl Gateway {
             sockets: Arc::new(Semaphore::new(
                 config.max_sockets.min(Semaphore::MAX_PERMITS),
             )),
+            queries: Arc::new(Semaphore::new(
+                config.max_queries.min(Semaphore::MAX_PERMITS),
+            )),
             config,
             online: Mutex::new(BTreeSet::new()),
             verifier: Verifier::new(Signing::Signed),
@@ -173,9 +215,11 @@ impl Gateway {
         Ok(Gateway { shared })
     }
 
-    /// The HTTP service: every route in [`ROUTES`], JSON errors for everything else.
+    /// The HTTP service: every route in [`ROUTES`], JSON errors for everything else. It
+    /// answers to the `Host` names `localhost`, `127.0.0.1`, `[::1]` and
+    /// [`GatewayConfig::allowed_hosts`]; [`Gateway::serve`] adds its listening address.
     pub fn router(&self) -> Router {
-        http::router(self.shared.clone())
+        http::router(self.shared.clone(), None)
     }
 
     /// Serves on `listener` (with TLS when `tls` is given) until `shutdown` completes; open
@@ -186,7 +230,7 @@ impl Gateway {
         tls: Option<TlsConfig>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = self.router();
+        let router = http::router(self.shared.clone(), listener.local_addr().ok());
         let stop = self.shared.shutdown.clone();
         let signal = async move {
             tokio::select! {
@@ -218,6 +262,15 @@ impl Gateway {
     /// Whether the gateway sees the thing `id` online (its liveliness token exists).
     pub fn is_online(&self, id: &str) -> bool {
         self.shared.is_online(id)
+    }
+
+    /// How many queries are in flight now.
+    pub fn queries_in_flight(&self) -> usize {
+        self.shared
+            .config
+            .max_queries
+            .min(Semaphore::MAX_PERMITS)
+            .saturating_sub(self.shared.queries.available_permits())
     }
 
     /// How many WebSockets are open now.

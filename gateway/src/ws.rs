@@ -1,6 +1,8 @@
-//! The WebSocket protocol v1 (`/v1/ws`): numbered operations — `subscribe`, `query`,
-//! `liveliness`, `close` — each run by a task of its own that tags what it sends with the
-//! operation's id. A refused frame gets an `error` frame; the socket stays open.
+//! The WebSocket protocol v2 (`/v2/ws`): numbered operations — `subscribe`, `query`,
+//! `liveliness`, `close` — sent as text, each run by a task of its own that tags what it sends
+//! with the operation's id: control messages as text, frames as binary messages
+//! (`tag ‖ u32be id ‖ u16be key length ‖ key ‖ frame`). A refused message gets an `error`; the
+//! socket stays open.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,16 +13,46 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
+use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::task::AbortHandle;
 
 use super::error::{ApiError, ErrorBody};
-use super::http::{parse_json, text};
+use super::http::parse_json;
+use super::query::{Caps, permit};
 use super::{Shared, check};
-use safething::transport::{Liveliness, Reply};
+use safething::transport::{Liveliness, Reply, Sample};
+
+/// The tag of a binary message carrying a reply to a query.
+pub const TAG_REPLY: u8 = 0x01;
+
+/// The tag of a binary message carrying a sample of a subscription.
+pub const TAG_SAMPLE: u8 = 0x02;
+
+/// The longest key expression a binary message carries, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// A binary message: `tag ‖ u32be id ‖ u16be key length ‖ key ‖ frame`; `None` (and a
+/// `debug` log) for a key that is empty or longer than [`MAX_KEY_LEN`].
+fn binary(tag: u8, id: u32, sample: &Sample) -> Option<Vec<u8>> {
+    let key = sample.key.as_bytes();
+    let len = u16::try_from(key.len())
+        .ok()
+        .filter(|_| (1..=MAX_KEY_LEN).contains(&key.len()));
+    let Some(len) = len else {
+        tracing::debug!(key = %sample.key, "dropped a frame on a key too long to relay");
+        return None;
+    };
+    let mut out = Vec::with_capacity(7 + key.len() + sample.payload.len());
+    out.push(tag);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&sample.payload);
+    Some(out)
+}
 
 /// Frames up to this size are read (and refused with an error frame when over the configured
 /// limit); larger ones close the socket.
@@ -39,7 +71,7 @@ pub(crate) async fn upgrade(
             return ApiError::new(
                 e.status(),
                 "not_websocket",
-                format!("`/v1/ws` speaks WebSocket only: {}", e.body_text()),
+                format!("`/v2/ws` speaks WebSocket only: {}", e.body_text()),
             )
             .into_response();
         }
@@ -63,15 +95,17 @@ pub(crate) async fn upgrade(
 
 /// What operation tasks hand to the socket.
 enum Out {
-    /// A frame of a running operation.
-    Frame(String),
-    /// The last frame of an operation (`end`, or an `error`): the id is free again.
-    Last(u64, String),
+    /// A control message of a running operation (`subscribed`, `alive`, `gone`).
+    Text(String),
+    /// A binary message (a reply or a sample).
+    Binary(Vec<u8>),
+    /// The last message of an operation (`end`, or an `error`): the id is free again.
+    Last(u32, String),
 }
 
 /// The open operations of a socket; dropping it stops them all.
 #[derive(Default)]
-struct Ops(HashMap<u64, AbortHandle>);
+struct Ops(HashMap<u32, AbortHandle>);
 
 impl Drop for Ops {
     fn drop(&mut self) {
@@ -87,27 +121,24 @@ struct Session {
     outbox: mpsc::Sender<Out>,
 }
 
-/// Frames the gateway sends.
+/// Text messages the gateway sends.
 #[derive(Serialize)]
 struct Sent<'a> {
     op: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<u64>,
+    id: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    envelope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody<'a>>,
 }
 
 impl<'a> Sent<'a> {
-    fn new(op: &'a str, id: u64) -> Sent<'a> {
+    fn new(op: &'a str, id: u32) -> Sent<'a> {
         Sent {
             op,
             id: Some(id),
             key: None,
-            envelope: None,
             error: None,
         }
     }
@@ -117,12 +148,11 @@ impl<'a> Sent<'a> {
     }
 }
 
-fn error_frame(id: Option<u64>, error: &ApiError) -> String {
+fn error_frame(id: Option<u32>, error: &ApiError) -> String {
     Sent {
         op: "error",
         id,
         key: None,
-        envelope: None,
         error: Some(ErrorBody {
             code: error.code,
             message: &error.message,
@@ -150,7 +180,7 @@ struct Query {
     _id: u64,
     key: String,
     #[serde(default)]
-    payload: Option<String>,
+    frame: Option<String>,
     #[serde(default)]
     timeout_ms: Option<u64>,
 }
@@ -164,10 +194,11 @@ struct Close {
     _id: u64,
 }
 
-/// An operation a frame asks for.
+/// An operation a message asks for.
 enum Op {
     Subscribe(String),
-    Query(String, Option<String>, Duration),
+    /// A query, with its place among the queries in flight.
+    Query(String, Option<bytes::Bytes>, Duration),
     Liveliness(String),
     Close,
 }
@@ -200,7 +231,8 @@ impl Session {
                             None,
                             &ApiError::bad_request(
                                 "binary_frame",
-                                "frames are JSON text; binary frames are not understood",
+                                "clients send JSON text messages; binary messages are the \
+                                 gateway's",
                             ),
                         )),
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
@@ -212,14 +244,15 @@ impl Session {
                     }
                 }
                 Some(item) = out.recv() => {
-                    let text = match item {
-                        Out::Frame(text) => text,
+                    let message = match item {
+                        Out::Text(text) => Message::Text(text.into()),
+                        Out::Binary(bytes) => Message::Binary(bytes.into()),
                         Out::Last(id, text) => {
                             session.ops.0.remove(&id);
-                            text
+                            Message::Text(text.into())
                         }
                     };
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if socket.send(message).await.is_err() {
                         break;
                     }
                 }
@@ -262,7 +295,21 @@ impl Session {
                         ),
                     ));
                 }
-                let task = tokio::spawn(run_op(self.shared.clone(), self.outbox.clone(), id, op));
+                // A query holds its place among the gateway's queries in flight until it ends.
+                let place = match &op {
+                    Op::Query(..) => match permit(&self.shared) {
+                        Ok(place) => Some(place),
+                        Err(e) => return Some(error_frame(Some(id), &e)),
+                    },
+                    _ => None,
+                };
+                let task = tokio::spawn(run_op(
+                    self.shared.clone(),
+                    self.outbox.clone(),
+                    id,
+                    op,
+                    place,
+                ));
                 self.ops.0.insert(id, task.abort_handle());
                 None
             }
@@ -270,7 +317,7 @@ impl Session {
         }
     }
 
-    fn parse(&self, text: &str) -> Result<(u64, Op), (Option<u64>, ApiError)> {
+    fn parse(&self, text: &str) -> Result<(u32, Op), (Option<u32>, ApiError)> {
         let limit = self.shared.config.max_body;
         if text.len() > limit {
             return Err((None, ApiError::too_large("the frame", limit)));
@@ -283,12 +330,19 @@ impl Session {
             ));
         };
         let id = match frame.get("id") {
-            Some(id) => Some(id.as_u64().ok_or_else(|| {
-                (
-                    None,
-                    ApiError::bad_request("invalid_request", "`id` must be a non-negative integer"),
-                )
-            })?),
+            Some(id) => Some(
+                id.as_u64()
+                    .and_then(|id| u32::try_from(id).ok())
+                    .ok_or_else(|| {
+                        (
+                            None,
+                            ApiError::bad_request(
+                                "invalid_request",
+                                "`id` must be an integer with 0 ≤ id < 2³²",
+                            ),
+                        )
+                    })?,
+            ),
             None => None,
         };
         let op = match frame.get("op") {
@@ -341,10 +395,14 @@ impl Session {
             "query" => {
                 let f: Query = serde_json::from_value(value.clone()).map_err(fields)?;
                 check::query_key(&f.key).map_err(|e| (Some(id), e))?;
-                if let Some(payload) = &f.payload {
-                    check::envelope(payload).map_err(|e| (Some(id), e))?;
-                }
-                Op::Query(f.key, f.payload, check::timeout(f.timeout_ms))
+                let frame = f
+                    .frame
+                    .as_deref()
+                    .map(check::request_frame)
+                    .transpose()
+                    .map_err(|e| (Some(id), e))?;
+                let timeout = check::timeout(f.timeout_ms, self.shared.config.max_query_ms);
+                Op::Query(f.key, frame, timeout)
             }
             _ => {
                 let _: Close = serde_json::from_value(value.clone()).map_err(fields)?;
@@ -356,24 +414,33 @@ impl Session {
 }
 
 /// Runs one operation until it ends (queries), fails, or is closed (its task aborted).
-async fn run_op(shared: Arc<Shared>, outbox: mpsc::Sender<Out>, id: u64, op: Op) {
+async fn run_op(
+    shared: Arc<Shared>,
+    outbox: mpsc::Sender<Out>,
+    id: u32,
+    op: Op,
+    _place: Option<OwnedSemaphorePermit>,
+) {
     let transport = &shared.transport;
     let failed = |e: safething::transport::TransportError| {
         Out::Last(id, error_frame(Some(id), &ApiError::transport(&e)))
     };
+    let subscribed = || Out::Text(Sent::new("subscribed", id).text());
     let last = match op {
         Op::Subscribe(key) => match transport.subscribe(&key).await {
             Ok(mut subscriber) => {
+                // Declared: what is published from now on reaches this subscriber.
+                if outbox.send(subscribed()).await.is_err() {
+                    return;
+                }
                 while let Some(sample) = subscriber.recv().await {
-                    let Some(envelope) = text(&sample) else {
+                    if !check::is_frame(&sample.key, &sample.payload) {
+                        continue;
+                    }
+                    let Some(message) = binary(TAG_SAMPLE, id, &sample) else {
                         continue;
                     };
-                    let frame = Sent {
-                        key: Some(&sample.key),
-                        envelope: Some(envelope),
-                        ..Sent::new("sample", id)
-                    };
-                    if outbox.send(Out::Frame(frame.text())).await.is_err() {
+                    if outbox.send(Out::Binary(message)).await.is_err() {
                         return;
                     }
                 }
@@ -386,17 +453,40 @@ async fn run_op(shared: Arc<Shared>, outbox: mpsc::Sender<Out>, id: u64, op: Op)
         },
         Op::Liveliness(key) => match transport.watch_liveliness(&key).await {
             Ok(mut watch) => {
-                while let Some(change) = watch.recv().await {
-                    let (op, key) = match &change {
+                let alive = |change: &Liveliness| {
+                    let (op, key) = match change {
                         Liveliness::Alive(key) => ("alive", key),
                         Liveliness::Gone(key) => ("gone", key),
                     };
-                    let frame = Sent {
-                        key: Some(key),
-                        ..Sent::new(op, id)
+                    Out::Text(
+                        Sent {
+                            key: Some(key),
+                            ..Sent::new(op, id)
+                        }
+                        .text(),
+                    )
+                };
+                // The tokens alive now are delivered at the declaration: send what is there
+                // already, then acknowledge. Unconstrained: tokio's cooperative budget must not
+                // make a waiting token look absent.
+                let mut open = true;
+                while let Some(ready) = tokio::task::unconstrained(watch.recv()).now_or_never() {
+                    let Some(change) = ready else {
+                        open = false;
+                        break;
                     };
-                    if outbox.send(Out::Frame(frame.text())).await.is_err() {
+                    if outbox.send(alive(&change)).await.is_err() {
                         return;
+                    }
+                }
+                if open {
+                    if outbox.send(subscribed()).await.is_err() {
+                        return;
+                    }
+                    while let Some(change) = watch.recv().await {
+                        if outbox.send(alive(&change)).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 ended(
@@ -406,35 +496,42 @@ async fn run_op(shared: Arc<Shared>, outbox: mpsc::Sender<Out>, id: u64, op: Op)
             }
             Err(e) => failed(e),
         },
-        Op::Query(key, payload, timeout) => {
-            let payload = payload.map(|p| Bytes::from(p.into_bytes()));
-            match transport.query(&key, payload, timeout).await {
-                Ok(mut replies) => {
-                    while let Some(reply) = replies.recv().await {
-                        let Reply::Ok(sample) = reply else { continue };
-                        let Some(envelope) = text(&sample) else {
+        Op::Query(key, frame, timeout) => match transport.query(&key, frame, timeout).await {
+            Ok(mut replies) => {
+                let mut caps = Caps::new(&shared);
+                let mut last = Out::Last(id, Sent::new("end", id).text());
+                while let Some(reply) = replies.recv().await {
+                    let sample = match reply {
+                        Reply::Ok(sample) => sample,
+                        Reply::Err(payload) => {
+                            tracing::debug!(%key, len = payload.len(), "dropped an error reply");
                             continue;
-                        };
-                        let frame = Sent {
-                            key: Some(&sample.key),
-                            envelope: Some(envelope),
-                            ..Sent::new("reply", id)
-                        };
-                        if outbox.send(Out::Frame(frame.text())).await.is_err() {
-                            return;
                         }
+                    };
+                    if !check::is_frame(&sample.key, &sample.payload) {
+                        continue;
                     }
-                    Out::Last(id, Sent::new("end", id).text())
+                    if let Err(e) = caps.admit(sample.payload.len()) {
+                        last = Out::Last(id, error_frame(Some(id), &e));
+                        break;
+                    }
+                    let Some(message) = binary(TAG_REPLY, id, &sample) else {
+                        continue;
+                    };
+                    if outbox.send(Out::Binary(message)).await.is_err() {
+                        return;
+                    }
                 }
-                Err(e) => failed(e),
+                last
             }
-        }
+            Err(e) => failed(e),
+        },
         Op::Close => return,
     };
     let _ = outbox.send(last).await;
 }
 
-fn ended(id: u64, message: &str) -> Out {
+fn ended(id: u32, message: &str) -> Out {
     Out::Last(
         id,
         error_frame(
@@ -442,4 +539,31 @@ fn ended(id: u64, message: &str) -> Out {
             &ApiError::new(StatusCode::BAD_GATEWAY, "transport", message),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_messages() {
+        let sample = Sample {
+            key: "safething/v1/garden-01/admin".into(),
+            payload: bytes::Bytes::from_static(b"ST\x02frame"),
+        };
+        let m = binary(TAG_REPLY, 0x0102_0304, &sample).unwrap();
+        assert_eq!(m[..7], [TAG_REPLY, 1, 2, 3, 4, 0, 28]);
+        assert_eq!(&m[7..35], sample.key.as_bytes());
+        assert_eq!(&m[35..], &sample.payload[..]);
+        let long = Sample {
+            key: "k".repeat(MAX_KEY_LEN + 1).into(),
+            payload: sample.payload.clone(),
+        };
+        assert!(binary(TAG_SAMPLE, 1, &long).is_none());
+        let fits = Sample {
+            key: "k".repeat(MAX_KEY_LEN).into(),
+            payload: sample.payload,
+        };
+        assert!(binary(TAG_SAMPLE, 1, &fits).is_some());
+    }
 }

@@ -38,10 +38,11 @@ test("a generated client claims, publishes and operates the gardening device thr
   const client = await rt.Client.connect({ transport, identity: await rt.Identity.generate(), discoveryTimeoutMs: 1500 });
   t.after(() => client.close());
   const sample = await rt.fetchDescription(base, id);
-  const described = await client.openDescription(sample.key, sample.envelope);
+  const described = await client.openDescription(rt.keys.description(id), sample.frame);
   assert.equal(described.id, id);
   assert.equal(described.owner, undefined, "unclaimed");
-  assert.equal(await client.openDescription(summary.key_expression, summary.envelope).then((d) => d.thing_key), summary.key);
+  assert.match(described.boot, /^[0-9a-f]{32}$/);
+  assert.equal(await client.openDescription(summary.key_expression, rt.fromBase64url(summary.frame)).then((d) => d.thing_key), summary.key);
 
   // A stranger: refused with the rule, before anything is sent.
   const garden = await GardeningDeviceClient.connect(client, id);
@@ -79,13 +80,23 @@ test("a generated client claims, publishes and operates the gardening device thr
   const closed = await mine.closeValve();
   assert.equal(await closed.output(), null);
 
-  // `POST /v1/query` with an envelope signed here; the reply verifies here.
+  // `POST /v2/query` with a request frame signed here (naming the device's boot epoch); the
+  // reply verifies here with the thing's key, bound to that request.
   const key = rt.keys.attribute(id, "valve_state");
-  const replies = await rt.httpQuery(base, key, await client.sealer.seal(key, { op: "read" }), 5000);
+  const requestId = client.sealer.nextId();
+  const epoch = { type: "epoch", epoch: rt.parseBoot(mine.description.boot) };
+  const request = await client.sealer.frame(key, { kind: rt.Kind.Request, binding: epoch, id: requestId }, { op: "read" });
+  const replies = await rt.httpQuery(base, key, request, 5000);
   assert.equal(replies.length, 1);
-  const opened = await client.verifier.open(replies[0].key, replies[0].envelope);
-  assert.equal(opened.from.toString(), summary.key);
-  assert.ok(["open", "closed"].includes(JSON.parse(opened.body).ok.value));
+  const opened = await client.verifier.open(key, replies[0].frame, { from: rt.PublicKey.parse(summary.key) });
+  rt.expectBound(opened, rt.Kind.Reply, requestId, client.publicKey);
+  assert.ok(["open", "closed"].includes(JSON.parse(rt.fromUtf8(opened.body)).ok.value));
+  // The same frame again is a replay: the device refuses it (signed, bound to it).
+  const again = await rt.httpQuery(base, key, request, 5000);
+  const refusal = await client.verifier.open(key, again[0].frame, { from: rt.PublicKey.parse(summary.key) });
+  assert.equal(JSON.parse(rt.fromUtf8(refusal.body)).error.kind, "bad_request");
+  // A v1 envelope is refused by the gateway, naming the version.
+  await assert.rejects(rt.httpQuery(base, key, rt.utf8('{"v":1}'), 1000), (e) => e.kind === "transport" && e.code === "unsupported_version");
 
   // Bad requests get the gateway's JSON errors.
   await assert.rejects(rt.httpQuery(base, "elsewhere/x", undefined), (e) => e.kind === "transport" && /safething\/v1/.test(e.message));

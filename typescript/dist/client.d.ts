@@ -14,7 +14,8 @@
  *
  * @module
  */
-import { type Opened, Sealer, Verifier } from "./envelope.js";
+import { type Bytes } from "./bytes.js";
+import { type Opened, Sealer, Verifier } from "./message.js";
 import { AccessDeniedError } from "./errors.js";
 import { type FilterArg } from "./filter.js";
 import { Identity, PublicKey } from "./identity.js";
@@ -127,10 +128,10 @@ export declare class Client {
     /** Fetches and verifies a thing's description. */
     describe(id: string): Promise<Description>;
     /**
-     * Verifies a description received on `key` (e.g. from `GET /v1/things/{id}`): signed by the
-     * thing's own key, on its own key, matching any pinned key.
+     * Verifies a description frame received on `key` (e.g. from `GET /v2/things/{id}`): a
+     * `description` frame signed by the thing's own key, on its own key, matching any pinned key.
      */
-    openDescription(key: string, envelope: string): Promise<Description>;
+    openDescription(key: string, frame: Uint8Array): Promise<Description>;
     /** Connects to a thing: fetches its description (pinning its key on first contact). */
     thing(id: string): Promise<RemoteThing>;
     /** Whether a thing is online now (from its liveliness token). */
@@ -149,6 +150,15 @@ type Protect = {
 } | {
     kind: "to_thing";
 };
+/** What an action request is sent as, to send it again for a device that restarted. */
+interface Invocation {
+    key: string;
+    frame: Bytes;
+    body: object;
+    protect: Protect;
+    /** The invoke frame's message id: the request id every state is bound to. */
+    id: Bytes;
+}
 /** Decides whether `who` may use an affordance with access type `access` (as the device does). */
 export declare function checkAccess(description: Description, access: Access, who: PublicKey): AccessDeniedError | undefined;
 /**
@@ -192,14 +202,29 @@ export declare class RemoteThing {
     /** Refuses locally what the device would refuse for lack of access (confirmed against a fresh description). */
     precheck(access: Access): Promise<void>;
     /**
+     * Frames a request body with message id `id`, naming the device's boot epoch: sealed with the
+     * key of `group`/`owner` affordances (when this client holds it), or to the thing alone.
+     */
+    frameRequest(protect: Protect, key: string, body: object, id: Bytes): Promise<Bytes>;
+    /**
+     * The device restarted: fetches its description again (keys may have changed while this
+     * handle was not looking) and takes the epoch its answer named (signed by the thing and bound
+     * to our request, so it is the device's word).
+     */
+    restarted(boot: string): Promise<void>;
+    /**
      * Opens a message that must come from this thing, decrypting a sealed payload; a payload
      * sealed with a key this handle has not seen makes it fetch the description once, then retry.
      */
-    openFresh(key: string, envelope: string): Promise<{
+    openFresh(key: string, frame: Uint8Array): Promise<{
         opened: Opened;
         body: unknown;
     }>;
-    /** Sends a signed request on `key` and returns the first verified answer of the thing. */
+    /**
+     * Sends a signed request on `key` and returns the first verified answer of the thing: only a
+     * reply signed by the thing's pinned key and bound to this very request (its id, our key) is
+     * taken; a `stale_epoch` answer (the device restarted) makes it ask again, once, as a new frame.
+     */
     request<R>(key: string, body: object, timeoutMs?: number, protect?: Protect): Promise<R>;
     /** The current value of an attribute. */
     read<T = Json>(name: string): Promise<AttributeReading<T>>;
@@ -250,6 +275,6 @@ export declare class ActionHandle<O = Json> {
     /** Asks the device to cancel; the state becomes `cancelled` when the device confirms (a finished request keeps its final state). */
     cancel(): Promise<void>;
     /** @internal Follows the request: replies to the query, retries, then the request's own key. */
-    drive(key: string, envelope: string, first: Stream<Sample>, retries: number, output: CompiledSchema | undefined): Promise<void>;
+    drive(invocation: Invocation, first: Stream<Sample>, retries: number, output: CompiledSchema | undefined): Promise<void>;
 }
 export {};

@@ -14,9 +14,10 @@
  *
  * @module
  */
-import { fromUtf8, utf8 } from "./bytes.js";
-import { SEALED_PREFIX, sealTo, unwrap } from "./crypto.js";
-import { Sealer, Verifier } from "./envelope.js";
+import { fromUtf8, hex } from "./bytes.js";
+import { bodyAad, unwrap } from "./crypto.js";
+import { Kind } from "./frame.js";
+import { Sealer, Verifier, expectBound, parseBoot } from "./message.js";
 import { AccessDeniedError, CancelledError, ActionFailedError, InvalidPayloadError, NoValueError, OfflineError, ProtocolError, RejectedError, ShutdownError, TimedOutError, UnknownAffordanceError, UnknownThingError, UntrustedError, fromProblem, } from "./errors.js";
 import { FilterState, toFilter } from "./filter.js";
 import { Identity, PublicKey } from "./identity.js";
@@ -128,7 +129,8 @@ export class Client {
         try {
             for await (const sample of replies) {
                 try {
-                    const d = await this.openDescription(sample.key, sample.envelope);
+                    // A wildcard query: the label names the thing, whose description (and pinned key) must match it.
+                    const d = await this.openDescription(sample.key, sample.frame);
                     const old = found.get(d.id);
                     if (old === undefined || old.revision < d.revision)
                         found.set(d.id, d);
@@ -165,7 +167,8 @@ export class Client {
         try {
             for await (const sample of replies) {
                 try {
-                    const d = await this.openDescription(sample.key, sample.envelope);
+                    // Verified on the key asked, whatever key the transport labels it with.
+                    const d = await this.openDescription(keys.description(id), sample.frame);
                     if (d.id !== id)
                         continue;
                     // Trust on first use: the first verified key of a thing is the one we keep.
@@ -187,14 +190,16 @@ export class Client {
         throw this.presence.isOnline(id) ? new TimedOutError(this.requestTimeoutMs) : new UnknownThingError(id);
     }
     /**
-     * Verifies a description received on `key` (e.g. from `GET /v1/things/{id}`): signed by the
-     * thing's own key, on its own key, matching any pinned key.
+     * Verifies a description frame received on `key` (e.g. from `GET /v2/things/{id}`): a
+     * `description` frame signed by the thing's own key, on its own key, matching any pinned key.
      */
-    async openDescription(key, envelope) {
-        const opened = await this.verifier.open(key, envelope);
+    async openDescription(key, frame) {
+        const opened = await this.verifier.open(key, frame);
+        if (opened.kind !== Kind.Description || opened.sealed)
+            throw new UntrustedError("not a description frame");
         let d;
         try {
-            d = JSON.parse(opened.body);
+            d = JSON.parse(fromUtf8(opened.body));
         }
         catch {
             throw new UntrustedError("malformed description");
@@ -239,6 +244,33 @@ class UnknownKey {
     kid;
     constructor(kid) {
         this.kid = kid;
+    }
+}
+/** The `sealed` member of a sealed body, or `undefined` when the bytes are not one. */
+function sealedOf(body) {
+    let parsed;
+    try {
+        parsed = JSON.parse(fromUtf8(body));
+    }
+    catch {
+        return undefined;
+    }
+    const sealed = (typeof parsed === "object" && parsed !== null ? parsed.sealed : undefined);
+    if (typeof sealed !== "object" || sealed === null || typeof sealed.nonce !== "string" || typeof sealed.ct !== "string")
+        return undefined;
+    if (sealed.kid !== undefined && typeof sealed.kid !== "string")
+        return undefined;
+    if (sealed.epk !== undefined && typeof sealed.epk !== "string")
+        return undefined;
+    return sealed;
+}
+/** JSON of UTF-8 bytes; {@link UntrustedError} with `why` otherwise. */
+function parseJson(bytes, why) {
+    try {
+        return JSON.parse(fromUtf8(bytes));
+    }
+    catch {
+        throw new UntrustedError(why);
     }
 }
 /** Decides whether `who` may use an affordance with access type `access` (as the device does). */
@@ -348,6 +380,8 @@ export class RemoteThing {
     #group;
     #owner;
     #known = [];
+    /** The device's boot epoch as last learnt (description, or a `stale_epoch` answer). */
+    #boot = new Uint8Array(16);
     constructor(client, description) {
         this.client = client;
         this.initial = description;
@@ -390,6 +424,11 @@ export class RemoteThing {
                 previous.push(k);
         }
         this.#latest = description;
+        // The epoch of the description fetched last, whatever its revision: a device that
+        // restarted keeps its revision but not its epoch.
+        const boot = parseBoot(description.boot);
+        if (boot !== undefined)
+            this.#boot = boot;
         this.#group = group;
         this.#owner = owner;
         for (const k of [...previous, group, owner]) {
@@ -423,65 +462,71 @@ export class RemoteThing {
         if (denied !== undefined)
             throw denied;
     }
-    /** Seals a request body: encrypted for `group`/`owner` affordances (when this client holds the key), or to the thing alone. */
-    async #seal(protect, key, body) {
-        let sealed;
-        const text = JSON.stringify(body);
+    /**
+     * Frames a request body with message id `id`, naming the device's boot epoch: sealed with the
+     * key of `group`/`owner` affordances (when this client holds it), or to the thing alone.
+     */
+    async frameRequest(protect, key, body, id) {
+        let protection;
         if (protect.kind === "for") {
             const symmetric = protect.access === "group" ? this.#group : protect.access === "owner" ? this.#owner : undefined;
             if (symmetric !== undefined)
-                sealed = await symmetric.seal(key, utf8(text));
+                protection = { key: symmetric };
         }
         else if (protect.kind === "to_thing") {
-            sealed = await sealTo(this.thingKey, key, utf8(text));
+            protection = { to: this.thingKey };
         }
-        return sealed === undefined ? this.client.sealer.seal(key, body) : this.client.sealer.seal(key, { sealed });
+        const binding = { type: "epoch", epoch: this.#boot };
+        return this.client.sealer.frame(key, protection === undefined ? { kind: Kind.Request, binding, id } : { kind: Kind.Request, binding, id, protection }, body);
+    }
+    /**
+     * The device restarted: fetches its description again (keys may have changed while this
+     * handle was not looking) and takes the epoch its answer named (signed by the thing and bound
+     * to our request, so it is the device's word).
+     */
+    async restarted(boot) {
+        try {
+            await this.refresh();
+        }
+        catch {
+            // The epoch of the signed answer is enough to ask again.
+        }
+        const epoch = parseBoot(boot);
+        if (epoch === undefined)
+            throw new ProtocolError("the device named a malformed boot epoch");
+        this.#boot = epoch;
     }
     /** What no answer means: the thing is offline, or too slow. */
     #silence(timeoutMs) {
         return this.isOnline() ? new TimedOutError(timeoutMs) : new OfflineError(this.id);
     }
-    async #open(key, envelope) {
-        const opened = await this.client.verifier.open(key, envelope);
-        if (!opened.from.equals(this.thingKey))
-            throw new UntrustedError(`message from ${opened.from.toString()}, expected ${this.thingKey.toString()}`);
-        const raw = opened.body;
-        if (raw.startsWith(SEALED_PREFIX)) {
-            let sealed;
-            try {
-                sealed = JSON.parse(raw).sealed;
-            }
-            catch {
-                throw new UntrustedError("malformed sealed payload");
-            }
-            const kid = sealed.kid ?? "";
+    /** Opens a frame received for `key` that must be signed by this thing's pinned key, decrypting a sealed body. */
+    async #open(key, frame) {
+        const opened = await this.client.verifier.open(key, frame, { from: this.thingKey });
+        if (opened.sealed) {
+            const sealed = sealedOf(opened.body);
+            if (sealed === undefined)
+                throw new UntrustedError("malformed sealed body");
+            const kid = sealed.kid;
+            if (kid === undefined || sealed.epk !== undefined)
+                throw new UntrustedError("a sealed body this client cannot open");
             const symmetric = this.#known.find((k) => k.kid === kid);
             if (symmetric === undefined)
                 throw new UnknownKey(kid);
-            const plain = await symmetric.open(key, sealed);
+            const plain = await symmetric.open(bodyAad(key, opened.from.bytes, opened.id), sealed);
             if (plain === undefined)
                 throw new UntrustedError("cannot decrypt the payload");
-            try {
-                return { opened, body: JSON.parse(fromUtf8(plain)) };
-            }
-            catch {
-                throw new UntrustedError("the decrypted payload is not JSON");
-            }
+            return { opened, body: parseJson(plain, "the decrypted payload is not JSON") };
         }
-        try {
-            return { opened, body: JSON.parse(raw) };
-        }
-        catch {
-            throw new UntrustedError("the body is not JSON");
-        }
+        return { opened, body: parseJson(opened.body, "the body is not JSON") };
     }
     /**
      * Opens a message that must come from this thing, decrypting a sealed payload; a payload
      * sealed with a key this handle has not seen makes it fetch the description once, then retry.
      */
-    async openFresh(key, envelope) {
+    async openFresh(key, frame) {
         try {
-            return await this.#open(key, envelope);
+            return await this.#open(key, frame);
         }
         catch (e) {
             if (!(e instanceof UnknownKey))
@@ -496,7 +541,7 @@ export class RemoteThing {
                 }
             }
             try {
-                return await this.#open(key, envelope);
+                return await this.#open(key, frame);
             }
             catch (again) {
                 if (again instanceof UnknownKey)
@@ -505,10 +550,32 @@ export class RemoteThing {
             }
         }
     }
-    /** Sends a signed request on `key` and returns the first verified answer of the thing. */
+    /**
+     * Sends a signed request on `key` and returns the first verified answer of the thing: only a
+     * reply signed by the thing's pinned key and bound to this very request (its id, our key) is
+     * taken; a `stale_epoch` answer (the device restarted) makes it ask again, once, as a new frame.
+     */
     async request(key, body, timeoutMs = this.client.requestTimeoutMs, protect = { kind: "plain" }) {
-        const envelope = await this.#seal(protect, key, body);
-        const replies = await this.client.transport.query(key, envelope, timeoutMs);
+        let retried = false;
+        for (;;) {
+            const id = this.client.sealer.nextId();
+            const frame = await this.frameRequest(protect, key, body, id);
+            const outcome = await this.#ask(key, frame, id, timeoutMs);
+            if ("ok" in outcome)
+                return outcome.ok;
+            const problem = outcome.error;
+            if (problem.kind === "stale_epoch" && !retried) {
+                retried = true;
+                await this.restarted(problem.boot);
+                continue;
+            }
+            throw fromProblem(this.id, problem);
+        }
+    }
+    /** Sends one request and waits for the first reply bound to it. */
+    async #ask(key, frame, id, timeoutMs) {
+        const me = this.client.publicKey;
+        const replies = await this.client.transport.query(key, frame, timeoutMs);
         const stop = closeAfter(replies, timeoutMs + 1000);
         let lastError;
         try {
@@ -518,16 +585,21 @@ export class RemoteThing {
                     break;
                 let outcome;
                 try {
-                    outcome = (await this.openFresh(sample.key, sample.envelope)).body;
+                    // Opened for the key we asked on, whatever key the transport labels it with.
+                    const opened = await this.openFresh(key, sample.frame);
+                    expectBound(opened.opened, Kind.Reply, id, me);
+                    outcome = opened.body;
                 }
                 catch (e) {
                     lastError = e;
                     continue;
                 }
                 if (typeof outcome === "object" && outcome !== null && "ok" in outcome)
-                    return outcome.ok;
+                    return outcome;
                 if (typeof outcome === "object" && outcome !== null && "error" in outcome) {
-                    throw fromProblem(this.id, outcome.error);
+                    const problem = outcome.error;
+                    if (typeof problem === "object" && problem !== null && typeof problem.kind === "string")
+                        return { error: problem };
                 }
                 lastError = new ProtocolError("a reply that is neither `ok` nor `error`");
             }
@@ -622,7 +694,9 @@ export class RemoteThing {
                     return undefined;
                 let message;
                 try {
-                    message = await this.openFresh(sample.key, sample.envelope);
+                    message = await this.openFresh(key, sample.frame);
+                    if (message.opened.kind !== Kind.Publication)
+                        continue;
                 }
                 catch {
                     continue; // Unverifiable: dropped.
@@ -648,7 +722,8 @@ export class RemoteThing {
         const state = FilterState.compile(toFilter(filter), event.data ?? { type: "null" }, this.definition.types ?? {});
         await this.precheck(event.access ?? "owner");
         const schema = this.#schemas.events.get(name);
-        const subscriber = await this.client.transport.subscribe(keys.event(this.id, name));
+        const eventKey = keys.event(this.id, name);
+        const subscriber = await this.client.transport.subscribe(eventKey);
         const order = new Order();
         const pull = async () => {
             for (;;) {
@@ -659,7 +734,9 @@ export class RemoteThing {
                     return undefined;
                 let message;
                 try {
-                    message = await this.openFresh(sample.key, sample.envelope);
+                    message = await this.openFresh(eventKey, sample.frame);
+                    if (message.opened.kind !== Kind.Publication)
+                        continue;
                 }
                 catch {
                     continue;
@@ -694,16 +771,19 @@ export class RemoteThing {
         const access = action.access ?? "owner";
         await this.precheck(access);
         const timeoutMs = options.timeoutMs ?? (action.timeout === undefined ? undefined : parseDuration(action.timeout)) ?? DEFAULT_ACTION_TIMEOUT_MS;
-        const request = this.client.sealer.nextId();
+        // The request id is the invoke frame's message id (`docs/protocol.md` §1.3).
+        const id = this.client.sealer.nextId();
+        const request = hex(id);
         const key = keys.action(this.id, name);
         const body = { op: "invoke", request, input: input ?? null };
         if (options.timeoutMs !== undefined)
             body.timeout_ms = options.timeoutMs;
-        // Sealed once: a retry resends these exact bytes, which the device recognises.
-        const envelope = await this.#seal({ kind: "for", access }, key, body);
-        const replies = await this.client.transport.query(key, envelope, timeoutMs + DEADLINE_GRACE_MS);
+        const protect = { kind: "for", access };
+        // Framed once: a retry resends these exact bytes, which the device recognises.
+        const frame = await this.frameRequest(protect, key, body, id);
+        const replies = await this.client.transport.query(key, frame, timeoutMs + DEADLINE_GRACE_MS);
         const handle = new ActionHandle(this, name, request, timeoutMs);
-        void handle.drive(key, envelope, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
+        void handle.drive({ key, frame, body, protect, id }, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
         return handle;
     }
     async #admin(op) {
@@ -859,9 +939,19 @@ export class ActionHandle {
         this.#changed();
         return final;
     }
-    /** @internal Follows the request: replies to the query, retries, then the request's own key. */
-    async drive(key, envelope, first, retries, output) {
+    /** Opens a request state: sealed and signed for the request's key (whichever key carries it), by the thing, bound to this request and to us. */
+    async #openState(requestKey, id, frame) {
         const thing = this.#thing;
+        const { opened, body } = await thing.openFresh(requestKey, frame);
+        expectBound(opened, Kind.State, id, thing.client.publicKey);
+        return body;
+    }
+    /** @internal Follows the request: replies to the query, retries, then the request's own key. */
+    async drive(invocation, first, retries, output) {
+        const thing = this.#thing;
+        const { key, id } = invocation;
+        let frame = invocation.frame;
+        let restarted = false;
         const requestKey = keys.request(thing.id, this.id);
         const deadline = Date.now() + this.timeoutMs + DEADLINE_GRACE_MS;
         let current = first;
@@ -876,6 +966,7 @@ export class ActionHandle {
             let attempts = 0;
             for (;;) {
                 let heard = false;
+                let stale;
                 const stop = closeAfter(current, Math.max(0, deadline - Date.now()));
                 try {
                     for (;;) {
@@ -888,16 +979,21 @@ export class ActionHandle {
                         }
                         if (sample === undefined)
                             break;
+                        let update;
                         try {
-                            // States are sealed for the request's key, whichever key carries them.
-                            const { body } = await thing.openFresh(requestKey, sample.envelope);
-                            heard = true;
-                            if (this.#apply(body, output))
-                                return;
+                            update = await this.#openState(requestKey, id, sample.frame);
                         }
                         catch {
-                            // An unverifiable reply is dropped.
+                            continue; // An unverifiable reply is dropped.
                         }
+                        heard = true;
+                        if (update.state === "rejected" && update.problem?.kind === "stale_epoch" && !restarted) {
+                            stale = update.problem.boot;
+                            current.close();
+                            break;
+                        }
+                        if (this.#apply(update, output))
+                            return;
                     }
                 }
                 finally {
@@ -907,27 +1003,40 @@ export class ActionHandle {
                     return this.#fail(new OfflineError(thing.id));
                 if (thing.client.closed)
                     return this.#fail(new ShutdownError());
-                if (heard)
-                    break;
-                if (attempts >= retries || Date.now() >= deadline) {
-                    return this.#fail(thing.isOnline() ? new TimedOutError(this.timeoutMs) : new OfflineError(thing.id));
+                if (stale !== undefined) {
+                    // The same request (same id) for the device's new boot: it never saw it.
+                    restarted = true;
+                    try {
+                        await thing.restarted(stale);
+                        frame = await thing.frameRequest(invocation.protect, key, invocation.body, id);
+                    }
+                    catch (e) {
+                        return this.#fail(e instanceof Error && "kind" in e ? e : new ProtocolError(String(e)));
+                    }
                 }
-                attempts++;
+                else {
+                    if (heard)
+                        break;
+                    if (attempts >= retries || Date.now() >= deadline) {
+                        return this.#fail(thing.isOnline() ? new TimedOutError(this.timeoutMs) : new OfflineError(thing.id));
+                    }
+                    attempts++;
+                }
                 try {
-                    current = await thing.client.transport.query(key, envelope, Math.max(0, deadline - Date.now()));
+                    current = await thing.client.transport.query(key, frame, Math.max(0, deadline - Date.now()));
                 }
                 catch (e) {
                     return this.#fail(e instanceof Error && "kind" in e ? e : new ProtocolError(String(e)));
                 }
             }
             // The device accepted but the reply stream ended early: follow the request's key.
-            await this.#poll(requestKey, deadline, output, () => offline);
+            await this.#poll(requestKey, id, deadline, output, () => offline);
         }
         finally {
             stopPresence();
         }
     }
-    async #poll(requestKey, deadline, output, offline) {
+    async #poll(requestKey, id, deadline, output, offline) {
         const thing = this.#thing;
         let subscriber;
         try {
@@ -964,8 +1073,7 @@ export class ActionHandle {
                 if (sample === undefined)
                     break;
                 try {
-                    const { body } = await thing.openFresh(sample.key, sample.envelope);
-                    if (this.#apply(body, output))
+                    if (this.#apply(await this.#openState(requestKey, id, sample.frame), output))
                         return;
                 }
                 catch {

@@ -1,21 +1,34 @@
 /**
- * Confidentiality, exactly as the Rust runtime's `crypto` module (all WebCrypto):
+ * Confidentiality, exactly as `docs/protocol.md` §3 and the Rust runtime's `crypto` module
+ * (all WebCrypto):
  *
- * - payloads of `group`/`owner` affordances are sealed with AES-256-GCM (random 96-bit nonce,
- *   the key expression as associated data): `{"sealed": {"kid", "nonce", "ct"}}`;
+ * - bodies of `group`/`owner` affordances are sealed with AES-256-GCM (random 96-bit nonce),
+ *   bound by their associated data to the protocol label, key expression, sender and message
+ *   id of the frame that carries them ({@link bodyAad}): `{"sealed": {"kid", "nonce", "ct"}}`;
  * - a device hands its symmetric keys out *wrapped* for each holder: AES-256-GCM under a key
- *   derived with HKDF-SHA256 (salt `safething/v1`, info `"wrap" 0 thing 0 kid 0 holder-key`) from
- *   X25519 between the device's and the holder's keys (each Ed25519 key doubles as an X25519
- *   key), with the key id as associated data;
- * - claims are sealed to the thing alone with an ephemeral X25519 key (info
- *   `"to" 0 ephemeral-key 0 thing-key`): `{"sealed": {"epk", "nonce", "ct"}}`.
+ *   derived with HKDF-SHA256 (salt `safething/v2`, info `lp("wrap") lp(thing) lp(kid)
+ *   lp(holder)`) from X25519 between the device's and the holder's keys (each Ed25519 key
+ *   doubles as an X25519 key), associated data `lp("safething/v2") lp("wrap") lp(kid)`;
+ * - claims are sealed to the thing alone with an ephemeral X25519 key (info `lp("to") lp(epk)
+ *   lp(thing key)`): `{"sealed": {"epk", "nonce", "ct"}}`.
  *
  * @module
  */
 import { base64url, concat, copy, fromBase64url, hex, randomBytes, utf8 } from "./bytes.js";
+import { LABEL, lp } from "./frame.js";
 const subtle = () => globalThis.crypto.subtle;
-/** How every sealed body starts (bodies are written compactly). */
-export const SEALED_PREFIX = '{"sealed":';
+/**
+ * The associated data of a sealed frame body (§3.1): `lp("safething/v2") ‖ lp(key) ‖
+ * lp(sender) ‖ lp(id)`, so a body opens only inside a frame from the same sender, with the same
+ * id, on the same key.
+ */
+export function bodyAad(key, sender, id) {
+    return concat(lp(utf8(LABEL)), lp(utf8(key)), lp(sender), lp(id));
+}
+/** The associated data of a wrapped key (§3.5): `lp("safething/v2") ‖ lp("wrap") ‖ lp(kid)`. */
+export function wrapAad(kid) {
+    return concat(lp(utf8(LABEL)), lp(utf8("wrap")), lp(utf8(kid)));
+}
 /** A symmetric (AES-256-GCM) key and its id. */
 export class SymmetricKey {
     /** Identifies the key in sealed payloads. */
@@ -40,10 +53,11 @@ export class SymmetricKey {
     async secret() {
         return new Uint8Array(await subtle().exportKey("raw", this.#key));
     }
-    /** Encrypts `plaintext` bound to `aad` (the key expression it travels on). */
-    async seal(aad, plaintext) {
-        const nonce = randomBytes(12);
-        const ct = await subtle().encrypt({ name: "AES-GCM", iv: nonce, additionalData: utf8(aad) }, this.#key, copy(plaintext));
+    /** Encrypts `plaintext` bound to `aad` (a fresh random nonce unless one is given, for known-answer tests). */
+    async seal(aad, plaintext, nonce = randomBytes(12)) {
+        if (nonce.length !== 12)
+            throw new Error("an AES-GCM nonce is 12 bytes");
+        const ct = await subtle().encrypt({ name: "AES-GCM", iv: copy(nonce), additionalData: copy(aad) }, this.#key, copy(plaintext));
         return { kid: this.kid, nonce: base64url(nonce), ct: base64url(new Uint8Array(ct)) };
     }
     /** Decrypts a payload sealed with this key for `aad`; `undefined` when it does not open. */
@@ -53,7 +67,7 @@ export class SymmetricKey {
         if (nonce === undefined || nonce.length !== 12 || ct === undefined)
             return undefined;
         try {
-            const plain = await subtle().decrypt({ name: "AES-GCM", iv: nonce, additionalData: utf8(aad) }, this.#key, ct);
+            const plain = await subtle().decrypt({ name: "AES-GCM", iv: nonce, additionalData: copy(aad) }, this.#key, ct);
             return new Uint8Array(plain);
         }
         catch {
@@ -73,17 +87,18 @@ async function agree(ours, theirs) {
         return undefined;
     }
 }
-/** HKDF-SHA256 with salt `safething/v1` and the info parts joined by a 0 byte. */
-async function derive(shared, info, kid = "") {
-    const parts = [];
-    info.forEach((part, i) => {
-        if (i > 0)
-            parts.push(Uint8Array.of(0));
-        parts.push(part);
-    });
+/** The HKDF info of `parts`: each length-prefixed (§3.3). */
+export function hkdfInfo(parts) {
+    return concat(...parts.map(lp));
+}
+/** HKDF-SHA256 with salt `safething/v2` and the length-prefixed info parts: the 32 key bytes. */
+export async function hkdf(shared, info) {
     const ikm = await subtle().importKey("raw", copy(shared), "HKDF", false, ["deriveBits"]);
-    const bits = await subtle().deriveBits({ name: "HKDF", hash: "SHA-256", salt: utf8("safething/v1"), info: concat(...parts) }, ikm, 256);
-    return SymmetricKey.fromSecret(kid, new Uint8Array(bits));
+    const bits = await subtle().deriveBits({ name: "HKDF", hash: "SHA-256", salt: utf8(LABEL), info: hkdfInfo(info) }, ikm, 256);
+    return new Uint8Array(bits);
+}
+async function derive(shared, info, kid = "") {
+    return SymmetricKey.fromSecret(kid, await hkdf(shared, info));
 }
 async function wrappingKey(ours, theirs, thing, kid, holder) {
     const shared = await agree(await ours.x25519Key(), theirs.x25519());
@@ -97,33 +112,43 @@ export async function unwrap(me, thingKey, thing, wrapped) {
     if (mine === undefined)
         return undefined;
     const k = await wrappingKey(me, thingKey, thing, wrapped.kid, me.publicKey);
-    const secret = await k?.open(wrapped.kid, { nonce: mine.nonce, ct: mine.ct });
+    const secret = await k?.open(wrapAad(wrapped.kid), { nonce: mine.nonce, ct: mine.ct });
     if (secret === undefined || secret.length !== 32)
         return undefined;
     return SymmetricKey.fromSecret(wrapped.kid, secret);
 }
-/** Wraps `key` for each holder (the device's side; used by tests and tools). */
-export async function wrap(device, thing, key, holders) {
+/** Wraps `key` for each holder (the device's side; used by tests and tools); `nonce` only for known-answer tests. */
+export async function wrap(device, thing, key, holders, nonce) {
     const out = { kid: key.kid, holders: {} };
     const secret = await key.secret();
     for (const holder of holders) {
         const k = await wrappingKey(device, holder, thing, key.kid, holder);
         if (k === undefined)
             continue;
-        const sealed = await k.seal(key.kid, secret);
+        const sealed = await k.seal(wrapAad(key.kid), secret, nonce ?? randomBytes(12));
         out.holders[holder.toString()] = { nonce: sealed.nonce, ct: sealed.ct };
     }
     return out;
 }
-/** Seals `plaintext` so that only the holder of `to` can open it (an ephemeral X25519 key). */
-export async function sealTo(to, aad, plaintext) {
-    const eph = (await subtle().generateKey({ name: "X25519" }, true, ["deriveBits"]));
-    const epk = new Uint8Array(await subtle().exportKey("raw", eph.publicKey));
-    const shared = await agree(eph.privateKey, to.x25519());
+const PKCS8_X25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
+/**
+ * Seals `plaintext` so that only the holder of `to` can open it (an ephemeral X25519 key, §3.4).
+ * `ephemeral` and `nonce` are drawn at random; give them only for known-answer tests.
+ */
+export async function sealTo(to, aad, plaintext, ephemeral, nonce) {
+    const secret = ephemeral ?? randomBytes(32);
+    if (secret.length !== 32)
+        throw new Error("an X25519 secret is 32 bytes");
+    const priv = await subtle().importKey("pkcs8", concat(PKCS8_X25519, secret), { name: "X25519" }, true, ["deriveBits"]);
+    const jwk = await subtle().exportKey("jwk", priv);
+    const epk = jwk.x === undefined ? undefined : fromBase64url(jwk.x);
+    if (epk === undefined || epk.length !== 32)
+        throw new Error("the platform derived no X25519 public key");
+    const shared = await agree(priv, to.x25519());
     if (shared === undefined)
         throw new Error("cannot agree a key with this public key");
     const key = await derive(shared, [utf8("to"), epk, to.bytes]);
-    const sealed = await key.seal(aad, plaintext);
+    const sealed = await key.seal(aad, plaintext, nonce ?? randomBytes(12));
     return { epk: base64url(epk), nonce: sealed.nonce, ct: sealed.ct };
 }
 /** Opens a payload sealed to `me` with {@link sealTo}; `undefined` when it does not open. */

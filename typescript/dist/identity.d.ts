@@ -10,6 +10,11 @@
  */
 import { type Bytes } from "./bytes.js";
 /**
+ * Whether the key is a point of small order (1, 2, 4 or 8): strict verification refuses
+ * signatures under such keys, as the Rust runtime's `verify_strict` does (anyone can forge them).
+ */
+export declare function isSmallOrder(bytes: Uint8Array): boolean;
+/**
  * The X25519 (Montgomery) form of an Ed25519 public key: u = (1 + y) / (1 - y) mod p, the
  * birational map of libsodium's `crypto_sign_ed25519_pk_to_curve25519` and the Rust runtime.
  */
@@ -34,7 +39,7 @@ export declare class PublicKey {
     equals(other: PublicKey): boolean;
     /** The same key as an X25519 public key (raw u coordinate). */
     x25519(): Bytes;
-    /** Checks an Ed25519 `signature` over `message`. */
+    /** Checks an Ed25519 `signature` over `message`, strictly: non-canonical `S` and small-order keys are refused. */
     verify(message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 /** A private key in JSON Web Key form (RFC 8037), as {@link Identity.toJwk} writes it. */

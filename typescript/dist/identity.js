@@ -73,6 +73,20 @@ function decompressY(bytes) {
         return undefined;
     return y;
 }
+/** The order of the Ed25519 base point: a signature's `S` must be below it (canonical). */
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+/** The y coordinate of the points of order 8 (the other one is its negation). */
+const Y_ORDER_8 = 0x7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7n;
+/**
+ * Whether the key is a point of small order (1, 2, 4 or 8): strict verification refuses
+ * signatures under such keys, as the Rust runtime's `verify_strict` does (anyone can forge them).
+ */
+export function isSmallOrder(bytes) {
+    const y = decompressY(bytes);
+    if (y === undefined)
+        return false;
+    return y === 0n || y === 1n || y === P - 1n || y === Y_ORDER_8 || y === P - Y_ORDER_8;
+}
 /**
  * The X25519 (Montgomery) form of an Ed25519 public key: u = (1 + y) / (1 - y) mod p, the
  * birational map of libsodium's `crypto_sign_ed25519_pk_to_curve25519` and the Rust runtime.
@@ -142,9 +156,11 @@ export class PublicKey {
             throw new IdentityError("not a valid Ed25519 key");
         return u;
     }
-    /** Checks an Ed25519 `signature` over `message`. */
+    /** Checks an Ed25519 `signature` over `message`, strictly: non-canonical `S` and small-order keys are refused. */
     async verify(message, signature) {
-        if (signature.length !== 64)
+        if (signature.length !== 64 || isSmallOrder(this.#bytes))
+            return false;
+        if (fromLittleEndian(signature.subarray(32)) >= L)
             return false;
         this.#verifyKey ??= globalThis.crypto.subtle.importKey("raw", this.#bytes, { name: "Ed25519" }, false, ["verify"]);
         try {

@@ -1,5 +1,5 @@
 /**
- * The SAFEthing TypeScript runtime: identities, envelopes, sealed payloads, filters, schema
+ * The SAFEthing TypeScript runtime: identities, frames and messages (protocol v2), sealed bodies, filters, schema
  * checks, the gateway transport and the client. Generated clients import it as
  * `./safething/index.js`; consoles load the compiled `dist/index.js` without a build step.
  *
@@ -8,7 +8,8 @@
 export * from "./bytes.js";
 export * from "./client.js";
 export * from "./crypto.js";
-export * from "./envelope.js";
+export * from "./frame.js";
+export * from "./message.js";
 export * from "./errors.js";
 export * from "./filter.js";
 export * from "./identity.js";

@@ -1,16 +1,18 @@
 /**
  * Transports: how a client reaches the network. {@link GatewayTransport} speaks the gateway's
- * WebSocket protocol v1 (`/v1/ws`); the HTTP helpers use its REST endpoints. Envelopes travel as
- * strings holding their exact text, never re-serialized, so signatures stay valid end to end.
+ * WebSocket API v2 (`/v2/ws`, `docs/gateway.md`); the HTTP helpers use its REST endpoints.
+ * Frames travel as their exact bytes (binary WebSocket messages, base64url in JSON), never
+ * re-encoded, so signatures stay valid end to end.
  *
  * @module
  */
-/** A message received on a key: the envelope's exact text. */
+import { type Bytes } from "./bytes.js";
+/** A frame received on a key. */
 export interface Sample {
-    /** The key it travelled on. */
+    /** The key it travelled on, as the relay labels it (verify on the key asked when there is one). */
     key: string;
-    /** The envelope text. */
-    envelope: string;
+    /** The frame's bytes. */
+    frame: Bytes;
 }
 /** A thing's liveliness token appeared (`alive`) or disappeared (`gone`). */
 export interface LivelinessChange {
@@ -45,10 +47,13 @@ export declare class Channel<T> implements Stream<T> {
 }
 /** What the client needs from a network. Keys and key expressions are under `safething/v1/`. */
 export interface Transport {
-    /** Every publication on a key matching `keyExpr` (`*` and `**` allowed). */
+    /**
+     * Every publication on a key matching `keyExpr` (`*` and `**` allowed); resolves once the
+     * subscription is declared, so every publication made afterwards reaches it.
+     */
     subscribe(keyExpr: string): Promise<Stream<Sample>>;
-    /** Sends a query (with an envelope, or none); the stream yields its replies and ends with them. */
-    query(key: string, payload: string | undefined, timeoutMs: number): Promise<Stream<Sample>>;
+    /** Sends a query (with a request frame, or none); the stream yields its replies and ends with them. */
+    query(key: string, frame: Uint8Array | undefined, timeoutMs: number): Promise<Stream<Sample>>;
     /** Liveliness tokens matching `keyExpr`: those alive now first, then every change. */
     watchLiveliness(keyExpr: string): Promise<Stream<LivelinessChange>>;
     /** Closes the connection; every stream ends. */
@@ -57,6 +62,8 @@ export interface Transport {
 /** The parts of a WebSocket the gateway transport uses (the browser's, or the `ws` package's). */
 export interface WebSocketLike {
     readonly readyState: number;
+    /** Set to `"arraybuffer"` so binary messages arrive as bytes. */
+    binaryType?: string;
     send(data: string): void;
     close(code?: number, reason?: string): void;
     onopen: ((event: never) => void) | null;
@@ -75,23 +82,37 @@ export interface GatewayOptions {
     /** How long to wait for the socket to open, in milliseconds (default 10 000). */
     connectTimeoutMs?: number;
 }
-/** The gateway's WebSocket URL for a base URL: `http://host:port` -> `ws://host:port/v1/ws`. */
+/** A binary message from the gateway (`docs/gateway.md`): tag, operation id, key, frame. */
+export interface BinaryMessage {
+    tag: number;
+    id: number;
+    key: string;
+    frame: Bytes;
+}
+/**
+ * Reads a binary message: `tag(1) ‖ id(u32be) ‖ k(u16be) ‖ key(k, UTF-8) ‖ frame`; `undefined`
+ * when it is shorter than its header, has an unknown tag, a key length outside 1..=1024 or a key
+ * that is not UTF-8.
+ */
+export declare function parseBinaryMessage(bytes: Uint8Array): BinaryMessage | undefined;
+/** The gateway's WebSocket URL for a base URL: `http://host:port` -> `ws://host:port/v2/ws`. */
 export declare function gatewaySocketUrl(base: string): string;
 /**
- * The gateway's WebSocket protocol v1 as a {@link Transport}: every operation is numbered, the
- * gateway tags what it sends with that number, and `close` ends subscriptions and watches.
+ * The gateway's WebSocket API v2 as a {@link Transport}: every operation is numbered, the
+ * gateway tags what it sends with that number (frames in binary messages, control in text),
+ * and `close` ends subscriptions and watches.
  */
 export declare class GatewayTransport implements Transport {
     #private;
     private constructor();
-    /** Opens a socket to `url` (`ws://host:port/v1/ws`, or the gateway's base `http://host:port`). */
+    /** Opens a socket to `url` (`ws://host:port/v2/ws`, or the gateway's base `http://host:port`). */
     static connect(url: string, options?: GatewayOptions): Promise<GatewayTransport>;
     subscribe(keyExpr: string): Promise<Stream<Sample>>;
-    query(key: string, payload: string | undefined, timeoutMs: number): Promise<Stream<Sample>>;
+    query(key: string, frame: Uint8Array | undefined, timeoutMs: number): Promise<Stream<Sample>>;
     watchLiveliness(keyExpr: string): Promise<Stream<LivelinessChange>>;
     close(): void;
 }
-/** A thing as `GET /v1/things` lists it (convenience fields, plus the signed description). */
+/** A thing as `GET /v2/things` lists it (convenience fields, unverified, plus its signed description frame). */
 export interface GatewaySummary {
     id: string;
     name: string;
@@ -102,16 +123,19 @@ export interface GatewaySummary {
     key: string;
     owner?: string;
     key_expression: string;
-    envelope: string;
+    /** The signed description frame, base64url. */
+    frame: string;
 }
 /** The options of the HTTP helpers. */
 export interface HttpOptions {
     /** The `fetch` implementation (default: the platform's). */
     fetch?: typeof fetch;
 }
-/** `GET /v1/things`: every thing that answered the gateway's discovery (not verified: open each `envelope` to trust it). */
+/** A `{key, frame}` pair of the gateway's JSON as a {@link Sample}; `undefined` when it is not one. */
+export declare function sampleOf(json: unknown): Sample | undefined;
+/** `GET /v2/things`: every thing that answered the gateway's discovery (not verified: open each `frame` to trust it). */
 export declare function fetchThings(base: string, options?: HttpOptions): Promise<GatewaySummary[]>;
-/** `GET /v1/things/{id}`: a thing's signed description as a sample (verify it before use). */
+/** `GET /v2/things/{id}`: a thing's signed description frame as a sample (verify it before use). */
 export declare function fetchDescription(base: string, id: string, options?: HttpOptions): Promise<Sample>;
-/** `POST /v1/query`: every reply of one query. */
-export declare function httpQuery(base: string, key: string, payload: string | undefined, timeoutMs?: number, options?: HttpOptions): Promise<Sample[]>;
+/** `POST /v2/query`: every reply of one query (replies that are not `{key, frame}` are dropped). */
+export declare function httpQuery(base: string, key: string, frame: Uint8Array | undefined, timeoutMs?: number, options?: HttpOptions): Promise<Sample[]>;

@@ -1,5 +1,5 @@
 /**
- * Message bodies: what goes inside an envelope on each key (JSON Schemas in the repository's
+ * Message bodies: the JSON a frame carries on each key (JSON Schemas in the repository's
  * `schemas/wire/`), and the thing definition a description carries.
  *
  * @module
@@ -117,6 +117,8 @@ export interface Description {
     id: string;
     state: Lifecycle;
     thing_key: string;
+    /** The device's boot epoch (32 hex digits): every request names it (`docs/protocol.md` §4). */
+    boot: string;
     owner?: string;
     group?: string[];
     revision: number;
@@ -216,6 +218,9 @@ export type Problem = {
 } | {
     kind: "claim_refused";
     reason: string;
+} | {
+    kind: "stale_epoch";
+    boot: string;
 };
 /**
  * Where an action request is: `requested -> accepted -> running -> done | failed | rejected |

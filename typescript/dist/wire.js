@@ -1,5 +1,5 @@
 /**
- * Message bodies: what goes inside an envelope on each key (JSON Schemas in the repository's
+ * Message bodies: the JSON a frame carries on each key (JSON Schemas in the repository's
  * `schemas/wire/`), and the thing definition a description carries.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * Byte helpers: UTF-8, base32 (RFC 4648, no padding, lowercase as SAFEthing prints keys),
- * base64url (no padding, as in envelopes and sealed payloads), hex.
+ * base64url (no padding, as in sealed bodies and the gateway's JSON), hex.
  *
  * @module
  */

@@ -15,9 +15,10 @@
  * @module
  */
 
-import { fromUtf8, utf8 } from "./bytes.js";
-import { type Sealed, SEALED_PREFIX, type SymmetricKey, sealTo, unwrap } from "./crypto.js";
-import { type Opened, Sealer, Verifier } from "./envelope.js";
+import { type Bytes, fromUtf8, hex } from "./bytes.js";
+import { type Sealed, type SymmetricKey, bodyAad, unwrap } from "./crypto.js";
+import { Kind } from "./frame.js";
+import { type Opened, type Protection, Sealer, Verifier, expectBound, parseBoot } from "./message.js";
 import {
   AccessDeniedError,
   CancelledError,
@@ -54,6 +55,7 @@ import {
   type EventMessage,
   type Json,
   type Lifecycle,
+  type Problem,
   type ReadReply,
   type WrappedKey,
   isFinal,
@@ -254,7 +256,8 @@ export class Client {
     try {
       for await (const sample of replies) {
         try {
-          const d = await this.openDescription(sample.key, sample.envelope);
+          // A wildcard query: the label names the thing, whose description (and pinned key) must match it.
+          const d = await this.openDescription(sample.key, sample.frame);
           const old = found.get(d.id);
           if (old === undefined || old.revision < d.revision) found.set(d.id, d);
         } catch {
@@ -288,7 +291,8 @@ export class Client {
     try {
       for await (const sample of replies) {
         try {
-          const d = await this.openDescription(sample.key, sample.envelope);
+          // Verified on the key asked, whatever key the transport labels it with.
+          const d = await this.openDescription(keys.description(id), sample.frame);
           if (d.id !== id) continue;
           // Trust on first use: the first verified key of a thing is the one we keep.
           if (!this.#pins.has(id)) this.#pins.set(id, PublicKey.parse(d.thing_key));
@@ -306,14 +310,15 @@ export class Client {
   }
 
   /**
-   * Verifies a description received on `key` (e.g. from `GET /v1/things/{id}`): signed by the
-   * thing's own key, on its own key, matching any pinned key.
+   * Verifies a description frame received on `key` (e.g. from `GET /v2/things/{id}`): a
+   * `description` frame signed by the thing's own key, on its own key, matching any pinned key.
    */
-  async openDescription(key: string, envelope: string): Promise<Description> {
-    const opened = await this.verifier.open(key, envelope);
+  async openDescription(key: string, frame: Uint8Array): Promise<Description> {
+    const opened = await this.verifier.open(key, frame);
+    if (opened.kind !== Kind.Description || opened.sealed) throw new UntrustedError("not a description frame");
     let d: Description;
     try {
-      d = JSON.parse(opened.body) as Description;
+      d = JSON.parse(fromUtf8(opened.body)) as Description;
     } catch {
       throw new UntrustedError("malformed description");
     }
@@ -360,6 +365,40 @@ type Protect = { kind: "plain" } | { kind: "for"; access: Access } | { kind: "to
 
 class UnknownKey {
   constructor(readonly kid: string) {}
+}
+
+/** The `sealed` member of a sealed body, or `undefined` when the bytes are not one. */
+function sealedOf(body: Uint8Array): Sealed | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fromUtf8(body));
+  } catch {
+    return undefined;
+  }
+  const sealed = (typeof parsed === "object" && parsed !== null ? (parsed as { sealed?: unknown }).sealed : undefined) as Partial<Sealed> | undefined;
+  if (typeof sealed !== "object" || sealed === null || typeof sealed.nonce !== "string" || typeof sealed.ct !== "string") return undefined;
+  if (sealed.kid !== undefined && typeof sealed.kid !== "string") return undefined;
+  if (sealed.epk !== undefined && typeof sealed.epk !== "string") return undefined;
+  return sealed as Sealed;
+}
+
+/** JSON of UTF-8 bytes; {@link UntrustedError} with `why` otherwise. */
+function parseJson(bytes: Uint8Array, why: string): unknown {
+  try {
+    return JSON.parse(fromUtf8(bytes));
+  } catch {
+    throw new UntrustedError(why);
+  }
+}
+
+/** What an action request is sent as, to send it again for a device that restarted. */
+interface Invocation {
+  key: string;
+  frame: Bytes;
+  body: object;
+  protect: Protect;
+  /** The invoke frame's message id: the request id every state is bound to. */
+  id: Bytes;
 }
 
 /** Decides whether `who` may use an affordance with access type `access` (as the device does). */
@@ -485,6 +524,8 @@ export class RemoteThing {
   #group: SymmetricKey | undefined;
   #owner: SymmetricKey | undefined;
   #known: SymmetricKey[] = [];
+  /** The device's boot epoch as last learnt (description, or a `stale_epoch` answer). */
+  #boot: Bytes = new Uint8Array(16);
 
   private constructor(client: Client, description: Description) {
     this.client = client;
@@ -533,6 +574,10 @@ export class RemoteThing {
       if (k !== undefined) previous.push(k);
     }
     this.#latest = description;
+    // The epoch of the description fetched last, whatever its revision: a device that
+    // restarted keeps its revision but not its epoch.
+    const boot = parseBoot(description.boot);
+    if (boot !== undefined) this.#boot = boot;
     this.#group = group;
     this.#owner = owner;
     for (const k of [...previous, group, owner]) {
@@ -566,17 +611,36 @@ export class RemoteThing {
     if (denied !== undefined) throw denied;
   }
 
-  /** Seals a request body: encrypted for `group`/`owner` affordances (when this client holds the key), or to the thing alone. */
-  async #seal(protect: Protect, key: string, body: object): Promise<string> {
-    let sealed: Sealed | undefined;
-    const text = JSON.stringify(body);
+  /**
+   * Frames a request body with message id `id`, naming the device's boot epoch: sealed with the
+   * key of `group`/`owner` affordances (when this client holds it), or to the thing alone.
+   */
+  async frameRequest(protect: Protect, key: string, body: object, id: Bytes): Promise<Bytes> {
+    let protection: Protection | undefined;
     if (protect.kind === "for") {
       const symmetric = protect.access === "group" ? this.#group : protect.access === "owner" ? this.#owner : undefined;
-      if (symmetric !== undefined) sealed = await symmetric.seal(key, utf8(text));
+      if (symmetric !== undefined) protection = { key: symmetric };
     } else if (protect.kind === "to_thing") {
-      sealed = await sealTo(this.thingKey, key, utf8(text));
+      protection = { to: this.thingKey };
     }
-    return sealed === undefined ? this.client.sealer.seal(key, body) : this.client.sealer.seal(key, { sealed });
+    const binding = { type: "epoch" as const, epoch: this.#boot };
+    return this.client.sealer.frame(key, protection === undefined ? { kind: Kind.Request, binding, id } : { kind: Kind.Request, binding, id, protection }, body);
+  }
+
+  /**
+   * The device restarted: fetches its description again (keys may have changed while this
+   * handle was not looking) and takes the epoch its answer named (signed by the thing and bound
+   * to our request, so it is the device's word).
+   */
+  async restarted(boot: string): Promise<void> {
+    try {
+      await this.refresh();
+    } catch {
+      // The epoch of the signed answer is enough to ask again.
+    }
+    const epoch = parseBoot(boot);
+    if (epoch === undefined) throw new ProtocolError("the device named a malformed boot epoch");
+    this.#boot = epoch;
   }
 
   /** What no answer means: the thing is offline, or too slow. */
@@ -584,42 +648,30 @@ export class RemoteThing {
     return this.isOnline() ? new TimedOutError(timeoutMs) : new OfflineError(this.id);
   }
 
-  async #open(key: string, envelope: string): Promise<{ opened: Opened; body: unknown }> {
-    const opened = await this.client.verifier.open(key, envelope);
-    if (!opened.from.equals(this.thingKey)) throw new UntrustedError(`message from ${opened.from.toString()}, expected ${this.thingKey.toString()}`);
-    const raw = opened.body;
-    if (raw.startsWith(SEALED_PREFIX)) {
-      let sealed: Sealed;
-      try {
-        sealed = (JSON.parse(raw) as { sealed: Sealed }).sealed;
-      } catch {
-        throw new UntrustedError("malformed sealed payload");
-      }
-      const kid = sealed.kid ?? "";
+  /** Opens a frame received for `key` that must be signed by this thing's pinned key, decrypting a sealed body. */
+  async #open(key: string, frame: Uint8Array): Promise<{ opened: Opened; body: unknown }> {
+    const opened = await this.client.verifier.open(key, frame, { from: this.thingKey });
+    if (opened.sealed) {
+      const sealed = sealedOf(opened.body);
+      if (sealed === undefined) throw new UntrustedError("malformed sealed body");
+      const kid = sealed.kid;
+      if (kid === undefined || sealed.epk !== undefined) throw new UntrustedError("a sealed body this client cannot open");
       const symmetric = this.#known.find((k) => k.kid === kid);
       if (symmetric === undefined) throw new UnknownKey(kid);
-      const plain = await symmetric.open(key, sealed);
+      const plain = await symmetric.open(bodyAad(key, opened.from.bytes, opened.id), sealed);
       if (plain === undefined) throw new UntrustedError("cannot decrypt the payload");
-      try {
-        return { opened, body: JSON.parse(fromUtf8(plain)) };
-      } catch {
-        throw new UntrustedError("the decrypted payload is not JSON");
-      }
+      return { opened, body: parseJson(plain, "the decrypted payload is not JSON") };
     }
-    try {
-      return { opened, body: JSON.parse(raw) };
-    } catch {
-      throw new UntrustedError("the body is not JSON");
-    }
+    return { opened, body: parseJson(opened.body, "the body is not JSON") };
   }
 
   /**
    * Opens a message that must come from this thing, decrypting a sealed payload; a payload
    * sealed with a key this handle has not seen makes it fetch the description once, then retry.
    */
-  async openFresh(key: string, envelope: string): Promise<{ opened: Opened; body: unknown }> {
+  async openFresh(key: string, frame: Uint8Array): Promise<{ opened: Opened; body: unknown }> {
     try {
-      return await this.#open(key, envelope);
+      return await this.#open(key, frame);
     } catch (e) {
       if (!(e instanceof UnknownKey)) throw e;
       if (!this.#tried.includes(e.kid)) {
@@ -631,7 +683,7 @@ export class RemoteThing {
         }
       }
       try {
-        return await this.#open(key, envelope);
+        return await this.#open(key, frame);
       } catch (again) {
         if (again instanceof UnknownKey) throw new UntrustedError(`sealed with key \`${again.kid}\`, which this client does not hold`);
         throw again;
@@ -639,10 +691,32 @@ export class RemoteThing {
     }
   }
 
-  /** Sends a signed request on `key` and returns the first verified answer of the thing. */
+  /**
+   * Sends a signed request on `key` and returns the first verified answer of the thing: only a
+   * reply signed by the thing's pinned key and bound to this very request (its id, our key) is
+   * taken; a `stale_epoch` answer (the device restarted) makes it ask again, once, as a new frame.
+   */
   async request<R>(key: string, body: object, timeoutMs: number = this.client.requestTimeoutMs, protect: Protect = { kind: "plain" }): Promise<R> {
-    const envelope = await this.#seal(protect, key, body);
-    const replies = await this.client.transport.query(key, envelope, timeoutMs);
+    let retried = false;
+    for (;;) {
+      const id = this.client.sealer.nextId();
+      const frame = await this.frameRequest(protect, key, body, id);
+      const outcome = await this.#ask(key, frame, id, timeoutMs);
+      if ("ok" in outcome) return outcome.ok as R;
+      const problem = outcome.error;
+      if (problem.kind === "stale_epoch" && !retried) {
+        retried = true;
+        await this.restarted(problem.boot);
+        continue;
+      }
+      throw fromProblem(this.id, problem);
+    }
+  }
+
+  /** Sends one request and waits for the first reply bound to it. */
+  async #ask(key: string, frame: Bytes, id: Bytes, timeoutMs: number): Promise<{ ok: unknown } | { error: Problem }> {
+    const me = this.client.publicKey;
+    const replies = await this.client.transport.query(key, frame, timeoutMs);
     const stop = closeAfter(replies, timeoutMs + 1000);
     let lastError: unknown;
     try {
@@ -651,14 +725,18 @@ export class RemoteThing {
         if (sample === undefined) break;
         let outcome: unknown;
         try {
-          outcome = (await this.openFresh(sample.key, sample.envelope)).body;
+          // Opened for the key we asked on, whatever key the transport labels it with.
+          const opened = await this.openFresh(key, sample.frame);
+          expectBound(opened.opened, Kind.Reply, id, me);
+          outcome = opened.body;
         } catch (e) {
           lastError = e;
           continue;
         }
-        if (typeof outcome === "object" && outcome !== null && "ok" in outcome) return (outcome as { ok: R }).ok;
+        if (typeof outcome === "object" && outcome !== null && "ok" in outcome) return outcome as { ok: unknown };
         if (typeof outcome === "object" && outcome !== null && "error" in outcome) {
-          throw fromProblem(this.id, (outcome as { error: Parameters<typeof fromProblem>[1] }).error);
+          const problem = (outcome as { error: unknown }).error;
+          if (typeof problem === "object" && problem !== null && typeof (problem as { kind?: unknown }).kind === "string") return { error: problem as Problem };
         }
         lastError = new ProtocolError("a reply that is neither `ok` nor `error`");
       }
@@ -746,7 +824,8 @@ export class RemoteThing {
         if (sample === undefined) return undefined;
         let message: { opened: Opened; body: unknown };
         try {
-          message = await this.openFresh(sample.key, sample.envelope);
+          message = await this.openFresh(key, sample.frame);
+          if (message.opened.kind !== Kind.Publication) continue;
         } catch {
           continue; // Unverifiable: dropped.
         }
@@ -768,7 +847,8 @@ export class RemoteThing {
     const state = FilterState.compile(toFilter(filter), event.data ?? { type: "null" }, this.definition.types ?? {});
     await this.precheck(event.access ?? "owner");
     const schema = this.#schemas.events.get(name);
-    const subscriber = await this.client.transport.subscribe(keys.event(this.id, name));
+    const eventKey = keys.event(this.id, name);
+    const subscriber = await this.client.transport.subscribe(eventKey);
     const order = new Order();
     const pull = async (): Promise<EventDelivery<T> | undefined> => {
       for (;;) {
@@ -777,7 +857,8 @@ export class RemoteThing {
         if (sample === undefined) return undefined;
         let message: { opened: Opened; body: unknown };
         try {
-          message = await this.openFresh(sample.key, sample.envelope);
+          message = await this.openFresh(eventKey, sample.frame);
+          if (message.opened.kind !== Kind.Publication) continue;
         } catch {
           continue;
         }
@@ -804,15 +885,18 @@ export class RemoteThing {
     const access = action.access ?? "owner";
     await this.precheck(access);
     const timeoutMs = options.timeoutMs ?? (action.timeout === undefined ? undefined : parseDuration(action.timeout)) ?? DEFAULT_ACTION_TIMEOUT_MS;
-    const request = this.client.sealer.nextId();
+    // The request id is the invoke frame's message id (`docs/protocol.md` §1.3).
+    const id = this.client.sealer.nextId();
+    const request = hex(id);
     const key = keys.action(this.id, name);
     const body: { op: "invoke"; request: string; input: unknown; timeout_ms?: number } = { op: "invoke", request, input: input ?? null };
     if (options.timeoutMs !== undefined) body.timeout_ms = options.timeoutMs;
-    // Sealed once: a retry resends these exact bytes, which the device recognises.
-    const envelope = await this.#seal({ kind: "for", access }, key, body);
-    const replies = await this.client.transport.query(key, envelope, timeoutMs + DEADLINE_GRACE_MS);
+    const protect: Protect = { kind: "for", access };
+    // Framed once: a retry resends these exact bytes, which the device recognises.
+    const frame = await this.frameRequest(protect, key, body, id);
+    const replies = await this.client.transport.query(key, frame, timeoutMs + DEADLINE_GRACE_MS);
     const handle = new ActionHandle<O>(this, name, request, timeoutMs);
-    void handle.drive(key, envelope, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
+    void handle.drive({ key, frame, body, protect, id }, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
     return handle;
   }
 
@@ -979,9 +1063,20 @@ export class ActionHandle<O = Json> {
     return final;
   }
 
-  /** @internal Follows the request: replies to the query, retries, then the request's own key. */
-  async drive(key: string, envelope: string, first: Stream<Sample>, retries: number, output: CompiledSchema | undefined): Promise<void> {
+  /** Opens a request state: sealed and signed for the request's key (whichever key carries it), by the thing, bound to this request and to us. */
+  async #openState(requestKey: string, id: Bytes, frame: Uint8Array): Promise<ActionUpdate> {
     const thing = this.#thing;
+    const { opened, body } = await thing.openFresh(requestKey, frame);
+    expectBound(opened, Kind.State, id, thing.client.publicKey);
+    return body as ActionUpdate;
+  }
+
+  /** @internal Follows the request: replies to the query, retries, then the request's own key. */
+  async drive(invocation: Invocation, first: Stream<Sample>, retries: number, output: CompiledSchema | undefined): Promise<void> {
+    const thing = this.#thing;
+    const { key, id } = invocation;
+    let frame = invocation.frame;
+    let restarted = false;
     const requestKey = keys.request(thing.id, this.id);
     const deadline = Date.now() + this.timeoutMs + DEADLINE_GRACE_MS;
     let current: Stream<Sample> = first;
@@ -996,6 +1091,7 @@ export class ActionHandle<O = Json> {
       let attempts = 0;
       for (;;) {
         let heard = false;
+        let stale: string | undefined;
         const stop = closeAfter(current, Math.max(0, deadline - Date.now()));
         try {
           for (;;) {
@@ -1006,39 +1102,55 @@ export class ActionHandle<O = Json> {
               sample = undefined;
             }
             if (sample === undefined) break;
+            let update: ActionUpdate;
             try {
-              // States are sealed for the request's key, whichever key carries them.
-              const { body } = await thing.openFresh(requestKey, sample.envelope);
-              heard = true;
-              if (this.#apply(body as ActionUpdate, output)) return;
+              update = await this.#openState(requestKey, id, sample.frame);
             } catch {
-              // An unverifiable reply is dropped.
+              continue; // An unverifiable reply is dropped.
             }
+            heard = true;
+            if (update.state === "rejected" && update.problem?.kind === "stale_epoch" && !restarted) {
+              stale = update.problem.boot;
+              current.close();
+              break;
+            }
+            if (this.#apply(update, output)) return;
           }
         } finally {
           stop();
         }
         if (offline) return this.#fail(new OfflineError(thing.id));
         if (thing.client.closed) return this.#fail(new ShutdownError());
-        if (heard) break;
-        if (attempts >= retries || Date.now() >= deadline) {
-          return this.#fail(thing.isOnline() ? new TimedOutError(this.timeoutMs) : new OfflineError(thing.id));
+        if (stale !== undefined) {
+          // The same request (same id) for the device's new boot: it never saw it.
+          restarted = true;
+          try {
+            await thing.restarted(stale);
+            frame = await thing.frameRequest(invocation.protect, key, invocation.body, id);
+          } catch (e) {
+            return this.#fail(e instanceof Error && "kind" in e ? (e as AnySafethingError) : new ProtocolError(String(e)));
+          }
+        } else {
+          if (heard) break;
+          if (attempts >= retries || Date.now() >= deadline) {
+            return this.#fail(thing.isOnline() ? new TimedOutError(this.timeoutMs) : new OfflineError(thing.id));
+          }
+          attempts++;
         }
-        attempts++;
         try {
-          current = await thing.client.transport.query(key, envelope, Math.max(0, deadline - Date.now()));
+          current = await thing.client.transport.query(key, frame, Math.max(0, deadline - Date.now()));
         } catch (e) {
           return this.#fail(e instanceof Error && "kind" in e ? (e as AnySafethingError) : new ProtocolError(String(e)));
         }
       }
       // The device accepted but the reply stream ended early: follow the request's key.
-      await this.#poll(requestKey, deadline, output, () => offline);
+      await this.#poll(requestKey, id, deadline, output, () => offline);
     } finally {
       stopPresence();
     }
   }
 
-  async #poll(requestKey: string, deadline: number, output: CompiledSchema | undefined, offline: () => boolean): Promise<void> {
+  async #poll(requestKey: string, id: Bytes, deadline: number, output: CompiledSchema | undefined, offline: () => boolean): Promise<void> {
     const thing = this.#thing;
     let subscriber: Stream<Sample>;
     try {
@@ -1070,8 +1182,7 @@ export class ActionHandle<O = Json> {
         }
         if (sample === undefined) break;
         try {
-          const { body } = await thing.openFresh(sample.key, sample.envelope);
-          if (this.#apply(body as ActionUpdate, output)) return;
+          if (this.#apply(await this.#openState(requestKey, id, sample.frame), output)) return;
         } catch {
           // Dropped.
         }

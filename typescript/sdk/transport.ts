@@ -1,19 +1,21 @@
 /**
  * Transports: how a client reaches the network. {@link GatewayTransport} speaks the gateway's
- * WebSocket protocol v1 (`/v1/ws`); the HTTP helpers use its REST endpoints. Envelopes travel as
- * strings holding their exact text, never re-serialized, so signatures stay valid end to end.
+ * WebSocket API v2 (`/v2/ws`, `docs/gateway.md`); the HTTP helpers use its REST endpoints.
+ * Frames travel as their exact bytes (binary WebSocket messages, base64url in JSON), never
+ * re-encoded, so signatures stay valid end to end.
  *
  * @module
  */
 
+import { type Bytes, base64url, copy, fromBase64url, fromUtf8 } from "./bytes.js";
 import { TransportError } from "./errors.js";
 
-/** A message received on a key: the envelope's exact text. */
+/** A frame received on a key. */
 export interface Sample {
-  /** The key it travelled on. */
+  /** The key it travelled on, as the relay labels it (verify on the key asked when there is one). */
   key: string;
-  /** The envelope text. */
-  envelope: string;
+  /** The frame's bytes. */
+  frame: Bytes;
 }
 
 /** A thing's liveliness token appeared (`alive`) or disappeared (`gone`). */
@@ -104,10 +106,13 @@ export class Channel<T> implements Stream<T> {
 
 /** What the client needs from a network. Keys and key expressions are under `safething/v1/`. */
 export interface Transport {
-  /** Every publication on a key matching `keyExpr` (`*` and `**` allowed). */
+  /**
+   * Every publication on a key matching `keyExpr` (`*` and `**` allowed); resolves once the
+   * subscription is declared, so every publication made afterwards reaches it.
+   */
   subscribe(keyExpr: string): Promise<Stream<Sample>>;
-  /** Sends a query (with an envelope, or none); the stream yields its replies and ends with them. */
-  query(key: string, payload: string | undefined, timeoutMs: number): Promise<Stream<Sample>>;
+  /** Sends a query (with a request frame, or none); the stream yields its replies and ends with them. */
+  query(key: string, frame: Uint8Array | undefined, timeoutMs: number): Promise<Stream<Sample>>;
   /** Liveliness tokens matching `keyExpr`: those alive now first, then every change. */
   watchLiveliness(keyExpr: string): Promise<Stream<LivelinessChange>>;
   /** Closes the connection; every stream ends. */
@@ -117,6 +122,8 @@ export interface Transport {
 /** The parts of a WebSocket the gateway transport uses (the browser's, or the `ws` package's). */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** Set to `"arraybuffer"` so binary messages arrive as bytes. */
+  binaryType?: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: never) => void) | null;
@@ -137,30 +144,85 @@ export interface GatewayOptions {
 }
 
 type Pending =
-  | { kind: "samples"; channel: Channel<Sample> }
-  | { kind: "liveliness"; channel: Channel<LivelinessChange> };
+  | { kind: "samples"; channel: Channel<Sample>; ready?: (error?: TransportError) => void }
+  | { kind: "liveliness"; channel: Channel<LivelinessChange>; ready?: (error?: TransportError) => void };
 
-/** Frames the gateway sends. */
-interface Frame {
+/** Control messages the gateway sends (text). */
+interface Control {
   op?: unknown;
   id?: unknown;
   key?: unknown;
-  envelope?: unknown;
   error?: { code?: unknown; message?: unknown };
 }
 
-/** The gateway's WebSocket URL for a base URL: `http://host:port` -> `ws://host:port/v1/ws`. */
+/** Tag of a binary message carrying a query's reply. */
+const TAG_REPLY = 0x01;
+/** Tag of a binary message carrying a subscription's sample. */
+const TAG_SAMPLE = 0x02;
+/** The longest key a binary message carries. */
+const MAX_KEY = 1024;
+
+/** A binary message from the gateway (`docs/gateway.md`): tag, operation id, key, frame. */
+export interface BinaryMessage {
+  tag: number;
+  id: number;
+  key: string;
+  frame: Bytes;
+}
+
+/**
+ * Reads a binary message: `tag(1) ‖ id(u32be) ‖ k(u16be) ‖ key(k, UTF-8) ‖ frame`; `undefined`
+ * when it is shorter than its header, has an unknown tag, a key length outside 1..=1024 or a key
+ * that is not UTF-8.
+ */
+export function parseBinaryMessage(bytes: Uint8Array): BinaryMessage | undefined {
+  if (bytes.length < 7) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = view.getUint8(0);
+  if (tag !== TAG_REPLY && tag !== TAG_SAMPLE) return undefined;
+  const id = view.getUint32(1, false);
+  const k = view.getUint16(5, false);
+  if (k < 1 || k > MAX_KEY || bytes.length < 7 + k) return undefined;
+  let key: string;
+  try {
+    key = fromUtf8(bytes.subarray(7, 7 + k));
+  } catch {
+    return undefined;
+  }
+  return { tag, id, key, frame: copy(bytes.subarray(7 + k)) };
+}
+
+/** The gateway's WebSocket URL for a base URL: `http://host:port` -> `ws://host:port/v2/ws`. */
 export function gatewaySocketUrl(base: string): string {
   const url = new URL(base);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
-  if (!url.pathname.endsWith("/v1/ws")) url.pathname = `${url.pathname.replace(/\/$/, "")}/v1/ws`;
+  if (!url.pathname.endsWith("/v2/ws")) url.pathname = `${url.pathname.replace(/\/$/, "")}/v2/ws`;
   return url.toString();
 }
 
+/** The bytes of a binary WebSocket message, whatever the implementation delivers. */
+function bytesOf(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (Array.isArray(data) && data.every((d) => d instanceof Uint8Array)) {
+    // The `ws` package's "fragments" binary type.
+    const parts = data as Uint8Array[];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  return undefined;
+}
+
 /**
- * The gateway's WebSocket protocol v1 as a {@link Transport}: every operation is numbered, the
- * gateway tags what it sends with that number, and `close` ends subscriptions and watches.
+ * The gateway's WebSocket API v2 as a {@link Transport}: every operation is numbered, the
+ * gateway tags what it sends with that number (frames in binary messages, control in text),
+ * and `close` ends subscriptions and watches.
  */
 export class GatewayTransport implements Transport {
   readonly #socket: WebSocketLike;
@@ -175,7 +237,7 @@ export class GatewayTransport implements Transport {
     socket.onerror = () => this.#shutdown(new TransportError("the gateway connection failed"));
   }
 
-  /** Opens a socket to `url` (`ws://host:port/v1/ws`, or the gateway's base `http://host:port`). */
+  /** Opens a socket to `url` (`ws://host:port/v2/ws`, or the gateway's base `http://host:port`). */
   static connect(url: string, options: GatewayOptions = {}): Promise<GatewayTransport> {
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (Ctor === undefined) return Promise.reject(new TransportError("no WebSocket implementation: pass one in the options"));
@@ -184,6 +246,7 @@ export class GatewayTransport implements Transport {
       let socket: WebSocketLike;
       try {
         socket = new Ctor(target);
+        socket.binaryType = "arraybuffer";
       } catch (e) {
         reject(new TransportError(`cannot open ${target}: ${String(e)}`));
         return;
@@ -207,23 +270,27 @@ export class GatewayTransport implements Transport {
     });
   }
 
-  #send(frame: object): void {
+  #send(message: object): void {
     if (this.#closed) throw new TransportError("the transport is closed");
-    this.#socket.send(JSON.stringify(frame));
+    this.#socket.send(JSON.stringify(message));
   }
 
-  #open<P extends Pending>(make: (id: number) => P, frame: (id: number) => object): P {
+  #open<P extends Pending>(make: (id: number) => P, message: (id: number) => object): P {
     if (this.#closed) throw new TransportError("the transport is closed");
-    const id = this.#nextId++;
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffff_fffe ? 1 : this.#nextId + 1;
     const pending = make(id);
     this.#pending.set(id, pending);
-    this.#send(frame(id));
+    this.#send(message(id));
     return pending;
   }
 
   #closer(id: number, sendClose: boolean): () => void {
     return () => {
-      if (!this.#pending.delete(id)) return;
+      const pending = this.#pending.get(id);
+      if (pending === undefined) return;
+      this.#pending.delete(id);
+      pending.ready?.(new TransportError("closed before the gateway acknowledged it"));
       if (sendClose && !this.#closed) {
         try {
           this.#send({ op: "close", id });
@@ -234,23 +301,35 @@ export class GatewayTransport implements Transport {
     };
   }
 
-  subscribe(keyExpr: string): Promise<Stream<Sample>> {
-    try {
-      const p = this.#open(
-        (id) => ({ kind: "samples", channel: new Channel<Sample>(this.#closer(id, true)) }) as const,
-        (id) => ({ op: "subscribe", id, key: keyExpr }),
-      );
-      return Promise.resolve(p.channel);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  /** Opens an operation that resolves once the gateway sends `subscribed` for it. */
+  #acknowledged<P extends Pending>(make: (id: number) => P, message: (id: number) => object): Promise<P["channel"]> {
+    return new Promise((resolve, reject) => {
+      try {
+        const p = this.#open(make, message);
+        p.ready = (error) => {
+          p.ready = undefined;
+          if (error === undefined) resolve(p.channel);
+          else reject(error);
+        };
+      } catch (e) {
+        reject(e);
+      }
+    });
   }
 
-  query(key: string, payload: string | undefined, timeoutMs: number): Promise<Stream<Sample>> {
+  subscribe(keyExpr: string): Promise<Stream<Sample>> {
+    return this.#acknowledged(
+      (id) => ({ kind: "samples", channel: new Channel<Sample>(this.#closer(id, true)) }) as Pending & { kind: "samples" },
+      (id) => ({ op: "subscribe", id, key: keyExpr }),
+    );
+  }
+
+  query(key: string, frame: Uint8Array | undefined, timeoutMs: number): Promise<Stream<Sample>> {
     try {
       const p = this.#open(
-        (id) => ({ kind: "samples", channel: new Channel<Sample>(this.#closer(id, false)) }) as const,
-        (id) => (payload === undefined ? { op: "query", id, key, timeout_ms: timeoutMs } : { op: "query", id, key, payload, timeout_ms: timeoutMs }),
+        // Closing it early (the first genuine reply was enough) frees the gateway's slot too.
+        (id) => ({ kind: "samples", channel: new Channel<Sample>(this.#closer(id, true)) }) as const,
+        (id) => (frame === undefined ? { op: "query", id, key, timeout_ms: timeoutMs } : { op: "query", id, key, frame: base64url(frame), timeout_ms: timeoutMs }),
       );
       return Promise.resolve(p.channel);
     } catch (e) {
@@ -259,15 +338,10 @@ export class GatewayTransport implements Transport {
   }
 
   watchLiveliness(keyExpr: string): Promise<Stream<LivelinessChange>> {
-    try {
-      const p = this.#open(
-        (id) => ({ kind: "liveliness", channel: new Channel<LivelinessChange>(this.#closer(id, true)) }) as const,
-        (id) => ({ op: "liveliness", id, key: keyExpr }),
-      );
-      return Promise.resolve(p.channel);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    return this.#acknowledged(
+      (id) => ({ kind: "liveliness", channel: new Channel<LivelinessChange>(this.#closer(id, true)) }) as Pending & { kind: "liveliness" },
+      (id) => ({ op: "liveliness", id, key: keyExpr }),
+    );
   }
 
   close(): void {
@@ -282,42 +356,56 @@ export class GatewayTransport implements Transport {
   #shutdown(error: TransportError | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#pending.values()) p.channel.end(error);
+    for (const p of this.#pending.values()) {
+      p.ready?.(error ?? new TransportError("the transport is closed"));
+      p.channel.end(error);
+    }
     this.#pending.clear();
   }
 
   #receive(data: unknown): void {
-    let frame: Frame;
+    if (typeof data !== "string") {
+      const bytes = bytesOf(data);
+      const message = bytes === undefined ? undefined : parseBinaryMessage(bytes);
+      // Refused and ignored: short, unknown tag, bad key, or an id we did not open.
+      if (message === undefined) return;
+      const pending = this.#pending.get(message.id);
+      if (pending?.kind !== "samples") return;
+      pending.channel.push({ key: message.key, frame: message.frame });
+      return;
+    }
+    let control: Control;
     try {
-      frame = JSON.parse(typeof data === "string" ? data : String(data)) as Frame;
+      control = JSON.parse(data) as Control;
     } catch {
       return;
     }
-    const id = typeof frame.id === "number" ? frame.id : undefined;
+    if (typeof control !== "object" || control === null) return;
+    const id = typeof control.id === "number" ? control.id : undefined;
     const pending = id === undefined ? undefined : this.#pending.get(id);
     if (pending === undefined || id === undefined) return;
-    switch (frame.op) {
-      case "sample":
-      case "reply":
-        if (pending.kind === "samples" && typeof frame.key === "string" && typeof frame.envelope === "string") {
-          pending.channel.push({ key: frame.key, envelope: frame.envelope });
-        }
+    switch (control.op) {
+      case "subscribed":
+        pending.ready?.();
         break;
       case "end":
         this.#pending.delete(id);
+        pending.ready?.(new TransportError("ended before the gateway acknowledged it"));
         pending.channel.end();
         break;
       case "alive":
       case "gone":
-        if (pending.kind === "liveliness" && typeof frame.key === "string") {
-          pending.channel.push({ key: frame.key, alive: frame.op === "alive" });
+        if (pending.kind === "liveliness" && typeof control.key === "string") {
+          pending.channel.push({ key: control.key, alive: control.op === "alive" });
         }
         break;
       case "error": {
         this.#pending.delete(id);
-        const code = typeof frame.error?.code === "string" ? frame.error.code : undefined;
-        const message = typeof frame.error?.message === "string" ? frame.error.message : "refused by the gateway";
-        pending.channel.end(new TransportError(message, code));
+        const code = typeof control.error?.code === "string" ? control.error.code : undefined;
+        const message = typeof control.error?.message === "string" ? control.error.message : "refused by the gateway";
+        const error = new TransportError(message, code);
+        pending.ready?.(error);
+        pending.channel.end(error);
         break;
       }
       default:
@@ -325,7 +413,7 @@ export class GatewayTransport implements Transport {
   }
 }
 
-/** A thing as `GET /v1/things` lists it (convenience fields, plus the signed description). */
+/** A thing as `GET /v2/things` lists it (convenience fields, unverified, plus its signed description frame). */
 export interface GatewaySummary {
   id: string;
   name: string;
@@ -336,7 +424,8 @@ export interface GatewaySummary {
   key: string;
   owner?: string;
   key_expression: string;
-  envelope: string;
+  /** The signed description frame, base64url. */
+  frame: string;
 }
 
 /** The options of the HTTP helpers. */
@@ -361,7 +450,7 @@ async function http(base: string, path: string, init: RequestInit, options: Http
     throw new TransportError(`${url} answered ${response.status} without JSON`);
   }
   if (!response.ok) {
-    const error = (body as { error?: { code?: unknown; message?: unknown } }).error;
+    const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     const code = typeof error?.code === "string" ? error.code : undefined;
     const message = typeof error?.message === "string" ? error.message : `HTTP ${response.status}`;
     throw new TransportError(message, code);
@@ -369,26 +458,34 @@ async function http(base: string, path: string, init: RequestInit, options: Http
   return body;
 }
 
-/** `GET /v1/things`: every thing that answered the gateway's discovery (not verified: open each `envelope` to trust it). */
+/** A `{key, frame}` pair of the gateway's JSON as a {@link Sample}; `undefined` when it is not one. */
+export function sampleOf(json: unknown): Sample | undefined {
+  const { key, frame } = (typeof json === "object" && json !== null ? json : {}) as { key?: unknown; frame?: unknown };
+  if (typeof key !== "string" || typeof frame !== "string") return undefined;
+  const bytes = fromBase64url(frame);
+  return bytes === undefined ? undefined : { key, frame: bytes };
+}
+
+/** `GET /v2/things`: every thing that answered the gateway's discovery (not verified: open each `frame` to trust it). */
 export async function fetchThings(base: string, options: HttpOptions = {}): Promise<GatewaySummary[]> {
-  const body = (await http(base, "v1/things", { method: "GET" }, options)) as { things?: GatewaySummary[] };
-  return body.things ?? [];
+  const body = (await http(base, "v2/things", { method: "GET" }, options)) as { things?: GatewaySummary[] } | null;
+  return body?.things ?? [];
 }
 
-/** `GET /v1/things/{id}`: a thing's signed description as a sample (verify it before use). */
+/** `GET /v2/things/{id}`: a thing's signed description frame as a sample (verify it before use). */
 export async function fetchDescription(base: string, id: string, options: HttpOptions = {}): Promise<Sample> {
-  const body = (await http(base, `v1/things/${encodeURIComponent(id)}`, { method: "GET" }, options)) as Partial<Sample>;
-  if (typeof body.key !== "string" || typeof body.envelope !== "string") throw new TransportError("the gateway sent no description");
-  return { key: body.key, envelope: body.envelope };
+  const sample = sampleOf(await http(base, `v2/things/${encodeURIComponent(id)}`, { method: "GET" }, options));
+  if (sample === undefined) throw new TransportError("the gateway sent no description");
+  return sample;
 }
 
-/** `POST /v1/query`: every reply of one query. */
-export async function httpQuery(base: string, key: string, payload: string | undefined, timeoutMs?: number, options: HttpOptions = {}): Promise<Sample[]> {
-  const request: { key: string; payload?: string; timeout_ms?: number } = { key };
-  if (payload !== undefined) request.payload = payload;
+/** `POST /v2/query`: every reply of one query (replies that are not `{key, frame}` are dropped). */
+export async function httpQuery(base: string, key: string, frame: Uint8Array | undefined, timeoutMs?: number, options: HttpOptions = {}): Promise<Sample[]> {
+  const request: { key: string; frame?: string; timeout_ms?: number } = { key };
+  if (frame !== undefined) request.frame = base64url(frame);
   if (timeoutMs !== undefined) request.timeout_ms = timeoutMs;
-  const body = (await http(base, "v1/query", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) }, options)) as {
-    replies?: Sample[];
-  };
-  return body.replies ?? [];
+  const body = (await http(base, "v2/query", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) }, options)) as {
+    replies?: unknown[];
+  } | null;
+  return (body?.replies ?? []).map(sampleOf).filter((s): s is Sample => s !== undefined);
 }

@@ -26,8 +26,9 @@ pub mod ts {
 
     /// The runtime's TypeScript source, by file name (written to `DIR/safething/`).
     pub const RUNTIME: &[(&str, &str)] = files!("sdk":
-        "bytes.ts", "client.ts", "crypto.ts", "envelope.ts", "errors.ts", "filter.ts",
-        "identity.ts", "index.ts", "keys.ts", "schema.ts", "transport.ts", "typed.ts", "wire.ts",
+        "bytes.ts", "client.ts", "crypto.ts", "errors.ts", "filter.ts", "frame.ts",
+        "identity.ts", "index.ts", "keys.ts", "message.ts", "schema.ts", "transport.ts", "typed.ts",
+        "wire.ts",
     );
 
     /// The `tsconfig.json` the runtime is compiled with (to `dist/`).
@@ -37,8 +38,9 @@ pub mod ts {
     /// console loads without a build step (`index.js` is the entry point).
     pub const DIST: &[(&str, &str)] = files!("dist":
         "bytes.d.ts", "bytes.js", "client.d.ts", "client.js", "crypto.d.ts", "crypto.js",
-        "envelope.d.ts", "envelope.js", "errors.d.ts", "errors.js", "filter.d.ts", "filter.js",
+        "errors.d.ts", "errors.js", "filter.d.ts", "filter.js", "frame.d.ts", "frame.js",
         "identity.d.ts", "identity.js", "index.d.ts", "index.js", "keys.d.ts", "keys.js",
+        "message.d.ts", "message.js",
         "schema.d.ts", "schema.js", "transport.d.ts", "transport.js", "typed.d.ts", "typed.js",
         "wire.d.ts", "wire.js",
     );

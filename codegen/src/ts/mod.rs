@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! DIR/<thing_snake>.ts      types + <Thing>Client
-//! DIR/safething/*.ts        the runtime (identities, envelopes, crypto, filters, client)
+//! DIR/safething/*.ts        the runtime (identities, frames, crypto, filters, client)
 //! DIR/tsconfig.json         strict settings, ES2022 modules, DOM lib, no @types needed
 //! ```
 

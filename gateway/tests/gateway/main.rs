@@ -1,8 +1,8 @@
 //! The gateway over a `MemoryNetwork` device: every HTTP route and WebSocket operation,
-//! envelopes relayed byte for byte (signatures made on either side verify on the other), the
-//! Rust client running through the gateway end to end, bad input of every kind answered with a
-//! clear JSON error while other clients go on, limits, the origin guard, TLS, and a randomized
-//! test that the server never falls over.
+//! protocol v2 frames relayed byte for byte (signatures made on either side verify on the
+//! other), the Rust client running through the gateway end to end, bad input of every kind
+//! answered with a clear JSON error while other clients go on, the query caps, the origin and
+//! host guard, TLS, and a randomized test that the server never falls over.
 
 mod net;
 
@@ -14,11 +14,11 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use safething::envelope::{Sealer, Signing, Verifier};
+use safething::envelope::{Binding, Kind, Outgoing, Sealer, Signing, Verifier};
 use safething::transport::memory::MemoryNetwork;
 use safething::wire::Description;
 use safething::{Client, Filter, Identity};
-use safething_gateway::{GatewayConfig, MAX_BODY, OPENAPI, ROUTES};
+use safething_gateway::{GatewayConfig, MAX_BODY, MAX_TIMEOUT_MS, OPENAPI, ROUTES};
 
 use net::*;
 
@@ -32,25 +32,18 @@ fn config() -> GatewayConfig {
     }
 }
 
-/// A stranger's signed request, as text.
-fn sealed(identity: &Identity, key: &str, body: Value) -> String {
-    // Protocol v2 frames are binary: this text form waits for the gateway's binary relay.
-    let bytes = Sealer::new(identity.clone(), Signing::Signed)
-        .seal(
-            key,
-            safething::envelope::Kind::Request,
-            safething::envelope::Binding::Epoch([0; 16]),
-            &body,
-        )
-        .unwrap();
-    String::from_utf8_lossy(&bytes).into_owned()
+/// A signed request from `identity` to `device`, as base64url text.
+fn sealed(identity: &Identity, device: &safething::Device, key: &str, body: Value) -> String {
+    b64(&request_frame(identity, key, epoch(device), &body))
 }
 
-/// Opens a reply envelope with the device's key and returns its body.
-fn open(device_key: &safething::PublicKey, key: &str, envelope: &str) -> Value {
+/// Opens a frame (base64url) received on `key` with the device's key and returns its body.
+#[track_caller]
+fn open(device_key: &safething::PublicKey, key: &str, frame: &Value) -> Value {
+    let bytes = unb64(frame);
     let opened = Verifier::new(Signing::Signed)
-        .open::<Value>(key, envelope.as_bytes())
-        .unwrap_or_else(|e| panic!("the reply on {key} does not verify: {e}"));
+        .open::<Value>(key, &bytes)
+        .unwrap_or_else(|e| panic!("the frame on {key} does not verify: {e}"));
     assert_eq!(&opened.from, device_key);
     opened.body
 }
@@ -62,7 +55,7 @@ async fn openapi_lists_every_route_the_router_serves() {
     let served = serve(&net, config()).await;
     let doc: Value = serde_json::from_str(OPENAPI).expect("the OpenAPI document is JSON");
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
-    let served_doc = get(served.addr, "/v1/openapi.json").await;
+    let served_doc = get(served.addr, "/v2/openapi.json").await;
     assert_eq!(served_doc.status, 200);
     assert_eq!(served_doc.json(), doc);
 
@@ -123,12 +116,26 @@ async fn openapi_lists_every_route_the_router_serves() {
             );
         }
     }
-    // And what is not documented is a JSON 404 / 405.
-    get(served.addr, "/v2/things").await.error(404, "not_found");
-    get(served.addr, "/v1/query")
+    // And what is not documented is a JSON 404 / 405; the paths of API v1 are gone.
+    for gone in [
+        "/v1/things",
+        "/v1/things/garden-01",
+        "/v1/ws",
+        "/v1/openapi.json",
+    ] {
+        get(served.addr, gone).await.error(404, "not_found");
+    }
+    post(
+        served.addr,
+        "/v1/query",
+        br#"{"key":"safething/v1/garden-01/description"}"#,
+    )
+    .await
+    .error(404, "not_found");
+    get(served.addr, "/v2/query")
         .await
         .error(405, "method_not_allowed");
-    post(served.addr, "/v1/things", b"{}")
+    post(served.addr, "/v2/things", b"{}")
         .await
         .error(405, "method_not_allowed");
 }
@@ -183,7 +190,7 @@ async fn things_are_listed_and_described_with_their_signed_descriptions() {
     let _other = net::device(&net, "garden-02", None).await;
     let served = serve(&net, config()).await;
 
-    let r = get(served.addr, "/v1/things").await;
+    let r = get(served.addr, "/v2/things").await;
     assert_eq!(r.status, 200);
     let things = r.json()["things"].as_array().unwrap().clone();
     let ids: Vec<&str> = things.iter().map(|t| t["id"].as_str().unwrap()).collect();
@@ -198,31 +205,36 @@ async fn things_are_listed_and_described_with_their_signed_descriptions() {
     assert_eq!(t["owner"], owner.public_key().to_string());
     assert!(things[1].get("owner").is_none());
     assert_eq!(t["key_expression"], "safething/v1/garden-01/description");
+    // The summary's fields are the signed description's.
     let d: Description = serde_json::from_value(open(
         &device.public_key(),
         "safething/v1/garden-01/description",
-        t["envelope"].as_str().unwrap(),
+        &t["frame"],
+    ))
+    .unwrap();
+    assert_eq!(d.id.as_str(), ID);
+    assert_eq!(d.thing_key, device.public_key());
+    assert_eq!(d.owner, Some(*owner.public_key()));
+
+    let r = get(served.addr, "/v2/things/garden-01").await;
+    assert_eq!(r.status, 200);
+    let body = r.json();
+    assert_eq!(body["key"], "safething/v1/garden-01/description");
+    let d: Description = serde_json::from_value(open(
+        &device.public_key(),
+        body["key"].as_str().unwrap(),
+        &body["frame"],
     ))
     .unwrap();
     assert_eq!(d.id.as_str(), ID);
 
-    let r = get(served.addr, "/v1/things/garden-01").await;
-    assert_eq!(r.status, 200);
-    let body = r.json();
-    assert_eq!(body["key"], "safething/v1/garden-01/description");
-    open(
-        &device.public_key(),
-        body["key"].as_str().unwrap(),
-        body["envelope"].as_str().unwrap(),
-    );
-
-    get(served.addr, "/v1/things/garden-99")
+    get(served.addr, "/v2/things/garden-99")
         .await
         .error(404, "unknown_thing");
-    get(served.addr, "/v1/things/a*b")
+    get(served.addr, "/v2/things/a*b")
         .await
         .error(404, "unknown_thing");
-    get(served.addr, "/v1/things/abc")
+    get(served.addr, "/v2/things/abc")
         .await
         .error(404, "unknown_thing");
 
@@ -235,8 +247,22 @@ async fn things_are_listed_and_described_with_their_signed_descriptions() {
     }
 }
 
+/// A request frame whose body is exactly `body` (not re-serialized).
+fn raw_request(sealer: &Sealer, key: &str, epoch: [u8; 16], body: &str) -> Vec<u8> {
+    let body = RawValue::from_string(body.to_owned()).unwrap();
+    sealer
+        .seal_message(
+            key,
+            &Outgoing::new(Kind::Request, Binding::Epoch(epoch)),
+            safething::envelope::now_ms(),
+            &body,
+        )
+        .unwrap()
+        .to_vec()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn envelopes_are_relayed_byte_for_byte() {
+async fn frames_are_relayed_byte_for_byte() {
     let net = MemoryNetwork::new();
     let device = device(&net, ID, None).await;
     let served = serve(&net, config()).await;
@@ -244,93 +270,70 @@ async fn envelopes_are_relayed_byte_for_byte() {
     let sealer = Sealer::new(me.clone(), Signing::Signed);
 
     // A body written unusually — spaces, an escaped letter — signed over exactly those bytes.
-    // Re-serializing anywhere on the way would change them and the device would refuse it.
-    let body = RawValue::from_string(r#"{ "op" : "re\u0061d" }"#.to_owned()).unwrap();
-    let envelope = sealer
-        .seal_message(
-            VALVE,
-            &safething::envelope::Outgoing::new(
-                safething::envelope::Kind::Request,
-                safething::envelope::Binding::Epoch([0; 16]),
-            ),
-            safething::envelope::now_ms(),
-            &body,
-        )
-        .unwrap();
-    let envelope = String::from_utf8(envelope.to_vec()).unwrap();
-    assert!(envelope.contains(r#"{ "op" : "re\u0061d" }"#));
-
-    let request = json!({"key": VALVE, "payload": envelope, "timeout_ms": 3000}).to_string();
-    let r = post(served.addr, "/v1/query", request.as_bytes()).await;
+    // Re-encoding anywhere on the way would change them and the device would refuse it.
+    let frame = raw_request(&sealer, VALVE, epoch(&device), r#"{ "op" : "re\u0061d" }"#);
+    let request = json!({"key": VALVE, "frame": b64(&frame), "timeout_ms": 3000}).to_string();
+    let r = post(served.addr, "/v2/query", request.as_bytes()).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let replies = r.json()["replies"].as_array().unwrap().clone();
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0]["key"], VALVE);
-    let reply = open(
-        &device.public_key(),
-        VALVE,
-        replies[0]["envelope"].as_str().unwrap(),
-    );
+    let reply = open(&device.public_key(), VALVE, &replies[0]["frame"]);
     assert_eq!(reply["ok"]["value"], "closed", "{reply}");
-
-    // The same over the WebSocket (a new message id: the device refuses replays).
-    let body = RawValue::from_string(r#"{"op":"read",   "history":null}"#.to_owned()).unwrap();
-    let envelope = sealer
-        .seal_message(
-            VALVE,
-            &safething::envelope::Outgoing::new(
-                safething::envelope::Kind::Request,
-                safething::envelope::Binding::Epoch([0; 16]),
-            ),
-            safething::envelope::now_ms(),
-            &body,
-        )
+    // The reply is bound to this request: the device saw our exact frame.
+    let bytes = unb64(&replies[0]["frame"]);
+    let opened = Verifier::new(Signing::Signed)
+        .open_raw(VALVE, &bytes)
         .unwrap();
-    let mut ws = socket(served.addr).await;
-    let replies = ws_query(
-        &mut ws,
-        7,
+    let sent = safething::frame::decode(&frame).unwrap();
+    opened
+        .expect_bound(Kind::Reply, &sent.header.id, me.public_key())
+        .unwrap();
+
+    // The same over the WebSocket (a new message id: the device refuses replays); the reply is
+    // a binary message.
+    let frame = raw_request(
+        &sealer,
         VALVE,
-        Some(std::str::from_utf8(&envelope).unwrap()),
-    )
-    .await;
-    assert_eq!(replies.len(), 1);
-    let reply = open(
-        &device.public_key(),
-        VALVE,
-        replies[0]["envelope"].as_str().unwrap(),
+        epoch(&device),
+        r#"{"op":"read",   "history":null}"#,
     );
+    let mut ws = socket(served.addr).await;
+    let replies = ws_query(&mut ws, 7, VALVE, Some(&frame)).await;
+    assert_eq!(replies.len(), 1);
+    let reply = open(&device.public_key(), VALVE, &replies[0]["frame"]);
     assert_eq!(reply["ok"]["value"], "closed", "{reply}");
 
-    // Publications too: the sample's envelope is the device's own text and verifies.
-    send(
+    // Publications too: once `subscribed` came, the device's publication reaches the socket as
+    // the device's own bytes, and verifies.
+    declare(
         &mut ws,
-        json!({"op": "subscribe", "id": 8, "key": "safething/v1/garden-01/attributes/*"}),
+        "subscribe",
+        8,
+        "safething/v1/garden-01/attributes/*",
     )
     .await;
-    // The subscription is declared before the device publishes (give the task a moment).
-    tokio::time::sleep(Duration::from_millis(100)).await;
     device
         .set_attribute("valve_state", json!("open"))
         .await
         .unwrap();
     let sample = recv_op(&mut ws, 8, "sample").await;
     assert_eq!(sample["key"], VALVE);
-    let update = open(
-        &device.public_key(),
-        VALVE,
-        sample["envelope"].as_str().unwrap(),
-    );
+    let update = open(&device.public_key(), VALVE, &sample["frame"]);
     assert_eq!(update["value"], "open");
 
     // A replayed request (the same bytes again) is the device's to refuse, not the gateway's:
-    // it is relayed, and the device answers with its refusal.
-    let r = post(served.addr, "/v1/query", request.as_bytes()).await;
+    // it is relayed, and the device answers with its refusal (or not at all).
+    let r = post(served.addr, "/v2/query", request.as_bytes()).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    for reply in r.json()["replies"].as_array().unwrap() {
+        let body = open(&device.public_key(), VALVE, &reply["frame"]);
+        assert!(body.get("ok").is_none(), "a replay was served: {body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stranger_is_refused_by_the_device_not_the_gateway() {
+async fn attack_a_strangers_requests_are_refused_by_the_device_not_the_gateway() {
     let net = MemoryNetwork::new();
     let owner = Identity::generate().unwrap();
     let device = device(&net, ID, Some(*owner.public_key())).await;
@@ -340,65 +343,72 @@ async fn a_stranger_is_refused_by_the_device_not_the_gateway() {
 
     // A write of an owner-only attribute.
     let key = "safething/v1/garden-01/attributes/target_level";
-    let payload = sealed(&stranger, key, json!({"op": "write", "value": 50}));
+    let frame = sealed(&stranger, &device, key, json!({"op": "write", "value": 50}));
     let r = post(
         served.addr,
-        "/v1/query",
-        json!({"key": key, "payload": payload})
-            .to_string()
-            .as_bytes(),
+        "/v2/query",
+        json!({"key": key, "frame": frame}).to_string().as_bytes(),
     )
     .await;
     assert_eq!(r.status, 200);
     let reply = &r.json()["replies"][0];
-    let body = open(
-        &device.public_key(),
-        key,
-        reply["envelope"].as_str().unwrap(),
-    );
+    let body = open(&device.public_key(), key, &reply["frame"]);
     assert_eq!(body["error"]["kind"], "access_denied", "{body}");
     assert_eq!(body["error"]["rule"], "owner", "{body}");
 
     // An action over the WebSocket: rejected with the rule.
     let key = "safething/v1/garden-01/actions/open_valve";
-    let payload = sealed(
-        &stranger,
-        key,
-        json!({"op": "invoke", "request": "r-1", "input": {"psi": 60}}),
-    );
+    // The request id of an invoke is the hex message id of its frame.
+    let sealer = Sealer::new(stranger.clone(), Signing::Signed);
+    let mut outgoing = Outgoing::new(Kind::Request, Binding::Epoch(epoch(&device)));
+    let id = sealer.next_id();
+    outgoing.id = Some(id);
+    let frame = sealer
+        .seal_message(
+            key,
+            &outgoing,
+            safething::envelope::now_ms(),
+            &json!({"op": "invoke", "request": id.to_hex(), "input": {"psi": 60}}),
+        )
+        .unwrap()
+        .to_vec();
     let mut ws = socket(served.addr).await;
-    let replies = ws_query(&mut ws, 1, key, Some(&payload)).await;
+    let replies = ws_query(&mut ws, 1, key, Some(&frame)).await;
+    let last = replies.last().expect("a reply");
+    // Request states are signed over the request's own key.
     let body = open(
         &device.public_key(),
-        "safething/v1/garden-01/requests/r-1",
-        replies.last().unwrap()["envelope"].as_str().unwrap(),
+        &format!("safething/v1/garden-01/requests/{}", id.to_hex()),
+        &last["frame"],
     );
-    assert_eq!(body["state"], "rejected", "{body}");
-    assert_eq!(body["problem"]["kind"], "access_denied", "{body}");
-    assert_eq!(body["problem"]["rule"], "owner", "{body}");
+    let state = if body.get("state").is_some() {
+        body.clone()
+    } else {
+        body["ok"].clone()
+    };
+    assert_eq!(state["state"], "rejected", "{body}");
+    assert_eq!(state["problem"]["kind"], "access_denied", "{body}");
+    assert_eq!(state["problem"]["rule"], "owner", "{body}");
 
     // An owner operation.
     let key = "safething/v1/garden-01/admin";
-    let payload = sealed(&stranger, key, json!({"op": "disable"}));
-    let replies = ws_query(&mut ws, 2, key, Some(&payload)).await;
-    let body = open(
-        &device.public_key(),
-        key,
-        replies[0]["envelope"].as_str().unwrap(),
-    );
+    let frame = request_frame(&stranger, key, epoch(&device), &json!({"op": "disable"}));
+    let replies = ws_query(&mut ws, 2, key, Some(&frame)).await;
+    let body = open(&device.public_key(), key, &replies[0]["frame"]);
     assert_eq!(body["error"]["kind"], "access_denied", "{body}");
     assert_eq!(device.lifecycle(), safething::wire::Lifecycle::Published);
 
-    // A forged signature never reaches a handler either.
-    let mut forged: Value =
-        serde_json::from_str(&sealed(&stranger, VALVE, json!({"op": "read"}))).unwrap();
-    forged["from"] = json!(owner.public_key().to_string());
-    let replies = ws_query(&mut ws, 3, VALVE, Some(&forged.to_string())).await;
+    // A frame claiming to be the owner's (the sender swapped, the stranger's signature kept)
+    // never reaches a handler either: it is relayed, and the device refuses it.
+    let mut forged = request_frame(&stranger, VALVE, epoch(&device), &json!({"op": "read"}));
+    forged[5..37].copy_from_slice(owner.public_key().as_bytes());
+    let unverified = device.stats().unverified;
+    let replies = ws_query(&mut ws, 3, VALVE, Some(&forged)).await;
     for r in &replies {
-        let body = open(&device.public_key(), VALVE, r["envelope"].as_str().unwrap());
+        let body = open(&device.public_key(), VALVE, &r["frame"]);
         assert!(body.get("ok").is_none(), "{body}");
     }
-    assert!(device.stats().unverified > 0);
+    assert!(device.stats().unverified > unverified);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -480,14 +490,11 @@ async fn websocket_operations_and_their_ends() {
     let served = serve(&net, config()).await;
     let mut ws = socket(served.addr).await;
 
-    // Liveliness: the tokens alive now, then changes.
-    send(
-        &mut ws,
-        json!({"op": "liveliness", "id": 1, "key": "safething/v1/*"}),
-    )
-    .await;
-    let alive = recv_op(&mut ws, 1, "alive").await;
-    assert_eq!(alive["key"], "safething/v1/garden-01");
+    // Liveliness: the tokens alive now, then `subscribed`, then changes.
+    let alive = declare(&mut ws, "liveliness", 1, "safething/v1/*").await;
+    assert_eq!(alive.len(), 1, "{alive:?}");
+    assert_eq!(alive[0]["op"], "alive");
+    assert_eq!(alive[0]["key"], "safething/v1/garden-01");
     let late = net::device(&net, "garden-03", None).await;
     let alive = recv_op(&mut ws, 1, "alive").await;
     assert_eq!(alive["key"], "safething/v1/garden-03");
@@ -507,23 +514,26 @@ async fn websocket_operations_and_their_ends() {
             .is_empty()
     );
 
-    // Subscribe, receive, close: nothing more after `close`, and the id can be used again.
-    send(&mut ws, json!({"op": "subscribe", "id": 4, "key": VALVE})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Subscribe (acknowledged once declared), receive, close: nothing more after `close`, and
+    // the id can be used again.
+    assert!(declare(&mut ws, "subscribe", 4, VALVE).await.is_empty());
     device
         .set_attribute("valve_state", json!("open"))
         .await
         .unwrap();
-    recv_op(&mut ws, 4, "sample").await;
+    let sample = recv_op(&mut ws, 4, "sample").await;
+    assert_eq!(sample["key"], VALVE);
     send(&mut ws, json!({"op": "close", "id": 4})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Messages are handled in order: once this `close` is refused, the one before was done.
+    send(&mut ws, json!({"op": "close", "id": 404})).await;
+    assert_error(&recv(&mut ws).await, Some(404), "unknown_id");
     device
         .set_attribute("valve_state", json!("closed"))
         .await
         .unwrap();
     let replies = ws_query(&mut ws, 4, VALVE, None).await;
-    // No payload: the device cannot verify a request without an envelope and does not answer
-    // with a value; what matters is that the id was free again and no sample came for 4.
+    // No frame: the device cannot verify a request without one and does not answer with a
+    // value; what matters is that the id was free again and no sample came for 4.
     for r in &replies {
         assert_eq!(r["op"], "reply");
     }
@@ -531,7 +541,7 @@ async fn websocket_operations_and_their_ends() {
     assert_error(&recv(&mut ws).await, Some(4), "unknown_id");
 
     // HTTP clients are served meanwhile, and the socket closes cleanly.
-    assert_eq!(get(served.addr, "/v1/things").await.status, 200);
+    assert_eq!(get(served.addr, "/v2/things").await.status, 200);
     ws.close(None).await.unwrap();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while served.gateway.open_sockets() > 0 {
@@ -543,15 +553,44 @@ async fn websocket_operations_and_their_ends() {
     }
 }
 
+/// Frames that are not well-formed v2 request frames, as base64url text, with the code each
+/// gets: not base64url, a v1 envelope, another version, truncated, the wrong kind.
+fn bad_frames(device: &safething::Device) -> Vec<(String, &'static str)> {
+    let me = Identity::generate().unwrap();
+    let good = request_frame(&me, VALVE, epoch(device), &json!({"op": "read"}));
+    let mut v3 = good.clone();
+    v3[2] = 3;
+    let mut trailing = good.clone();
+    trailing.push(0);
+    let description = Sealer::new(me.clone(), Signing::Signed)
+        .seal(VALVE, Kind::Description, Binding::None, &json!({}))
+        .unwrap();
+    let v1 = r#"{"v":1,"from":"st","id":"1","ts":1,"body":{"op":"read"},"sig":"x"}"#;
+    vec![
+        ("not base64!".into(), "invalid_frame"),
+        (data_encoding::BASE64.encode(&good), "invalid_frame"),
+        (format!("{}==", b64(&good)), "invalid_frame"),
+        (String::new(), "invalid_frame"),
+        (v1.into(), "unsupported_version"),
+        (b64(v1.as_bytes()), "unsupported_version"),
+        (b64(&v3), "unsupported_version"),
+        (b64(&good[..good.len() - 10]), "invalid_frame"),
+        (b64(&good[..3]), "invalid_frame"),
+        (b64(&trailing), "invalid_frame"),
+        (b64(&description), "invalid_frame"),
+        (b64(b"hello"), "invalid_frame"),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_http_requests_get_clear_json_errors() {
     let net = MemoryNetwork::new();
-    let _device = device(&net, ID, None).await;
+    let device = device(&net, ID, None).await;
     let served = serve(&net, config()).await;
     let a = served.addr;
     let q = |body: &str| {
         let body = body.to_owned();
-        async move { post(a, "/v1/query", body.as_bytes()).await }
+        async move { post(a, "/v2/query", body.as_bytes()).await }
     };
     q("{").await.error(400, "malformed_json");
     q("").await.error(400, "malformed_json");
@@ -565,7 +604,11 @@ async fn bad_http_requests_get_clear_json_errors() {
     q(r#"{"key": "safething/v1/garden-01/description", "timeout_ms": -5}"#)
         .await
         .error(400, "invalid_request");
-    q(r#"{"key": "safething/v1/garden-01/description", "payload": {"v":1}}"#)
+    q(r#"{"key": "safething/v1/garden-01/description", "frame": {"v":1}}"#)
+        .await
+        .error(400, "invalid_request");
+    // API v1's member is unknown now.
+    q(r#"{"key": "safething/v1/garden-01/description", "payload": "{}"}"#)
         .await
         .error(400, "invalid_request");
     for key in [
@@ -585,17 +628,20 @@ async fn bad_http_requests_get_clear_json_errors() {
             .error(400, "invalid_key");
         assert!(m.contains(key), "{m}");
     }
-    for payload in ["not json", "[1,2]", r#"{"v":1,"from":"x"}"#] {
-        q(&json!({"key": VALVE, "payload": payload}).to_string())
+    let before = device.stats().unverified;
+    for (frame, code) in bad_frames(&device) {
+        q(&json!({"key": VALVE, "frame": frame}).to_string())
             .await
-            .error(400, "invalid_envelope");
+            .error(400, code);
     }
+    // None of them reached the device.
+    assert_eq!(device.stats().unverified, before);
     // Bodies over 64 KiB: 413, with and without a length up front.
-    let big = json!({"key": VALVE, "payload": "x".repeat(MAX_BODY)}).to_string();
+    let big = json!({"key": VALVE, "frame": "x".repeat(MAX_BODY)}).to_string();
     let m = q(&big).await.error(413, "payload_too_large");
     assert!(m.contains("65536"), "{m}");
     let mut chunked = format!(
-        "POST /v1/query HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "POST /v2/query HTTP/1.1\r\nHost: {a}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     .into_bytes();
     for _ in 0..20 {
@@ -603,10 +649,6 @@ async fn bad_http_requests_get_clear_json_errors() {
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
     parse_response(&http_raw(a, &chunked).await).error(413, "payload_too_large");
-    // The largest body that fits is fine.
-    let fits = json!({"key": VALVE, "timeout_ms": 100, "payload": ""}).to_string();
-    let r = q(&fits).await;
-    r.error(400, "invalid_envelope");
 
     // Timeouts are clamped, not refused: a huge one still returns when the device answered.
     let r = q(
@@ -632,13 +674,13 @@ async fn bad_http_requests_get_clear_json_errors() {
             );
         }
     }
-    assert_eq!(get(a, "/v1/things").await.status, 200);
+    assert_eq!(get(a, "/v2/things").await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
+async fn bad_messages_get_errors_and_the_socket_stays_open() {
     let net = MemoryNetwork::new();
-    let _device = device(&net, ID, None).await;
+    let device = device(&net, ID, None).await;
     let served = serve(&net, config()).await;
     let mut ws = socket(served.addr).await;
 
@@ -729,7 +771,12 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
             r#"{"op":"query","id":1,"key":"safething/v1/garden-01/description","payload":"{}"}"#
                 .into(),
             Some(1),
-            "invalid_envelope",
+            "invalid_request",
+        ),
+        (
+            r#"{"op":"subscribe","id":4294967296,"key":"safething/v1/*"}"#.into(),
+            None,
+            "invalid_request",
         ),
         (
             r#"{"op":"query","id":1,"key":"safething/v1/garden-01/description","timeout_ms":"5"}"#
@@ -744,22 +791,39 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
         let reply = recv(&mut ws).await;
         assert_error(&reply, *id, code);
     }
+    // The largest id there is works.
+    let replies = ws_query(
+        &mut ws,
+        u64::from(u32::MAX),
+        "safething/v1/*/description",
+        None,
+    )
+    .await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0]["id"], u32::MAX);
+    // Frames that are not well-formed v2 request frames never reach the network.
+    let before = device.stats().unverified;
+    for (frame, code) in bad_frames(&device) {
+        send(
+            &mut ws,
+            json!({"op": "query", "id": 6, "key": VALVE, "frame": frame}),
+        )
+        .await;
+        assert_error(&recv(&mut ws).await, Some(6), code);
+    }
+    assert_eq!(device.stats().unverified, before);
 
-    // Oversized: refused with an error frame, the socket stays.
-    let big = json!({"op": "query", "id": 5, "key": VALVE, "payload": "x".repeat(MAX_BODY)});
+    // Oversized: refused with an error, the socket stays.
+    let big = json!({"op": "query", "id": 5, "key": VALVE, "frame": "x".repeat(MAX_BODY)});
     send(&mut ws, big).await;
     assert_error(&recv(&mut ws).await, None, "payload_too_large");
-    // Binary frames are not understood.
+    // Binary messages are the gateway's, not the client's.
     ws.send(Message::Binary(vec![1, 2, 3].into()))
         .await
         .unwrap();
     assert_error(&recv(&mut ws).await, None, "binary_frame");
     // Duplicate ids while open.
-    send(
-        &mut ws,
-        json!({"op": "subscribe", "id": 10, "key": "safething/v1/**"}),
-    )
-    .await;
+    declare(&mut ws, "subscribe", 10, "safething/v1/**").await;
     send(
         &mut ws,
         json!({"op": "subscribe", "id": 10, "key": "safething/v1/**"}),
@@ -811,7 +875,9 @@ async fn operations_per_socket_and_sockets_are_capped() {
         json!({"op": "subscribe", "id": 256, "key": "safething/v1/**"}),
     )
     .await;
-    assert_error(&recv(&mut ws).await, Some(256), "too_many_operations");
+    // Each of the 256 was acknowledged; the 257th is refused.
+    let refused = recv_op(&mut ws, 256, "error").await;
+    assert_error(&refused, Some(256), "too_many_operations");
     send(&mut ws, json!({"op": "close", "id": 0})).await;
     assert_discovers_one(&mut ws, 1000).await;
 
@@ -823,7 +889,7 @@ async fn operations_per_socket_and_sockets_are_capped() {
     let r = request(
         served.addr,
         "GET",
-        "/v1/ws",
+        "/v2/ws",
         &[
             ("Upgrade", "websocket"),
             ("Connection", "close, Upgrade"),
@@ -835,7 +901,7 @@ async fn operations_per_socket_and_sockets_are_capped() {
     .await;
     r.error(503, "too_many_sockets");
     // Not a WebSocket handshake at all.
-    get(served.addr, "/v1/ws").await.error(400, "not_websocket");
+    get(served.addr, "/v2/ws").await.error(400, "not_websocket");
     drop(others.pop());
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while served.gateway.open_sockets() > 7 {
@@ -872,26 +938,25 @@ async fn many_sockets_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_origins_and_hosts_are_refused() {
+async fn other_origins_are_refused() {
     let net = MemoryNetwork::new();
     let _device = device(&net, ID, None).await;
     let served = serve(
         &net,
         GatewayConfig {
             allowed_origins: vec!["http://localhost:3000".into()],
-            loopback_hosts_only: true,
             ..config()
         },
     )
     .await;
     let a = served.addr;
     let own = format!("http://{a}");
-    let r = request(a, "GET", "/v1/things", &[("Origin", &own)], b"").await;
+    let r = request(a, "GET", "/v2/things", &[("Origin", &own)], b"").await;
     assert_eq!(r.status, 200);
     let r = request(
         a,
         "GET",
-        "/v1/things",
+        "/v2/things",
         &[("Origin", "http://localhost:3000")],
         b"",
     )
@@ -900,27 +965,345 @@ async fn other_origins_and_hosts_are_refused() {
     request(
         a,
         "GET",
-        "/v1/things",
+        "/v2/things",
         &[("Origin", "http://evil.example")],
         b"",
     )
     .await
     .error(403, "forbidden_origin");
-    request(a, "GET", "/v1/ws", &[("Origin", "null")], b"")
+    request(a, "GET", "/v2/ws", &[("Origin", "null")], b"")
         .await
         .error(403, "forbidden_origin");
-    request(a, "GET", "/", &[("Host", "evil.example:80")], b"")
+}
+
+/// The host names every gateway answers to, on a loopback port.
+async fn host_status(a: std::net::SocketAddr, host: &str) -> Response {
+    request(a, "GET", "/v2/openapi.json", &[("Host", host)], b"").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_dns_rebinding_is_refused_on_a_loopback_gateway() {
+    let net = MemoryNetwork::new();
+    let served = serve(&net, config()).await;
+    let a = served.addr;
+    let port = a.port();
+    for ok in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        "LOCALHOST".to_owned(),
+        format!("[::1]:{port}"),
+    ] {
+        assert_eq!(host_status(a, &ok).await.status, 200, "{ok}");
+    }
+    for bad in [
+        format!("evil.example:{port}"),
+        "evil.example".to_owned(),
+        format!("localhost.evil.example:{port}"),
+        "10.0.0.1".to_owned(),
+        "garden.lan".to_owned(),
+    ] {
+        let m = host_status(a, &bad).await.error(403, "forbidden_host");
+        assert!(m.contains("--allow-host"), "{m}");
+    }
+    // Every route is guarded, the WebSocket too.
+    request(a, "GET", "/", &[("Host", "evil.example")], b"")
+        .await
+        .error(403, "forbidden_host");
+    request(a, "GET", "/v2/ws", &[("Host", "evil.example")], b"")
         .await
         .error(403, "forbidden_host");
     request(
         a,
-        "GET",
-        "/",
-        &[("Host", &format!("localhost:{}", a.port()))],
-        b"",
+        "POST",
+        "/v2/query",
+        &[("Host", "evil.example")],
+        br#"{"key":"safething/v1/garden-01/description"}"#,
+    )
+    .await
+    .error(403, "forbidden_host");
+    // No Host at all (HTTP/1.0) is no allowed host either.
+    let raw = http_raw(a, b"GET /v2/openapi.json HTTP/1.0\r\n\r\n").await;
+    parse_response(&raw).error(403, "forbidden_host");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_dns_rebinding_is_refused_on_a_gateway_bound_to_every_address() {
+    let net = MemoryNetwork::new();
+    let _device = device(&net, ID, None).await;
+    let served = serve_on(
+        &net,
+        GatewayConfig::default().allow_host("Garden.LAN"),
+        "0.0.0.0:0",
     )
     .await;
-    assert_eq!(get(a, "/").await.status, 200);
+    let a = served.addr;
+    let port = a.port();
+    // The rebinding page's own domain: refused, whatever the address it resolved to.
+    host_status(a, &format!("evil.example:{port}"))
+        .await
+        .error(403, "forbidden_host");
+    host_status(a, "attacker.example")
+        .await
+        .error(403, "forbidden_host");
+    // Loopback names, the listen address's host, and the name given with --allow-host.
+    for ok in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("0.0.0.0:{port}"),
+        format!("garden.lan:{port}"),
+        "GARDEN.lan".to_owned(),
+    ] {
+        assert_eq!(host_status(a, &ok).await.status, 200, "{ok}");
+    }
+    // A subdomain or suffix of the allowed name is another name.
+    host_status(a, "garden.lan.evil.example")
+        .await
+        .error(403, "forbidden_host");
+    // The WebSocket of an allowed name works.
+    let mut ws = socket(a).await;
+    assert_discovers_one(&mut ws, 1).await;
+}
+
+/// A queryable on `key` that answers nothing and keeps its queries open: a query to it stays in
+/// flight until its timeout or until the client ends it.
+async fn silent(
+    net: &MemoryNetwork,
+    key: &str,
+) -> (
+    safething::transport::memory::MemoryTransport,
+    safething::transport::Queryable,
+) {
+    use safething::transport::Transport;
+    let session = net.session();
+    let queries = session.queryable(key).await.unwrap();
+    (session, queries)
+}
+
+const SLOW: &str = "safething/v1/slow-01/description";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_in_flight_are_capped() {
+    let net = MemoryNetwork::new();
+    let _device = device(&net, ID, None).await;
+    let (_session, mut slow) = silent(&net, SLOW).await;
+    let served = serve(
+        &net,
+        GatewayConfig {
+            max_queries: 2,
+            ..config()
+        },
+    )
+    .await;
+    let a = served.addr;
+    // Two queries held open over the socket (the queryable holds them).
+    let mut ws = socket(a).await;
+    let mut held = Vec::new();
+    for id in [1, 2] {
+        send(
+            &mut ws,
+            json!({"op": "query", "id": id, "key": SLOW, "timeout_ms": 60_000}),
+        )
+        .await;
+        held.push(within("the query", slow.recv()).await.unwrap());
+    }
+    assert_eq!(served.gateway.queries_in_flight(), 2);
+    // A third is refused, over HTTP and over WebSocket alike; discovery counts too.
+    let m = post(
+        a,
+        "/v2/query",
+        br#"{"key":"safething/v1/garden-01/description"}"#,
+    )
+    .await
+    .error(503, "too_many_queries");
+    assert!(m.contains('2'), "{m}");
+    get(a, "/v2/things").await.error(503, "too_many_queries");
+    send(
+        &mut ws,
+        json!({"op": "query", "id": 3, "key": "safething/v1/garden-01/description"}),
+    )
+    .await;
+    assert_error(&recv(&mut ws).await, Some(3), "too_many_queries");
+    // Subscriptions are not queries.
+    declare(&mut ws, "subscribe", 4, VALVE).await;
+    // Closing one frees its place.
+    send(&mut ws, json!({"op": "close", "id": 1})).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while served.gateway.queries_in_flight() > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the place was kept");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = post(
+        a,
+        "/v2/query",
+        br#"{"key":"safething/v1/garden-01/description"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["replies"].as_array().unwrap().len(), 1);
+    // A query that ended gave its place back too.
+    assert_eq!(served.gateway.queries_in_flight(), 1);
+    drop(held);
+    drop(slow);
+    let end = recv_op(&mut ws, 2, "end").await;
+    assert_eq!(end["id"], 2);
+    assert_discovers_one(&mut ws, 5).await;
+    assert_eq!(served.gateway.queries_in_flight(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_timeouts_are_clamped() {
+    let net = MemoryNetwork::new();
+    let _slow = silent(&net, SLOW).await;
+    let served_default = serve(&net, config()).await;
+    // A small cap (as --max-query-ms sets it): a query asking for a minute ends at the cap.
+    let served = serve(
+        &net,
+        GatewayConfig {
+            max_query_ms: 100,
+            ..config()
+        },
+    )
+    .await;
+    let body = json!({"key": SLOW, "timeout_ms": 60_000}).to_string();
+    let r = within(
+        "a clamped query",
+        post(served.addr, "/v2/query", body.as_bytes()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["replies"].as_array().unwrap().is_empty());
+    let mut ws = socket(served.addr).await;
+    send(
+        &mut ws,
+        json!({"op": "query", "id": 1, "key": SLOW, "timeout_ms": u64::MAX}),
+    )
+    .await;
+    recv_op(&mut ws, 1, "end").await;
+    // Without the small cap, a short timeout is kept as asked: the query is open until then.
+    let mut ws = socket(served_default.addr).await;
+    send(
+        &mut ws,
+        json!({"op": "query", "id": 1, "key": SLOW, "timeout_ms": 200}),
+    )
+    .await;
+    recv_op(&mut ws, 1, "end").await;
+    // The default cap is one minute.
+    assert_eq!(GatewayConfig::default().max_query_ms, MAX_TIMEOUT_MS);
+    assert_eq!(MAX_TIMEOUT_MS, 60_000);
+}
+
+/// A queryable on `key` that answers every query with `frames` (then ends it).
+async fn answering(net: &MemoryNetwork, key: &'static str, frames: Vec<Vec<u8>>) {
+    use safething::transport::Transport;
+    let session = net.session();
+    let mut queries = session.queryable(key).await.unwrap();
+    tokio::spawn(async move {
+        let _session = session;
+        while let Some(query) = queries.recv().await {
+            for frame in &frames {
+                let _ = query.reply(key, bytes::Bytes::from(frame.clone()));
+            }
+            let _ = query.reply_err(bytes::Bytes::from_static(b"an error reply"));
+        }
+    });
+}
+
+/// A well-formed v2 frame (a description, as a thing would answer).
+fn some_frame(key: &str) -> Vec<u8> {
+    Sealer::new(Identity::generate().unwrap(), Signing::Signed)
+        .seal(key, Kind::Description, Binding::None, &json!({"n": 1}))
+        .unwrap()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_per_query_are_capped() {
+    const THREE: &str = "safething/v1/three-01/description";
+    const TWO: &str = "safething/v1/two-01/description";
+    let net = MemoryNetwork::new();
+    let frame = some_frame(THREE);
+    answering(
+        &net,
+        THREE,
+        vec![frame.clone(), frame.clone(), frame.clone()],
+    )
+    .await;
+    // Two frames and what is no v2 frame (dropped, and not counted).
+    answering(
+        &net,
+        TWO,
+        vec![
+            frame.clone(),
+            br#"{"v":1,"from":"st"}"#.to_vec(),
+            b"garbage".to_vec(),
+            frame[..frame.len() - 1].to_vec(),
+            frame.clone(),
+        ],
+    )
+    .await;
+    let served = serve(
+        &net,
+        GatewayConfig {
+            max_replies: 2,
+            ..config()
+        },
+    )
+    .await;
+    let a = served.addr;
+    let q = |key: &str| json!({"key": key, "timeout_ms": 5000}).to_string();
+    // HTTP: 502 and no replies.
+    let r = post(a, "/v2/query", q(THREE).as_bytes()).await;
+    r.error(502, "too_many_replies");
+    assert!(r.json().get("replies").is_none());
+    // Up to the cap is fine; the frames are relayed byte for byte, the rest dropped.
+    let r = post(a, "/v2/query", q(TWO).as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let replies = r.json()["replies"].as_array().unwrap().clone();
+    assert_eq!(replies.len(), 2);
+    for reply in &replies {
+        assert_eq!(unb64(&reply["frame"]), frame);
+        assert_eq!(reply["key"], TWO);
+    }
+    // WebSocket: the replies up to the cap, then `error` instead of `end`.
+    let mut ws = socket(a).await;
+    send(&mut ws, json!({"op": "query", "id": 1, "key": THREE})).await;
+    let mut got = Vec::new();
+    let last = loop {
+        let m = recv(&mut ws).await;
+        match m["op"].as_str() {
+            Some("reply") => got.push(m),
+            _ => break m,
+        }
+    };
+    assert_eq!(got.len(), 2);
+    assert_error(&last, Some(1), "too_many_replies");
+    // The id is free again, and the socket serves.
+    assert_eq!(ws_query(&mut ws, 1, TWO, None).await.len(), 2);
+    assert_eq!(served.gateway.queries_in_flight(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reply_bytes_per_query_are_capped() {
+    const BIG: &str = "safething/v1/big-01/description";
+    let net = MemoryNetwork::new();
+    let frame = some_frame(BIG);
+    answering(&net, BIG, vec![frame.clone(), frame.clone()]).await;
+    let served = serve(
+        &net,
+        GatewayConfig {
+            max_reply_bytes: frame.len() * 3 / 2,
+            ..config()
+        },
+    )
+    .await;
+    let body = json!({"key": BIG}).to_string();
+    post(served.addr, "/v2/query", body.as_bytes())
+        .await
+        .error(502, "too_many_replies");
+    let mut ws = socket(served.addr).await;
+    send(&mut ws, json!({"op": "query", "id": 9, "key": BIG})).await;
+    assert_eq!(recv(&mut ws).await["op"], "reply");
+    assert_error(&recv(&mut ws).await, Some(9), "too_many_replies");
 }
 
 /// A small xorshift generator: reproducible without a dependency.
@@ -1026,9 +1409,9 @@ async fn random_frames_and_bodies_never_bring_it_down() {
                 let id = 10_000 + round;
                 let mut f = json!({"op": rng.pick(&ops), "id": id, "key": rng.pick(&keys)});
                 match rng.below(5) {
-                    0 => f["payload"] = json!(rng.string()),
+                    0 => f["frame"] = json!(rng.string()),
                     1 => f["timeout_ms"] = json!(rng.below(50)),
-                    2 => f["payload"] = rng.value(0),
+                    2 => f["frame"] = rng.value(0),
                     3 => f["extra"] = rng.value(0),
                     _ => {}
                 }
@@ -1056,7 +1439,7 @@ async fn random_frames_and_bodies_never_bring_it_down() {
                 )
                 .into_owned()
             };
-            let r = post(served.addr, "/v1/query", body.as_bytes()).await;
+            let r = post(served.addr, "/v2/query", body.as_bytes()).await;
             assert!(matches!(r.status, 200 | 400), "{} {}", r.status, r.text());
             if r.status == 400 {
                 assert!(r.json()["error"]["code"].is_string());
@@ -1072,7 +1455,7 @@ async fn random_frames_and_bodies_never_bring_it_down() {
     assert_eq!(replies.len(), 1);
     let mut fresh = socket(served.addr).await;
     assert_discovers_one(&mut fresh, 1).await;
-    assert_eq!(get(served.addr, "/v1/things").await.status, 200);
+    assert_eq!(get(served.addr, "/v2/things").await.status, 200);
     assert!(open_ids.len() < 400);
     assert_eq!(
         PANICS.load(std::sync::atomic::Ordering::SeqCst),
@@ -1086,12 +1469,7 @@ async fn shutdown_closes_sockets() {
     let net = MemoryNetwork::new();
     let served = serve(&net, config()).await;
     let mut ws = socket(served.addr).await;
-    send(
-        &mut ws,
-        json!({"op": "liveliness", "id": 1, "key": "safething/v1/*"}),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    declare(&mut ws, "liveliness", 1, "safething/v1/*").await;
     served.gateway.shutdown();
     let close = within("the close frame", async {
         loop {
@@ -1149,7 +1527,7 @@ mod tls {
         let mut silent = TcpStream::connect(addr).await.unwrap();
         let mut plain = TcpStream::connect(addr).await.unwrap();
         plain
-            .write_all(b"GET /v1/things HTTP/1.1\r\nHost: x\r\n\r\n")
+            .write_all(b"GET /v2/things HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await
             .unwrap();
         let mut out = Vec::new();
@@ -1174,7 +1552,7 @@ mod tls {
             .await
             .unwrap();
         stream
-            .write_all(b"GET /v1/things HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .write_all(b"GET /v2/things HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .await
             .unwrap();
         let mut raw = Vec::new();

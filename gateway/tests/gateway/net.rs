@@ -1,6 +1,7 @@
 //! Test plumbing: a gardening device on a `MemoryNetwork`, a gateway on a loopback port, a raw
-//! HTTP/1.1 client, a WebSocket client, and a Rust `Transport` that speaks the gateway's
-//! WebSocket protocol (so the Rust `Client` runs through the gateway, end to end).
+//! HTTP/1.1 client, a WebSocket client (binary messages read into JSON for the assertions), v2
+//! request frames, and a Rust `Transport` that speaks the gateway's WebSocket protocol (so the
+//! Rust `Client` runs through the gateway, end to end).
 
 #![allow(dead_code)]
 
@@ -15,11 +16,14 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
+use safething::Identity;
 use safething::device::{Device, Handlers};
+use safething::envelope::{Binding, Kind, Sealer, Signing};
 use safething::ir::Definition;
 use safething::transport::memory::MemoryNetwork;
 use safething::transport::{
@@ -27,7 +31,7 @@ use safething::transport::{
     Reply, Sample, Subscriber, Transport, TransportError,
 };
 use safething::wire::ActionError;
-use safething_gateway::{Gateway, GatewayConfig};
+use safething_gateway::{Gateway, GatewayConfig, MAX_KEY_LEN, TAG_REPLY, TAG_SAMPLE};
 
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -90,6 +94,36 @@ pub async fn device(net: &MemoryNetwork, id: &str, owner: Option<safething::Publ
     device
 }
 
+/// Bytes as JSON carries them: base64url without padding.
+pub fn b64(bytes: &[u8]) -> String {
+    BASE64URL_NOPAD.encode(bytes)
+}
+
+/// The bytes of a base64url `frame`.
+#[track_caller]
+pub fn unb64(value: &Value) -> Vec<u8> {
+    BASE64URL_NOPAD
+        .decode(value.as_str().expect("a frame is a string").as_bytes())
+        .expect("a frame is base64url without padding")
+}
+
+/// The boot epoch requests to `device` are bound to.
+pub fn epoch(device: &Device) -> [u8; 16] {
+    HEXLOWER
+        .decode(device.description().boot.as_bytes())
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+/// A signed v2 request frame on `key` from `identity` to a device booted with `epoch`.
+pub fn request_frame(identity: &Identity, key: &str, epoch: [u8; 16], body: &Value) -> Vec<u8> {
+    Sealer::new(identity.clone(), Signing::Signed)
+        .seal(key, Kind::Request, Binding::Epoch(epoch), body)
+        .unwrap()
+        .to_vec()
+}
+
 /// A running gateway on a loopback port.
 pub struct Served {
     pub gateway: Gateway,
@@ -105,9 +139,17 @@ impl Drop for Served {
 }
 
 pub async fn serve(net: &MemoryNetwork, config: GatewayConfig) -> Served {
+    serve_on(net, config, "127.0.0.1:0").await
+}
+
+/// A gateway listening on `bind` (the address tests reach it on is loopback all the same).
+pub async fn serve_on(net: &MemoryNetwork, config: GatewayConfig, bind: &str) -> Served {
     let gateway = Gateway::new(Arc::new(net.session()), config).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = TcpListener::bind(bind).await.unwrap();
+    let mut addr = listener.local_addr().unwrap();
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
     let task = tokio::spawn(
         gateway
             .clone()
@@ -273,10 +315,10 @@ pub async fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Response {
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A WebSocket to `/v1/ws`.
+/// A WebSocket to `/v2/ws`.
 pub async fn socket(addr: SocketAddr) -> Socket {
     let (ws, _) = tokio_tungstenite::client_async(
-        format!("ws://{addr}/v1/ws"),
+        format!("ws://{addr}/v2/ws"),
         MaybeTlsStream::Plain(TcpStream::connect(addr).await.unwrap()),
     )
     .await
@@ -296,17 +338,54 @@ pub async fn send_text(ws: &mut Socket, text: &str) {
         .unwrap();
 }
 
-/// The next JSON frame (skipping pings).
+/// A binary message of the gateway, read as a client must read it: `tag ‖ u32be id ‖ u16be key
+/// length ‖ key ‖ frame`, as `{"op": "reply" | "sample", "id", "key", "frame"}` with the frame
+/// in base64url (so assertions treat every message alike).
+#[track_caller]
+pub fn read_binary(bytes: &[u8]) -> Value {
+    assert!(bytes.len() >= 7, "a binary message shorter than its header");
+    let op = match bytes[0] {
+        TAG_REPLY => "reply",
+        TAG_SAMPLE => "sample",
+        tag => panic!("unknown tag {tag}"),
+    };
+    let id = u32::from_be_bytes(bytes[1..5].try_into().unwrap());
+    let k = usize::from(u16::from_be_bytes(bytes[5..7].try_into().unwrap()));
+    assert!((1..=MAX_KEY_LEN).contains(&k) && bytes.len() >= 7 + k);
+    let key = std::str::from_utf8(&bytes[7..7 + k]).expect("a UTF-8 key");
+    json!({"op": op, "id": id, "key": key, "frame": b64(&bytes[7 + k..])})
+}
+
+/// The next message (skipping pings): text as its JSON, binary as [`read_binary`] reads it.
 pub async fn recv(ws: &mut Socket) -> Value {
     loop {
-        let msg = within("a frame", ws.next())
+        let msg = within("a message", ws.next())
             .await
             .expect("the socket is open")
-            .expect("a frame");
+            .expect("a message");
         match msg {
             Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+            Message::Binary(bytes) => return read_binary(&bytes),
             Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+/// Subscribes (`op` is `subscribe` or `liveliness`) as operation `id` and waits for the
+/// acknowledgement; returns what came for `id` before it (a watch's `alive` tokens).
+pub async fn declare(ws: &mut Socket, op: &str, id: u64, key: &str) -> Vec<Value> {
+    send(ws, json!({"op": op, "id": id, "key": key})).await;
+    let mut before = Vec::new();
+    loop {
+        let m = recv(ws).await;
+        if m["id"] != id {
+            continue;
+        }
+        match m["op"].as_str() {
+            Some("subscribed") => return before,
+            Some("error") => panic!("operation {id} failed: {m}"),
+            _ => before.push(m),
         }
     }
 }
@@ -337,11 +416,12 @@ pub async fn assert_discovers_one(ws: &mut Socket, id: u64) {
     );
 }
 
-pub async fn ws_query(ws: &mut Socket, id: u64, key: &str, payload: Option<&str>) -> Vec<Value> {
-    let mut frame = json!({"op": "query", "id": id, "key": key});
-    if let Some(p) = payload {
-        frame["payload"] = json!(p);
+pub async fn ws_query(ws: &mut Socket, id: u64, key: &str, frame: Option<&[u8]>) -> Vec<Value> {
+    let mut message = json!({"op": "query", "id": id, "key": key});
+    if let Some(f) = frame {
+        message["frame"] = json!(b64(f));
     }
+    let frame = message;
     send(ws, frame).await;
     let mut replies = Vec::new();
     loop {
@@ -382,22 +462,29 @@ enum Route {
     Liveliness(mpsc::Sender<Liveliness>),
 }
 
+/// Open operations by id, and the declarations waiting for their `subscribed`.
+#[derive(Default)]
+struct Routes {
+    open: HashMap<u64, Route>,
+    acks: HashMap<u64, oneshot::Sender<Result<(), String>>>,
+}
+
 #[derive(Clone)]
 pub struct WsTransport {
     out: mpsc::UnboundedSender<Value>,
-    routes: Arc<Mutex<HashMap<u64, Route>>>,
+    routes: Arc<Mutex<Routes>>,
     next: Arc<std::sync::atomic::AtomicU64>,
 }
 
 struct CloseOnDrop {
     id: u64,
     out: mpsc::UnboundedSender<Value>,
-    routes: Arc<Mutex<HashMap<u64, Route>>>,
+    routes: Arc<Mutex<Routes>>,
 }
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        if self.routes.lock().unwrap().remove(&self.id).is_some() {
+        if self.routes.lock().unwrap().open.remove(&self.id).is_some() {
             let _ = self.out.send(json!({"op": "close", "id": self.id}));
         }
     }
@@ -408,7 +495,7 @@ impl WsTransport {
         let ws = socket(addr).await;
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<Value>();
-        let routes: Arc<Mutex<HashMap<u64, Route>>> = Arc::default();
+        let routes: Arc<Mutex<Routes>> = Arc::default();
         tokio::spawn(async move {
             while let Some(frame) = out_rx.recv().await {
                 if sink
@@ -423,19 +510,21 @@ impl WsTransport {
         let r = routes.clone();
         tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
-                let Message::Text(text) = msg else { continue };
-                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
-                let Some(id) = frame["id"].as_u64() else {
-                    panic!("frame without id: {frame}")
+                let m = match msg {
+                    Message::Text(text) => serde_json::from_str::<Value>(text.as_str()).unwrap(),
+                    Message::Binary(bytes) => read_binary(&bytes),
+                    _ => continue,
                 };
-                let key: std::sync::Arc<str> = frame["key"].as_str().unwrap_or_default().into();
-                let envelope = frame["envelope"].as_str().unwrap_or_default().to_owned();
+                let Some(id) = m["id"].as_u64() else {
+                    panic!("a message without id: {m}")
+                };
+                let key: std::sync::Arc<str> = m["key"].as_str().unwrap_or_default().into();
                 let sample = || Sample {
                     key: key.clone(),
-                    payload: Bytes::from(envelope.clone().into_bytes()),
+                    payload: Bytes::from(unb64(&m["frame"])),
                 };
                 let mut routes = r.lock().unwrap();
-                match (frame["op"].as_str(), routes.get(&id)) {
+                match (m["op"].as_str(), routes.open.get(&id)) {
                     (Some("sample"), Some(Route::Samples(tx))) => {
                         let _ = tx.try_send(sample());
                     }
@@ -448,13 +537,23 @@ impl WsTransport {
                     (Some("gone"), Some(Route::Liveliness(tx))) => {
                         let _ = tx.try_send(Liveliness::Gone(key.to_string()));
                     }
+                    (Some("subscribed"), _) => {
+                        if let Some(ack) = routes.acks.remove(&id) {
+                            let _ = ack.send(Ok(()));
+                        }
+                    }
                     (Some("end" | "error"), _) => {
-                        routes.remove(&id);
+                        routes.open.remove(&id);
+                        if let Some(ack) = routes.acks.remove(&id) {
+                            let _ = ack.send(Err(m.to_string()));
+                        }
                     }
                     _ => {}
                 }
             }
-            r.lock().unwrap().clear();
+            let mut routes = r.lock().unwrap();
+            routes.open.clear();
+            routes.acks.clear();
         });
         WsTransport {
             out,
@@ -463,27 +562,41 @@ impl WsTransport {
         }
     }
 
-    fn open(&self, route: Route, frame: impl FnOnce(u64) -> Value) -> CloseOnDrop {
-        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.routes.lock().unwrap().insert(id, route);
-        let _ = self.out.send(frame(id));
-        CloseOnDrop {
-            id,
-            out: self.out.clone(),
-            routes: self.routes.clone(),
-        }
-    }
-
     /// Declares over the socket: `route` takes the channel the answers go to, `frame` says what
-    /// to ask for; the stream lasts as long as the declaration.
+    /// to ask for; the stream lasts as long as the declaration. Subscriptions and watches
+    /// (`acknowledged`) are ready once the gateway said `subscribed`.
     fn declare<T: Send + 'static>(
         &self,
         route: impl FnOnce(mpsc::Sender<T>) -> Route,
         frame: impl FnOnce(u64) -> Value,
+        acknowledged: bool,
     ) -> BoxFuture<'static, Result<Receiver<T>, TransportError>> {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let guard = self.open(route(tx), frame);
-        Box::pin(async move { Ok(Receiver::new(rx, Box::new(guard) as Guard)) })
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (ack_tx, ack_rx) = oneshot::channel();
+        {
+            let mut routes = self.routes.lock().unwrap();
+            routes.open.insert(id, route(tx));
+            if acknowledged {
+                routes.acks.insert(id, ack_tx);
+            }
+        }
+        let _ = self.out.send(frame(id));
+        let guard = CloseOnDrop {
+            id,
+            out: self.out.clone(),
+            routes: self.routes.clone(),
+        };
+        Box::pin(async move {
+            if acknowledged {
+                match ack_rx.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(refused)) => return Err(TransportError::Other(refused)),
+                    Err(_) => return Err(TransportError::Closed),
+                }
+            }
+            Ok(Receiver::new(rx, Box::new(guard) as Guard))
+        })
     }
 }
 
@@ -506,6 +619,7 @@ impl Transport for WsTransport {
         self.declare(
             Route::Samples,
             |id| json!({"op": "subscribe", "id": id, "key": key}),
+            true,
         )
     }
 
@@ -520,15 +634,19 @@ impl Transport for WsTransport {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<Replies, TransportError>> {
         let key = key_expr.to_owned();
-        let payload = payload.map(|p| String::from_utf8(p.to_vec()).unwrap());
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap();
-        self.declare(Route::Replies, |id| {
-            let mut frame = json!({"op": "query", "id": id, "key": key, "timeout_ms": timeout_ms});
-            if let Some(p) = payload {
-                frame["payload"] = json!(p);
-            }
-            frame
-        })
+        self.declare(
+            Route::Replies,
+            |id| {
+                let mut frame =
+                    json!({"op": "query", "id": id, "key": key, "timeout_ms": timeout_ms});
+                if let Some(p) = payload {
+                    frame["frame"] = json!(b64(&p));
+                }
+                frame
+            },
+            false,
+        )
     }
 
     fn liveliness_token(&self, _key: &str) -> BoxFuture<'_, Result<Guard, TransportError>> {
@@ -543,6 +661,7 @@ impl Transport for WsTransport {
         self.declare(
             Route::Liveliness,
             |id| json!({"op": "liveliness", "id": id, "key": key}),
+            true,
         )
     }
 }

@@ -159,3 +159,71 @@ test("owner operations and claims", async () => {
   assert.deepEqual(claim?.body, { op: "claim", token: "0123456789abcdef" }, "the device opened the claim sealed to it");
   client.close();
 });
+
+test("a restarted device: its new boot epoch is learnt from the signed stale_epoch answer and the request sent again, once", async () => {
+  const { client, device } = await setup();
+  const garden = await client.thing("garden-01");
+  await device.set("moisture_level", 21);
+  device.restart();
+  assert.equal((await garden.read("moisture_level")).value, 21);
+  assert.equal(device.staleRefusals, 1);
+  // The next request names the new epoch at once.
+  assert.equal((await garden.read("moisture_level")).value, 21);
+  assert.equal(device.staleRefusals, 1);
+  // An action request is sent again with the same id, for the new epoch.
+  device.restart();
+  device.states = () => [{ state: "done", output: "open" }];
+  const handle = await garden.invoke<string>("open_valve", { psi: 60 });
+  assert.equal(await handle.output(), "open");
+  assert.equal(device.staleRefusals, 2);
+  // A device that restarts after every answer is asked once more, no more.
+  device.hub.relay = (sample) => {
+    device.restart();
+    return sample;
+  };
+  device.restart();
+  await assert.rejects(garden.read("moisture_level"), (e: unknown) => e instanceof st.RejectedError && e.problem.kind === "stale_epoch");
+  assert.equal(device.staleRefusals, 4);
+  client.close();
+});
+
+test("attack_replayed_reply_of_another_request: a relay answering with a genuine reply to an earlier request is refused", async () => {
+  const { client, device, hub } = await setup();
+  const garden = await client.thing("garden-01");
+  await device.set("moisture_level", 30);
+  let captured: st.Bytes | undefined;
+  hub.relay = (sample) => {
+    captured ??= sample.frame;
+    return sample;
+  };
+  assert.equal((await garden.read("moisture_level")).value, 30);
+  await device.set("moisture_level", 31);
+  const old = captured;
+  assert.ok(old !== undefined);
+  hub.relay = (sample) => ({ key: sample.key, frame: old });
+  await assert.rejects(garden.read("moisture_level"), (e: unknown) => e instanceof st.UntrustedError && /another request/.test(e.message));
+  hub.relay = (sample) => sample;
+  assert.equal((await garden.read("moisture_level")).value, 31);
+  client.close();
+});
+
+test("status and cancel replies of an owner action are sealed, bound to their own request, and opened", async () => {
+  const { client, device } = await setup();
+  const garden = await client.thing("garden-01");
+  // The reply stream ends at `running`: the driver asks for the status (sealed with the owner key).
+  device.states = () => [{ state: "accepted" }, { state: "running" }];
+  device.status = () => ({ state: "done", output: "open" });
+  const handle = await garden.invoke<string>("open_valve", { psi: 60 });
+  assert.equal(await handle.output(), "open");
+  const status = device.received.find((r) => r.key === st.keys.request("garden-01", handle.id));
+  assert.deepEqual(status?.body, { op: "status" });
+  // Cancel: the device's sealed answer is read (an unreadable one would fail the call).
+  device.status = undefined;
+  device.states = () => [{ state: "accepted" }];
+  const running = await garden.invoke<string>("open_valve", { psi: 60 }, { timeoutMs: 60_000 });
+  for await (const s of running.states()) if (s.state === "accepted") break;
+  await running.cancel();
+  assert.equal(device.requests.get(running.id)?.state && (device.requests.get(running.id)?.state as { state: string }).state, "cancelled");
+  await assert.rejects(running.output(), st.CancelledError);
+  client.close();
+});

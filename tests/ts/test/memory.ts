@@ -1,24 +1,29 @@
-// An in-memory network and a fake device for the client tests: the device seals, signs,
-// encrypts and answers like the Rust device does (a small subset of it, enough to exercise
-// the client's behaviour without a gateway).
+// An in-memory network and a fake device for the client tests: the device frames, signs,
+// encrypts and answers like the Rust device does (protocol v2: replies and states bound to
+// their request and requester, requests naming its boot epoch; a small subset of it, enough to
+// exercise the client's behaviour without a gateway).
 import {
+  type Binding,
+  type Bytes,
   Channel,
   type Description,
   type Identity,
   type Json,
+  Kind,
   type LivelinessChange,
   type Sample,
-  Sealer,
-  SEALED_PREFIX,
   type Sealed,
+  Sealer,
   type Stream,
   SymmetricKey,
   type Transport,
   Verifier,
+  bodyAad,
   fromUtf8,
+  hex,
   keys,
   openTo,
-  utf8,
+  randomBytes,
   wrap,
 } from "../../../typescript/sdk/index.js";
 
@@ -34,7 +39,7 @@ function matches(expr: string, key: string): boolean {
   return walk(0, 0);
 }
 
-type Handler = (key: string, payload: string | undefined, reply: (key: string, envelope: string) => void) => Promise<boolean>;
+type Handler = (key: string, payload: Uint8Array | undefined, reply: (key: string, frame: Bytes) => void) => Promise<boolean>;
 
 /** A network in one process. */
 export class Hub {
@@ -42,6 +47,8 @@ export class Hub {
   readonly live = new Set<{ expr: string; ch: Channel<LivelinessChange> }>();
   readonly tokens = new Set<string>();
   readonly handlers = new Map<string, Handler>();
+  /** Rewrites every reply before delivery (a lying relay); identity by default. */
+  relay: (sample: Sample) => Sample = (sample) => sample;
 
   transport(): Transport {
     return {
@@ -55,7 +62,7 @@ export class Hub {
         void (async () => {
           for (const [expr, handler] of this.handlers) {
             if (matches(expr, key) || matches(key, expr.replace("/**", "/description"))) {
-              await handler(key, payload, (k, e) => ch.push({ key: k, envelope: e }));
+              await handler(key, payload, (k, frame) => ch.push(this.relay({ key: k, frame })));
             }
           }
           ch.end();
@@ -72,8 +79,8 @@ export class Hub {
     };
   }
 
-  publish(key: string, envelope: string): void {
-    for (const s of this.subs) if (matches(s.expr, key)) s.ch.push({ key, envelope });
+  publish(key: string, frame: Bytes): void {
+    for (const s of this.subs) if (matches(s.expr, key)) s.ch.push({ key, frame });
   }
 
   setAlive(key: string, alive: boolean): void {
@@ -94,12 +101,20 @@ export interface DeviceOptions {
 export class FakeDevice {
   readonly sealer: Sealer;
   readonly verifier = new Verifier();
+  /** The boot epoch: requests naming another one get `stale_epoch`. */
+  boot: Bytes = randomBytes(16);
+  /** Requests refused for naming another epoch. */
+  staleRefusals = 0;
   values = new Map<string, { value: Json; seq: number; ts: number }>();
   epoch = 1;
   revision = 1;
   group!: SymmetricKey;
   ownerKey!: SymmetricKey;
   received: { key: string; body: Json }[] = [];
+  /** The latest state of each action request, and what `status` answers after the replies. */
+  requests = new Map<string, { action: string; seq: number; state: object; invoke: Binding }>();
+  /** What a `status` query finds (default: the latest state). */
+  status: ((request: string) => object | undefined) | undefined;
   /** What `invoke` does: the states to reply, in order. */
   states: (request: string, input: Json) => object[] = () => [{ state: "accepted" }, { state: "running" }, { state: "done", output: null }];
 
@@ -121,6 +136,7 @@ export class FakeDevice {
       id: this.options.id,
       state: "published",
       thing_key: this.me.publicKey.toString(),
+      boot: hex(this.boot),
       ...(owner === undefined ? {} : { owner: owner.toString() }),
       group: (this.options.members ?? []).map((m) => m.publicKey.toString()),
       revision: this.revision,
@@ -138,23 +154,28 @@ export class FakeDevice {
     return table?.[name]?.access ?? "owner";
   }
 
-  /** Seals `body` for `key` the way the device does for an affordance with `access`. */
-  async seal(key: string, body: object, access: string): Promise<string> {
-    const k = access === "group" ? this.group : access === "owner" ? this.ownerKey : undefined;
-    if (k === undefined) return this.sealer.seal(key, body);
-    return this.sealer.seal(key, { sealed: await k.seal(key, utf8(JSON.stringify(body))) });
+  /** A restart: a new boot epoch (requests framed for the old one are refused). */
+  restart(): void {
+    this.boot = randomBytes(16);
   }
 
-  async #open(key: string, envelope: string): Promise<Json> {
-    const opened = await this.verifier.open(key, envelope);
-    if (!opened.body.startsWith(SEALED_PREFIX)) return JSON.parse(opened.body) as Json;
-    const sealed = (JSON.parse(opened.body) as { sealed: Sealed }).sealed;
-    const plain =
-      sealed.epk !== undefined
-        ? await openTo(this.me, key, sealed)
-        : await [this.group, this.ownerKey].find((k) => k.kid === sealed.kid)?.open(key, sealed);
+  /** Frames `body` for `key` the way the device does for an affordance with `access`. */
+  async seal(key: string, body: object, access: string, kind: Kind = Kind.Publication, binding: Binding = { type: "none" }): Promise<Bytes> {
+    const k = access === "group" ? this.group : access === "owner" ? this.ownerKey : undefined;
+    return this.sealer.frame(key, k === undefined ? { kind, binding } : { kind, binding, protection: { key: k } }, body);
+  }
+
+  async #open(key: string, frame: Uint8Array): Promise<{ body: Json; binding: Binding; epoch: Bytes }> {
+    const opened = await this.verifier.open(key, frame);
+    if (opened.kind !== Kind.Request || opened.binding.type !== "epoch") throw new Error("not a request");
+    const binding: Binding = { type: "request", id: opened.id, requester: opened.from.bytes };
+    const epoch = opened.binding.epoch;
+    if (!opened.sealed) return { body: JSON.parse(fromUtf8(opened.body)) as Json, binding, epoch };
+    const sealed = (JSON.parse(fromUtf8(opened.body)) as { sealed: Sealed }).sealed;
+    const aad = bodyAad(key, opened.from.bytes, opened.id);
+    const plain = sealed.epk !== undefined ? await openTo(this.me, aad, sealed) : await [this.group, this.ownerKey].find((k) => k.kid === sealed.kid)?.open(aad, sealed);
     if (plain === undefined) throw new Error("cannot open");
-    return JSON.parse(fromUtf8(plain)) as Json;
+    return { body: JSON.parse(fromUtf8(plain)) as Json, binding, epoch };
   }
 
   async set(name: string, value: Json): Promise<void> {
@@ -170,38 +191,71 @@ export class FakeDevice {
     this.hub.publish(key, await this.seal(key, { data, seq, epoch: this.epoch }, this.#access("events", name)));
   }
 
-  async #answer(key: string, payload: string | undefined, reply: (key: string, envelope: string) => void): Promise<boolean> {
+  async #answer(key: string, payload: Uint8Array | undefined, reply: (key: string, frame: Bytes) => void): Promise<boolean> {
     const id = this.options.id;
     if (key === keys.description(id) || key === keys.ALL_DESCRIPTIONS) {
       const k = keys.description(id);
-      reply(k, await this.sealer.seal(k, await this.description()));
+      reply(k, await this.sealer.frame(k, { kind: Kind.Description, binding: { type: "none" } }, await this.description()));
       return true;
     }
     if (payload === undefined) return false;
-    const body = (await this.#open(key, payload)) as { op: string; [k: string]: Json };
-    this.received.push({ key, body });
+    const opened = await this.#open(key, payload);
+    const to = opened.binding;
     const [, , , kind, name] = key.split("/");
+    if (hex(opened.epoch) !== hex(this.boot)) {
+      this.staleRefusals += 1;
+      const problem = { kind: "stale_epoch", boot: hex(this.boot) };
+      if (kind === "actions" && name !== undefined) {
+        const request = String((opened.body as { request?: Json }).request);
+        reply(key, await this.seal(keys.request(id, request), { request, action: name, seq: 1, state: "rejected", problem }, "all", Kind.State, to));
+      } else {
+        reply(key, await this.seal(key, { error: problem }, "all", Kind.Reply, to));
+      }
+      return true;
+    }
+    const body = opened.body as { op: string; [k: string]: Json };
+    this.received.push({ key, body });
     if (kind === "attributes" && name !== undefined) {
       const access = this.#access("attributes", name);
       if (body.op === "write") await this.set(name, body.value ?? null);
       const current = this.values.get(name);
       const ok = current === undefined ? { seq: 0, ts: 0, epoch: this.epoch } : { ...current, epoch: this.epoch };
-      reply(key, await this.seal(key, { ok }, access));
+      reply(key, await this.seal(key, { ok }, access, Kind.Reply, to));
       return true;
     }
     if (kind === "actions" && name !== undefined && body.op === "invoke") {
       const request = String(body.request);
+      if (to.type !== "request" || hex(to.id) !== request) throw new Error("the request id is not the invoke frame's id");
       const rkey = keys.request(id, request);
       let seq = 0;
       for (const state of this.states(request, body.input ?? null)) {
         seq += 1;
-        reply(key, await this.seal(rkey, { request, action: name, seq, ...(state as object) }, this.#access("actions", name)));
+        this.requests.set(request, { action: name, seq, state, invoke: to });
+        reply(key, await this.seal(rkey, { request, action: name, seq, ...(state as object) }, this.#access("actions", name), Kind.State, to));
       }
+      return true;
+    }
+    if (kind === "requests" && name !== undefined) {
+      const entry = this.requests.get(name);
+      if (entry === undefined) {
+        reply(key, await this.seal(key, { error: { kind: "unknown_request", request: name } }, "all", Kind.Reply, to));
+        return true;
+      }
+      if (body.op === "cancel" || this.status !== undefined) entry.seq += 1;
+      if (body.op === "cancel") {
+        entry.state = { state: "cancelled" };
+        // Published on the request's key too, bound to the invoke request (as the Rust device does).
+        const update = { request: name, action: entry.action, seq: entry.seq, ...entry.state };
+        this.hub.publish(key, await this.seal(key, update, this.#access("actions", entry.action), Kind.State, entry.invoke));
+      }
+      const state = body.op === "status" && this.status !== undefined ? (this.status(name) ?? entry.state) : entry.state;
+      // Status and cancel replies are sealed like every state of the action.
+      reply(key, await this.seal(key, { ok: { request: name, action: entry.action, seq: entry.seq, ...state } }, this.#access("actions", entry.action), Kind.Reply, to));
       return true;
     }
     if (kind === "admin") {
       if (body.op === "publish") this.revision += 1;
-      reply(key, await this.sealer.seal(key, { ok: await this.description() }));
+      reply(key, await this.seal(key, { ok: await this.description() }, "all", Kind.Reply, to));
       return true;
     }
     return false;

@@ -1,4 +1,4 @@
-// Unit tests of the TypeScript runtime: encodings, keys, envelopes, crypto, schema checks and
+// Unit tests of the TypeScript runtime: encodings, keys, frames, crypto, schema checks and
 // filters. (Interop with the Rust runtime: interop.test.mjs, run by `cargo test --test ts_interop`.)
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -59,40 +59,65 @@ test("Ed25519 keys map to X25519 keys that agree (both directions)", async () =>
   assert.ok(unwrapped);
   assert.deepEqual(await unwrapped.secret(), await key.secret());
   assert.equal(await st.unwrap(a, a.publicKey, "thing-1", wrapped), undefined);
-  const sealed = await st.sealTo(b.publicKey, "aad", st.utf8("token"));
-  assert.equal(st.fromUtf8((await st.openTo(b, "aad", sealed)) ?? new Uint8Array()), "token");
-  assert.equal(await st.openTo(a, "aad", sealed), undefined);
+  const aad = st.utf8("aad");
+  const sealed = await st.sealTo(b.publicKey, aad, st.utf8("token"));
+  assert.equal(st.fromUtf8((await st.openTo(b, aad, sealed)) ?? new Uint8Array()), "token");
+  assert.equal(await st.openTo(a, aad, sealed), undefined);
+  assert.equal(await st.openTo(b, st.utf8("aae"), sealed), undefined);
 });
 
-test("envelopes: round trip, bound to key and body, fresh", async () => {
+test("frames: round trip, bound to key, body, kind and binding, fresh, always signed", async () => {
   const id = await st.Identity.generate();
   const sealer = new st.Sealer(id);
   const verifier = new st.Verifier();
-  const env = await sealer.seal("a/b", { x: 1, s: "é \"q\" 🌱" });
-  const opened = await verifier.open("a/b", env);
-  assert.deepEqual(JSON.parse(opened.body), { x: 1, s: "é \"q\" 🌱" });
+  const none: st.Binding = { type: "none" };
+  const frame = await sealer.frame("a/b", { kind: st.Kind.Publication, binding: none }, { x: 1, s: 'é "q" 🌱' });
+  const opened = await verifier.open("a/b", frame);
+  assert.deepEqual(JSON.parse(st.fromUtf8(opened.body)), { x: 1, s: 'é "q" 🌱' });
   assert.ok(opened.from.equals(id.publicKey));
-  await assert.rejects(verifier.open("a/c", env), /bad signature/);
-  await assert.rejects(verifier.open("a/b", env.replace('"x":1', '"x":2')), /bad signature/);
-  await assert.rejects(verifier.open("a/b", env, Date.now() + 200_000), /stale/);
-  await assert.rejects(verifier.open("a/b", env.replace(/,"sig":"[^"]*"/, "")), /not signed/);
-  for (const garbage of ["", "{", "null", '{"v":1}', "[1]"]) await assert.rejects(verifier.open("a/b", garbage), st.UntrustedError);
-  const ids = new Set([sealer.nextId(), sealer.nextId()]);
+  assert.equal(opened.kind, st.Kind.Publication);
+  await assert.rejects(verifier.open("a/c", frame), /bad signature/);
+  for (const at of [3, 4, 40, frame.length - 70, frame.length - 1]) {
+    const tampered = Uint8Array.from(frame);
+    tampered[at] = (tampered[at] ?? 0) ^ 2;
+    await assert.rejects(verifier.open("a/b", tampered), st.UntrustedError, `byte ${at}`);
+  }
+  await assert.rejects(verifier.open("a/b", frame, { now: Date.now() + 200_000 }), /stale/);
+  const unsigned = st.decode(frame).signedPart;
+  unsigned[4] = 0; // the signed flag cleared, the signature dropped
+  await assert.rejects(verifier.open("a/b", unsigned), /not signed/);
+  const other = await st.Identity.generate();
+  await assert.rejects(verifier.open("a/b", frame, { from: other.publicKey }), /expected/);
+  for (const garbage of ["", "{", '{"v":1}', "ST", "ST\u0001"]) await assert.rejects(verifier.open("a/b", st.utf8(garbage)), st.UntrustedError);
+  await assert.rejects(verifier.open("a/b", st.utf8('{"v":1,"from":"st"}')), /unsupported protocol version 1/);
+  const ids = new Set([st.hex(sealer.nextId()), st.hex(sealer.nextId())]);
   assert.equal(ids.size, 2);
 });
 
-test("the member scanner finds raw member text, whitespace and nesting included", () => {
-  const text = ' { "a" : 1 , "body" : {"s":"}\\"{","n":[1,{"x":"]"}]} , "z":"\\u0041" } ';
-  const m = st.scanMembers(text);
-  const raw = (k: string) => {
-    const span = m.get(k);
-    return span && text.slice(span.start, span.end);
-  };
-  assert.equal(raw("a"), "1");
-  assert.equal(raw("body"), '{"s":"}\\"{","n":[1,{"x":"]"}]}');
-  assert.equal(raw("z"), '"\\u0041"');
-  assert.throws(() => st.scanMembers('{"a":1,"a":2}'));
-  assert.throws(() => st.scanMembers('{"a":1} x'));
+test("sealed bodies open only in a frame from the same sender, with the same id, on the same key", async () => {
+  const id = await st.Identity.generate();
+  const key = await st.SymmetricKey.generate();
+  const sealer = new st.Sealer(id);
+  const frame = await sealer.frame("a/b", { kind: st.Kind.Publication, binding: { type: "none" }, protection: { key } }, { value: 1 });
+  const opened = await new st.Verifier().open("a/b", frame);
+  assert.ok(opened.sealed);
+  const sealed = JSON.parse(st.fromUtf8(opened.body)).sealed as st.Sealed;
+  assert.equal(st.fromUtf8((await key.open(st.bodyAad("a/b", opened.from.bytes, opened.id), sealed)) ?? new Uint8Array()), '{"value":1}');
+  assert.equal(await key.open(st.bodyAad("a/c", opened.from.bytes, opened.id), sealed), undefined);
+  assert.equal(await key.open(st.bodyAad("a/b", (await st.Identity.generate()).publicKey.bytes, opened.id), sealed), undefined);
+  assert.equal(await key.open(st.bodyAad("a/b", opened.from.bytes, sealer.nextId()), sealed), undefined);
+});
+
+test("the gateway's binary messages: tag, operation id, key, frame; anything shorter or stranger is refused", () => {
+  const key = st.utf8("safething/v1/garden-01/attributes/x");
+  const message = st.concat(Uint8Array.of(2, 0, 0, 1, 2, 0, key.length), key, Uint8Array.of(0x53, 0x54, 2));
+  const m = st.parseBinaryMessage(message);
+  assert.deepEqual(m && { tag: m.tag, id: m.id, key: m.key, frame: st.hex(m.frame) }, { tag: 2, id: 258, key: "safething/v1/garden-01/attributes/x", frame: "535402" });
+  assert.equal(st.parseBinaryMessage(message.subarray(0, 6)), undefined, "shorter than its header");
+  assert.equal(st.parseBinaryMessage(message.subarray(0, 7 + key.length - 1)), undefined, "shorter than its key");
+  assert.equal(st.parseBinaryMessage(st.concat(Uint8Array.of(3), message.subarray(1))), undefined, "unknown tag");
+  assert.equal(st.parseBinaryMessage(Uint8Array.of(1, 0, 0, 0, 1, 0, 1, 0xff)), undefined, "a key that is not UTF-8");
+  assert.equal(st.parseBinaryMessage(Uint8Array.of(1, 0, 0, 0, 1, 0, 0)), undefined, "an empty key");
 });
 
 test("schema checks: types, bounds, lengths, pattern, enum, const, required, unknown properties, items, oneOf, refs", () => {
@@ -178,4 +203,98 @@ test("errors carry their kind and data", () => {
   assert.ok(st.isSafethingError(p));
   assert.equal(st.versionKey("1.4.2"), st.versionKey("1.0.0"));
   assert.notEqual(st.versionKey("0.3.1"), st.versionKey("0.4.0"));
+});
+
+/** A WebSocket the test drives: records what the transport sends, delivers what the test says. */
+class FakeSocket {
+  static last: FakeSocket | undefined;
+  readyState = 1;
+  binaryType = "blob";
+  sent: string[] = [];
+  onopen: ((event: never) => void) | null = null;
+  onclose: ((event: never) => void) | null = null;
+  onerror: ((event: never) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.last = this;
+    queueMicrotask(() => this.onopen?.(undefined as never));
+  }
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(): void {}
+  deliver(data: unknown): void {
+    this.onmessage?.({ data });
+  }
+}
+
+test("the gateway transport: v2 socket, subscribe resolves on `subscribed`, binary frames routed by operation id", async () => {
+  const transport = await st.GatewayTransport.connect("http://127.0.0.1:1/", { WebSocket: FakeSocket });
+  const socket = FakeSocket.last;
+  assert.ok(socket !== undefined);
+  assert.equal(socket.url, "ws://127.0.0.1:1/v2/ws");
+  assert.equal(socket.binaryType, "arraybuffer");
+  let resolved = false;
+  const subscribing = transport.subscribe("safething/v1/*/events/**").then((s) => {
+    resolved = true;
+    return s;
+  });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(JSON.parse(socket.sent[0] ?? "{}"), { op: "subscribe", id: 1, key: "safething/v1/*/events/**" });
+  assert.equal(resolved, false, "not before the gateway acknowledged it");
+  socket.deliver(JSON.stringify({ op: "subscribed", id: 1 }));
+  const samples = await subscribing;
+  const key = st.utf8("safething/v1/garden-01/events/e");
+  const frame = Uint8Array.of(0x53, 0x54, 2, 3);
+  socket.deliver(st.concat(Uint8Array.of(2, 0, 0, 0, 9, 0, key.length), key, frame).buffer); // an id never opened: ignored
+  socket.deliver(st.concat(Uint8Array.of(2, 0, 0, 0, 1, 0, key.length), key, frame).buffer);
+  const sample = await samples.next();
+  assert.equal(sample?.key, "safething/v1/garden-01/events/e");
+  assert.equal(st.hex(sample?.frame ?? new Uint8Array()), "53540203");
+
+  const request = Uint8Array.of(1, 2, 3, 250);
+  const replies = await transport.query("safething/v1/garden-01/admin", request, 1000);
+  assert.deepEqual(JSON.parse(socket.sent[1] ?? "{}"), { op: "query", id: 2, key: "safething/v1/garden-01/admin", frame: "AQID-g", timeout_ms: 1000 });
+  socket.deliver(JSON.stringify({ op: "end", id: 2 }));
+  assert.equal(await replies.next(), undefined);
+  const early = await transport.query("safething/v1/garden-01/actions/open_valve", request, 60_000);
+  early.close();
+  assert.deepEqual(JSON.parse(socket.sent.at(-1) ?? "{}"), { op: "close", id: 3 }, "a query closed early is closed at the gateway too");
+
+  const refused = transport.subscribe("nope");
+  socket.deliver(JSON.stringify({ op: "error", id: 4, error: { code: "invalid_key", message: "bad key" } }));
+  await assert.rejects(refused, (e: unknown) => e instanceof st.TransportError && e.code === "invalid_key");
+  samples.close();
+  assert.deepEqual(JSON.parse(socket.sent.at(-1) ?? "{}"), { op: "close", id: 1 });
+  transport.close();
+});
+
+test("attack_weak_signatures: signatures under a small-order key, or with a non-canonical S, are refused", async () => {
+  const sealer = new st.Sealer(await st.Identity.generate());
+  const frame = await sealer.frame("a/b", { kind: st.Kind.Publication, binding: { type: "none" } }, { x: 1 });
+  const verifier = new st.Verifier();
+  await verifier.open("a/b", frame);
+  // S + L: the same signature for a lax verifier, refused by a strict one.
+  const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+  const s = frame.subarray(frame.length - 32);
+  let n = 0n;
+  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(s[i] ?? 0);
+  n += L;
+  const malleated = Uint8Array.from(frame);
+  for (let i = 0; i < 32; i++) {
+    malleated[frame.length - 32 + i] = Number(n & 255n);
+    n >>= 8n;
+  }
+  if (n === 0n) await assert.rejects(verifier.open("a/b", malleated), /bad signature/);
+  // The identity point as a key: R = identity, S = 0 "signs" every message for a lax verifier.
+  const identityPoint = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
+  assert.ok(st.isSmallOrder(identityPoint));
+  const weak = st.PublicKey.fromBytes(identityPoint);
+  assert.ok(weak !== undefined);
+  const forged = st.concat(identityPoint, new Uint8Array(32));
+  assert.equal(await weak.verify(st.utf8("anything"), forged), false);
+  const header = { kind: st.Kind.Publication, sealed: false, sender: identityPoint, id: Uint8Array.of(1), ts: BigInt(Date.now()), binding: { type: "none" } as st.Binding };
+  const unsigned = st.encodeUnsigned(header, st.utf8("{}"), true);
+  await assert.rejects(verifier.open("a/b", st.concat(unsigned, forged)), /bad signature/);
+  assert.equal(st.isSmallOrder(sealer.identity.publicKey.bytes), false);
 });

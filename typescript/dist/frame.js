@@ -1,0 +1,198 @@
+/**
+ * The protocol v2 frame: the one TypeScript reader and writer of the bytes every message
+ * travels as (`docs/protocol.md` §1–2), byte for byte what the Rust runtime's `src/frame.rs`
+ * reads and writes.
+ *
+ * ```text
+ * "ST" 0x02 kind flags sender(32) n id(n) ts(u64be) binding len(u32be) body [signature(64)]
+ * ```
+ *
+ * This module knows bytes only: signing, freshness and sealing are `message.ts`'s.
+ *
+ * @module
+ */
+import { concat, copy, utf8 } from "./bytes.js";
+/** The protocol version this runtime speaks. */
+export const VERSION = 2;
+/** The domain label of signatures, HKDF salts and AEAD associated data. */
+export const LABEL = "safething/v2";
+/** The longest message id, in bytes. */
+export const MAX_ID = 32;
+/** The longest body, in bytes (16 MiB). */
+export const MAX_BODY = 16 << 20;
+/** The length of a boot epoch. */
+export const EPOCH_LEN = 16;
+/** The length of a signature. */
+export const SIGNATURE_LEN = 64;
+const FLAG_SIGNED = 0x01;
+const FLAG_SEALED = 0x02;
+/** What a frame is (§1.1). */
+export var Kind;
+(function (Kind) {
+    /** A query's payload, to a device; bound to the device's boot epoch. */
+    Kind[Kind["Request"] = 1] = "Request";
+    /** A device's answer to a request; bound to that request. */
+    Kind[Kind["Reply"] = 2] = "Reply";
+    /** An attribute update or an event. */
+    Kind[Kind["Publication"] = 3] = "Publication";
+    /** A request-state publication on `requests/<id>`; bound to the invoke request. */
+    Kind[Kind["State"] = 4] = "State";
+    /** A thing's description. */
+    Kind[Kind["Description"] = 5] = "Description";
+})(Kind || (Kind = {}));
+/** Why bytes are not a frame this runtime accepts (never thrown for anything but bad input). */
+export class FrameError extends Error {
+    /** `unsupported_version` (a SAFEthing message of another version) or `malformed`. */
+    code;
+    /** The version named, for `unsupported_version` (1 for a JSON envelope). */
+    version;
+    constructor(code, detail, version) {
+        super(code === "unsupported_version" ? `unsupported protocol version ${version ?? "?"} (this runtime speaks version 2)` : `malformed frame: ${detail}`);
+        this.name = "FrameError";
+        this.code = code;
+        this.version = version;
+    }
+}
+const malformed = (what) => new FrameError("malformed", what);
+/** A cursor that never reads past the end of its input. */
+class Reader {
+    bytes;
+    at;
+    constructor(bytes, at) {
+        this.bytes = bytes;
+        this.at = at;
+    }
+    take(n, what) {
+        if (this.bytes.length - this.at < n)
+            throw malformed(what);
+        const out = copy(this.bytes.subarray(this.at, this.at + n));
+        this.at += n;
+        return out;
+    }
+    byte(what) {
+        if (this.at >= this.bytes.length)
+            throw malformed(what);
+        const b = this.bytes[this.at] ?? 0;
+        this.at += 1;
+        return b;
+    }
+    id(what) {
+        const n = this.byte(what);
+        const bytes = this.take(n, what);
+        if (n < 1 || n > MAX_ID)
+            throw malformed("id length not within 1..=32");
+        return bytes;
+    }
+    u32(what) {
+        const b = this.take(4, what);
+        return new DataView(b.buffer).getUint32(0, false);
+    }
+    u64(what) {
+        const b = this.take(8, what);
+        return new DataView(b.buffer).getBigUint64(0, false);
+    }
+}
+function kindOf(b) {
+    return b >= 1 && b <= 5 ? b : undefined;
+}
+/**
+ * Reads a frame; throws {@link FrameError}. Checks the layout only: the signature is checked by
+ * whoever knows the key expression ({@link signingInput}).
+ */
+export function decode(bytes) {
+    if (bytes[0] === 0x53 && bytes[1] === 0x54 && bytes.length >= 3) {
+        const v = bytes[2] ?? 0;
+        if (v !== VERSION)
+            throw new FrameError("unsupported_version", "", v);
+    }
+    else if (bytes[0] === 0x7b) {
+        // A v1 envelope was a JSON object.
+        throw new FrameError("unsupported_version", "", 1);
+    }
+    else {
+        throw malformed("not a SAFEthing frame");
+    }
+    const r = new Reader(bytes, 3);
+    const kind = kindOf(r.byte("kind"));
+    if (kind === undefined)
+        throw malformed("unknown kind");
+    const flags = r.byte("flags");
+    if ((flags & ~(FLAG_SIGNED | FLAG_SEALED)) !== 0)
+        throw malformed("unknown flags");
+    const sender = r.take(32, "sender");
+    const id = r.id("message id");
+    const ts = r.u64("timestamp");
+    let binding;
+    switch (kind) {
+        case Kind.Request:
+            binding = { type: "epoch", epoch: r.take(EPOCH_LEN, "epoch") };
+            break;
+        case Kind.Reply:
+        case Kind.State:
+            binding = { type: "request", id: r.id("request id"), requester: r.take(32, "requester") };
+            break;
+        default:
+            binding = { type: "none" };
+    }
+    const len = r.u32("body length");
+    if (len > MAX_BODY)
+        throw malformed("body too long");
+    const body = r.take(len, "body");
+    const signedLen = r.at;
+    const signature = (flags & FLAG_SIGNED) !== 0 ? r.take(SIGNATURE_LEN, "signature") : undefined;
+    if (r.at !== bytes.length)
+        throw malformed("trailing bytes");
+    return {
+        header: { kind, sealed: (flags & FLAG_SEALED) !== 0, sender, id, ts, binding },
+        body,
+        signedPart: copy(bytes.subarray(0, signedLen)),
+        signature,
+    };
+}
+/** Whether `binding` has the shape a frame of `kind` carries. */
+function fits(kind, binding) {
+    switch (kind) {
+        case Kind.Request:
+            return binding.type === "epoch" && binding.epoch.length === EPOCH_LEN;
+        case Kind.Reply:
+        case Kind.State:
+            return binding.type === "request" && binding.id.length >= 1 && binding.id.length <= MAX_ID && binding.requester.length === 32;
+        default:
+            return binding.type === "none";
+    }
+}
+/**
+ * The bytes of a frame up to its signature (what {@link signingInput} covers); throws
+ * {@link FrameError} for fields a frame cannot hold.
+ */
+export function encodeUnsigned(header, body, signed) {
+    if (!fits(header.kind, header.binding))
+        throw malformed("binding does not fit the kind");
+    if (header.sender.length !== 32)
+        throw malformed("sender");
+    if (header.id.length < 1 || header.id.length > MAX_ID)
+        throw malformed("id length not within 1..=32");
+    if (header.ts < 0n || header.ts > 0xffffffffffffffffn)
+        throw malformed("timestamp");
+    if (body.length > MAX_BODY)
+        throw malformed("body too long");
+    const fixed = new Uint8Array(5);
+    fixed.set([0x53, 0x54, VERSION, header.kind, (signed ? FLAG_SIGNED : 0) | (header.sealed ? FLAG_SEALED : 0)]);
+    const ts = new Uint8Array(8);
+    new DataView(ts.buffer).setBigUint64(0, header.ts, false);
+    const b = header.binding;
+    const binding = b.type === "epoch" ? b.epoch : b.type === "request" ? concat(Uint8Array.of(b.id.length), b.id, b.requester) : new Uint8Array(0);
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, body.length, false);
+    return concat(fixed, header.sender, Uint8Array.of(header.id.length), header.id, ts, binding, len, body);
+}
+/** `lp(x)`: `u16be(len(x)) ‖ x`; throws {@link FrameError} when `x` is longer than 65535. */
+export function lp(x) {
+    if (x.length > 0xffff)
+        throw malformed("length-prefixed part too long");
+    return concat(Uint8Array.of(x.length >> 8, x.length & 0xff), x);
+}
+/** What an ed25519 signature covers: `"safething/v2" 0x00 lp(key) frame-without-signature`. */
+export function signingInput(key, signedPart) {
+    return concat(utf8(LABEL), Uint8Array.of(0), lp(utf8(key)), signedPart);
+}
