@@ -4,7 +4,7 @@
 //! [`PublicKey::short`] gives a 10-character fingerprint for humans.
 
 use std::fmt;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -282,81 +282,36 @@ impl Identity {
     }
 
     /// Writes the identity to `path`, readable and writable by its user only, creating parent
-    /// directories. Fails if the file exists. The file appears complete or not at all: it is
-    /// written under a temporary name and then linked into place.
+    /// directories. Fails if the file exists. The file appears complete or not at all.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), IdentityError> {
         let path = path.as_ref();
-        let io = |source| IdentityError::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-        if let Some(dir) = dir {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| IdentityError::Random(e.to_string()))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        let temporary = dir.unwrap_or(Path::new("")).join(format!(
-            ".{name}.{}.tmp",
-            BASE32_NOPAD.encode(&nonce).to_ascii_lowercase()
-        ));
-        let written = self.write_new(&temporary);
-        let linked = written.and_then(|()| std::fs::hard_link(&temporary, path));
-        let _ = std::fs::remove_file(&temporary);
-        match linked {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(io(e)),
-            // A file system without hard links: create the file in place instead.
-            Err(_) => self.write_new(path).map_err(io),
-        }
-    }
-
-    /// Creates `path` (mode 0600, failing if it exists) holding the identity.
-    fn write_new(&self, path: &Path) -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path)?;
         let secret = BASE32_NOPAD
             .encode(&self.secret_bytes())
             .to_ascii_lowercase();
-        writeln!(
-            file,
-            "{FILE_HEADER}\n{secret}\n# public key: {}",
-            self.public
-        )?;
-        file.sync_all()
+        let text = format!("{FILE_HEADER}\n{secret}\n# public key: {}\n", self.public);
+        crate::private_file::create_new(path, text.as_bytes()).map_err(|source| IdentityError::Io {
+            path: path.to_owned(),
+            source,
+        })
     }
 }
 
-#[cfg(unix)]
 fn check_private(path: &Path) -> Result<(), IdentityError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|source| IdentityError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(IdentityError::Permissions {
+    use crate::private_file::NotPrivate;
+    crate::private_file::check_private(path).map_err(|refused| match refused {
+        NotPrivate::Io(source) => IdentityError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        NotPrivate::NotAFile => IdentityError::Corrupt {
+            path: path.to_owned(),
+            reason: "not a regular file".to_owned(),
+        },
+        NotPrivate::Mode(mode) => IdentityError::Permissions {
             path: path.to_owned(),
             mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), IdentityError> {
-    Ok(())
+        },
+    })
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod identity;
 pub mod keys;
 #[cfg(test)]
 mod mangle;
+mod private_file;
 pub mod provisioning;
 pub mod transport;
 pub mod typed;

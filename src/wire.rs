@@ -426,6 +426,13 @@ pub enum Problem {
         /// Why.
         reason: String,
     },
+    /// The device could not save the state an owner operation changes (its state file), so it
+    /// did not apply the operation.
+    #[error("the device could not save its state, nothing changed: {reason}")]
+    StateNotSaved {
+        /// What went wrong.
+        reason: String,
+    },
     /// The request named another boot epoch than the device's current one (the device
     /// restarted, or the request was recorded earlier): send it again naming `boot`.
     #[error("the request names another boot epoch than the device's ({boot})")]

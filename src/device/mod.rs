@@ -579,14 +579,21 @@ impl Inner {
     ) -> Result<T, crate::wire::Problem> {
         let result = {
             let mut meta = lock(&self.meta);
-            let result = change(&mut meta)?;
-            meta.revision += 1;
-            meta.rewrap(self.sealer.identity(), self.id.as_str());
+            // Applied to a copy first: a change the state file does not hold would be undone
+            // by the next restart (a revoked member back in the group), so it does not happen.
+            let mut changed = meta.clone();
+            let result = change(&mut changed)?;
+            changed.revision += 1;
+            changed.rewrap(self.sealer.identity(), self.id.as_str());
             if let Some(path) = &self.state_file
-                && let Err(e) = meta.save(path)
+                && let Err(e) = changed.save(path)
             {
-                tracing::error!(thing = %self.id, error = %e, "could not save the device state");
+                tracing::error!(thing = %self.id, error = %e, "could not save the device state; the owner operation is refused");
+                return Err(crate::wire::Problem::StateNotSaved {
+                    reason: e.to_string(),
+                });
             }
+            *meta = changed;
             result
         };
         self.publish_description().await;

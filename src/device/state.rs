@@ -2,7 +2,7 @@
 //! pending claim — and how it keeps that across restarts (an optional state file, 0600).
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use safething_ir::Access;
@@ -26,6 +26,7 @@ pub(crate) struct PendingClaim {
     pub(crate) expires_at: SystemTime,
 }
 
+#[derive(Clone)]
 pub(crate) struct Meta {
     pub(crate) lifecycle: Lifecycle,
     pub(crate) parties: Parties,
@@ -102,6 +103,7 @@ impl Meta {
         if let Some(path) = path
             && path.exists()
         {
+            check_private(path)?;
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::Identity(format!("state file {}: {e}", path.display())))?;
             let p: Persisted = serde_json::from_str(&text).map_err(|e| {
@@ -155,7 +157,7 @@ impl Meta {
             owner_key: self.owner_key.clone(),
         };
         let text = serde_json::to_string_pretty(&p).map_err(|e| Error::Identity(e.to_string()))?;
-        write_private(path, &text)
+        crate::private_file::replace(path, text.as_bytes())
             .map_err(|e| Error::Identity(format!("state file {}: {e}", path.display())))
     }
 
@@ -259,24 +261,19 @@ impl Meta {
     }
 }
 
-/// Writes `text` to `path` through a temporary file, mode 0600.
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp: PathBuf = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    {
-        use std::io::Write;
-        let mut file = options.open(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+/// Refuses a state file that is not a regular file only its user can read: it holds the
+/// device's group and owner keys.
+fn check_private(path: &Path) -> Result<()> {
+    use crate::private_file::NotPrivate;
+    let shown = path.display();
+    crate::private_file::check_private(path).map_err(|refused| {
+        Error::Identity(match refused {
+            NotPrivate::Io(e) => format!("state file {shown}: {e}"),
+            NotPrivate::NotAFile => format!("state file {shown} is not a regular file"),
+            NotPrivate::Mode(mode) => format!(
+                "state file {shown} is readable by other users (mode {mode:o}), so the keys in it \
+                 may have leaked; run `chmod 600 {shown}` if they cannot have"
+            ),
+        })
+    })
 }

@@ -809,6 +809,7 @@ macro_rules! security_suite {
             attack_cross_request_reply, attack_sealed_status_and_cancel, attack_oversized_ids,
             attack_evicted_replay, attack_relabelled_key, attack_delayed_request,
             attack_reordered_updates, attack_dropped_messages, attack_v1_messages,
+            unsaved_owner_operations_do_not_happen, attack_readable_state_file,
         );
     };
     (@tests $net:expr; $($name:ident),* $(,)?) => {
@@ -1440,4 +1441,90 @@ pub async fn attack_v1_messages(net: &impl TestNet) {
         .expect("item")
         .expect("ok");
     assert_eq!(got.value, json!("v2"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// State files (issue 17): what the device keeps across restarts is never lost or leaked quietly.
+
+/// A device with a state file at `path`, owned by `owner`, registered on `net`.
+async fn device_with_state(
+    net: &impl TestNet,
+    id: &str,
+    path: &std::path::Path,
+    owner: &Identity,
+) -> safething::Result<Device> {
+    let session = net.session().await;
+    let device = Device::builder(definition(), id)
+        .transport_arc(session.transport)
+        .identity(Identity::generate().expect("id"))
+        .owner(*owner.public_key())
+        .state_file(path)
+        .build()?;
+    device.serve(Handlers::new());
+    Ok(device)
+}
+
+/// A grant whose state cannot be saved is refused and not applied: after a restart the device
+/// would otherwise forget it (and a revoke, worse, would be undone).
+pub async fn unsaved_owner_operations_do_not_happen(net: &impl TestNet) {
+    let id = "m-unsaved";
+    let dir = tempfile::tempdir().expect("dir");
+    let state_dir = dir.path().join("state");
+    let path = state_dir.join("device.state");
+    let owner_id = Identity::generate().expect("id");
+    let device = device_with_state(net, id, &path, &owner_id)
+        .await
+        .expect("device");
+    device.register().await.expect("register");
+    let owner = party(net, id, owner_id).await;
+    owner.thing.publish().await.expect("publish");
+    let member = *Identity::generate().expect("id").public_key();
+    // The state directory becomes unwritable: a file where it was.
+    std::fs::remove_dir_all(&state_dir).expect("rm");
+    std::fs::write(&state_dir, "not a directory").expect("file");
+    match owner.thing.grant(member).await {
+        Err(Error::Rejected(Problem::StateNotSaved { reason })) => assert!(!reason.is_empty()),
+        other => panic!("a grant that cannot be saved must be refused: {other:?}"),
+    }
+    let now = owner.thing.refresh().await.expect("refresh");
+    assert!(
+        !now.group.contains(&member),
+        "the unsaved grant was applied"
+    );
+    // Once the state can be saved again, the same grant goes through and is kept.
+    std::fs::remove_file(&state_dir).expect("rm");
+    let granted = owner.thing.grant(member).await.expect("grant");
+    assert!(granted.group.contains(&member));
+    assert!(path.exists());
+}
+
+/// A state file others can read (its keys may have leaked) is refused at start, with the fix.
+pub async fn attack_readable_state_file(net: &impl TestNet) {
+    let id = "m-readable";
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("device.state");
+    let owner_id = Identity::generate().expect("id");
+    drop(
+        device_with_state(net, id, &path, &owner_id)
+            .await
+            .expect("device"),
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let refused = device_with_state(net, id, &path, &owner_id)
+            .await
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            refused.contains("readable by other users") && refused.contains("chmod 600"),
+            "{refused}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        device_with_state(net, id, &path, &owner_id)
+            .await
+            .expect("a private state file loads");
+    }
 }

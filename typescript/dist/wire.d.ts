@@ -219,6 +219,9 @@ export type Problem = {
     kind: "claim_refused";
     reason: string;
 } | {
+    kind: "state_not_saved";
+    reason: string;
+} | {
     kind: "stale_epoch";
     boot: string;
 };

@@ -259,6 +259,8 @@ export function describeProblem(problem: Problem): string {
       return `bad request: ${problem.message}`;
     case "claim_refused":
       return `claim refused: ${problem.reason}`;
+    case "state_not_saved":
+      return `the device could not save its state, nothing changed: ${problem.reason}`;
     case "stale_epoch":
       return `the request names another boot epoch than the device's (${problem.boot})`;
     default:

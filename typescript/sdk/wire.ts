@@ -181,6 +181,7 @@ export type Problem =
   | { kind: "unknown_request"; request: string }
   | { kind: "bad_request"; message: string }
   | { kind: "claim_refused"; reason: string }
+  | { kind: "state_not_saved"; reason: string }
   | { kind: "stale_epoch"; boot: string };
 
 /**
