@@ -15,6 +15,7 @@
 //! ```
 
 mod actions;
+pub(crate) mod claims;
 mod handler;
 mod serve;
 mod state;
@@ -45,7 +46,7 @@ use crate::transport::{Guard, Transport};
 use crate::wire::{AttributeUpdate, Description, EventMessage, HistoryEntry, Lifecycle};
 
 use actions::RequestTable;
-pub(crate) use state::{Meta, new_claim};
+pub(crate) use state::{Meta, PendingClaim, new_claim};
 
 /// Tuning of a device. The defaults suit a small device serving a handful of clients.
 #[derive(Clone, Debug)]
@@ -502,7 +503,9 @@ impl Device {
         self.inner.publish_description().await;
         tracing::info!(thing = %self.inner.id, key = %self.public_key().short(), "registered");
         if let Some(claim) = self.claim_token() {
-            tracing::info!(thing = %self.inner.id, token = %claim.token, uri = %claim.uri, "unclaimed: the first `claim` with this token becomes the owner");
+            // Not the token itself: logs travel further than the device's holder. The
+            // application shows it (`Device::claim_token`).
+            tracing::info!(thing = %self.inner.id, expires_at = ?claim.expires_at, "unclaimed: the first `claim` with its token becomes the owner");
         }
         Ok(())
     }

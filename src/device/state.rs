@@ -38,7 +38,7 @@ pub(crate) struct Meta {
     pub(crate) retired: VecDeque<(SymmetricKey, Retired)>,
     pub(crate) bundle: KeyBundle,
     pub(crate) claim: Option<PendingClaim>,
-    pub(crate) claim_failures: VecDeque<Instant>,
+    pub(crate) claim_limits: super::claims::ClaimLimiter,
     /// Payloads sealed with the current group and owner keys.
     uses: [u64; 2],
     /// How many payloads a key seals before it is replaced.
@@ -122,7 +122,7 @@ impl Meta {
                 retired: VecDeque::new(),
                 bundle: KeyBundle::default(),
                 claim: None,
-                claim_failures: VecDeque::new(),
+                claim_limits: Default::default(),
                 uses: [0; 2],
                 wear_limit: SymmetricKey::WEAR_LIMIT,
             });
@@ -140,7 +140,7 @@ impl Meta {
             retired: VecDeque::new(),
             bundle: KeyBundle::default(),
             claim: None,
-            claim_failures: VecDeque::new(),
+            claim_limits: Default::default(),
             uses: [0; 2],
             wear_limit: SymmetricKey::WEAR_LIMIT,
         })
