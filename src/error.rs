@@ -122,6 +122,13 @@ pub enum Error {
     /// The attribute has no value yet.
     #[error("attribute `{0}` has no value yet")]
     NoValue(String),
+    /// A thing answered with another key than the one known for it: it was re-provisioned, or
+    /// someone is impersonating it. Nothing from it is believed.
+    #[error("{0}")]
+    KeyChanged(Box<KeyChange>),
+    /// The known-things store could not be read or saved.
+    #[error(transparent)]
+    KnownThings(std::sync::Arc<crate::known_things::KnownThingsError>),
     /// A message that failed verification (signature, freshness, sender).
     #[error("untrusted message: {0}")]
     Untrusted(EnvelopeError),
@@ -159,6 +166,34 @@ impl Error {
             Problem::AccessDenied { rule, reason } => Error::AccessDenied { rule, reason },
             other => Error::Rejected(other),
         }
+    }
+}
+
+/// What [`Error::KeyChanged`] reports: both keys, where the known one came from and how to
+/// accept the new one.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the key of thing `{thing}` has changed: known as {known} ({known_from}), it now answers \
+     as {presented}. Someone may be impersonating it. If the thing was re-provisioned and you \
+     trust the new key, {accept}"
+)]
+#[non_exhaustive]
+pub struct KeyChange {
+    /// The thing.
+    pub thing: String,
+    /// The key known for it.
+    pub known: crate::PublicKey,
+    /// Where that key was learnt (a file and line, or the application).
+    pub known_from: String,
+    /// The key it answered with.
+    pub presented: crate::PublicKey,
+    /// How to accept the new key.
+    pub accept: String,
+}
+
+impl From<crate::known_things::KnownThingsError> for Error {
+    fn from(e: crate::known_things::KnownThingsError) -> Self {
+        Error::KnownThings(std::sync::Arc::new(e))
     }
 }
 

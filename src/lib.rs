@@ -25,6 +25,7 @@ pub mod filter;
 pub mod frame;
 pub mod identity;
 pub mod keys;
+pub mod known_things;
 #[cfg(test)]
 mod mangle;
 mod private_file;
@@ -38,7 +39,7 @@ mod vectors;
 
 pub use client::Client;
 pub use device::Device;
-pub use error::{AffordanceKind, Error, Result};
+pub use error::{AffordanceKind, Error, KeyChange, Result};
 pub use filter::Filter;
 pub use identity::{Identity, PublicKey};
 pub use safething_ir as ir;

@@ -6,6 +6,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use safething::client::InvokeOptions;
+use safething::ir::ThingId;
+use safething::known_things::KnownThings;
 use safething::transport::zenoh::ZenohTransport;
 use safething::wire::ActionState;
 use safething::{Filter, Identity};
@@ -22,8 +24,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Whoami => whoami(&cli),
         Command::Router => router(&cli).await,
         Command::Gateway { .. } => crate::gateway::run(&cli).await,
+        Command::Forget { id } => forget(&cli, id),
         _ => {
-            let net = net::join(&cli).await?;
+            let net = net::join(&cli, claim_pin(&cli.command)?).await?;
             let result = on_network(&cli, &net).await;
             net.close().await;
             result
@@ -120,7 +123,7 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             let thing = net.thing(id).await?;
             show::lifecycle(&thing.disable().await?, json)
         }
-        Command::Claim { id, token } => {
+        Command::Claim { id, token, .. } => {
             let thing = net.thing(id).await?;
             let description = thing.claim(claim_token(token)).await?;
             show::parties(&description, json)
@@ -137,7 +140,11 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             let thing = net.thing(id).await?;
             show::parties(&thing.transfer(parse_key(owner)?).await?, json)
         }
-        Command::Keygen | Command::Whoami | Command::Router | Command::Gateway { .. } => Ok(()),
+        Command::Keygen
+        | Command::Whoami
+        | Command::Router
+        | Command::Gateway { .. }
+        | Command::Forget { .. } => Ok(()),
     }
 }
 
@@ -298,6 +305,59 @@ fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
             "the {what} is not valid JSON ({e}); strings need quotes, e.g. '\"manual\"'"
         ))
     })
+}
+
+/// The thing key a `claim` pins: from `--key`, else from the claim URI's `key=` (and its
+/// `id=` must be the thing claimed).
+fn claim_pin(command: &Command) -> Result<Option<(ThingId, safething::PublicKey)>, Failure> {
+    let Command::Claim { id, token, key } = command else {
+        return Ok(None);
+    };
+    let uri = uri_parameters(token);
+    if let Some(named) = uri.iter().find_map(|(k, v)| (*k == "id").then_some(*v))
+        && named != id
+    {
+        return Err(Failure(format!(
+            "the claim URI is for `{named}`, not `{id}`"
+        )));
+    }
+    let key = match key {
+        Some(key) => Some(key.as_str()),
+        None => uri.iter().find_map(|(k, v)| (*k == "key").then_some(*v)),
+    };
+    let Some(key) = key else { return Ok(None) };
+    Ok(Some((parse_id(id)?, parse_key(key)?)))
+}
+
+/// The `name=value` pairs of a `safething:claim?...` URI (none for a bare token).
+fn uri_parameters(text: &str) -> Vec<(&str, &str)> {
+    text.strip_prefix("safething:claim?")
+        .map(|query| {
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `safething forget ID`: drops the thing's line from the known-things store.
+fn forget(cli: &Cli, id: &str) -> Result<(), Failure> {
+    let path = net::known_things_path(cli)?;
+    let mut known = KnownThings::open(&path)?;
+    if known.forget(&parse_id(id)?)? {
+        outln!(
+            "forgot the key of `{id}` (in {}); the next contact pins the key it answers with",
+            path.display()
+        );
+    } else {
+        outln!("`{id}` was not known (in {})", path.display());
+    }
+    Ok(())
+}
+
+fn parse_id(id: &str) -> Result<ThingId, Failure> {
+    ThingId::new(id).map_err(|e| Failure(e.to_string()))
 }
 
 /// The token itself, or the `token=` parameter of a `safething:claim?...` URI.

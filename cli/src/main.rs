@@ -51,6 +51,10 @@ pub struct Cli {
     /// Identity file [default: $SAFETHING_IDENTITY or ~/.config/safething/identity.key]
     #[arg(long, global = true, value_name = "PATH")]
     identity: Option<PathBuf>,
+    /// The keys of things met before [default: $SAFETHING_KNOWN_THINGS, else `known_things`
+    /// beside the identity file]
+    #[arg(long, global = true, value_name = "PATH")]
+    known_things: Option<PathBuf>,
     /// Print JSON instead of text
     #[arg(long, global = true)]
     json: bool,
@@ -141,11 +145,24 @@ enum Command {
         id: String,
     },
     /// Become the owner of an unclaimed thing with the one-time token it shows
+    ///
+    /// With the whole `safething:claim?id=..&key=..&token=..` URI (or `--key`), the thing's
+    /// key is pinned from it: a thing that answers with another key is refused, and the key is
+    /// kept in the known-things store.
     Claim {
         /// The thing's id
         id: String,
         /// The claim token (or the whole `safething:claim?...` URI)
         token: String,
+        /// The thing's public key (`st...`), if the token came without its URI
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+    },
+    /// Forget the key kept for a thing in the known-things store, to accept a new one (after
+    /// the thing was re-provisioned); the next contact pins the key it answers with
+    Forget {
+        /// The thing's id
+        id: String,
     },
     /// Add a member to a thing's group (owner only)
     Grant {

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use safething::client::{Client, ClientConfig, RemoteThing};
+use safething::ir::ThingId;
 use safething::transport::zenoh::{DEFAULT_ENDPOINT, Mode, ZenohConfig, ZenohTransport};
-use safething::{Error, Identity};
+use safething::{Error, Identity, PublicKey};
 
 use crate::{Cli, Failure};
 
@@ -99,9 +100,27 @@ pub fn identity_path(cli: &Cli) -> Result<PathBuf, Failure> {
     Ok(config_home.join("safething").join("identity.key"))
 }
 
-/// Opens the session, waits for a peer or router, and builds the client.
-pub async fn join(cli: &Cli) -> Result<Net, Failure> {
+/// The known-things store: `--known-things`, else `$SAFETHING_KNOWN_THINGS`, else
+/// `known_things` beside the identity file (so each identity has its own).
+pub fn known_things_path(cli: &Cli) -> Result<PathBuf, Failure> {
+    if let Some(path) = &cli.known_things {
+        return Ok(path.clone());
+    }
+    if let Some(path) = std::env::var_os("SAFETHING_KNOWN_THINGS").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let identity = identity_path(cli)?;
+    Ok(identity
+        .parent()
+        .map(|dir| dir.join("known_things"))
+        .unwrap_or_else(|| PathBuf::from("known_things")))
+}
+
+/// Opens the session, waits for a peer or router, and builds the client (which keeps the keys
+/// of the things it meets in the known-things store, and trusts `pin` when given).
+pub async fn join(cli: &Cli, pin: Option<(ThingId, PublicKey)>) -> Result<Net, Failure> {
     let identity = Identity::load_or_create(identity_path(cli)?)?;
+    let known_things = known_things_path(cli)?;
     let config = config(cli, false)?;
     let place = place(&config);
     let transport = ZenohTransport::open(&config).await?;
@@ -113,9 +132,14 @@ pub async fn join(cli: &Cli) -> Result<Net, Failure> {
             human(cli.within)
         )));
     }
-    let client = Client::builder()
+    let mut builder = Client::builder()
         .transport(transport.clone())
         .identity(identity)
+        .known_things(known_things);
+    if let Some((id, key)) = pin {
+        builder = builder.trust(id, key);
+    }
+    let client = builder
         .config(ClientConfig {
             discovery_timeout: cli.within,
             ..ClientConfig::default()

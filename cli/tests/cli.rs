@@ -256,6 +256,22 @@ async fn the_console_claims_grants_and_revokes() {
         1,
         "access denied",
     );
+    // A URI whose key is not the thing's (an impostor answering in its place looks the same
+    // from here) is refused, naming both keys; nothing is claimed.
+    let forged_uri = claim.uri.replace(
+        &device.public_key().to_string(),
+        &member.public_key().to_string(),
+    );
+    fails(
+        &console_at(
+            owner_file.clone(),
+            args(&["claim", "cli-claim", &forged_uri]),
+        )
+        .await,
+        1,
+        "has changed",
+    );
+    assert_eq!(device.parties().owner, None);
     // Claiming with the URI the device shows (as a QR code would carry it).
     let claimed = ok(&console_at(
         owner_file.clone(),
@@ -267,6 +283,12 @@ async fn the_console_claims_grants_and_revokes() {
         "{claimed}"
     );
     assert_eq!(device.parties().owner, Some(*owner.public_key()));
+    // The key is kept for later runs, beside the identity file.
+    let known = std::fs::read_to_string(dir.path().join("known_things")).expect("known_things");
+    assert!(
+        known.contains(&format!("cli-claim {}", device.public_key())),
+        "{known}"
+    );
     fails(
         &console_at(
             member_file.clone(),
@@ -313,10 +335,18 @@ async fn the_console_claims_grants_and_revokes() {
         "access denied",
     );
     fails(
-        &console_at(owner_file, args(&["grant", "cli-claim", "stNOTAKEY"])).await,
+        &console_at(
+            owner_file.clone(),
+            args(&["grant", "cli-claim", "stNOTAKEY"]),
+        )
+        .await,
         1,
         "not a SAFEthing public key",
     );
+    let forgot = ok(&console_at(owner_file, args(&["forget", "cli-claim"])).await);
+    assert!(forgot.contains("forgot the key of `cli-claim`"), "{forgot}");
+    let known = std::fs::read_to_string(dir.path().join("known_things")).expect("known_things");
+    assert!(!known.contains("cli-claim"), "{known}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,7 @@ use crate::envelope::{Sealer, Signing, Verifier};
 use crate::error::{Error, Result};
 use crate::identity::{Identity, PublicKey};
 use crate::keys;
+use crate::known_things::KnownThings;
 use crate::transport::{Reply, Transport, TransportError};
 use crate::wire::{Description, Lifecycle};
 
@@ -74,6 +75,7 @@ pub struct ClientBuilder {
     transport: Option<Arc<dyn Transport>>,
     identity: Option<Identity>,
     pins: HashMap<ThingId, PublicKey>,
+    known_things: Option<std::path::PathBuf>,
     config: ClientConfig,
 }
 
@@ -107,6 +109,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps the keys of things met across runs in the known-things store at `path` (see
+    /// [`KnownThings`](crate::known_things::KnownThings) for the format; the CLI uses
+    /// [`KnownThings::default_path`](crate::known_things::KnownThings::default_path)). A thing
+    /// met for the first time is added; one that answers with another key than its line says is
+    /// refused with [`Error::KeyChanged`], as is a key given to [`trust`](Self::trust) that
+    /// disagrees with the store.
+    pub fn known_things(mut self, path: impl Into<std::path::PathBuf>) -> ClientBuilder {
+        self.known_things = Some(path.into());
+        self
+    }
+
     /// Tuning.
     pub fn config(mut self, config: ClientConfig) -> ClientBuilder {
         self.config = config;
@@ -136,6 +149,25 @@ impl ClientBuilder {
             Some(i) => i,
             None => Identity::generate()?,
         };
+        let mut pins = self.pins;
+        let known = match self.known_things {
+            Some(path) => {
+                let known = KnownThings::open(path)?;
+                for (id, entry) in known.iter() {
+                    match pins.get(id) {
+                        Some(trusted) if *trusted != entry.key => {
+                            return Err(key_changed(id, entry.key, *trusted, Some(&known)));
+                        }
+                        Some(_) => {}
+                        None => {
+                            pins.insert(id.clone(), entry.key);
+                        }
+                    }
+                }
+                Some(Mutex::new(known))
+            }
+            None => None,
+        };
         let shutdown = CancellationToken::new();
         let presence = Presence::start(transport.as_ref(), shutdown.clone()).await?;
         let inner = Arc::new(ClientInner {
@@ -143,7 +175,8 @@ impl ClientBuilder {
             verifier: Verifier::with_window(self.config.signing, self.config.freshness),
             config: self.config,
             transport,
-            pins: Mutex::new(self.pins),
+            pins: Mutex::new(pins),
+            known,
             presence,
             shutdown: shutdown.clone(),
         });
@@ -175,6 +208,8 @@ pub(crate) struct ClientInner {
     pub(crate) verifier: Verifier,
     pub(crate) config: ClientConfig,
     pins: Mutex<HashMap<ThingId, PublicKey>>,
+    /// The known-things store, when the client keeps one.
+    known: Option<Mutex<KnownThings>>,
     pub(crate) presence: Presence,
     pub(crate) shutdown: CancellationToken,
 }
@@ -207,6 +242,7 @@ impl Client {
             transport: None,
             identity: None,
             pins: HashMap::new(),
+            known_things: None,
             config: ClientConfig::default(),
         }
     }
@@ -284,7 +320,59 @@ pub(crate) fn parse_id(id: &str) -> Result<ThingId> {
     ThingId::new(id).map_err(|e| Error::UnknownThing(e.to_string()))
 }
 
+/// The error for a thing whose key is not the one known for it, saying where the known key
+/// came from and how to accept the new one.
+fn key_changed(
+    id: &ThingId,
+    known: PublicKey,
+    presented: PublicKey,
+    store: Option<&KnownThings>,
+) -> Error {
+    let from_store = store.filter(|s| s.get(id).is_some_and(|k| k.key == known));
+    let (known_from, accept) = match from_store {
+        Some(store) => {
+            let path = store.path().display();
+            let place = match store.get(id).and_then(|k| k.line) {
+                Some(line) => format!("{path}:{line}"),
+                None => path.to_string(),
+            };
+            (
+                place,
+                format!("run `safething forget {id}` (or delete its line from {path})"),
+            )
+        }
+        None => (
+            "pinned by the application".to_owned(),
+            "pin the new key instead (`ClientBuilder::trust`)".to_owned(),
+        ),
+    };
+    Error::KeyChanged(Box::new(crate::error::KeyChange {
+        thing: id.to_string(),
+        known,
+        known_from,
+        presented,
+        accept,
+    }))
+}
+
 impl ClientInner {
+    /// Trust on first use: the first verified key of a thing is the one this client keeps, and
+    /// the one its known-things store keeps for later runs.
+    fn first_use(&self, id: &ThingId, key: PublicKey) {
+        crate::device::lock(&self.pins)
+            .entry(id.clone())
+            .or_insert(key);
+        if let Some(known) = &self.known {
+            let mut known = crate::device::lock(known);
+            if known.get(id).is_none()
+                && let Err(e) = known.remember(id, key)
+            {
+                // The key is still pinned for this client; only later runs lose it.
+                tracing::warn!(thing = %id, error = %e, "could not save the thing's key in the known-things store");
+            }
+        }
+    }
+
     /// A description from `key`, self-signed by the thing, matching any pinned key.
     fn open_description(&self, key: &str, payload: &[u8]) -> Result<Description> {
         let opened = self
@@ -314,16 +402,12 @@ impl ClientInner {
                 },
             ));
         }
-        let pins = crate::device::lock(&self.pins);
-        if let Some(pinned) = pins.get(&d.id)
-            && *pinned != d.thing_key
+        let pinned = crate::device::lock(&self.pins).get(&d.id).copied();
+        if let Some(pinned) = pinned
+            && pinned != d.thing_key
         {
-            return Err(Error::Untrusted(
-                crate::envelope::EnvelopeError::WrongSender {
-                    expected: pinned.to_string(),
-                    found: d.thing_key.to_string(),
-                },
-            ));
+            let known = self.known.as_ref().map(|k| crate::device::lock(k));
+            return Err(key_changed(&d.id, pinned, d.thing_key, known.as_deref()));
         }
         Ok(d)
     }
@@ -340,10 +424,7 @@ impl ClientInner {
             match self.open_description(&sample.key, &sample.payload) {
                 Ok(d) if d.id == *id => {
                     d.definition.check()?;
-                    // Trust on first use: the first verified key of a thing is the one we keep.
-                    crate::device::lock(&self.pins)
-                        .entry(id.clone())
-                        .or_insert(d.thing_key);
+                    self.first_use(id, d.thing_key);
                     return Ok(d);
                 }
                 Ok(_) => {}

@@ -484,7 +484,7 @@ pub async fn impostor(net: &impl TestNet) {
     for _ in 0..5 {
         match w.owner.client.describe(&w.id).await {
             Ok(d) => assert_eq!(d.thing_key, w.device.public_key(), "the pinned key wins"),
-            Err(Error::Untrusted(_)) => {}
+            Err(Error::Untrusted(_) | Error::KeyChanged(_)) => {}
             Err(e) => panic!("unexpected {e}"),
         }
     }
@@ -816,6 +816,7 @@ macro_rules! security_suite {
             attack_evicted_replay, attack_relabelled_key, attack_delayed_request,
             attack_reordered_updates, attack_dropped_messages, attack_v1_messages,
             unsaved_owner_operations_do_not_happen, attack_readable_state_file,
+            attack_impostor_after_first_contact, attack_impostor_answering_a_claim_uri,
         );
     };
     (@tests $net:expr; $($name:ident),* $(,)?) => {
@@ -1533,4 +1534,130 @@ pub async fn attack_readable_state_file(net: &impl TestNet) {
             .await
             .expect("a private state file loads");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known things (issue 17): trust on first use that lasts across runs.
+
+/// A client that keeps the known-things store at `known` (a new "run" of a console).
+async fn console(net: &impl TestNet, known: &std::path::Path) -> safething::Result<Client> {
+    let session = net.session().await;
+    Client::builder()
+        .transport_arc(session.transport)
+        .identity(Identity::generate().expect("id"))
+        .known_things(known)
+        .build()
+        .await
+}
+
+/// A registered device `id` with `identity`.
+async fn device_as(net: &impl TestNet, id: &str, identity: Identity) -> Device {
+    let session = net.session().await;
+    let device = Device::builder(definition(), id)
+        .transport_arc(session.transport)
+        .identity(identity)
+        .build()
+        .expect("device");
+    device.serve(Handlers::new());
+    device.register().await.expect("register");
+    device
+}
+
+/// An impostor that takes a thing's place after a console met it is refused in every later
+/// run of the console, with both keys and the way to accept a genuine new one.
+pub async fn attack_impostor_after_first_contact(net: &impl TestNet) {
+    let id = "m-known";
+    let dir = tempfile::tempdir().expect("dir");
+    let known = dir.path().join("known_things");
+    let genuine = device_as(net, id, Identity::generate().expect("id")).await;
+    let first = console(net, &known).await.expect("client");
+    connect(&first, id).await;
+    let text = std::fs::read_to_string(&known).expect("the store was written");
+    assert!(
+        text.contains(&format!("{id} {}", genuine.public_key())),
+        "{text}"
+    );
+    genuine.shutdown().await;
+    let impostor_key = Identity::generate().expect("id");
+    let impostor = device_as(net, id, impostor_key.clone()).await;
+    tokio::time::sleep(net.settle()).await;
+    // A later run: the store, not the first answer, decides.
+    let later = console(net, &known).await.expect("client");
+    let Err(refused) = later.thing(id).await else {
+        panic!("the impostor is refused")
+    };
+    match &refused {
+        Error::KeyChanged(change) => {
+            assert_eq!(change.known, genuine.public_key());
+            assert_eq!(change.presented, *impostor_key.public_key());
+        }
+        other => panic!("expected KeyChanged, got {other}"),
+    }
+    let message = refused.to_string();
+    assert!(
+        message.contains(&genuine.public_key().to_string())
+            && message.contains(&impostor_key.public_key().to_string())
+            && message.contains(&format!("safething forget {id}"))
+            && message.contains(&format!("{}:2", known.display())),
+        "{message}"
+    );
+    // Accepting the new key (the thing was re-provisioned) is forgetting the old one.
+    let mut store = safething::known_things::KnownThings::open(&known).expect("store");
+    let thing_id = safething::ir::ThingId::new(id).expect("id");
+    assert!(store.forget(&thing_id).expect("saved"));
+    let accepted = console(net, &known).await.expect("client");
+    connect(&accepted, id).await;
+    let store = safething::known_things::KnownThings::open(&known).expect("store");
+    assert_eq!(
+        store.get(&thing_id).map(|k| k.key),
+        Some(*impostor_key.public_key())
+    );
+    impostor.shutdown().await;
+}
+
+/// A key given by the claim URI (trusted) beats whoever answers first, and disagrees loudly
+/// with a store that knows another key.
+pub async fn attack_impostor_answering_a_claim_uri(net: &impl TestNet) {
+    let id = "m-uri";
+    let dir = tempfile::tempdir().expect("dir");
+    let known = dir.path().join("known_things");
+    let genuine_key = Identity::generate().expect("id");
+    let impostor = device_as(net, id, Identity::generate().expect("id")).await;
+    tokio::time::sleep(net.settle()).await;
+    let thing_id = safething::ir::ThingId::new(id).expect("id");
+    let session = net.session().await;
+    let client = Client::builder()
+        .transport_arc(session.transport)
+        .trust(thing_id.clone(), *genuine_key.public_key())
+        .known_things(&known)
+        .build()
+        .await
+        .expect("client");
+    match client.thing(id).await {
+        Err(Error::KeyChanged(change)) => {
+            assert_eq!(change.presented, impostor.public_key());
+        }
+        Err(e) => panic!("expected KeyChanged, got {e}"),
+        Ok(_) => panic!("the impostor was believed"),
+    }
+    // The store learnt nothing from the impostor.
+    let store = safething::known_things::KnownThings::open(&known).expect("store");
+    assert!(store.get(&thing_id).is_none());
+    // A store that knows another key than the one given refuses to start.
+    let mut store = store;
+    store
+        .remember(&thing_id, impostor.public_key())
+        .expect("saved");
+    let session = net.session().await;
+    let Err(refused) = Client::builder()
+        .transport_arc(session.transport)
+        .trust(thing_id, *genuine_key.public_key())
+        .known_things(&known)
+        .build()
+        .await
+    else {
+        panic!("a trusted key that disagrees with the store is a conflict")
+    };
+    assert!(matches!(refused, Error::KeyChanged(_)), "{refused}");
+    impostor.shutdown().await;
 }
