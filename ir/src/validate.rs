@@ -694,9 +694,8 @@ impl Checker<'_> {
         self.schema_shape(s, at);
         self.bounds(s, at);
         if let Some(p) = &s.pattern
-            && let Err(e) = regex::Regex::new(p)
+            && let Err(text) = self.compiler.pattern(p)
         {
-            let text = e.to_string();
             let reason = text.lines().last().unwrap_or_default().trim();
             let reason = reason.strip_prefix("error: ").unwrap_or(reason).to_owned();
             self.error(
@@ -1331,6 +1330,39 @@ mod tests {
         for (a, b) in different {
             assert_ne!(equality_key(&a), equality_key(&b), "{a} {b}");
         }
+    }
+
+    #[test]
+    fn each_distinct_pattern_is_compiled_once() {
+        let def: Definition = serde_json::from_value(json!({
+            "thing": {"name": "Patterns", "version": "1.0.0"},
+            "attributes": {
+                "a": {"type": "string", "pattern": "^[a-z]+$", "default": "abc"},
+                "b": {"type": "string", "pattern": "^[a-z]+$", "enum": ["x", "y"]},
+                "huge": {"type": "string", "pattern": "\\w{1000}{1000}"},
+            },
+        }))
+        .unwrap();
+        let mut c = Checker {
+            def: &def,
+            out: Vec::new(),
+            graph: Graph::of(&def, &mut 0),
+            compiler: Compiler::new(&def.types),
+            work: 0,
+        };
+        c.attributes();
+        assert_eq!(c.compiler.patterns_compiled(), 2);
+        let rules: Vec<(Rule, String)> =
+            c.out.iter().map(|d| (d.rule, d.path.to_string())).collect();
+        assert_eq!(
+            rules,
+            [(Rule::InvalidPattern, "attributes.huge.pattern".into())]
+        );
+        assert!(
+            c.out[0].message.contains("size limit"),
+            "{}",
+            c.out[0].message
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! [`Definition::validate`](crate::Definition::validate), and a compiled schema simply does not
 //! enforce what it could not understand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -57,6 +57,8 @@ pub struct Compiler<'a> {
     types: &'a BTreeMap<String, DataSchema>,
     compiled: BTreeMap<String, CompiledSchema>,
     in_progress: Vec<String>,
+    /// Each distinct pattern compiled once, however many schemas (or compilations) use it.
+    patterns: HashMap<String, Result<Regex, String>>,
     /// Schemas compiled so far: the work done, for tests that show the checks are linear.
     steps: u64,
 }
@@ -68,6 +70,7 @@ impl<'a> Compiler<'a> {
             types,
             compiled: BTreeMap::new(),
             in_progress: Vec::new(),
+            patterns: HashMap::new(),
             steps: 0,
         }
     }
@@ -104,7 +107,7 @@ impl<'a> Compiler<'a> {
             min_length: schema.min_length,
             max_length: schema.max_length,
             // An invalid pattern is reported by validation; here it is simply not enforced.
-            pattern: schema.pattern.as_deref().and_then(|p| Regex::new(p).ok()),
+            pattern: schema.pattern.as_deref().and_then(|p| self.pattern(p).ok()),
             items: schema
                 .items
                 .as_deref()
@@ -125,6 +128,22 @@ impl<'a> Compiler<'a> {
                 .collect(),
         };
         CompiledSchema(Arc::new(node))
+    }
+
+    /// How many distinct patterns were compiled.
+    #[cfg(test)]
+    pub(crate) fn patterns_compiled(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// The compiled `pattern`, or the regex crate's error, compiled at most once.
+    pub(crate) fn pattern(&mut self, pattern: &str) -> Result<Regex, String> {
+        if let Some(done) = self.patterns.get(pattern) {
+            return done.clone();
+        }
+        let compiled = Regex::new(pattern).map_err(|e| e.to_string());
+        self.patterns.insert(pattern.to_owned(), compiled.clone());
+        compiled
     }
 
     fn named(&mut self, name: &str, depth: usize) -> Option<CompiledSchema> {
