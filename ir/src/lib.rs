@@ -13,6 +13,7 @@ mod diagnostic;
 pub mod duration;
 pub mod export;
 mod format_schema;
+mod graph;
 pub mod import;
 mod limits;
 pub mod naming;
