@@ -69,6 +69,18 @@ impl std::error::Error for LoadError {}
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
     let path = path.as_ref();
     let name = path.display().to_string();
+    // An oversized file is refused by its length, without reading it.
+    if let Ok(meta) = std::fs::metadata(path) {
+        let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        if let Err(e) = safething_ir::Limits::DEFAULT.check_bytes(len) {
+            let source = SourceFile::new(name, "");
+            let located = SourceDiagnostic::from_ir(&source, crate::toml::too_large(e), 0..0);
+            return Err(LoadError {
+                source,
+                diagnostics: vec![located],
+            });
+        }
+    }
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) => {

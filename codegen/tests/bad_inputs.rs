@@ -81,3 +81,70 @@ fn warnings_do_not_fail_a_load() {
             .starts_with("empty.toml:1:2: warning[empty-thing]")
     );
 }
+
+#[test]
+fn attack_oversized_source_is_refused_before_parsing() {
+    // Over 1 MiB: refused by its length, located at the start of the file.
+    let text = format!(
+        "[thing]\nname = \"Lamp\"\nversion = \"1.0.0\"\ndescription = \"{}\"\n",
+        "x".repeat(1 << 20)
+    );
+    let error = safething_codegen::load_str("big.toml", &text).unwrap_err();
+    let d = error.errors().next().unwrap();
+    assert_eq!(d.rule, Some(safething_ir::Rule::LimitExceeded));
+    assert_eq!(
+        d.to_string(),
+        format!(
+            "big.toml:1:1: error[limit-exceeded]: the file has {} bytes, more than the limit of \
+             1048576 (limit `bytes`)",
+            text.len()
+        )
+    );
+    // From a file, the same error without reading the file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.toml");
+    std::fs::write(&path, &text).unwrap();
+    let error = safething_codegen::load(&path).unwrap_err();
+    let d = error.errors().next().unwrap();
+    assert_eq!(d.rule, Some(safething_ir::Rule::LimitExceeded));
+    assert_eq!((d.line, d.col), (1, 1));
+}
+
+#[test]
+fn attack_deeply_nested_toml_is_an_error_not_a_stack_overflow() {
+    // Inline tables nested far beyond the TOML parser's recursion limit (80), and then as deep
+    // as the parser allows: errors either way, on a small stack.
+    for depth in [100_000, 70] {
+        let mut text =
+            String::from("[thing]\nname = \"Lamp\"\nversion = \"1.0.0\"\n\n[attributes.deep]\n");
+        text.push_str("type = \"array\"\nitems = ");
+        for _ in 0..depth {
+            text.push_str("{ type = \"array\", items = ");
+        }
+        text.push_str("{ type = \"integer\" }");
+        text.push_str(&" }".repeat(depth));
+        text.push('\n');
+        let errors = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let error = safething_codegen::load_str("deep.toml", &text).unwrap_err();
+                error
+                    .errors()
+                    .map(|d| (d.rule, d.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(!errors.is_empty(), "depth {depth}");
+        if depth == 70 {
+            assert_eq!(
+                errors[0].0,
+                Some(safething_ir::Rule::LimitExceeded),
+                "{errors:?}"
+            );
+            assert!(errors[0].1.starts_with("deep.toml:5:13: "), "{errors:?}");
+            assert!(errors[0].1.contains("(limit `depth`)"), "{errors:?}");
+        }
+    }
+}

@@ -65,6 +65,9 @@ pub enum Rule {
     /// A JSON Schema (of a Rust type, with `#[derive(SafeThing)]`) that the definition format
     /// cannot express, e.g. a map or a tuple (see [`import`](crate::import)).
     UnsupportedSchema,
+    /// A definition (or its source) over one of the [`Limits`](crate::Limits): too many bytes,
+    /// types or affordances, or nested too deeply.
+    LimitExceeded,
 }
 
 impl Rule {
@@ -94,6 +97,7 @@ impl Rule {
             Rule::WrongType => "wrong-type",
             Rule::MissingKey => "missing-key",
             Rule::UnsupportedSchema => "unsupported-schema",
+            Rule::LimitExceeded => "limit-exceeded",
         }
     }
 }

@@ -13,7 +13,9 @@ mod diagnostic;
 pub mod duration;
 pub mod export;
 mod format_schema;
+mod graph;
 pub mod import;
+mod limits;
 pub mod naming;
 mod path;
 mod schema;
@@ -27,6 +29,7 @@ pub use definition::{
 };
 pub use diagnostic::{Diagnostic, Invalid, Rule, Severity};
 pub use format_schema::definition_format_schema;
+pub use limits::{Limit, LimitExceeded, Limits};
 pub use path::{IrPath, Segment};
 pub use schema::{ChildKey, DataSchema, SchemaType, cmp_numbers};
 pub use thing_id::{ThingId, ThingIdError};
@@ -38,13 +41,25 @@ use value::{CompiledSchema, Compiler};
 
 impl Definition {
     /// Every problem in the definition (errors and warnings), in a deterministic order.
+    /// A definition over the default [`Limits`] gets only the limit's error: the other checks
+    /// are not run on it.
     pub fn validate(&self) -> Vec<Diagnostic> {
-        validate::validate(self)
+        self.validate_with_limits(&Limits::DEFAULT)
+    }
+
+    /// [`Definition::validate`] with other limits than the default ones.
+    pub fn validate_with_limits(&self, limits: &Limits) -> Vec<Diagnostic> {
+        validate::validate(self, limits)
     }
 
     /// Validates; `Ok` carries the warnings, `Err` every diagnostic when there is an error.
     pub fn check(&self) -> Result<Vec<Diagnostic>, Invalid> {
-        let diagnostics = self.validate();
+        self.check_with_limits(&Limits::DEFAULT)
+    }
+
+    /// [`Definition::check`] with other limits than the default ones.
+    pub fn check_with_limits(&self, limits: &Limits) -> Result<Vec<Diagnostic>, Invalid> {
+        let diagnostics = self.validate_with_limits(limits);
         if diagnostics.iter().any(Diagnostic::is_error) {
             Err(Invalid(diagnostics))
         } else {

@@ -157,26 +157,46 @@ pub fn type_plan(def: &Definition) -> Vec<PlannedType> {
     out
 }
 
+/// The types nested in `schema` (not itself), in pre-order. An explicit stack instead of
+/// recursion: a definition may come from the network.
 fn nested(schema: &DataSchema, parent: &str, path: &IrPath, out: &mut Vec<PlannedType>) {
-    for (key, child) in schema.children() {
-        let child_path = match key {
-            ChildKey::Items => path.key("items"),
-            ChildKey::Property(p) => path.key("properties").key(p),
-            ChildKey::OneOf(i) => path.key("oneOf").index(i),
-        };
-        match inline_shape(child) {
-            Some(shape) => {
-                let name = nested_type_name(parent, key);
-                out.push(PlannedType {
-                    name: name.clone(),
-                    path: child_path.clone(),
-                    shape,
-                });
-                nested(child, &name, &child_path, out);
-            }
-            // A primitive or array: its children keep this type's name as their prefix.
-            None => nested(child, &nested_prefix(parent, key), &child_path, out),
+    type Pending<'s> = (&'s DataSchema, String, IrPath, Option<TypeShape>);
+    fn push_children<'s>(
+        s: &'s DataSchema,
+        parent: &str,
+        path: &IrPath,
+        stack: &mut Vec<Pending<'s>>,
+    ) {
+        let start = stack.len();
+        for (key, child) in s.children() {
+            let child_path = match key {
+                ChildKey::Items => path.key("items"),
+                ChildKey::Property(p) => path.key("properties").key(p),
+                ChildKey::OneOf(i) => path.key("oneOf").index(i),
+            };
+            let shape = inline_shape(child);
+            let name = match shape {
+                Some(_) => nested_type_name(parent, key),
+                // A primitive or array: its children keep this type's name as their prefix.
+                None => nested_prefix(parent, key),
+            };
+            stack.push((child, name, child_path, shape));
         }
+        if let Some(pushed) = stack.get_mut(start..) {
+            pushed.reverse();
+        }
+    }
+    let mut stack = Vec::new();
+    push_children(schema, parent, path, &mut stack);
+    while let Some((child, name, child_path, shape)) = stack.pop() {
+        if let Some(shape) = shape {
+            out.push(PlannedType {
+                name: name.clone(),
+                path: child_path.clone(),
+                shape,
+            });
+        }
+        push_children(child, &name, &child_path, &mut stack);
     }
 }
 

@@ -2,26 +2,57 @@
 //!
 //! All problems are collected (never just the first), in a deterministic order, each with the
 //! [`IrPath`] of the offending part.
+//!
+//! A definition may come from the network, so the checks are bounded: the [`Limits`] are
+//! checked first (the cheap counts before anything else), and every walk is iterative (explicit
+//! stacks, no recursion that grows with the input) and linear in the definition's size: `ref`s
+//! are resolved once into a [`Graph`], and cycles and depths are computed on it once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value;
 
 use crate::definition::{Access, AttributeKind, Definition};
 use crate::diagnostic::{Diagnostic, Rule};
+use crate::graph::Graph;
+use crate::limits::{Limit, LimitExceeded, Limits};
 use crate::naming::{self, ThingTypeNames};
 use crate::path::IrPath;
-use crate::schema::{DataSchema, SchemaType, cmp_numbers};
+use crate::schema::{ChildKey, DataSchema, SchemaType, cmp_numbers};
 use crate::types::type_plan;
-use crate::value::Compiler;
+use crate::value::{CompiledSchema, Compiler};
 
 /// The largest `history` we accept: the ring buffer lives in the device's memory.
 pub const MAX_HISTORY: u64 = 100_000;
 
-pub(crate) fn validate(def: &Definition) -> Vec<Diagnostic> {
+/// How many declared types an unknown-ref diagnostic lists before it stops.
+const KNOWN_LIST_MAX: usize = 16;
+
+pub(crate) fn validate(def: &Definition, limits: &Limits) -> Vec<Diagnostic> {
+    validate_counting(def, limits).0
+}
+
+/// Validates and counts the work done (schema nodes visited, edges followed, values keyed),
+/// so tests can show the checks are linear without timing them.
+pub(crate) fn validate_counting(def: &Definition, limits: &Limits) -> (Vec<Diagnostic>, u64) {
+    let mut work = 0;
+    let exceeded = counts(def, limits);
+    if !exceeded.is_empty() {
+        return (exceeded, work);
+    }
+    let graph = Graph::of(def, &mut work);
+    if let Some(d) = depth(def, &graph, limits, &mut work) {
+        return (vec![d], work);
+    }
+    if let Some(d) = bytes(def, limits) {
+        return (vec![d], work);
+    }
     let mut c = Checker {
         def,
         out: Vec::new(),
+        graph,
+        compiler: Compiler::new(&def.types),
+        work,
     };
     c.thing();
     c.types();
@@ -39,12 +70,168 @@ pub(crate) fn validate(def: &Definition) -> Vec<Diagnostic> {
             .with_help("a thing is used through its affordances; add at least one"),
         );
     }
-    c.out
+    let work = c.work.saturating_add(c.compiler.steps());
+    (c.out, work)
+}
+
+fn limit_error(path: IrPath, what: &str, e: LimitExceeded) -> Diagnostic {
+    let help = match e.limit {
+        Limit::Bytes => "a definition is at most this large, from a file or from the network",
+        Limit::Types => "share named types between payloads, or split the thing",
+        Limit::Affordances => "split the thing into several things",
+        Limit::Depth => {
+            "flatten the schema: nested objects and chains of `ref` both count as levels"
+        }
+    };
+    Diagnostic::error(Rule::LimitExceeded, path, format!("{what} {e}")).with_help(help)
+}
+
+/// The limits that cost nothing to check: the number of types and of affordances.
+fn counts(def: &Definition, limits: &Limits) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if def.types.len() > limits.types {
+        // Point at the first type over the limit: that is where the file has too many.
+        let at = def.types.keys().nth(limits.types).map_or_else(
+            || IrPath::of(["types"]),
+            |n| IrPath::of(["types", n.as_str()]),
+        );
+        let e = LimitExceeded {
+            limit: Limit::Types,
+            value: def.types.len(),
+            max: limits.types,
+        };
+        out.push(limit_error(at, "the definition has", e));
+    }
+    let affordances = def
+        .attributes
+        .len()
+        .saturating_add(def.events.len())
+        .saturating_add(def.actions.len());
+    if affordances > limits.affordances {
+        let names = (def.attributes.keys().map(|n| ("attributes", n)))
+            .chain(def.events.keys().map(|n| ("events", n)))
+            .chain(def.actions.keys().map(|n| ("actions", n)));
+        let at = names
+            .clone()
+            .nth(limits.affordances)
+            .map_or_else(IrPath::root, |(t, n)| IrPath::of([t, n.as_str()]));
+        let e = LimitExceeded {
+            limit: Limit::Affordances,
+            value: affordances,
+            max: limits.affordances,
+        };
+        out.push(limit_error(at, "the definition has", e));
+    }
+    out
+}
+
+/// The first payload or named type nested deeper than the limit, refs followed.
+fn depth(
+    def: &Definition,
+    graph: &Graph<'_>,
+    limits: &Limits,
+    work: &mut u64,
+) -> Option<Diagnostic> {
+    let heights = graph.heights(work);
+    let over = |depth: usize, at: IrPath| {
+        (depth > limits.depth).then(|| {
+            let e = LimitExceeded {
+                limit: Limit::Depth,
+                value: depth,
+                max: limits.depth,
+            };
+            limit_error(at, "this schema has", e)
+        })
+    };
+    for (i, name) in graph.names.iter().enumerate() {
+        let h = heights.get(i).copied().unwrap_or_default();
+        if let Some(d) = over(h, IrPath::of(["types", *name])) {
+            return Some(d);
+        }
+    }
+    for (at, schema) in payloads(def) {
+        let h = graph.height_of(schema, &heights, work);
+        if let Some(d) = over(h, at) {
+            return Some(d);
+        }
+    }
+    None
+}
+
+/// Every payload schema of the definition with its path, in declaration order.
+fn payloads(def: &Definition) -> impl Iterator<Item = (IrPath, &DataSchema)> {
+    let attributes = def
+        .attributes
+        .iter()
+        .map(|(n, a)| (IrPath::of(["attributes", n.as_str()]), &a.schema));
+    let events = def.events.iter().filter_map(|(n, e)| {
+        let at = IrPath::of(["events", n.as_str(), "data"]);
+        e.data.as_ref().map(|d| (at, d))
+    });
+    let actions = def.actions.iter().flat_map(|(n, a)| {
+        let at = IrPath::of(["actions", n.as_str()]);
+        let input = a.input.as_ref().map(|s| (at.key("input"), s));
+        let output = a.output.as_ref().map(|s| (at.key("output"), s));
+        input.into_iter().chain(output)
+    });
+    attributes.chain(events).chain(actions)
+}
+
+/// The definition's compact JSON encoding over the byte limit. Only run once the depth is
+/// known to be bounded: serialization recurses through nested schemas.
+fn bytes(def: &Definition, limits: &Limits) -> Option<Diagnostic> {
+    struct Count {
+        n: usize,
+        max: usize,
+    }
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.n = self.n.saturating_add(buf.len());
+            if self.n > self.max {
+                // Stop serializing: the answer is known.
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count {
+        n: 0,
+        max: limits.bytes,
+    };
+    let _ = serde_json::to_writer(&mut count, def);
+    (count.n > limits.bytes).then(|| {
+        let e = LimitExceeded {
+            limit: Limit::Bytes,
+            value: count.n,
+            max: limits.bytes,
+        };
+        limit_error(
+            IrPath::root(),
+            "the definition's JSON encoding has at least",
+            e,
+        )
+    })
+}
+
+/// The path of a nested schema.
+fn child_path(at: &IrPath, key: ChildKey<'_>) -> IrPath {
+    match key {
+        ChildKey::Items => at.key("items"),
+        ChildKey::Property(p) => at.key("properties").key(p),
+        ChildKey::OneOf(i) => at.key("oneOf").index(i),
+    }
 }
 
 struct Checker<'a> {
     def: &'a Definition,
     out: Vec<Diagnostic>,
+    graph: Graph<'a>,
+    /// One compiler for every value checked: named types are compiled once.
+    compiler: Compiler<'a>,
+    work: u64,
 }
 
 impl Checker<'_> {
@@ -124,7 +311,8 @@ impl Checker<'_> {
                     );
                 }
                 (_, Some(value)) => {
-                    self.value_matches(&attr.schema, value, &at.key("value"), "value")
+                    let compiled = self.compiler.compile(&attr.schema);
+                    self.value_matches(&compiled, value, &at.key("value"), "value")
                 }
                 (AttributeKind::Dynamic, None) => {}
             }
@@ -223,13 +411,28 @@ impl Checker<'_> {
     }
 
     /// Checks one schema and everything nested in it.
-    fn schema(&mut self, s: &DataSchema, at: &IrPath) {
+    fn schema(&mut self, root: &DataSchema, at: &IrPath) {
+        // An explicit stack, popped in pre-order: diagnostics come out in the order a
+        // recursive walk would give, without recursion that grows with the input.
+        let mut stack = vec![(root, at.clone())];
+        while let Some((s, at)) = stack.pop() {
+            self.work += 1;
+            self.schema_node(s, &at);
+            let start = stack.len();
+            stack.extend(s.children().map(|(key, c)| (c, child_path(&at, key))));
+            if let Some(pushed) = stack.get_mut(start..) {
+                pushed.reverse();
+            }
+        }
+    }
+
+    /// Checks one schema, not what is nested in it.
+    fn schema_node(&mut self, s: &DataSchema, at: &IrPath) {
         self.schema_shape(s, at);
         self.bounds(s, at);
         if let Some(p) = &s.pattern
-            && let Err(e) = regex::Regex::new(p)
+            && let Err(text) = self.compiler.pattern(p)
         {
-            let text = e.to_string();
             let reason = text.lines().last().unwrap_or_default().trim();
             let reason = reason.strip_prefix("error: ").unwrap_or(reason).to_owned();
             self.error(
@@ -266,15 +469,6 @@ impl Checker<'_> {
             }
         }
         self.schema_values(s, at);
-        if let Some(items) = &s.items {
-            self.schema(items, &at.key("items"));
-        }
-        for (name, p) in &s.properties {
-            self.schema(p, &at.key("properties").key(name));
-        }
-        for (i, alt) in s.one_of.iter().flatten().enumerate() {
-            self.schema(alt, &at.key("oneOf").index(i));
-        }
     }
 
     /// `type`/`ref`/`oneOf` present and consistent; keywords fit the type.
@@ -470,11 +664,16 @@ impl Checker<'_> {
                 default: None,
                 ..s.clone()
             };
+            // Compiled once for every value: an enum may list many.
+            let compiled = self.compiler.compile(&bare);
             for (i, v) in values.iter().enumerate() {
-                self.value_matches(&bare, v, &at.key("enum").index(i), "enum value");
+                self.value_matches(&compiled, v, &at.key("enum").index(i), "enum value");
             }
+            // Equal values have equal keys, so duplicates are found in one pass.
+            let mut seen = HashSet::new();
             for (i, v) in values.iter().enumerate() {
-                if values[..i].iter().any(|w| crate::value::json_equal(v, w)) {
+                self.work += 1;
+                if !seen.insert(equality_key(v)) {
                     self.error(
                         Rule::ValueMismatch,
                         at.key("enum").index(i),
@@ -489,15 +688,16 @@ impl Checker<'_> {
                 default: None,
                 ..s.clone()
             };
-            self.value_matches(&bare, c, &at.key("const"), "const");
+            let compiled = self.compiler.compile(&bare);
+            self.value_matches(&compiled, c, &at.key("const"), "const");
         }
         if let Some(d) = &s.default {
-            self.value_matches(s, d, &at.key("default"), "default");
+            let compiled = self.compiler.compile(s);
+            self.value_matches(&compiled, d, &at.key("default"), "default");
         }
     }
 
-    fn value_matches(&mut self, schema: &DataSchema, value: &Value, at: &IrPath, what: &str) {
-        let compiled = Compiler::new(&self.def.types).compile(schema);
+    fn value_matches(&mut self, compiled: &CompiledSchema, value: &Value, at: &IrPath, what: &str) {
         if let Err(e) = compiled.check(value) {
             let place = if e.path.is_empty() {
                 String::new()
@@ -515,28 +715,38 @@ impl Checker<'_> {
         }
     }
 
-    /// Reports each cycle of named types once, at the type where it is first entered.
+    /// Reports each group of types that refer to each other in a circle once, at its first
+    /// type, with the first cycle found from there. One pass over the refs, however many types.
     fn cycles(&mut self) {
-        let types = &self.def.types;
-        let mut reported: BTreeSet<String> = BTreeSet::new();
-        for start in types.keys() {
-            if reported.contains(start) {
+        let (component, cyclic) = self.graph.components(&mut self.work);
+        let mut reported = vec![false; cyclic.len()];
+        for start in 0..self.graph.names.len() {
+            let Some(&c) = component.get(start) else {
+                continue;
+            };
+            if cyclic.get(c) != Some(&true) || reported.get(c) != Some(&false) {
                 continue;
             }
-            if let Some(cycle) = find_cycle(types, start) {
-                let path = IrPath::of(["types", start.as_str()]);
-                let shown = cycle.join(" -> ");
-                self.error(
-                    Rule::CyclicRef,
-                    path,
-                    format!("type `{start}` refers back to itself: {shown}"),
-                )
-                .help = Some(
-                    "recursive types are not supported; break the cycle with an inline schema"
-                        .into(),
-                );
-                reported.extend(cycle);
+            if let Some(r) = reported.get_mut(c) {
+                *r = true;
             }
+            let cycle = self.graph.cycle_through(start, &component, &mut self.work);
+            let names: Vec<&str> = cycle
+                .iter()
+                .filter_map(|&i| self.graph.names.get(i).copied())
+                .collect();
+            let Some(&name) = names.first() else {
+                continue;
+            };
+            let shown = names.join(" -> ");
+            self.error(
+                Rule::CyclicRef,
+                IrPath::of(["types", name]),
+                format!("type `{name}` refers back to itself: {shown}"),
+            )
+            .help = Some(
+                "recursive types are not supported; break the cycle with an inline schema".into(),
+            );
         }
     }
 
@@ -640,57 +850,273 @@ fn quoted(keywords: &[&str]) -> String {
         .join(", ")
 }
 
-fn known_list<'a>(what: &str, names: impl Iterator<Item = &'a String>) -> String {
-    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+fn known_list<'a>(what: &str, names: impl ExactSizeIterator<Item = &'a String>) -> String {
+    let total = names.len();
+    let names: Vec<String> = names
+        .take(KNOWN_LIST_MAX)
+        .map(|n| format!("`{n}`"))
+        .collect();
     if names.is_empty() {
         format!("there are no {what}")
+    } else if total > names.len() {
+        format!(
+            "{what}: {} and {} more",
+            names.join(", "),
+            total - names.len()
+        )
     } else {
         format!("{what}: {}", names.join(", "))
     }
 }
 
-/// The refs a schema makes, anywhere inside it.
-fn refs_in<'a>(s: &'a DataSchema, out: &mut Vec<&'a str>) {
-    if let Some(r) = &s.reference {
-        out.push(r);
+/// A text equal for values that `enum` treats as equal (`1` and `1.0` alike): numbers with an
+/// integer value are written as that integer, other numbers by their `f64` bits, object
+/// members sorted. Built with an explicit stack: values nest as deep as their source allows.
+fn equality_key(v: &Value) -> String {
+    enum Item<'v> {
+        Value(&'v Value),
+        Key(&'v str),
+        Text(&'static str),
     }
-    for (_, child) in s.children() {
-        refs_in(child, out);
+    let mut out = String::new();
+    let mut stack = vec![Item::Value(v)];
+    while let Some(item) = stack.pop() {
+        let v = match item {
+            Item::Text(t) => {
+                out.push_str(t);
+                continue;
+            }
+            Item::Key(k) => {
+                push_string_key(&mut out, k);
+                continue;
+            }
+            Item::Value(v) => v,
+        };
+        match v {
+            Value::Null => out.push('n'),
+            Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+            Value::Number(n) => out.push_str(&number_key(n)),
+            Value::String(s) => push_string_key(&mut out, s),
+            Value::Array(items) => {
+                out.push('[');
+                stack.push(Item::Text("]"));
+                stack.extend(items.iter().rev().map(Item::Value));
+            }
+            Value::Object(map) => {
+                let mut members: Vec<(&String, &Value)> = map.iter().collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                stack.push(Item::Text("}"));
+                for (k, v) in members.into_iter().rev() {
+                    stack.push(Item::Value(v));
+                    stack.push(Item::Key(k));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A string, length first so that no string can end early inside another key.
+fn push_string_key(out: &mut String, s: &str) {
+    out.push('s');
+    out.push_str(&s.len().to_string());
+    out.push(':');
+    out.push_str(s);
+}
+
+/// Equal for numbers `json_equal` calls equal: whole numbers exactly, others by their bits.
+fn number_key(n: &serde_json::Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return format!("i{i}");
+    }
+    if let Some(u) = n.as_u64() {
+        return format!("i{u}");
+    }
+    match n.as_f64() {
+        // A whole float below 2^127 converts to i128 exactly.
+        Some(f) if f.fract() == 0.0 && f.abs() < 1.0e38 => format!("i{}", f as i128),
+        Some(f) => format!("f{}", f.to_bits()),
+        None => format!("r{n}"),
     }
 }
 
-/// A cycle through `start`, as the list of type names walked (`A -> B -> A`).
-fn find_cycle(types: &BTreeMap<String, DataSchema>, start: &str) -> Option<Vec<String>> {
-    fn walk<'a>(
-        types: &'a BTreeMap<String, DataSchema>,
-        start: &str,
-        current: &'a str,
-        trail: &mut Vec<&'a str>,
-        visited: &mut BTreeSet<&'a str>,
-    ) -> bool {
-        let Some(schema) = types.get(current) else {
-            return false;
-        };
-        let mut refs = Vec::new();
-        refs_in(schema, &mut refs);
-        for r in refs {
-            if r == start {
-                trail.push(r);
-                return true;
-            }
-            if visited.insert(r) {
-                trail.push(r);
-                if walk(types, start, r, trail, visited) {
-                    return true;
-                }
-                trail.pop();
-            }
-        }
-        false
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `n` named types built by `schema(i, n)`, used by one attribute.
+    fn types(n: usize, schema: impl Fn(usize, usize) -> Value) -> Definition {
+        let types: serde_json::Map<String, Value> =
+            (0..n).map(|i| (format!("T{i}"), schema(i, n))).collect();
+        serde_json::from_value(json!({
+            "thing": {"name": "Scale", "version": "1.0.0"},
+            "types": types,
+            "attributes": {"level": {"ref": "T0"}},
+        }))
+        .unwrap()
     }
-    let (key, _) = types.get_key_value(start)?;
-    let mut trail = vec![key.as_str()];
-    let mut visited = BTreeSet::new();
-    walk(types, start, key, &mut trail, &mut visited)
-        .then(|| trail.into_iter().map(str::to_owned).collect())
+
+    fn work(def: &Definition) -> u64 {
+        let (_, work) = validate_counting(def, &Limits::UNLIMITED);
+        work
+    }
+
+    /// Eight times the input costs at most a little over eight times the work: linear, and
+    /// measured without a clock.
+    fn assert_linear(build: impl Fn(usize) -> Definition) {
+        let small = work(&build(1_000));
+        let large = work(&build(8_000));
+        assert!(small > 1_000, "the counter counts nothing: {small}");
+        assert!(
+            large * 10 <= small * 85,
+            "8x the input took {large} steps against {small}: not linear"
+        );
+    }
+
+    fn next(i: usize, n: usize) -> String {
+        format!("T{}", (i + 1) % n)
+    }
+
+    #[test]
+    fn a_ref_chain_is_checked_in_linear_work() {
+        assert_linear(|n| {
+            types(n, |i, n| {
+                if i + 1 < n {
+                    json!({"ref": next(i, n)})
+                } else {
+                    json!({"type": "integer"})
+                }
+            })
+        });
+    }
+
+    #[test]
+    fn a_ref_cycle_is_found_in_linear_work() {
+        let def = types(1_000, |i, n| json!({"ref": next(i, n)}));
+        let (out, _) = validate_counting(&def, &Limits::UNLIMITED);
+        assert_eq!(out.iter().filter(|d| d.rule == Rule::CyclicRef).count(), 1);
+        assert_linear(|n| types(n, |i, n| json!({"ref": next(i, n)})));
+    }
+
+    #[test]
+    fn many_small_cycles_are_found_in_linear_work() {
+        // Pairs that refer to each other: one report, and one short walk, per pair.
+        let pairs = |n| types(n, |i, _| json!({"ref": format!("T{}", i ^ 1)}));
+        let (out, _) = validate_counting(&pairs(100), &Limits::UNLIMITED);
+        assert_eq!(out.iter().filter(|d| d.rule == Rule::CyclicRef).count(), 50);
+        assert_linear(pairs);
+    }
+
+    #[test]
+    fn a_ladder_of_shared_refs_is_not_walked_once_per_path() {
+        // Every type refers to the next twice: 2^n paths, each type's depth computed once.
+        let ladder = |n| {
+            types(n, |i, n| {
+                if i + 1 < n {
+                    json!({"type": "object", "properties": {
+                        "a": {"ref": next(i, n)}, "b": {"ref": next(i, n)}}})
+                } else {
+                    json!({"type": "integer"})
+                }
+            })
+        };
+        assert_linear(ladder);
+    }
+
+    #[test]
+    fn a_long_enum_is_checked_for_duplicates_in_linear_work() {
+        let def = |n: usize| {
+            let mut values: Vec<Value> = (0..n).map(|i| json!(i)).collect();
+            values.push(json!(1.0));
+            serde_json::from_value::<Definition>(json!({
+                "thing": {"name": "Scale", "version": "1.0.0"},
+                "attributes": {"level": {"type": "number", "enum": values}},
+            }))
+            .unwrap()
+        };
+        let (out, _) = validate_counting(&def(10), &Limits::UNLIMITED);
+        let dupes: Vec<String> = out.iter().map(|d| d.path.to_string()).collect();
+        assert_eq!(dupes, ["attributes.level.enum[10]"]);
+        assert_linear(def);
+    }
+
+    #[test]
+    fn equality_keys_follow_json_equal() {
+        let same = [
+            (json!(1), json!(1.0)),
+            (json!(-0.0), json!(0)),
+            (
+                json!({"a": [1, "x"], "b": null}),
+                json!({"b": null, "a": [1.0, "x"]}),
+            ),
+            (json!(1e20), json!(100000000000000000000u128 as f64)),
+        ];
+        for (a, b) in same {
+            assert!(crate::value::json_equal(&a, &b));
+            assert_eq!(equality_key(&a), equality_key(&b), "{a} {b}");
+        }
+        let different = [
+            (json!(1), json!(1.5)),
+            (json!("ab"), json!(["ab"])),
+            (json!(["a", "b"]), json!(["ab"])),
+            (json!({"a": 1}), json!({"a": 1, "b": 1})),
+            (json!(true), json!(1)),
+        ];
+        for (a, b) in different {
+            assert_ne!(equality_key(&a), equality_key(&b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn each_distinct_pattern_is_compiled_once() {
+        let def: Definition = serde_json::from_value(json!({
+            "thing": {"name": "Patterns", "version": "1.0.0"},
+            "attributes": {
+                "a": {"type": "string", "pattern": "^[a-z]+$", "default": "abc"},
+                "b": {"type": "string", "pattern": "^[a-z]+$", "enum": ["x", "y"]},
+                "huge": {"type": "string", "pattern": "\\w{1000}{1000}"},
+            },
+        }))
+        .unwrap();
+        let mut c = Checker {
+            def: &def,
+            out: Vec::new(),
+            graph: Graph::of(&def, &mut 0),
+            compiler: Compiler::new(&def.types),
+            work: 0,
+        };
+        c.attributes();
+        assert_eq!(c.compiler.patterns_compiled(), 2);
+        let rules: Vec<(Rule, String)> =
+            c.out.iter().map(|d| (d.rule, d.path.to_string())).collect();
+        assert_eq!(
+            rules,
+            [(Rule::InvalidPattern, "attributes.huge.pattern".into())]
+        );
+        assert!(
+            c.out[0].message.contains("size limit"),
+            "{}",
+            c.out[0].message
+        );
+    }
+
+    #[test]
+    fn unknown_ref_help_lists_a_bounded_number_of_types() {
+        let def = types(100, |i, _| {
+            if i == 0 {
+                json!({"ref": "Nope"})
+            } else {
+                json!({"type": "integer"})
+            }
+        });
+        let out = validate(&def, &Limits::DEFAULT);
+        let help = out
+            .iter()
+            .find(|d| d.rule == Rule::UnknownRef)
+            .and_then(|d| d.help.clone())
+            .unwrap();
+        assert!(help.ends_with(" and 84 more"), "{help}");
+    }
 }

@@ -6,7 +6,7 @@
 //! [`Definition::validate`](crate::Definition::validate), and a compiled schema simply does not
 //! enforce what it could not understand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,6 +17,14 @@ use crate::schema::{DataSchema, SchemaType, cmp_numbers};
 
 /// How deep values and ref chains may nest before we stop looking.
 const MAX_DEPTH: usize = 64;
+
+/// The fewest steps (schema-against-value comparisons) a check may take before it gives up.
+const MIN_STEPS: u64 = 1_000_000;
+
+/// Steps a check may take per node of the value, above [`MIN_STEPS`]: nested `oneOf`s check
+/// one value against every alternative, so without a budget a small definition could make a
+/// single check take exponential time.
+const STEPS_PER_NODE: u64 = 256;
 
 /// A data schema ready to check values.
 #[derive(Clone, Debug)]
@@ -49,6 +57,10 @@ pub struct Compiler<'a> {
     types: &'a BTreeMap<String, DataSchema>,
     compiled: BTreeMap<String, CompiledSchema>,
     in_progress: Vec<String>,
+    /// Each distinct pattern compiled once, however many schemas (or compilations) use it.
+    patterns: HashMap<String, Result<Regex, String>>,
+    /// Schemas compiled so far: the work done, for tests that show the checks are linear.
+    steps: u64,
 }
 
 impl<'a> Compiler<'a> {
@@ -58,7 +70,14 @@ impl<'a> Compiler<'a> {
             types,
             compiled: BTreeMap::new(),
             in_progress: Vec::new(),
+            patterns: HashMap::new(),
+            steps: 0,
         }
+    }
+
+    /// How many schemas were compiled (each named type once, however often it is used).
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
     }
 
     /// Compiles one schema.
@@ -67,6 +86,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn compile_at(&mut self, schema: &DataSchema, depth: usize) -> CompiledSchema {
+        self.steps += 1;
         if depth > MAX_DEPTH {
             return CompiledSchema(Arc::new(Node::default()));
         }
@@ -87,7 +107,7 @@ impl<'a> Compiler<'a> {
             min_length: schema.min_length,
             max_length: schema.max_length,
             // An invalid pattern is reported by validation; here it is simply not enforced.
-            pattern: schema.pattern.as_deref().and_then(|p| Regex::new(p).ok()),
+            pattern: schema.pattern.as_deref().and_then(|p| self.pattern(p).ok()),
             items: schema
                 .items
                 .as_deref()
@@ -108,6 +128,22 @@ impl<'a> Compiler<'a> {
                 .collect(),
         };
         CompiledSchema(Arc::new(node))
+    }
+
+    /// How many distinct patterns were compiled.
+    #[cfg(test)]
+    pub(crate) fn patterns_compiled(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// The compiled `pattern`, or the regex crate's error, compiled at most once.
+    pub(crate) fn pattern(&mut self, pattern: &str) -> Result<Regex, String> {
+        if let Some(done) = self.patterns.get(pattern) {
+            return done.clone();
+        }
+        let compiled = Regex::new(pattern).map_err(|e| e.to_string());
+        self.patterns.insert(pattern.to_owned(), compiled.clone());
+        compiled
     }
 
     fn named(&mut self, name: &str, depth: usize) -> Option<CompiledSchema> {
@@ -179,6 +215,9 @@ pub enum Violation {
     },
     /// Nested deeper than the runtime is willing to look.
     TooDeep,
+    /// The check took more steps than its budget (nested `oneOf`s, each checking the value
+    /// against every alternative): the value is refused rather than checked for ever.
+    TooComplex,
 }
 
 impl Violation {
@@ -210,6 +249,7 @@ impl Violation {
             Violation::NotConst(_) => "const",
             Violation::OneOf { .. } => "oneOf",
             Violation::TooDeep => "depth",
+            Violation::TooComplex => "oneOf",
         }
     }
 }
@@ -263,6 +303,9 @@ impl fmt::Display for Violation {
                 )
             }
             Violation::TooDeep => write!(f, "nested deeper than {MAX_DEPTH} levels"),
+            Violation::TooComplex => {
+                f.write_str("too costly to check against its schema (nested `oneOf`s)")
+            }
         }
     }
 }
@@ -302,7 +345,9 @@ impl CompiledSchema {
     /// Checks `value`; the first problem found is returned.
     pub fn check(&self, value: &Value) -> Result<(), ValueError> {
         let mut path = String::new();
-        self.check_at(value, &mut path, 0)
+        let nodes = count_nodes(value);
+        let mut budget = MIN_STEPS.max(nodes.saturating_mul(STEPS_PER_NODE));
+        self.check_at(value, &mut path, 0, &mut budget)
             .map_err(|violation| ValueError { path, violation })
     }
 
@@ -311,13 +356,20 @@ impl CompiledSchema {
         self.check(value).is_ok()
     }
 
-    fn check_at(&self, value: &Value, path: &mut String, depth: usize) -> Result<(), Violation> {
+    fn check_at(
+        &self,
+        value: &Value,
+        path: &mut String,
+        depth: usize,
+        budget: &mut u64,
+    ) -> Result<(), Violation> {
         if depth > MAX_DEPTH {
             return Err(Violation::TooDeep);
         }
+        *budget = budget.checked_sub(1).ok_or(Violation::TooComplex)?;
         let node = &*self.0;
         if let Some(target) = &node.reference {
-            target.check_at(value, path, depth + 1)?;
+            target.check_at(value, path, depth + 1, budget)?;
         }
         if let Some(ty) = node.ty {
             check_type(ty, value)?;
@@ -348,7 +400,7 @@ impl CompiledSchema {
                         let mark = path.len();
                         path.push('/');
                         path.push_str(&i.to_string());
-                        schema.check_at(item, path, depth + 1)?;
+                        schema.check_at(item, path, depth + 1, budget)?;
                         path.truncate(mark);
                     }
                 }
@@ -367,7 +419,7 @@ impl CompiledSchema {
                         let mark = path.len();
                         path.push('/');
                         push_pointer_token(path, name);
-                        schema.check_at(v, path, depth + 1)?;
+                        schema.check_at(v, path, depth + 1, budget)?;
                         path.truncate(mark);
                     }
                 }
@@ -375,11 +427,15 @@ impl CompiledSchema {
             Value::Null | Value::Bool(_) => {}
         }
         if !node.one_of.is_empty() {
-            let matched = node
-                .one_of
-                .iter()
-                .filter(|s| s.check_at(value, &mut String::new(), depth + 1).is_ok())
-                .count();
+            let mut matched = 0;
+            for alternative in &node.one_of {
+                match alternative.check_at(value, &mut String::new(), depth + 1, budget) {
+                    Ok(()) => matched += 1,
+                    // Out of budget: the answer is that, not "matches no alternative".
+                    Err(Violation::TooComplex) => return Err(Violation::TooComplex),
+                    Err(_) => {}
+                }
+            }
             if matched != 1 {
                 return Err(Violation::OneOf { matched });
             }
@@ -481,6 +537,21 @@ fn check_type(expected: SchemaType, value: &Value) -> Result<(), Violation> {
             found: json_type_name(value),
         })
     }
+}
+
+/// How many values `value` holds, itself included, counted without recursion.
+fn count_nodes(value: &Value) -> u64 {
+    let mut count: u64 = 0;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        count = count.saturating_add(1);
+        match v {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    count
 }
 
 /// Whether a JSON number is a whole number (`5` and `5.0` both are, as in JSON Schema).
@@ -628,6 +699,34 @@ mod tests {
         assert!(s.accepts(&json!(1)));
         let s = compile(json!({"ref": "Nope"}), json!({}));
         assert!(s.accepts(&json!(1)));
+    }
+
+    #[test]
+    fn attack_nested_one_of_is_refused_within_a_budget() {
+        // Each type is a choice of 8 refs to the next: 8^15 paths for one value, if followed.
+        let mut types = serde_json::Map::new();
+        for i in 0..15 {
+            let next = json!({"ref": format!("T{}", i + 1)});
+            types.insert(format!("T{i}"), json!({"oneOf": vec![next; 8]}));
+        }
+        types.insert("T15".into(), json!({"type": "integer"}));
+        let s = compile(json!({"ref": "T0"}), Value::Object(types));
+        let err = s.check(&json!(1)).unwrap_err();
+        assert_eq!(err.violation, Violation::TooComplex);
+        assert_eq!(err.violation.keyword(), "oneOf");
+        // A choice that is cheap to make is made.
+        let s = compile(
+            json!({"oneOf": [{"type": "integer"}, {"type": "string"}]}),
+            json!({}),
+        );
+        assert!(s.accepts(&json!(1)));
+        // A large value gets a budget to match.
+        let big = Value::Array(vec![json!(1); 2_000_000]);
+        let s = compile(
+            json!({"type": "array", "items": {"oneOf": [{"type": "integer"}, {"type": "string"}]}}),
+            json!({}),
+        );
+        assert!(s.accepts(&big));
     }
 
     #[test]

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use safething_ir::ThingId;
+use safething_ir::{Diagnostic, Invalid, IrPath, Limits, Rule, ThingId};
 
 use crate::envelope::{Sealer, Signing, Verifier};
 use crate::error::{Error, Result};
@@ -355,6 +355,28 @@ fn key_changed(
     }))
 }
 
+/// The largest description a client reads: a definition at the byte limit of
+/// [`Limits::DEFAULT`], and as much again for the frame, the thing's keys and its group.
+pub(crate) const MAX_DESCRIPTION: usize = 2 * Limits::DEFAULT.bytes;
+
+/// Refuses a description by its length, before any of it is parsed.
+fn check_description_size(len: usize) -> Result<()> {
+    let limit = Limits {
+        bytes: MAX_DESCRIPTION,
+        ..Limits::DEFAULT
+    };
+    limit.check_bytes(len).map_err(|e| {
+        Error::InvalidDefinition(Invalid(vec![
+            Diagnostic::error(
+                Rule::LimitExceeded,
+                IrPath::root(),
+                format!("the description has {e}"),
+            )
+            .with_help("a description carries a definition of at most 1 MiB and the thing's keys"),
+        ]))
+    })
+}
+
 impl ClientInner {
     /// Trust on first use: the first verified key of a thing is the one this client keeps, and
     /// the one its known-things store keeps for later runs.
@@ -375,6 +397,7 @@ impl ClientInner {
 
     /// A description from `key`, self-signed by the thing, matching any pinned key.
     fn open_description(&self, key: &str, payload: &[u8]) -> Result<Description> {
+        check_description_size(payload.len())?;
         let opened = self
             .verifier
             .open::<Description>(key, payload)

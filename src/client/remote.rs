@@ -552,6 +552,8 @@ impl RemoteThing {
         let description: Description = self
             .request_as(&protect, &key, &op, self.client.config.request_timeout)
             .await?;
+        // Handed to the application: held to the same checks (and limits) as any description.
+        description.definition.check()?;
         let description = Arc::new(description);
         if description.thing_key == self.description.thing_key
             && description.id == self.description.id

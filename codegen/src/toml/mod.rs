@@ -8,7 +8,7 @@ mod source_map;
 
 use std::ops::Range;
 
-use safething_ir::{Definition, Diagnostic, Rule};
+use safething_ir::{Definition, Diagnostic, LimitExceeded, Limits, Rule};
 use toml::de::DeTable;
 
 pub use lower::Problem;
@@ -33,8 +33,19 @@ impl Parsed {
     }
 }
 
-/// Parses, lowers and validates one definition source.
+/// Parses, lowers and validates one definition source. A source over the byte limit of
+/// [`Limits::DEFAULT`] is not parsed: its only problem is that limit.
 pub fn parse(source: &str) -> Parsed {
+    if let Err(e) = Limits::DEFAULT.check_bytes(source.len()) {
+        return Parsed {
+            definition: Definition::default(),
+            source_map: SourceMap::default(),
+            problems: vec![Problem {
+                diagnostic: too_large(e),
+                span: 0..0,
+            }],
+        };
+    }
     let (root, errors) = DeTable::parse_recoverable(source);
     let mut problems: Vec<Problem> = errors
         .iter()
@@ -74,6 +85,16 @@ pub fn parse(source: &str) -> Parsed {
         source_map: lowering.source_map,
         problems,
     }
+}
+
+/// The error for a source over the byte limit, before it is read any further.
+pub(crate) fn too_large(e: LimitExceeded) -> Diagnostic {
+    Diagnostic::error(
+        Rule::LimitExceeded,
+        safething_ir::IrPath::root(),
+        format!("the file has {e}"),
+    )
+    .with_help("a definition is at most this large, from a file or from the network")
 }
 
 /// The parser's message on one line, naming the key of a duplicate.
