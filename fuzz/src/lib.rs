@@ -180,6 +180,9 @@ pub fn description(body: &[u8]) -> Reached {
 #[cfg(test)]
 mod tests {
     use super::*;
+    // Built by scripts/fuzz with the targets' instrumentation, the tests need libFuzzer's
+    // coverage hooks linked in.
+    use libfuzzer_sys as _;
 
     fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -230,6 +233,20 @@ mod tests {
                 assert!(crypto::unwrap(&me, &d.thing_key, d.id.as_str(), owner).is_some());
             }
         }
+    }
+
+    /// A description that reads but whose definition breaks a rule stops at the check, as
+    /// `describe` stops there.
+    #[test]
+    fn an_invalid_definition_stops_at_the_check() {
+        let (_, body) = seeds("description")
+            .into_iter()
+            .find(|(name, _)| name.ends_with("thermostat-bare.json"))
+            .unwrap();
+        let mut d: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        d["definition"]["attributes"]["temperature"]["access"] = "nobody".into();
+        let body = serde_json::to_vec(&d).unwrap();
+        assert_eq!(description(&body), Reached::Decoded);
     }
 
     #[test]
