@@ -59,7 +59,8 @@ fn rust_vectors() -> (Value, SymmetricKey) {
     let sealer = Sealer::new(device.clone(), Signing::Signed);
     let definition = safething_codegen::load(root().join("examples/things/gardening_device.toml"))
         .unwrap()
-        .definition;
+        .definition
+        .into_definition();
 
     let group = SymmetricKey::generate().unwrap();
     let mut description = Description {

@@ -37,7 +37,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use safething_ir::ThingId;
 
 use crate::envelope::{Sealer, Signing, Verifier};
-use crate::error::{Error, Result};
+use crate::error::{Error, ProtocolError, Result};
 use crate::identity::{Identity, PublicKey};
 use crate::keys;
 use crate::transport::{Reply, Transport, TransportError};
@@ -45,17 +45,14 @@ use crate::wire::{Description, Lifecycle};
 
 use presence::Presence;
 
-/// Tuning of a client.
+/// Tuning of a client: `ClientConfig::default().with_request_timeout(..)`. Fields are private
+/// so that new ones can come without breaking callers.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// How long reads, writes and descriptions wait for the device.
-    pub request_timeout: Duration,
-    /// How long discovery collects answers.
-    pub discovery_timeout: Duration,
-    /// Whether messages are signed (see [`Signing`]).
-    pub signing: Signing,
-    /// How far a sender's clock may be from ours.
-    pub freshness: Duration,
+    request_timeout: Duration,
+    discovery_timeout: Duration,
+    signing: Signing,
+    freshness: Duration,
 }
 
 impl Default for ClientConfig {
@@ -66,6 +63,56 @@ impl Default for ClientConfig {
             signing: Signing::Signed,
             freshness: Verifier::DEFAULT_WINDOW,
         }
+    }
+}
+
+impl ClientConfig {
+    /// How long reads, writes and descriptions wait for the device (default 5 s).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// Sets [`request_timeout`](Self::request_timeout).
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long discovery collects answers (default 1 s).
+    pub fn discovery_timeout(&self) -> Duration {
+        self.discovery_timeout
+    }
+
+    /// Sets [`discovery_timeout`](Self::discovery_timeout).
+    #[must_use]
+    pub fn with_discovery_timeout(mut self, timeout: Duration) -> Self {
+        self.discovery_timeout = timeout;
+        self
+    }
+
+    /// Whether messages are signed (see [`Signing`]).
+    pub fn signing(&self) -> Signing {
+        self.signing
+    }
+
+    /// Sets [`signing`](Self::signing).
+    #[must_use]
+    pub fn with_signing(mut self, signing: Signing) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    /// How far a sender's clock may be from ours.
+    pub fn freshness(&self) -> Duration {
+        self.freshness
+    }
+
+    /// Sets [`freshness`](Self::freshness).
+    #[must_use]
+    pub fn with_freshness(mut self, freshness: Duration) -> Self {
+        self.freshness = freshness;
+        self
     }
 }
 
@@ -281,7 +328,7 @@ impl Client {
 }
 
 pub(crate) fn parse_id(id: &str) -> Result<ThingId> {
-    ThingId::new(id).map_err(|e| Error::UnknownThing(e.to_string()))
+    ThingId::new(id).map_err(Error::InvalidThingId)
 }
 
 impl ClientInner {
@@ -301,10 +348,10 @@ impl ClientInner {
         }
         let d = opened.body;
         if keys::description(&d.id) != key {
-            return Err(Error::Protocol(format!(
+            return Err(Error::Protocol(ProtocolError::violation(format!(
                 "description of `{}` received on `{key}`",
                 d.id
-            )));
+            ))));
         }
         if opened.from != d.thing_key && self.config.signing == Signing::Signed {
             return Err(Error::Untrusted(

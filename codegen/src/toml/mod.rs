@@ -8,7 +8,7 @@ mod source_map;
 
 use std::ops::Range;
 
-use safething_ir::{Definition, Diagnostic, Rule};
+use safething_ir::{CheckedDefinition, Definition, Diagnostic, Invalid, Rule};
 use toml::de::DeTable;
 
 pub use lower::Problem;
@@ -24,6 +24,9 @@ pub struct Parsed {
     pub source_map: SourceMap,
     /// Every problem (syntax, unknown keys, wrong types, validation), in source order.
     pub problems: Vec<Problem>,
+    /// The definition as validated, when validation found no error (there may still be errors
+    /// of the front end in [`Parsed::problems`]).
+    pub checked: Option<CheckedDefinition>,
 }
 
 impl Parsed {
@@ -49,11 +52,21 @@ pub fn parse(source: &str) -> Parsed {
         .collect();
     let syntax_ok = problems.is_empty();
     let lowering = lower::lower(root.get_ref(), syntax_ok);
+    let mut checked = None;
     // After a syntax error the parser's recovery guesses at the structure (a key of a broken
     // header lands at the top level, ...): only the syntax errors are worth reading then.
     if syntax_ok {
         problems.extend(lowering.problems);
-        for diagnostic in lowering.definition.validate() {
+        // Validation runs once: its result is the checked definition, or the diagnostics.
+        let diagnostics = match lowering.definition.clone().checked() {
+            Ok(c) => {
+                let warnings = c.warnings().to_vec();
+                checked = Some(c);
+                warnings
+            }
+            Err(Invalid(diagnostics)) => diagnostics,
+        };
+        for diagnostic in diagnostics {
             if lowering.poisoned.contains(&diagnostic.path) {
                 continue;
             }
@@ -73,6 +86,7 @@ pub fn parse(source: &str) -> Parsed {
         definition: lowering.definition,
         source_map: lowering.source_map,
         problems,
+        checked,
     }
 }
 

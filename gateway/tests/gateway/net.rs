@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use safething::device::{Device, Handlers};
-use safething::ir::Definition;
+use safething::ir::CheckedDefinition;
 use safething::transport::memory::MemoryNetwork;
 use safething::transport::{
     CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Queryable, Receiver, Replies,
@@ -37,7 +37,7 @@ pub async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
-pub fn gardening() -> Definition {
+pub fn gardening() -> CheckedDefinition {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/things/gardening_device.toml"
