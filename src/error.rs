@@ -227,3 +227,66 @@ impl ProtocolError {
 
 /// Results of the runtime.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::path::PathBuf;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unknown_affordances_keep_their_kind_and_their_wire_form() {
+        for (kind, text) in [
+            (AffordanceKind::Attribute, "attribute"),
+            (AffordanceKind::Event, "event"),
+            (AffordanceKind::Action, "action"),
+        ] {
+            let problem = Problem::UnknownAffordance {
+                affordance: kind,
+                name: "x".into(),
+            };
+            let wire = json!({"kind": "unknown_affordance", "affordance": text, "name": "x"});
+            assert_eq!(serde_json::to_value(&problem).unwrap(), wire);
+            assert_eq!(serde_json::from_value::<Problem>(wire).unwrap(), problem);
+            assert!(matches!(
+                Error::from_problem("lamp-01", problem),
+                Error::UnknownAffordance { kind: k, .. } if k == kind
+            ));
+        }
+    }
+
+    #[test]
+    fn errors_keep_their_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::from(IdentityError::StateIo {
+            path: PathBuf::from("state.json"),
+            source: io,
+        });
+        let identity = e.source().expect("the identity error");
+        assert!(identity.to_string().contains("state.json"));
+        assert_eq!(
+            identity.source().expect("the I/O error").to_string(),
+            "denied"
+        );
+        let e = e.clone();
+        assert!(matches!(e, Error::Identity(_)));
+
+        let filter = Error::from(FilterError::Syntax("empty filter clause".into()));
+        assert_eq!(
+            filter.source().map(ToString::to_string).as_deref(),
+            Some("empty filter clause")
+        );
+        let protocol = Error::from(ProtocolError::violation("odd reply"));
+        assert_eq!(protocol.to_string(), "protocol error: odd reply");
+        assert!(protocol.source().is_some());
+    }
+
+    #[test]
+    fn a_malformed_id_is_not_an_unknown_thing() {
+        let e = Error::from(safething_ir::ThingId::new("a/b").unwrap_err());
+        assert!(matches!(e, Error::InvalidThingId(_)));
+    }
+}

@@ -534,3 +534,19 @@ async fn poll_status(
         timeout_ms: millis(driver.timeout),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoke_options_start_from_the_definition_and_change_by_setters() {
+        let o = InvokeOptions::default();
+        assert_eq!((o.timeout(), o.retries()), (None, 0));
+        let o = o.with_timeout(Duration::from_secs(3)).with_retries(2);
+        assert_eq!(
+            (o.timeout(), o.retries()),
+            (Some(Duration::from_secs(3)), 2)
+        );
+    }
+}

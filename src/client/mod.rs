@@ -412,3 +412,23 @@ impl ClientInner {
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn client_config_setters() {
+        let c = ClientConfig::default();
+        assert_eq!(c.request_timeout(), Duration::from_secs(5));
+        let c = c
+            .with_request_timeout(Duration::from_secs(1))
+            .with_discovery_timeout(Duration::from_millis(300))
+            .with_signing(Signing::Unsigned)
+            .with_freshness(Duration::from_secs(7));
+        assert_eq!(c.request_timeout(), Duration::from_secs(1));
+        assert_eq!(c.discovery_timeout(), Duration::from_millis(300));
+        assert_eq!(c.signing(), Signing::Unsigned);
+        assert_eq!(c.freshness(), Duration::from_secs(7));
+    }
+}

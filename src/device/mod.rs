@@ -934,3 +934,26 @@ impl Inner {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn device_config_setters_keep_the_limits() {
+        let c = DeviceConfig::default();
+        assert_eq!(c.default_timeout(), Action::DEFAULT_TIMEOUT);
+        assert_eq!(c.concurrency(), 4);
+        let c = c
+            .with_concurrency(0)
+            .with_key_wear_limit(0)
+            .with_queue_capacity(7)
+            .with_claim_ttl(Duration::from_secs(9))
+            .with_answer_on_receive(false);
+        assert_eq!(c.concurrency(), 1, "at least one action runs");
+        assert_eq!(c.key_wear_limit(), 1, "a key seals at least once");
+        assert_eq!(c.queue_capacity(), 7);
+        assert_eq!(c.claim_ttl(), Duration::from_secs(9));
+        assert!(!c.answer_on_receive());
+    }
+}
