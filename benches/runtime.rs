@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use safething::client::Client;
 use safething::device::{Device, DeviceConfig, Handlers};
 use safething::envelope::Signing;
-use safething::ir::Definition;
+use safething::ir::CheckedDefinition;
 use safething::transport::memory::MemoryNetwork;
 use safething::{Filter, Identity};
 
@@ -25,7 +25,7 @@ const THROUGHPUT_EVENTS: usize = 50_000;
 const ACTION_SAMPLES: usize = 2_000;
 const IDLE_DEVICES: usize = 1_000;
 
-fn definition() -> Definition {
+fn definition() -> CheckedDefinition {
     match safething_codegen::load_str(
         "gardening_device.toml",
         include_str!("../examples/things/gardening_device.toml"),
@@ -46,11 +46,11 @@ async fn pair(network: &MemoryNetwork, signing: Signing) -> Pair {
     let device = Device::builder(definition(), "bench-garden")
         .transport(network.session())
         .owner(*owner.public_key())
-        .config(DeviceConfig {
-            signing,
-            concurrency: 8,
-            ..DeviceConfig::default()
-        })
+        .config(
+            DeviceConfig::default()
+                .with_signing(signing)
+                .with_concurrency(8),
+        )
         .build()
         .expect("device");
     device.serve(

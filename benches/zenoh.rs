@@ -413,7 +413,7 @@ async fn safething_paths(
     label: &str,
 ) -> Result<(Vec<Path>, Vec<Box<dyn std::any::Any + std::marker::Send>>), BoxError> {
     let id = format!("bench-{label}");
-    let device = Device::builder(definition(), id.clone())
+    let device = Device::builder(definition().checked().unwrap(), id.clone())
         .transport(a.clone())
         .signing(signing)
         .build()?;

@@ -40,11 +40,11 @@ use safething::transport::zenoh::{
     DEFAULT_ENDPOINT, Mode, ZenohConfig, ZenohTransport, parse_duration,
 };
 use safething::wire::ActionError;
-use safething::{Identity, ir::Definition};
+use safething::{Identity, ir::CheckedDefinition};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn definition() -> Result<Definition, BoxError> {
+fn definition() -> Result<CheckedDefinition, BoxError> {
     let loaded = safething_codegen::load_str(
         "gardening_device.toml",
         include_str!("things/gardening_device.toml"),

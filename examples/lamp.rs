@@ -17,7 +17,7 @@ use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use safething::device::{ActionContext, WriteContext};
+use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::ActionError;
@@ -101,7 +101,7 @@ impl LampHandler for Driver {
         Ok(input.target)
     }
 
-    async fn write_on(&self, value: bool, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_on(&self, value: bool, _ctx: WriteContext) -> Result<(), WriteError> {
         outln!("device   write on = {value}: accepted");
         Ok(())
     }

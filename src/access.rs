@@ -41,9 +41,6 @@ impl Parties {
         };
         match access {
             Access::All => Ok(()),
-            Access::Unknown(rule) => {
-                Err(deny(format!("unknown access type `{rule}` allows nobody")))
-            }
             _ if self.is_thing(who) => Ok(()),
             Access::Group if self.is_member(who) => Ok(()),
             Access::Group => Err(deny(format!(
@@ -90,7 +87,6 @@ mod tests {
             (Access::Group, [true, true, true, false]),
             (Access::Owner, [true, true, false, false]),
             (Access::Thing, [true, false, false, false]),
-            (Access::Unknown("x".into()), [false, false, false, false]),
         ];
         for (access, expected) in cases {
             for (who, ok) in [thing, owner, member, stranger].iter().zip(expected) {

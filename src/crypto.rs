@@ -382,6 +382,7 @@ pub fn open_to(me: &Identity, aad: &[u8], sealed: &Sealed) -> Option<Vec<u8>> {
 
 /// How a frame body is sealed.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Protection<'a> {
     /// With a symmetric key (group or owner key).
     Key(&'a SymmetricKey),
@@ -391,6 +392,7 @@ pub enum Protection<'a> {
 
 /// Why a sealed body could not be opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Unsealed {
     /// Sealed with a key the reader does not hold (keys rotate: fetch the description).
     UnknownKey(String),

@@ -25,6 +25,7 @@ pub use crate::frame::{Binding, EPOCH_LEN, Kind, MAX_ID, MessageId, VERSION};
 
 /// Why a received message was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EnvelopeError {
     /// Not a frame, or a body that is not the expected message.
     #[error("malformed message: {0}")]
@@ -261,6 +262,35 @@ pub struct Opened<T> {
     pub sealed: bool,
     /// The message.
     pub body: T,
+}
+
+/// Why a received body could not be read: it did not open, or it is not what was expected.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// A sealed body that does not open (or with a key the reader does not hold).
+    Unsealed(crate::crypto::Unsealed),
+    /// The (opened) body does not read as the expected message.
+    Malformed(serde_json::Error),
+}
+
+impl Opened<&[u8]> {
+    /// The body read by `read`, opened first when it was sealed: with the symmetric key that
+    /// `symmetric` finds by id, or (sealed to a thing) with `me`, bound to this frame's key
+    /// expression, sender and id. The one place devices and clients open received bodies.
+    pub(crate) fn read_body<T>(
+        &self,
+        key: &str,
+        symmetric: impl FnOnce(&str) -> Option<crate::crypto::SymmetricKey>,
+        me: Option<&Identity>,
+        read: impl FnOnce(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<T, BodyError> {
+        if !self.sealed {
+            return read(self.body).map_err(BodyError::Malformed);
+        }
+        let plain = crate::crypto::open_body(key, &self.from, &self.id, self.body, symmetric, me)
+            .map_err(BodyError::Unsealed)?;
+        read(&plain).map_err(BodyError::Malformed)
+    }
 }
 
 impl<T> Opened<T> {

@@ -1,16 +1,34 @@
 //! The runtime's one error type: variants a caller can act on.
 
 use std::fmt;
+use std::sync::Arc;
 
-use safething_ir::Invalid;
 use safething_ir::value::ValueError;
+use safething_ir::{Invalid, ThingIdError};
 
 use crate::envelope::EnvelopeError;
+use crate::filter::FilterError;
+use crate::identity::IdentityError;
 use crate::transport::TransportError;
 use crate::wire::{ActionError, Lifecycle, Problem};
 
-/// Which kind of affordance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Which kind of affordance. Written on the wire (in [`Problem::UnknownAffordance`]) as
+/// `attribute`, `event` or `action`.
+///
+/// Not `#[non_exhaustive]`: a thing has exactly these three kinds of affordance, and code that
+/// handles each should be told by the compiler when that changes.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum AffordanceKind {
     /// An attribute.
     Attribute,
@@ -44,6 +62,10 @@ pub enum Error {
     /// No thing with this id answered.
     #[error("unknown thing `{0}`: no device with this id answered")]
     UnknownThing(String),
+    /// A thing id that is malformed (too short or long, or with characters ids cannot hold):
+    /// no device can have it, so asking the network again will not help.
+    #[error(transparent)]
+    InvalidThingId(#[from] ThingIdError),
     /// The thing has no such attribute, event or action.
     #[error("thing `{thing}` has no {kind} named `{name}`")]
     UnknownAffordance {
@@ -95,7 +117,7 @@ pub enum Error {
     },
     /// A subscription filter that cannot apply to the value.
     #[error("invalid filter: {0}")]
-    InvalidFilter(String),
+    InvalidFilter(#[source] FilterError),
     /// The requester does not have the access the affordance requires.
     #[error("access denied by rule `{rule}`: {reason}")]
     AccessDenied {
@@ -132,15 +154,16 @@ pub enum Error {
     /// A message that failed verification (signature, freshness, sender).
     #[error("untrusted message: {0}")]
     Untrusted(EnvelopeError),
-    /// A reply that does not follow the protocol.
+    /// A reply that does not follow the protocol, or a message that could not be made.
     #[error("protocol error: {0}")]
-    Protocol(String),
+    Protocol(#[source] ProtocolError),
     /// The network failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
-    /// Keys or identity files.
+    /// Keys, identity files, the device's state file, randomness for keys. Shared (`Arc`) so
+    /// that errors stay `Clone`: an I/O cause is not.
     #[error("identity: {0}")]
-    Identity(String),
+    Identity(#[source] Arc<IdentityError>),
     /// The device or client has been shut down.
     #[error("shut down")]
     Shutdown,
@@ -152,11 +175,7 @@ impl Error {
         match problem {
             Problem::UnknownAffordance { affordance, name } => Error::UnknownAffordance {
                 thing: thing.to_owned(),
-                kind: match affordance.as_str() {
-                    "event" => AffordanceKind::Event,
-                    "action" => AffordanceKind::Action,
-                    _ => AffordanceKind::Attribute,
-                },
+                kind: affordance,
                 name,
             },
             Problem::NotPublished { state } => Error::NotPublished {
@@ -197,11 +216,112 @@ impl From<crate::known_things::KnownThingsError> for Error {
     }
 }
 
-impl From<crate::identity::IdentityError> for Error {
-    fn from(e: crate::identity::IdentityError) -> Self {
-        Error::Identity(e.to_string())
+impl From<IdentityError> for Error {
+    fn from(e: IdentityError) -> Self {
+        Error::Identity(Arc::new(e))
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl From<FilterError> for Error {
+    fn from(e: FilterError) -> Self {
+        Error::InvalidFilter(e)
+    }
+}
+
+/// What broke the protocol, in [`Error::Protocol`].
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A message could not be sealed or framed for sending.
+    #[error(transparent)]
+    Seal(EnvelopeError),
+    /// The system random source failed (a device needs randomness for its boot epoch).
+    #[error("no randomness: {0}")]
+    Random(#[source] getrandom::Error),
+    /// A peer (device, transport) answered outside the protocol, or the caller asked for
+    /// something the protocol cannot carry; the text says what.
+    #[error("{0}")]
+    Violation(String),
+    /// The task that follows a request stopped before the request ended.
+    #[error("the request's driver stopped")]
+    DriverStopped,
+}
+
+impl ProtocolError {
+    /// A violation described by `text`.
+    pub(crate) fn violation(text: impl Into<String>) -> ProtocolError {
+        ProtocolError::Violation(text.into())
     }
 }
 
 /// Results of the runtime.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::path::PathBuf;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn unknown_affordances_keep_their_kind_and_their_wire_form() {
+        for (kind, text) in [
+            (AffordanceKind::Attribute, "attribute"),
+            (AffordanceKind::Event, "event"),
+            (AffordanceKind::Action, "action"),
+        ] {
+            let problem = Problem::UnknownAffordance {
+                affordance: kind,
+                name: "x".into(),
+            };
+            let wire = json!({"kind": "unknown_affordance", "affordance": text, "name": "x"});
+            assert_eq!(serde_json::to_value(&problem).unwrap(), wire);
+            assert_eq!(serde_json::from_value::<Problem>(wire).unwrap(), problem);
+            assert!(matches!(
+                Error::from_problem("lamp-01", problem),
+                Error::UnknownAffordance { kind: k, .. } if k == kind
+            ));
+        }
+    }
+
+    #[test]
+    fn errors_keep_their_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::from(IdentityError::StateIo {
+            path: PathBuf::from("state.json"),
+            source: io,
+        });
+        let identity = e.source().expect("the identity error");
+        assert!(identity.to_string().contains("state.json"));
+        assert_eq!(
+            identity.source().expect("the I/O error").to_string(),
+            "denied"
+        );
+        let e = e.clone();
+        assert!(matches!(e, Error::Identity(_)));
+
+        let filter = Error::from(FilterError::Syntax("empty filter clause".into()));
+        assert_eq!(
+            filter.source().map(ToString::to_string).as_deref(),
+            Some("empty filter clause")
+        );
+        let protocol = Error::from(ProtocolError::violation("odd reply"));
+        assert_eq!(protocol.to_string(), "protocol error: odd reply");
+        assert!(protocol.source().is_some());
+    }
+
+    #[test]
+    fn a_malformed_id_is_not_an_unknown_thing() {
+        let e = Error::from(safething_ir::ThingId::new("a/b").unwrap_err());
+        assert!(matches!(e, Error::InvalidThingId(_)));
+    }
+}

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,7 @@ impl CompareOp {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 #[derive(Default)]
+#[non_exhaustive]
 pub enum Filter {
     /// Everything.
     #[default]
@@ -190,10 +192,10 @@ impl Filter {
         &self,
         schema: &DataSchema,
         types: &BTreeMap<String, DataSchema>,
-    ) -> Result<FilterState, String> {
+    ) -> Result<FilterState, FilterError> {
         let root = Resolver { types };
         Ok(FilterState {
-            node: compile(self, schema, &root, 0)?,
+            node: compile(self, schema, &root, 0).map_err(FilterError::Inapplicable)?,
         })
     }
 }
@@ -517,9 +519,39 @@ fn compile(
     })
 }
 
-/// Parses the command-line filter syntax: `any`, `lt 5`, `level gt 90`, `step 2`,
+/// Why a filter cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FilterError {
+    /// Text that is not in the command-line filter syntax (see [`Filter::from_str`]).
+    #[error("{0}")]
+    Syntax(String),
+    /// A filter that cannot apply to the values it would see: a field they do not have, an
+    /// order on values that have none, a step on values that are not numbers.
+    #[error("{0}")]
+    Inapplicable(String),
+    /// A typed filter whose value could not be encoded as JSON.
+    #[error("cannot encode the filter's value: {0}")]
+    Encode(String),
+}
+
+/// The command-line filter syntax: `any`, `lt 5`, `level gt 90`, `step 2`,
 /// `min_interval 500ms`, joined by `and` / `or` (`and` binds tighter).
-pub fn parse(text: &str) -> Result<Filter, String> {
+///
+/// ```
+/// use safething::Filter;
+/// let filter: Filter = "level gt 90 or step 2".parse().unwrap();
+/// assert_eq!(filter, Filter::field("level").gt(90).or(Filter::step(2.0)));
+/// ```
+impl FromStr for Filter {
+    type Err = FilterError;
+
+    fn from_str(text: &str) -> Result<Filter, FilterError> {
+        parse(text).map_err(FilterError::Syntax)
+    }
+}
+
+fn parse(text: &str) -> Result<Filter, String> {
     let mut alternatives = Vec::new();
     for alternative in split_words(text, "or") {
         let mut parts = Vec::new();
@@ -736,5 +768,10 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("lt").is_err());
         assert!(parse("level zz 4").is_err());
+        assert_eq!("lt 5".parse::<Filter>(), Ok(Filter::lt(5)));
+        assert!(matches!(
+            "lt".parse::<Filter>(),
+            Err(FilterError::Syntax(_))
+        ));
     }
 }

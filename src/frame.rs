@@ -32,6 +32,7 @@ const FLAG_SEALED: u8 = 0x02;
 
 /// Why bytes are not a frame this runtime accepts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// A SAFEthing message of another protocol version (1 for a JSON envelope).
     #[error("unsupported protocol version {0} (this runtime speaks version 2)")]
@@ -43,6 +44,7 @@ pub enum FrameError {
 
 /// What a frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// A query's payload, to a device; bound to the device's boot epoch.
     Request = 1,
@@ -138,6 +140,7 @@ impl fmt::Debug for MessageId {
 
 /// What a frame is tied to besides its key (`docs/protocol.md` §1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Binding {
     /// Publications and descriptions.
     None,

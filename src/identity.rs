@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 const PREFIX: &str = "st";
 const FILE_HEADER: &str = "safething-identity-v1";
 
-/// Problems with keys and identity files.
+/// Problems with keys, identity files and a device's state file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdentityError {
     /// The operating system's random source failed.
     #[error("cannot generate a key: the system random source failed: {0}")]
@@ -40,6 +41,40 @@ pub enum IdentityError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A device's state file (its keys, owner and group) that cannot be read or written.
+    #[error("state file {path}: {source}")]
+    StateIo {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A device's state file whose content is not a state.
+    #[error("state file {path} is corrupt: {source}")]
+    StateCorrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON parser said.
+        source: serde_json::Error,
+    },
+    /// A device's state file that others can read (the keys in it may have leaked), or that
+    /// is not a regular file.
+    #[error(
+        "state file {path} is readable by other users (mode {mode:o}), so the keys in it may have \
+         leaked; run `chmod 600 {path}` if they cannot have"
+    )]
+    StatePermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits (0 for something that is not a regular file).
+        mode: u32,
+    },
+    /// A device's state file that is a directory or a device, not a file.
+    #[error("state file {0} is not a regular file")]
+    StateNotAFile(PathBuf),
+    /// The device's state could not be written as JSON.
+    #[error("cannot encode the device's state: {0}")]
+    StateEncode(#[source] serde_json::Error),
     /// An identity file others can read.
     #[error(
         "identity file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"

@@ -63,6 +63,7 @@ pub fn admin(id: &ThingId) -> String {
 
 /// What a key under a thing addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Route<'a> {
     /// `description`
     Description,

@@ -39,7 +39,7 @@ mod vectors;
 
 pub use client::Client;
 pub use device::Device;
-pub use error::{AffordanceKind, Error, KeyChange, Result};
+pub use error::{AffordanceKind, Error, KeyChange, ProtocolError, Result};
 pub use filter::Filter;
 pub use identity::{Identity, PublicKey};
 pub use safething_ir as ir;

@@ -129,7 +129,7 @@ pub(crate) fn renew(inner: &Inner) -> Option<ClaimToken> {
         if meta.parties.owner.is_some() {
             return None;
         }
-        meta.claim = crate::device::new_claim(inner.config.claim_ttl).ok();
+        meta.claim = crate::device::new_claim(inner.config.claim_ttl()).ok();
     }
     current(inner)
 }

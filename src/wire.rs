@@ -130,6 +130,7 @@ fn write_published(
 /// A request sent as a query on `attributes/<name>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AttributeRequest {
     /// The current value, and the history when `history` is set (the last N values).
     Read {
@@ -186,6 +187,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
 /// A request sent as a query on `actions/<name>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ActionRequest {
     /// Start the action. A repeated `request` id from the same requester is the same request.
     Invoke {
@@ -208,6 +210,7 @@ pub enum ActionRequest {
 /// A query on `requests/<request-id>`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RequestQuery {
     /// The current state.
     Status,
@@ -321,6 +324,7 @@ pub struct ActionUpdate {
 /// An owner operation, sent as a query on `admin`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AdminRequest {
     /// Make the thing operative.
     Publish,
@@ -360,7 +364,9 @@ pub enum Problem {
     #[error("`{name}` is not a known {affordance}")]
     UnknownAffordance {
         /// `attribute`, `event` or `action`.
-        affordance: String,
+        // Described as a plain string, as before it was typed: the wire schema stays the same.
+        #[schemars(with = "String")]
+        affordance: crate::AffordanceKind,
         /// The name asked for.
         name: String,
     },
@@ -500,6 +506,7 @@ impl<T> From<Outcome<T>> for Result<T, Problem> {
 /// whose plaintext is one of them. For the JSON Schema `schemas/wire/frame-body.schema.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum FrameBody {
     /// A sealed body.
     Sealed(crate::crypto::SealedBody),

@@ -72,7 +72,7 @@ fn child_process() {
 async fn run_device(transport: ZenohTransport) {
     let id = std::env::var(ID).expect("id");
     let identity = Identity::load(std::env::var(KEY).expect("key")).expect("identity");
-    let device = Device::builder(behaviour::definition(), id)
+    let device = Device::builder(behaviour::definition().checked().unwrap(), id)
         .transport(transport)
         .identity(identity)
         .build()
@@ -252,10 +252,7 @@ async fn a_device_killed_mid_action_fails_the_action_as_offline() {
         .invoke_with(
             "slow",
             json!(60_000),
-            InvokeOptions {
-                timeout: Some(Duration::from_secs(120)),
-                ..Default::default()
-            },
+            InvokeOptions::default().with_timeout(Duration::from_secs(120)),
         )
         .await
         .expect("invoke");

@@ -79,10 +79,13 @@ fn limit_error(e: &Error) -> String {
 async fn attack_huge_description() {
     let net = MemoryNetwork::new();
     let genuine = net.session();
-    let device = Device::builder(definition(1, "genuine"), "good-01")
-        .transport(genuine)
-        .build()
-        .expect("device");
+    let device = Device::builder(
+        definition(1, "genuine").checked().expect("valid"),
+        "good-01",
+    )
+    .transport(genuine)
+    .build()
+    .expect("device");
     device.serve(Handlers::new());
     device.register().await.expect("register");
     device.set_attribute("level", json!(7)).await.expect("set");

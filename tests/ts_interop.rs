@@ -67,7 +67,8 @@ fn rust_vectors() -> (Value, SymmetricKey) {
     let sealer = Sealer::new(device.clone(), Signing::Signed);
     let definition = safething_codegen::load(root().join("examples/things/gardening_device.toml"))
         .unwrap()
-        .definition;
+        .definition
+        .into_definition();
 
     let group = SymmetricKey::generate().unwrap();
     let mut description = Description {
@@ -360,6 +361,7 @@ fn rust_decoded(bytes: &[u8]) -> Value {
                 Binding::Request { id, requester } => {
                     format!("request:{}:{}", id.to_hex(), hex(&requester))
                 }
+                other => panic!("a binding this test does not know: {other:?}"),
             };
             json!({"ok": {
                 "kind": h.kind as u8,
@@ -377,6 +379,7 @@ fn rust_decoded(bytes: &[u8]) -> Value {
             json!({"error": format!("unsupported_version:{v}")})
         }
         Err(FrameError::Malformed(_)) => json!({"error": "malformed"}),
+        Err(other) => panic!("a frame error this test does not know: {other:?}"),
     }
 }
 
@@ -526,7 +529,7 @@ fn attack_relabelled_key_typescript() {
             group: vec![],
             revision: 1,
             keys: Default::default(),
-            definition: definition.clone(),
+            definition: (*definition).clone(),
         };
         let key = format!("safething/v1/{id}/description");
         let frame = Sealer::new(who.clone(), Signing::Signed)

@@ -237,13 +237,13 @@ fn a_device_whose_runtime_is_gone_stops_answering_without_crashing() {
     let (device_runtime, client_runtime) = (runtime(), runtime());
     let dir = tempfile::tempdir().expect("dir");
     let (a, b) = client_runtime.block_on(pair(&dir));
-    let definition = serde_json::from_value(json!({
+    let definition: safething::ir::Definition = serde_json::from_value(json!({
         "thing": {"name": "Orphan", "title": "Orphan", "version": "1.0.0"},
         "actions": {"echo": {"input": {"type": "integer"}, "output": {"type": "integer"}, "access": "all"}}
     }))
     .expect("definition");
     let device = device_runtime.block_on(async {
-        let device = Device::builder(definition, "orphan")
+        let device = Device::builder(definition.checked().expect("valid"), "orphan")
             .transport(a.clone())
             .signing(Signing::Unsigned)
             .build()

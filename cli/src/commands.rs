@@ -185,9 +185,9 @@ async fn call(
         .invoke_with(
             action,
             input,
-            InvokeOptions {
-                timeout,
-                ..InvokeOptions::default()
+            match timeout {
+                Some(timeout) => InvokeOptions::default().with_timeout(timeout),
+                None => InvokeOptions::default(),
             },
         )
         .await?;
@@ -204,8 +204,8 @@ async fn call(
                 .output()
                 .await
                 .err()
-                .map_or_else(|| Failure("no answer".into()), Failure::from)),
-            ActionState::Rejected { problem } => Err(Failure(format!("rejected: {problem}"))),
+                .map_or_else(|| Failure::new("no answer"), Failure::from)),
+            ActionState::Rejected { problem } => Err(Failure::new(format!("rejected: {problem}"))),
             state => show::request(handle.id(), action, &state, json),
         };
     }
@@ -236,7 +236,7 @@ async fn call(
 fn keygen(cli: &Cli) -> Result<(), Failure> {
     let path = net::identity_path(cli)?;
     if path.exists() {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "{} already exists; refusing to overwrite an identity (remove it first)",
             path.display()
         )));
@@ -293,15 +293,15 @@ pub async fn wait_for_signal() {
 fn parse_filter(text: Option<&str>) -> Result<Filter, Failure> {
     match text {
         None => Ok(Filter::any()),
-        Some(text) => {
-            safething::filter::parse(text).map_err(|e| Failure(format!("invalid filter: {e}")))
-        }
+        Some(text) => text
+            .parse::<Filter>()
+            .map_err(|e| Failure::new(format!("invalid filter: {e}"))),
     }
 }
 
 fn parse_json(what: &str, text: &str) -> Result<Value, Failure> {
     serde_json::from_str(text).map_err(|e| {
-        Failure(format!(
+        Failure::new(format!(
             "the {what} is not valid JSON ({e}); strings need quotes, e.g. '\"manual\"'"
         ))
     })
@@ -317,7 +317,7 @@ fn claim_pin(command: &Command) -> Result<Option<(ThingId, safething::PublicKey)
     if let Some(named) = uri.iter().find_map(|(k, v)| (*k == "id").then_some(*v))
         && named != id
     {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "the claim URI is for `{named}`, not `{id}`"
         )));
     }
@@ -357,7 +357,7 @@ fn forget(cli: &Cli, id: &str) -> Result<(), Failure> {
 }
 
 fn parse_id(id: &str) -> Result<ThingId, Failure> {
-    ThingId::new(id).map_err(|e| Failure(e.to_string()))
+    ThingId::new(id).map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// The token itself, or the `token=` parameter of a `safething:claim?...` URI.
@@ -374,5 +374,5 @@ fn claim_token(text: &str) -> &str {
 fn parse_key(text: &str) -> Result<safething::PublicKey, Failure> {
     text.trim()
         .parse()
-        .map_err(|e: safething::identity::IdentityError| Failure(e.to_string()))
+        .map_err(|e: safething::identity::IdentityError| Failure::new(e.to_string()))
 }

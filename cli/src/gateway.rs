@@ -33,7 +33,7 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
     let settings = settings(cli)?;
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|e| Failure(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| Failure::new(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr()?;
 
     // The gateway joins the network as a plain participant: no identity, no client.
@@ -61,7 +61,7 @@ pub async fn run(cli: &Cli) -> Result<(), Failure> {
     }
     let served = gateway.serve(listener, tls, wait_for_signal()).await;
     let _ = transport.close().await;
-    served.map_err(|e| Failure(format!("the gateway failed: {e}")))
+    served.map_err(|e| Failure::new(format!("the gateway failed: {e}")))
 }
 
 /// The gateway's settings from the command line: origins and host names it answers to, the
@@ -78,7 +78,7 @@ fn settings(cli: &Cli) -> Result<GatewayConfig, Failure> {
     };
     for origin in allow_origin {
         if !(origin.starts_with("http://") || origin.starts_with("https://")) {
-            return Err(Failure(format!(
+            return Err(Failure::new(format!(
                 "--allow-origin `{origin}`: an origin is scheme://host[:port], e.g. \
                  http://localhost:3000"
             )));
@@ -91,7 +91,7 @@ fn settings(cli: &Cli) -> Result<GatewayConfig, Failure> {
     };
     for name in allow_host {
         if name.is_empty() || name.contains(['/', ' ', '@']) {
-            return Err(Failure(format!(
+            return Err(Failure::new(format!(
                 "--allow-host `{name}`: a host is a DNS name or an address, e.g. garden.lan"
             )));
         }
@@ -108,8 +108,8 @@ fn listen_address(listen: &[String]) -> Result<SocketAddr, Failure> {
         [] => DEFAULT_LISTEN,
         [one] => one.as_str(),
         _ => {
-            return Err(Failure(
-                "the gateway listens on one address: pass --listen once".into(),
+            return Err(Failure::new(
+                "the gateway listens on one address: pass --listen once",
             ));
         }
     };
@@ -120,7 +120,7 @@ fn listen_address(listen: &[String]) -> Result<SocketAddr, Failure> {
         text.to_owned()
     };
     text.parse().map_err(|_| {
-        Failure(format!(
+        Failure::new(format!(
             "--listen `{text}`: the gateway's address is IP:PORT, e.g. 127.0.0.1:8080 or \
              0.0.0.0:8443"
         ))

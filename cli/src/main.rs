@@ -72,11 +72,13 @@ enum Command {
     /// Show a thing's description: who it is, its state, attributes, events and actions
     Describe {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
     },
     /// Read an attribute's current value
     Get {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The attribute
         attribute: String,
@@ -87,6 +89,7 @@ enum Command {
     /// Follow an attribute: its current value, then every change that passes the filter
     Watch {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The attribute
         attribute: String,
@@ -100,6 +103,7 @@ enum Command {
     /// Follow an event's notifications that pass the filter
     Events {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The event
         event: String,
@@ -113,6 +117,7 @@ enum Command {
     /// Request an action; with --wait, follow it to its final state and print the output
     Call {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The action
         action: String,
@@ -128,6 +133,7 @@ enum Command {
     /// Write a writable attribute (the device decides)
     Set {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The attribute
         attribute: String,
@@ -137,11 +143,13 @@ enum Command {
     /// Make a thing operative (owner only)
     Publish {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
     },
     /// Take a thing out of service (owner only)
     Disable {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
     },
     /// Become the owner of an unclaimed thing with the one-time token it shows
@@ -151,6 +159,7 @@ enum Command {
     /// kept in the known-things store.
     Claim {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The claim token (or the whole `safething:claim?...` URI)
         token: String,
@@ -167,6 +176,7 @@ enum Command {
     /// Add a member to a thing's group (owner only)
     Grant {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The member's public key (`st...`, as `whoami` prints it)
         member: String,
@@ -174,6 +184,7 @@ enum Command {
     /// Remove a member from a thing's group; the group key is replaced (owner only)
     Revoke {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The member's public key
         member: String,
@@ -181,6 +192,7 @@ enum Command {
     /// Hand a thing to a new owner; both keys are replaced (owner only)
     Transfer {
         /// The thing's id
+        #[arg(value_parser = thing_id)]
         id: String,
         /// The new owner's public key
         owner: String,
@@ -216,17 +228,47 @@ enum Command {
     },
 }
 
+/// A thing id, checked while parsing the command line: a malformed one is a usage error, not
+/// a thing to look for on the network until the deadline.
+fn thing_id(s: &str) -> Result<String, String> {
+    safething::ir::ThingId::new(s)
+        .map(|id| id.to_string())
+        .map_err(|e| e.to_string())
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     safething::transport::zenoh::parse_duration(s)
 }
 
-/// A failure to report: exit status 1.
+/// A failure to report: exit status 1, or 2 for a usage error (as clap's own).
 #[derive(Debug)]
-pub struct Failure(pub String);
+pub struct Failure {
+    message: String,
+    usage: bool,
+}
+
+impl Failure {
+    /// A failure of the command: exit status 1.
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            usage: false,
+        }
+    }
+
+    /// A command line that cannot work whatever the network does (e.g. a malformed thing id):
+    /// exit status 2.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            usage: true,
+        }
+    }
+}
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Failure {
-        Failure(e.to_string())
+        Failure::new(e.to_string())
     }
 }
 
@@ -256,9 +298,13 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(message)) => {
+        Err(Failure { message, usage }) => {
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            if usage {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -95,7 +95,7 @@ pub fn identity_path(cli: &Cli) -> Result<PathBuf, Failure> {
                 .map(|h| PathBuf::from(h).join(".config"))
         })
         .ok_or_else(|| {
-            Failure("no home directory to keep the identity in: pass --identity PATH".into())
+            Failure::new("no home directory to keep the identity in: pass --identity PATH")
         })?;
     Ok(config_home.join("safething").join("identity.key"))
 }
@@ -126,7 +126,7 @@ pub async fn join(cli: &Cli, pin: Option<(ThingId, PublicKey)>) -> Result<Net, F
     let transport = ZenohTransport::open(&config).await?;
     if !transport.wait_for_neighbours(cli.within).await {
         let _ = transport.close().await;
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "no things answered on {place} within {}: nothing is reachable there (start a \
              device or `safething router`, or pass --connect)",
             human(cli.within)
@@ -140,10 +140,7 @@ pub async fn join(cli: &Cli, pin: Option<(ThingId, PublicKey)>) -> Result<Net, F
         builder = builder.trust(id, key);
     }
     let client = builder
-        .config(ClientConfig {
-            discovery_timeout: cli.within,
-            ..ClientConfig::default()
-        })
+        .config(ClientConfig::default().with_discovery_timeout(cli.within))
         .build()
         .await?;
     Ok(Net {
@@ -162,11 +159,13 @@ impl Net {
         loop {
             match self.client.thing(id).await {
                 Ok(thing) => return Ok(thing),
+                // No device can have a malformed id: asking again will not help.
+                Err(e @ Error::InvalidThingId(_)) => return Err(Failure::usage(e.to_string())),
                 Err(Error::UnknownThing(_)) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 Err(Error::UnknownThing(_)) => {
-                    return Err(Failure(format!(
+                    return Err(Failure::new(format!(
                         "no thing `{id}` answered on {} within {}",
                         self.place,
                         human(self.within)

@@ -94,6 +94,10 @@ fn usage_errors_exit_2() {
     fails(&console(&id, &["get", "only-one"]), 2, "required");
     fails(&console(&id, &["list", "--within", "soon"]), 2, "--within");
     fails(&console(&id, &["frobnicate"]), 2, "unrecognized subcommand");
+    // A malformed thing id is refused at once (no network, no retrying until a deadline).
+    let o = console(&id, &["get", "bad/thing", "level", "--within", "60s"]);
+    fails(&o, 2, "thing id `bad/thing` contains `/`");
+    fails(&console(&id, &["describe", "abc"]), 2, "5 to 64 characters");
     assert_eq!(console(&id, &["--help"]).status.code(), Some(0));
 }
 
@@ -229,7 +233,7 @@ async fn the_console_claims_grants_and_revokes() {
     let (owner_file, owner) = identity_file(dir.path(), "owner.key");
     let (member_file, member) = identity_file(dir.path(), "member.key");
     let (_router, endpoint, transport) = router_and_client(&owner_file).await;
-    let device = Device::builder(behaviour::definition(), "cli-claim")
+    let device = Device::builder(behaviour::definition().checked().unwrap(), "cli-claim")
         .transport(transport)
         .build()
         .expect("device");
@@ -355,7 +359,7 @@ async fn the_console_lists_reads_watches_and_calls_through_a_router() {
     let (owner_file, owner) = identity_file(dir.path(), "owner.key");
     let (stranger_file, _) = identity_file(dir.path(), "stranger.key");
     let (_router, endpoint, transport) = router_and_client(&owner_file).await;
-    let device = Device::builder(behaviour::definition(), "cli-thing")
+    let device = Device::builder(behaviour::definition().checked().unwrap(), "cli-thing")
         .transport(transport.clone())
         .owner(*owner.public_key())
         .build()

@@ -25,7 +25,8 @@ fn main() {
     let start = Instant::now();
     for definition in &definitions {
         let t0 = Instant::now();
-        let tokens = safething_codegen::rust::generate_tokens(definition).expect("generates");
+        let checked = definition.clone().checked().expect("valid");
+        let tokens = safething_codegen::rust::generate_tokens(&checked).expect("generates");
         let t1 = Instant::now();
         let code = safething_codegen::rust::format_file(tokens).expect("formats");
         let t2 = Instant::now();

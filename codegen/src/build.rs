@@ -30,6 +30,7 @@ use crate::rust::{self, GenError};
 /// Why a build step failed. Its `Display` — and its `Debug`, which is what a build script's
 /// `main` prints when it returns the error — shows every diagnostic as the CLI does
 /// (`file:line:col: error[rule]: message`, the source line, a hint).
+#[non_exhaustive]
 pub enum BuildError {
     /// Definitions with errors: every diagnostic of every file.
     Definitions(Vec<LoadError>),

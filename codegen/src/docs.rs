@@ -94,7 +94,6 @@ pub fn access_words(access: &Access) -> String {
         Access::Group => "`group` (members of the thing's group, and its owner)".to_owned(),
         Access::Owner => "`owner` (the thing's owner only)".to_owned(),
         Access::Thing => "`thing` (the thing itself only)".to_owned(),
-        Access::Unknown(s) => format!("`{s}`"),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
-use safething_ir::{Definition, Rule, Severity};
+use safething_ir::{CheckedDefinition, Rule, Severity};
 
 use crate::report::{Report, SourceDiagnostic, SourceFile};
 
@@ -11,7 +11,7 @@ use crate::report::{Report, SourceDiagnostic, SourceFile};
 #[derive(Clone, Debug)]
 pub struct Loaded {
     /// The validated definition.
-    pub definition: Definition,
+    pub definition: CheckedDefinition,
     /// Warnings worth showing (the definition is usable).
     pub warnings: Vec<SourceDiagnostic>,
     /// The file it came from.
@@ -127,19 +127,31 @@ pub fn load_str(name: &str, source: &str) -> Result<Loaded, LoadError> {
         .map(|p| SourceDiagnostic::from_ir(&file, p.diagnostic, p.span))
         .collect();
     if diagnostics.iter().any(SourceDiagnostic::is_error) {
-        Err(LoadError {
+        return Err(LoadError {
             source: file,
             diagnostics,
-        })
-    } else {
-        let warnings = diagnostics
-            .into_iter()
-            .filter(|d| d.severity == Severity::Warning)
-            .collect();
-        Ok(Loaded {
-            definition: parsed.definition,
-            warnings,
-            source: file,
-        })
+        });
     }
+    let Some(definition) = parsed.checked else {
+        // Without a syntax error, validation always runs: no checked definition and no error
+        // would be a bug of the front end, reported rather than hidden.
+        let diagnostic = safething_ir::Diagnostic::error(
+            Rule::Syntax,
+            safething_ir::IrPath::root(),
+            "the definition was not validated (a bug in the TOML front end)",
+        );
+        return Err(LoadError {
+            diagnostics: vec![SourceDiagnostic::from_ir(&file, diagnostic, 0..0)],
+            source: file,
+        });
+    };
+    let warnings = diagnostics
+        .into_iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .collect();
+    Ok(Loaded {
+        definition,
+        warnings,
+        source: file,
+    })
 }

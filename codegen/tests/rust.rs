@@ -79,7 +79,7 @@ fn the_embedded_definition_is_the_one_generated_from() {
         let end = start + code[start..].find(";\n").unwrap();
         let literal: syn::LitStr = syn::parse_str(&code[start..end]).unwrap();
         let embedded: safething_ir::Definition = serde_json::from_str(&literal.value()).unwrap();
-        assert_eq!(embedded, loaded.definition);
+        assert_eq!(&embedded, loaded.definition.definition());
     }
 }
 
@@ -149,8 +149,9 @@ fn builder_errors_render_like_the_cli() {
 #[test]
 fn many_definitions_generate_without_error() {
     for seed in 0..200 {
-        let def = synthetic::definition(seed, 10);
-        def.check().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let def = synthetic::definition(seed, 10)
+            .checked()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let code =
             safething_codegen::rust::generate(&def).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         syn::parse_file(&code).unwrap();
@@ -170,7 +171,7 @@ fn odd_names_generate_code_that_parses() {
         "actions": {"self": {"input": {"ref": "Self"}, "output": {"ref": "U"}}}
     }))
     .unwrap();
-    def.check().unwrap();
+    let def = def.checked().unwrap();
     let code = safething_codegen::rust::generate(&def).unwrap();
     syn::parse_file(&code).unwrap();
     assert!(code.contains("SelfValue(Self_)"), "{code}");

@@ -31,7 +31,7 @@ fn definitions() -> Vec<String> {
     files
 }
 
-fn load(file: &str) -> safething_ir::Definition {
+fn load(file: &str) -> safething_ir::CheckedDefinition {
     safething_codegen::load(root().join(file))
         .unwrap()
         .definition

@@ -76,10 +76,12 @@ pub(crate) fn expand(cx: &Ctxt, input: &syn::DeriveInput, lowered: &Lowered) -> 
 
     let names = names(ident);
     let mut model = ServiceModel::new(&lowered.definition, lowered.payloads.clone());
-    model.embed = Embed::Expr(quote!(<#ident as #rt::typed::SafeThing>::derived().definition()));
+    model.embed = Embed::Expr {
+        definition: quote!(<#ident as #rt::typed::SafeThing>::derived().definition()),
+        checked: quote!(<#ident as #rt::typed::SafeThing>::derived().checked()),
+    };
     model.runtime = rt.clone();
     model.vis = vis(&input.vis);
-    model.check = Some(quote!(<#ident as #rt::typed::SafeThing>::check()));
     model.names = names.clone();
     let service = match generate_service(&model) {
         Ok(tokens) => tokens,

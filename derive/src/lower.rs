@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 use safething_codegen::rust::Payloads;
 use safething_ir::{
     Access, Action, Attribute, AttributeKind, DataSchema, Definition, Diagnostic, Event, IrPath,
-    Rule, Segment, ThingInfo, Timeout, cmp_numbers,
+    Rule, Segment, ThingInfo, Timeout, UnknownAccess, cmp_numbers,
 };
 
 use crate::attr::{self, ANNOTATIONS, ContainerAttrs, Entries, Entry, SCHEMA_KEYWORDS, Val};
@@ -223,9 +223,8 @@ impl Lowerer<'_> {
             attribute.value = Some(v.clone());
             self.spans.set(at.key("value"), entry.span);
         }
-        if let Some((access, span)) = entries.str("access") {
-            attribute.access = Access::parse(&access);
-            self.spans.set(at.key("access"), span);
+        if let Some(access) = self.access(&entries, &at) {
+            attribute.access = access;
         }
         if let Some(entry) = entries.get("history")
             && let Val::Count(n) = entry.value
@@ -426,9 +425,8 @@ impl Lowerer<'_> {
             description: entries.str("description").map(|(d, _)| d),
             ..Event::default()
         };
-        if let Some((access, span)) = entries.str("access") {
-            event.access = Access::parse(&access);
-            self.spans.set(at.key("access"), span);
+        if let Some(access) = self.access(entries, &at) {
+            event.access = access;
         }
         let ty = data.map(|(schema, ty)| {
             event.data = Some(schema);
@@ -460,9 +458,8 @@ impl Lowerer<'_> {
             action.timeout = Some(Timeout(timeout));
             self.spans.set(at.key("timeout"), span);
         }
-        if let Some((access, span)) = entries.str("access") {
-            action.access = Access::parse(&access);
-            self.spans.set(at.key("access"), span);
+        if let Some(access) = self.access(entries, &at) {
+            action.access = access;
         }
         let input = input.map(|(schema, ty)| {
             action.input = Some(schema);
@@ -475,6 +472,21 @@ impl Lowerer<'_> {
         self.payloads.inputs.insert(name.clone(), input);
         self.payloads.outputs.insert(name.clone(), output);
         self.definition.actions.insert(name, action);
+    }
+
+    /// The `access` of an affordance, if given; an unknown spelling is an error at its token.
+    fn access(&mut self, entries: &Entries, at: &IrPath) -> Option<Access> {
+        let (access, span) = entries.str("access")?;
+        self.spans.set(at.key("access"), span);
+        match access.parse::<Access>() {
+            Ok(access) => Some(access),
+            Err(e) => {
+                let mut d = Diagnostic::error(Rule::UnknownAccess, at.key("access"), e.to_string());
+                d.help = Some(UnknownAccess::HELP.to_owned());
+                self.cx.error(span, render(&d));
+                None
+            }
+        }
     }
 
     /// Runs the IR's validation on what the derive can see, reports each error at its token,

@@ -113,7 +113,7 @@ pub fn request_frame(text: &str) -> Result<Bytes, ApiError> {
                 frame::VERSION
             ),
         )),
-        Err(e @ FrameError::Malformed(_)) => Err(ApiError::bad_request(
+        Err(e) => Err(ApiError::bad_request(
             "invalid_frame",
             format!("`frame` is not a well-formed request frame: {e}"),
         )),

@@ -201,7 +201,7 @@ fn run(command: Command, color: bool) -> Result<(), Failed> {
             let loaded = load_all(&files, color)?;
             // Checks that no two things share a module name, with the files' names.
             outputs(&loaded, &out_dir, "ts")?;
-            let definitions: Vec<&safething_ir::Definition> =
+            let definitions: Vec<&safething_ir::CheckedDefinition> =
                 loaded.iter().map(|l| &l.definition).collect();
             let generated = match safething_codegen::ts::generate_dir(&definitions) {
                 Ok(files) => files,

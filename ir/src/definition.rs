@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -62,41 +63,49 @@ pub enum Access {
     Owner,
     /// The thing itself only: never leaves the device.
     Thing,
-    /// A spelling that is none of the above. Only ever seen before validation,
-    /// which rejects it; the runtime treats it like `thing` (nobody else).
-    #[serde(untagged)]
-    #[schemars(skip)]
-    Unknown(String),
+}
+
+/// A spelling that is none of the four access types: front ends report it while lowering,
+/// where they still know its place in the source.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown access type `{0}`")]
+pub struct UnknownAccess(pub String);
+
+impl UnknownAccess {
+    /// What to write instead.
+    pub const HELP: &'static str = "use one of: all, group, owner, thing";
 }
 
 impl Access {
     /// The four valid access types, from least to most restrictive.
     pub const KNOWN: [Access; 4] = [Access::All, Access::Group, Access::Owner, Access::Thing];
 
-    /// Parses a spelling; anything unknown becomes [`Access::Unknown`].
-    pub fn parse(s: &str) -> Access {
-        match s {
-            "all" => Access::All,
-            "group" => Access::Group,
-            "owner" => Access::Owner,
-            "thing" => Access::Thing,
-            other => Access::Unknown(other.to_owned()),
-        }
-    }
-
     /// The keyword spelling.
-    pub fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Access::All => "all",
             Access::Group => "group",
             Access::Owner => "owner",
             Access::Thing => "thing",
-            Access::Unknown(s) => s,
         }
     }
 
     fn is_default(&self) -> bool {
         *self == Access::Owner
+    }
+}
+
+impl FromStr for Access {
+    type Err = UnknownAccess;
+
+    fn from_str(s: &str) -> Result<Access, UnknownAccess> {
+        match s {
+            "all" => Ok(Access::All),
+            "group" => Ok(Access::Group),
+            "owner" => Ok(Access::Owner),
+            "thing" => Ok(Access::Thing),
+            other => Err(UnknownAccess(other.to_owned())),
+        }
     }
 }
 
@@ -321,6 +330,17 @@ pub struct Action {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct Timeout(pub String);
+
+impl Action {
+    /// The deadline of a request when neither the definition's `timeout` nor the requester
+    /// sets one. Devices and clients both use it, so that they agree on it.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// The definition's `timeout`, when it sets a valid one.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout.as_ref().and_then(|t| t.duration().ok())
+    }
+}
 
 impl Timeout {
     /// The duration, or why the text is not one.

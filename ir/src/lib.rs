@@ -3,11 +3,12 @@
 //! Both front ends — TOML definitions (`safething-codegen`) and `#[derive(SafeThing)]` —
 //! lower into [`Definition`]. Every check runs once, here, in [`Definition::validate`], and
 //! reports *all* problems, each with an [`IrPath`] the front end maps back to a source span.
-//! Generators and the runtime consume a validated definition; [`value`] checks payloads
-//! against its schemas.
+//! Generators and the runtime consume a [`CheckedDefinition`] (made by
+//! [`Definition::checked`]); [`value`] checks payloads against its schemas.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod checked;
 mod definition;
 mod diagnostic;
 pub mod duration;
@@ -24,8 +25,10 @@ pub mod types;
 mod validate;
 pub mod value;
 
+pub use checked::CheckedDefinition;
 pub use definition::{
-    Access, Action, Attribute, AttributeKind, Definition, Event, ThingInfo, Timeout, keywords,
+    Access, Action, Attribute, AttributeKind, Definition, Event, ThingInfo, Timeout, UnknownAccess,
+    keywords,
 };
 pub use diagnostic::{Diagnostic, Invalid, Rule, Severity};
 pub use format_schema::definition_format_schema;

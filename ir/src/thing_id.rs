@@ -16,6 +16,7 @@ pub struct ThingId(Arc<str>);
 
 /// Why a string is not a [`ThingId`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ThingIdError {
     /// Fewer than 5 or more than 64 characters.
     #[error("thing id `{0}` must be 5 to 64 characters long")]

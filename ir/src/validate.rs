@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value;
 
-use crate::definition::{Access, AttributeKind, Definition};
+use crate::definition::{AttributeKind, Definition};
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::graph::Graph;
 use crate::limits::{Limit, LimitExceeded, Limits};
@@ -288,7 +288,6 @@ impl Checker<'_> {
             let at = IrPath::of(["attributes", name.as_str()]);
             self.affordance_name("attribute", name, &at);
             self.schema(&attr.schema, &at);
-            self.access(&attr.access, &at);
             match (attr.kind, &attr.value) {
                 (AttributeKind::Static, None) => {
                     self.error(
@@ -357,7 +356,6 @@ impl Checker<'_> {
             if let Some(data) = &event.data {
                 self.schema(data, &at.key("data"));
             }
-            self.access(&event.access, &at);
         }
     }
 
@@ -384,7 +382,6 @@ impl Checker<'_> {
                     "write digits and a unit: \"500ms\", \"30s\", \"2m\", \"1h\", \"1m30s\"".into(),
                 );
             }
-            self.access(&action.access, &at);
         }
     }
 
@@ -396,17 +393,6 @@ impl Checker<'_> {
                 format!("{what} name `{name}` is not snake_case"),
             )
             .help = Some("write lowercase words joined by `_`, e.g. `moisture_level`".into());
-        }
-    }
-
-    fn access(&mut self, access: &Access, at: &IrPath) {
-        if let Access::Unknown(s) = access {
-            self.error(
-                Rule::UnknownAccess,
-                at.key("access"),
-                format!("unknown access type `{s}`"),
-            )
-            .help = Some("use one of: all, group, owner, thing".into());
         }
     }
 

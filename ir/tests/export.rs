@@ -877,7 +877,7 @@ fn invalid_definitions_still_export() {
         "types": {"A": {"ref": "B"}, "B": {"ref": "A"}, "C": {"type": "object",
                   "properties": {"next": {"ref": "C"}}}},
         "attributes": {"x": {"ref": "A"}, "y": {"ref": "Missing"}, "z": {"ref": "C"},
-                       "w": {"type": "number", "access": "nobody"}},
+                       "w": {"type": "number", "access": "thing"}},
         "events": {"Bad-Name/x": {"data": {"ref": "A"}}},
     }))
     .expect("deserializes");
@@ -897,13 +897,28 @@ fn invalid_definitions_still_export() {
     );
     assert!(
         td["properties"].get("w").is_none(),
-        "unknown access is not public"
+        "`thing` access is not public"
     );
     assert_eq!(
         td["events"]["Bad-Name/x"]["forms"][0]["href"],
         "events/Bad-Name%2Fx"
     );
     export::thing_model(&def);
+}
+
+/// An access type that is none of the four is no definition at all: it never reaches
+/// validation (front ends report it while lowering, where they know its place).
+#[test]
+fn unknown_access_does_not_deserialize() {
+    let def = serde_json::from_value::<Definition>(json!({
+        "thing": {"name": "Lamp", "version": "1.0.0"},
+        "attributes": {"w": {"type": "number", "access": "nobody"}},
+    }));
+    assert!(def.is_err());
+    assert_eq!(
+        "nobody".parse::<safething_ir::Access>(),
+        Err(safething_ir::UnknownAccess("nobody".into()))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::envelope::{Kind, MessageId};
-use crate::error::{AffordanceKind, Error, Result};
+use crate::error::{AffordanceKind, Error, ProtocolError, Result};
 use crate::keys;
 use crate::transport::{Replies, Reply};
 use crate::wire::{ActionRequest, ActionState, ActionUpdate, Problem, RequestQuery};
@@ -22,21 +22,44 @@ use super::presence::Change;
 use super::remote::Protect;
 use super::{RemoteThing, millis};
 
-/// Options of one action request.
+/// Options of one action request: `InvokeOptions::default().with_timeout(..)`. Fields are
+/// private so that new options can come without breaking callers.
 #[derive(Clone, Debug, Default)]
 pub struct InvokeOptions {
-    /// Overrides the definition's timeout.
-    pub timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    retries: u32,
+}
+
+impl InvokeOptions {
+    /// The deadline, overriding the definition's timeout (`None`: the definition's, or
+    /// [`Action::DEFAULT_TIMEOUT`](safething_ir::Action::DEFAULT_TIMEOUT)).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// How many times to resend the identical request when the device does not answer at all
-    /// (the device runs it once, whatever arrives twice).
-    pub retries: u32,
+    /// (the device runs it once, whatever arrives twice). Default 0.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// Sets [`retries`](Self::retries).
+    #[must_use]
+    pub fn with_retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
 }
 
 /// How long the client waits beyond the deadline for the device's final word.
 const DEADLINE_GRACE: Duration = Duration::from_secs(2);
-
-/// Default action deadline when neither the definition nor the caller sets one.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug)]
 struct Progress {
@@ -106,16 +129,16 @@ impl RemoteThing {
             }
             None if input.is_null() => {}
             None => {
-                return Err(Error::Protocol(format!(
+                return Err(Error::Protocol(ProtocolError::violation(format!(
                     "action `{action}` takes no input; pass null"
-                )));
+                ))));
             }
         }
         self.precheck(&definition.access).await?;
         let timeout = options
             .timeout
-            .or_else(|| definition.timeout.as_ref().and_then(|t| t.duration().ok()))
-            .unwrap_or(DEFAULT_TIMEOUT);
+            .or_else(|| definition.timeout())
+            .unwrap_or(safething_ir::Action::DEFAULT_TIMEOUT);
         // The request id is the invoke frame's message id (`docs/protocol.md` §1.3).
         let id = self.client.sealer.next_id();
         let request = id.to_hex();
@@ -243,7 +266,7 @@ impl ActionHandle {
                 ActionState::Requested | ActionState::Accepted | ActionState::Running => {}
             }
             if !changed(&mut rx, &mut following).await {
-                return Err(Error::Protocol("the request's driver stopped".into()));
+                return Err(Error::Protocol(ProtocolError::DriverStopped));
             }
         }
     }
@@ -474,7 +497,9 @@ async fn poll_status(
     let key = &driver.request_key;
     let subscriber = driver.thing.client.transport.subscribe(key).await;
     let Ok(mut subscriber) = subscriber else {
-        driver.fail(Error::Protocol("cannot follow the request".into()));
+        driver.fail(Error::Protocol(ProtocolError::violation(
+            "cannot follow the request",
+        )));
         return;
     };
     let status_timeout = driver.thing.client.config.request_timeout;
@@ -508,4 +533,20 @@ async fn poll_status(
     driver.fail(Error::TimedOut {
         timeout_ms: millis(driver.timeout),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoke_options_start_from_the_definition_and_change_by_setters() {
+        let o = InvokeOptions::default();
+        assert_eq!((o.timeout(), o.retries()), (None, 0));
+        let o = o.with_timeout(Duration::from_secs(3)).with_retries(2);
+        assert_eq!(
+            (o.timeout(), o.retries()),
+            (Some(Duration::from_secs(3)), 2)
+        );
+    }
 }

@@ -37,7 +37,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use safething_ir::{Diagnostic, Invalid, IrPath, Limits, Rule, ThingId};
 
 use crate::envelope::{Sealer, Signing, Verifier};
-use crate::error::{Error, Result};
+use crate::error::{Error, ProtocolError, Result};
 use crate::identity::{Identity, PublicKey};
 use crate::keys;
 use crate::known_things::KnownThings;
@@ -46,17 +46,14 @@ use crate::wire::{Description, Lifecycle};
 
 use presence::Presence;
 
-/// Tuning of a client.
+/// Tuning of a client: `ClientConfig::default().with_request_timeout(..)`. Fields are private
+/// so that new ones can come without breaking callers.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// How long reads, writes and descriptions wait for the device.
-    pub request_timeout: Duration,
-    /// How long discovery collects answers.
-    pub discovery_timeout: Duration,
-    /// Whether messages are signed (see [`Signing`]).
-    pub signing: Signing,
-    /// How far a sender's clock may be from ours.
-    pub freshness: Duration,
+    request_timeout: Duration,
+    discovery_timeout: Duration,
+    signing: Signing,
+    freshness: Duration,
 }
 
 impl Default for ClientConfig {
@@ -67,6 +64,56 @@ impl Default for ClientConfig {
             signing: Signing::Signed,
             freshness: Verifier::DEFAULT_WINDOW,
         }
+    }
+}
+
+impl ClientConfig {
+    /// How long reads, writes and descriptions wait for the device (default 5 s).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// Sets [`request_timeout`](Self::request_timeout).
+    #[must_use]
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long discovery collects answers (default 1 s).
+    pub fn discovery_timeout(&self) -> Duration {
+        self.discovery_timeout
+    }
+
+    /// Sets [`discovery_timeout`](Self::discovery_timeout).
+    #[must_use]
+    pub fn with_discovery_timeout(mut self, timeout: Duration) -> Self {
+        self.discovery_timeout = timeout;
+        self
+    }
+
+    /// Whether messages are signed (see [`Signing`]).
+    pub fn signing(&self) -> Signing {
+        self.signing
+    }
+
+    /// Sets [`signing`](Self::signing).
+    #[must_use]
+    pub fn with_signing(mut self, signing: Signing) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    /// How far a sender's clock may be from ours.
+    pub fn freshness(&self) -> Duration {
+        self.freshness
+    }
+
+    /// Sets [`freshness`](Self::freshness).
+    #[must_use]
+    pub fn with_freshness(mut self, freshness: Duration) -> Self {
+        self.freshness = freshness;
+        self
     }
 }
 
@@ -317,7 +364,7 @@ impl Client {
 }
 
 pub(crate) fn parse_id(id: &str) -> Result<ThingId> {
-    ThingId::new(id).map_err(|e| Error::UnknownThing(e.to_string()))
+    ThingId::new(id).map_err(Error::InvalidThingId)
 }
 
 /// The error for a thing whose key is not the one known for it, saying where the known key
@@ -412,10 +459,10 @@ impl ClientInner {
         }
         let d = opened.body;
         if keys::description(&d.id) != key {
-            return Err(Error::Protocol(format!(
+            return Err(Error::Protocol(ProtocolError::violation(format!(
                 "description of `{}` received on `{key}`",
                 d.id
-            )));
+            ))));
         }
         if opened.from != d.thing_key && self.config.signing == Signing::Signed {
             return Err(Error::Untrusted(
@@ -468,4 +515,24 @@ impl ClientInner {
 
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn client_config_setters() {
+        let c = ClientConfig::default();
+        assert_eq!(c.request_timeout(), Duration::from_secs(5));
+        let c = c
+            .with_request_timeout(Duration::from_secs(1))
+            .with_discovery_timeout(Duration::from_millis(300))
+            .with_signing(Signing::Unsigned)
+            .with_freshness(Duration::from_secs(7));
+        assert_eq!(c.request_timeout(), Duration::from_secs(1));
+        assert_eq!(c.discovery_timeout(), Duration::from_millis(300));
+        assert_eq!(c.signing(), Signing::Unsigned);
+        assert_eq!(c.freshness(), Duration::from_secs(7));
+    }
 }

@@ -12,8 +12,8 @@ use safething_ir::{Access, PayloadSchemas, ThingId};
 
 use crate::access::Parties;
 use crate::crypto::{self, Protection, SymmetricKey, Unsealed};
-use crate::envelope::{Binding, EnvelopeError, Kind, MessageId, Opened, Outgoing};
-use crate::error::{AffordanceKind, Error, Result};
+use crate::envelope::{Binding, BodyError, EnvelopeError, Kind, MessageId, Opened, Outgoing};
+use crate::error::{AffordanceKind, Error, ProtocolError, Result};
 use crate::filter::Filter;
 use crate::identity::Identity;
 use crate::identity::PublicKey;
@@ -273,8 +273,11 @@ impl RemoteThing {
     /// Takes a boot epoch from a `stale_epoch` answer (signed by the thing and bound to our
     /// request, so it is the device's word).
     pub(crate) fn learn_boot(&self, boot: &str) -> Result<()> {
-        let boot = crate::wire::parse_boot(boot)
-            .ok_or_else(|| Error::Protocol("the device named a malformed boot epoch".into()))?;
+        let boot = crate::wire::parse_boot(boot).ok_or_else(|| {
+            Error::Protocol(ProtocolError::violation(
+                "the device named a malformed boot epoch",
+            ))
+        })?;
         self.shared.write().unwrap_or_else(|e| e.into_inner()).boot = boot;
         Ok(())
     }
@@ -307,9 +310,9 @@ impl RemoteThing {
                     }
                 }
                 Reply::Err(_) => {
-                    last_error = Some(Error::Protocol(
-                        "the transport returned an error reply".into(),
-                    ))
+                    last_error = Some(Error::Protocol(ProtocolError::violation(
+                        "the transport returned an error reply",
+                    )))
                 }
             }
         }
@@ -347,7 +350,7 @@ impl RemoteThing {
         self.client
             .sealer
             .seal_message(key, &outgoing, crate::envelope::now_ms(), body)
-            .map_err(|e| Error::Protocol(e.to_string()))
+            .map_err(|e| Error::Protocol(ProtocolError::Seal(e)))
     }
 
     /// What no answer means: the thing is offline, or too slow.
@@ -391,24 +394,20 @@ impl RemoteThing {
                 found: opened.from.to_string(),
             }));
         }
-        let malformed = |e: serde_json::Error| untrusted(EnvelopeError::Malformed(e.to_string()));
-        let body = if opened.sealed {
-            let plain = crypto::open_body(
+        let body = opened
+            .read_body(
                 key,
-                &opened.from,
-                &opened.id,
-                opened.body,
                 |kid| self.shared().known.iter().find(|k| k.kid == kid).cloned(),
                 None,
+                read,
             )
             .map_err(|e| match e {
-                Unsealed::UnknownKey(kid) => Unreadable::UnknownKey(kid),
-                Unsealed::Failed(why) => untrusted(EnvelopeError::Malformed(why.into())),
+                BodyError::Unsealed(Unsealed::UnknownKey(kid)) => Unreadable::UnknownKey(kid),
+                BodyError::Unsealed(Unsealed::Failed(why)) => {
+                    untrusted(EnvelopeError::Malformed(why.into()))
+                }
+                BodyError::Malformed(e) => untrusted(EnvelopeError::Malformed(e.to_string())),
             })?;
-            read(&plain).map_err(malformed)?
-        } else {
-            read(opened.body).map_err(malformed)?
-        };
         Ok(opened.with_body(body))
     }
 

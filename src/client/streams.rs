@@ -13,7 +13,7 @@ use safething_ir::ThingId;
 use safething_ir::value::CompiledSchema;
 
 use crate::envelope::{EnvelopeError, Kind, Opened};
-use crate::error::{AffordanceKind, Error, Result};
+use crate::error::{AffordanceKind, Error, ProtocolError, Result};
 use crate::filter::{Filter, FilterState};
 use crate::keys;
 use crate::transport::Subscriber;
@@ -218,10 +218,10 @@ impl<M: Published> Feed<M> {
         let checked = match &self.schema {
             Some(schema) => self.thing.check_value(schema, &value, || self.what.clone()),
             None if value.is_null() => Ok(()),
-            None => Err(Error::Protocol(format!(
+            None => Err(Error::Protocol(ProtocolError::violation(format!(
                 "{} carries a payload but declares none",
                 self.what
-            ))),
+            )))),
         };
         if let Err(e) = checked {
             return Some(Err(e));

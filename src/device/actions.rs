@@ -156,7 +156,7 @@ pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
             }
             let Some(action) = inner.definition.actions.get(name) else {
                 let problem = Problem::UnknownAffordance {
-                    affordance: "action".into(),
+                    affordance: crate::AffordanceKind::Action,
                     name: name.to_owned(),
                 };
                 return reject(inner, &query, to, &request, name, problem, None);
@@ -283,7 +283,7 @@ fn admit(
 ) -> Result<(Arc<RequestEntry>, Instant, u64), Problem> {
     let Some(action) = inner.definition.actions.get(name) else {
         return Err(Problem::UnknownAffordance {
-            affordance: "action".into(),
+            affordance: crate::AffordanceKind::Action,
             name: name.to_owned(),
         });
     };
@@ -310,11 +310,7 @@ fn admit(
         inner.stats.busy.fetch_add(1, Ordering::Relaxed);
         return Err(Problem::Busy);
     }
-    let default = action
-        .timeout
-        .as_ref()
-        .and_then(|t| t.duration().ok())
-        .unwrap_or(inner.config.default_timeout);
+    let default = action.timeout().unwrap_or(inner.config.default_timeout);
     let timeout = timeout_ms
         .map_or(default, Duration::from_millis)
         .min(Duration::from_secs(24 * 3600));

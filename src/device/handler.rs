@@ -26,17 +26,65 @@ pub trait Handler: Send + Sync + 'static {
         ctx: ActionContext,
     ) -> BoxFuture<'static, Result<Value, ActionError>>;
 
-    /// Accepts (`Ok`) or rejects (`Err(reason)`) a client's write of `attribute`. On `Ok`, the
+    /// Accepts (`Ok`) or rejects (`Err`) a client's write of `attribute`. On `Ok`, the
     /// device sets and publishes the value.
     fn write(
         &self,
         attribute: &str,
         value: Value,
         ctx: WriteContext,
-    ) -> BoxFuture<'static, Result<(), String>> {
+    ) -> BoxFuture<'static, Result<(), WriteError>> {
         let _ = (value, ctx);
-        let reason = format!("this device does not accept writes of `{attribute}`");
-        Box::pin(async move { Err(reason) })
+        let error = WriteError::not_accepted(attribute);
+        Box::pin(async move { Err(error) })
+    }
+}
+
+/// Why a handler refused a write. The writer receives the reason (as
+/// [`Problem::Rejected`](crate::wire::Problem::Rejected)).
+///
+/// Made from the reason: `WriteError::new("too wet")`, or `Err("too wet".into())`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct WriteError {
+    reason: String,
+}
+
+impl WriteError {
+    /// A refusal, with the reason the writer will read.
+    pub fn new(reason: impl Into<String>) -> WriteError {
+        WriteError {
+            reason: reason.into(),
+        }
+    }
+
+    /// The answer to a write of an attribute the handler does not take writes of.
+    pub fn not_accepted(attribute: &str) -> WriteError {
+        WriteError::new(format!(
+            "this device does not accept writes of `{attribute}`"
+        ))
+    }
+
+    /// The reason.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The reason, owned.
+    pub fn into_reason(self) -> String {
+        self.reason
+    }
+}
+
+impl From<String> for WriteError {
+    fn from(reason: String) -> WriteError {
+        WriteError::new(reason)
+    }
+}
+
+impl From<&str> for WriteError {
+    fn from(reason: &str) -> WriteError {
+        WriteError::new(reason)
     }
 }
 
@@ -113,7 +161,7 @@ type ActionFn = Box<
     dyn Fn(Value, ActionContext) -> BoxFuture<'static, Result<Value, ActionError>> + Send + Sync,
 >;
 type WriteFn =
-    Box<dyn Fn(Value, WriteContext) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+    Box<dyn Fn(Value, WriteContext) -> BoxFuture<'static, Result<(), WriteError>> + Send + Sync>;
 
 /// A [`Handler`] made of closures, one per action and writable attribute.
 ///
@@ -164,7 +212,7 @@ impl Handlers {
     pub fn write<F, Fut>(mut self, name: &str, f: F) -> Handlers
     where
         F: Fn(Value, WriteContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), WriteError>> + Send + 'static,
     {
         self.writes.insert(
             name.to_owned(),
@@ -195,13 +243,31 @@ impl Handler for Handlers {
         attribute: &str,
         value: Value,
         ctx: WriteContext,
-    ) -> BoxFuture<'static, Result<(), String>> {
+    ) -> BoxFuture<'static, Result<(), WriteError>> {
         match self.writes.get(attribute) {
             Some(f) => f(value, ctx),
             None => {
-                let reason = format!("this device does not accept writes of `{attribute}`");
-                Box::pin(async move { Err(reason) })
+                let error = WriteError::not_accepted(attribute);
+                Box::pin(async move { Err(error) })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_error_carries_its_reason() {
+        let e: WriteError = "too wet".into();
+        assert_eq!(e.reason(), "too wet");
+        assert_eq!(e.to_string(), "too wet");
+        assert_eq!(WriteError::from(String::from("x")), WriteError::new("x"));
+        assert!(
+            WriteError::not_accepted("level")
+                .into_reason()
+                .contains("`level`")
+        );
     }
 }

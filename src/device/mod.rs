@@ -2,6 +2,7 @@
 //!
 //! ```no_run
 //! # async fn demo(definition: safething::ir::Definition) -> safething::Result<()> {
+//! let definition = definition.checked()?; // validated once, here
 //! use safething::device::{Device, Handlers};
 //! use safething::transport::memory::MemoryNetwork;
 //! use serde_json::json;
@@ -20,7 +21,7 @@ mod handler;
 mod serve;
 mod state;
 
-pub use handler::{ActionContext, Handler, Handlers, WriteContext};
+pub use handler::{ActionContext, Handler, Handlers, WriteContext, WriteError};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -33,13 +34,13 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use safething_ir::value::json_equal;
-use safething_ir::{AttributeKind, Definition, PayloadSchemas, ThingId};
+use safething_ir::{Action, AttributeKind, CheckedDefinition, Definition, PayloadSchemas, ThingId};
 
 use crate::access::Parties;
 use crate::crypto::{Protection, SymmetricKey};
-use crate::envelope::{Binding, EnvelopeError, Kind, Opened, Outgoing};
+use crate::envelope::{Binding, BodyError, EnvelopeError, Kind, Opened, Outgoing};
 use crate::envelope::{Sealer, Signing, Verifier, now_ms};
-use crate::error::{AffordanceKind, Error, Result};
+use crate::error::{AffordanceKind, Error, ProtocolError, Result};
 use crate::identity::{Identity, PublicKey};
 use crate::keys;
 use crate::transport::{Guard, Transport};
@@ -49,34 +50,21 @@ use actions::RequestTable;
 pub(crate) use state::{Meta, PendingClaim, new_claim};
 
 /// Tuning of a device. The defaults suit a small device serving a handful of clients.
+///
+/// Fields are private so that new ones can come without breaking callers: start from
+/// [`DeviceConfig::default`] and change what you need with the `with_*` methods.
 #[derive(Clone, Debug)]
 pub struct DeviceConfig {
-    /// How many action requests run at once.
-    pub concurrency: usize,
-    /// How many accepted requests may wait for a free slot; more are rejected as busy.
-    pub queue_capacity: usize,
-    /// Deadline of actions whose definition sets no `timeout` and whose requester sets none.
-    pub default_timeout: Duration,
-    /// After a cancellation, how long the handler may take to notice before it is dropped.
-    pub cancel_grace: Duration,
-    /// How many finished requests are remembered, so that retries get the original result.
-    pub finished_requests: usize,
-    /// Whether messages are signed (see [`Signing`]).
-    pub signing: Signing,
-    /// How far a requester's clock may be from ours.
-    pub freshness: Duration,
-    /// How long a claim token stays valid.
-    pub claim_ttl: Duration,
-    /// How many payloads a group or owner key seals before the device replaces it.
-    pub key_wear_limit: u64,
-    /// Whether a request's first step (an action, an attribute read or write, a status query)
-    /// — its checks, and the handler up to its first `.await` that waits — runs on the thread
-    /// that received it, when the transport calls the device there (Zenoh does). That saves
-    /// waking a task per request (about 40 us of an action's round trip over loopback).
-    /// Handlers must then not block before awaiting; one that holds the thread over 10 ms
-    /// turns this off for the device, with a warning. Turn it off when handlers do blocking
-    /// work without `spawn_blocking`.
-    pub answer_on_receive: bool,
+    concurrency: usize,
+    queue_capacity: usize,
+    default_timeout: Duration,
+    cancel_grace: Duration,
+    finished_requests: usize,
+    signing: Signing,
+    freshness: Duration,
+    claim_ttl: Duration,
+    key_wear_limit: u64,
+    answer_on_receive: bool,
 }
 
 impl Default for DeviceConfig {
@@ -84,7 +72,7 @@ impl Default for DeviceConfig {
         DeviceConfig {
             concurrency: 4,
             queue_capacity: 64,
-            default_timeout: Duration::from_secs(60),
+            default_timeout: Action::DEFAULT_TIMEOUT,
             cancel_grace: Duration::from_secs(2),
             finished_requests: 4096,
             signing: Signing::Signed,
@@ -96,9 +84,136 @@ impl Default for DeviceConfig {
     }
 }
 
+impl DeviceConfig {
+    /// How many action requests run at once (at least 1).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// Sets [`concurrency`](Self::concurrency).
+    #[must_use]
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How many accepted requests may wait for a free slot; more are rejected as busy.
+    pub fn queue_capacity(&self) -> usize {
+        self.queue_capacity
+    }
+
+    /// Sets [`queue_capacity`](Self::queue_capacity).
+    #[must_use]
+    pub fn with_queue_capacity(mut self, value: usize) -> Self {
+        self.queue_capacity = value;
+        self
+    }
+
+    /// Deadline of actions whose definition sets no `timeout` and whose requester sets none.
+    pub fn default_timeout(&self) -> Duration {
+        self.default_timeout
+    }
+
+    /// Sets [`default_timeout`](Self::default_timeout).
+    #[must_use]
+    pub fn with_default_timeout(mut self, value: Duration) -> Self {
+        self.default_timeout = value;
+        self
+    }
+
+    /// After a cancellation, how long the handler may take to notice before it is dropped.
+    pub fn cancel_grace(&self) -> Duration {
+        self.cancel_grace
+    }
+
+    /// Sets [`cancel_grace`](Self::cancel_grace).
+    #[must_use]
+    pub fn with_cancel_grace(mut self, value: Duration) -> Self {
+        self.cancel_grace = value;
+        self
+    }
+
+    /// How many finished requests are remembered, so that retries get the original result.
+    pub fn finished_requests(&self) -> usize {
+        self.finished_requests
+    }
+
+    /// Sets [`finished_requests`](Self::finished_requests).
+    #[must_use]
+    pub fn with_finished_requests(mut self, value: usize) -> Self {
+        self.finished_requests = value;
+        self
+    }
+
+    /// Whether messages are signed (see [`Signing`]).
+    pub fn signing(&self) -> Signing {
+        self.signing
+    }
+
+    /// Sets [`signing`](Self::signing).
+    #[must_use]
+    pub fn with_signing(mut self, value: Signing) -> Self {
+        self.signing = value;
+        self
+    }
+
+    /// How far a requester's clock may be from ours.
+    pub fn freshness(&self) -> Duration {
+        self.freshness
+    }
+
+    /// Sets [`freshness`](Self::freshness).
+    #[must_use]
+    pub fn with_freshness(mut self, value: Duration) -> Self {
+        self.freshness = value;
+        self
+    }
+
+    /// How long a claim token stays valid.
+    pub fn claim_ttl(&self) -> Duration {
+        self.claim_ttl
+    }
+
+    /// Sets [`claim_ttl`](Self::claim_ttl).
+    #[must_use]
+    pub fn with_claim_ttl(mut self, value: Duration) -> Self {
+        self.claim_ttl = value;
+        self
+    }
+
+    /// How many payloads a group or owner key seals before the device replaces it (at least 1).
+    pub fn key_wear_limit(&self) -> u64 {
+        self.key_wear_limit
+    }
+
+    /// Sets [`key_wear_limit`](Self::key_wear_limit).
+    #[must_use]
+    pub fn with_key_wear_limit(mut self, n: u64) -> Self {
+        self.key_wear_limit = n.max(1);
+        self
+    }
+
+    /// Whether a request's first step (an action, an attribute read or write, a status query)
+    /// — its checks, and the handler up to its first `.await` that waits — runs on the thread
+    /// that received it, when the transport calls the device there (Zenoh does). That saves
+    /// waking a task per request. Handlers must then not block before awaiting; one that holds
+    /// the thread too long turns this off for the device, with a warning. Turn it off when
+    /// handlers do blocking work without `spawn_blocking`.
+    pub fn answer_on_receive(&self) -> bool {
+        self.answer_on_receive
+    }
+
+    /// Sets [`answer_on_receive`](Self::answer_on_receive).
+    #[must_use]
+    pub fn with_answer_on_receive(mut self, value: bool) -> Self {
+        self.answer_on_receive = value;
+        self
+    }
+}
+
 /// Builds a [`Device`].
 pub struct DeviceBuilder {
-    definition: Definition,
+    definition: CheckedDefinition,
     id: String,
     transport: Option<Arc<dyn Transport>>,
     identity: Option<Identity>,
@@ -179,11 +294,11 @@ impl DeviceBuilder {
         self
     }
 
-    /// Checks the definition and the id, and builds the device (not yet on the network:
-    /// call [`Device::register`]).
+    /// Checks the id, and builds the device (not yet on the network: call
+    /// [`Device::register`]). The definition was checked when it became a
+    /// [`CheckedDefinition`].
     pub fn build(self) -> Result<Device> {
-        self.definition.check()?;
-        let id = ThingId::new(self.id).map_err(|e| Error::UnknownThing(e.to_string()))?;
+        let id = ThingId::new(self.id)?;
         let transport = self.transport.ok_or_else(|| {
             Error::Transport(crate::transport::TransportError::Unavailable(
                 "no transport given to the device builder".into(),
@@ -256,8 +371,7 @@ impl DeviceBuilder {
         // A boot epoch that repeated across restarts would let recorded requests back in:
         // without randomness the device does not start.
         let mut boot = [0u8; crate::frame::EPOCH_LEN];
-        getrandom::fill(&mut boot)
-            .map_err(|e| Error::Protocol(format!("no randomness for the boot epoch: {e}")))?;
+        getrandom::fill(&mut boot).map_err(|e| Error::Protocol(ProtocolError::Random(e)))?;
         let shutdown = CancellationToken::new();
         let answer_on_receive = self.config.answer_on_receive;
         let inner = Arc::new(Inner {
@@ -267,7 +381,7 @@ impl DeviceBuilder {
             requests: Mutex::new(RequestTable::new(self.config.finished_requests)),
             config: self.config,
             id,
-            definition: Arc::new(self.definition),
+            definition: Arc::new(self.definition.into_definition()),
             schemas,
             transport,
             epoch: u32::from_le_bytes(epoch),
@@ -392,7 +506,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Device {
     /// Starts building a device of type `definition` with id `id` (at least 5 characters).
-    pub fn builder(definition: Definition, id: impl Into<String>) -> DeviceBuilder {
+    pub fn builder(definition: CheckedDefinition, id: impl Into<String>) -> DeviceBuilder {
         DeviceBuilder {
             definition,
             id: id.into(),
@@ -574,6 +688,18 @@ impl Inner {
         }
     }
 
+    /// After a change of parties or keys: a new revision, the keys wrapped for their current
+    /// holders, and the state file saved (the error when it could not be). The one place this
+    /// happens.
+    fn renew(&self, meta: &mut Meta) -> Result<()> {
+        meta.revision += 1;
+        meta.rewrap(self.sealer.identity(), self.id.as_str());
+        match &self.state_file {
+            Some(path) => meta.save(path),
+            None => Ok(()),
+        }
+    }
+
     /// Changes who may use the device; then re-wraps its keys for the new holders, saves the
     /// state file and publishes the new description.
     pub(crate) async fn change_meta<T>(
@@ -586,11 +712,7 @@ impl Inner {
             // by the next restart (a revoked member back in the group), so it does not happen.
             let mut changed = meta.clone();
             let result = change(&mut changed)?;
-            changed.revision += 1;
-            changed.rewrap(self.sealer.identity(), self.id.as_str());
-            if let Some(path) = &self.state_file
-                && let Err(e) = changed.save(path)
-            {
+            if let Err(e) = self.renew(&mut changed) {
                 tracing::error!(thing = %self.id, error = %e, "could not save the device state; the owner operation is refused");
                 return Err(crate::wire::Problem::StateNotSaved {
                     reason: e.to_string(),
@@ -634,11 +756,9 @@ impl Inner {
             if meta.wear(access) {
                 // A worn-out key was replaced: holders fetch the new one from the description
                 // when they meet its id.
-                meta.revision += 1;
-                meta.rewrap(self.sealer.identity(), self.id.as_str());
-                if let Some(path) = &self.state_file
-                    && let Err(e) = meta.save(path)
-                {
+                if let Err(e) = self.renew(&mut meta) {
+                    // The new key is in use either way: after a restart that loses it, the
+                    // device starts from the saved keys and wears them further, no secret lost.
                     tracing::error!(thing = %self.id, error = %e, "could not save the device state");
                 }
                 tracing::info!(thing = %self.id, access = %access, "replaced a worn-out key");
@@ -661,20 +781,19 @@ impl Inner {
         key: &str,
         opened: &Opened<&[u8]>,
     ) -> Result<T, EnvelopeError> {
-        let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
-        if !opened.sealed {
-            return serde_json::from_slice(opened.body).map_err(malformed);
-        }
-        let plain = crate::crypto::open_body(
-            key,
-            &opened.from,
-            &opened.id,
-            opened.body,
-            |kid| lock(&self.meta).key_by_id(kid).cloned(),
-            Some(self.sealer.identity()),
-        )
-        .map_err(|_| EnvelopeError::Malformed("cannot decrypt the payload".into()))?;
-        serde_json::from_slice(&plain).map_err(malformed)
+        opened
+            .read_body(
+                key,
+                |kid| lock(&self.meta).key_by_id(kid).cloned(),
+                Some(self.sealer.identity()),
+                |raw| serde_json::from_slice(raw),
+            )
+            .map_err(|e| match e {
+                BodyError::Unsealed(_) => {
+                    EnvelopeError::Malformed("cannot decrypt the payload".into())
+                }
+                BodyError::Malformed(e) => EnvelopeError::Malformed(e.to_string()),
+            })
     }
 
     pub(crate) async fn publish_description(&self) {
@@ -772,7 +891,7 @@ impl Inner {
             .seal_written_for(access, key, Kind::Publication, Binding::None, ts, |out| {
                 update.write_json(out)
             })
-            .map_err(|e| Error::Protocol(e.to_string()))?;
+            .map_err(|e| Error::Protocol(ProtocolError::Seal(e)))?;
         self.transport.publish(key, bytes).await?;
         Ok(true)
     }
@@ -826,8 +945,31 @@ impl Inner {
                 now_ms(),
                 |out| message.write_json(out),
             )
-            .map_err(|e| Error::Protocol(e.to_string()))?;
+            .map_err(|e| Error::Protocol(ProtocolError::Seal(e)))?;
         self.transport.publish(key, bytes).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn device_config_setters_keep_the_limits() {
+        let c = DeviceConfig::default();
+        assert_eq!(c.default_timeout(), Action::DEFAULT_TIMEOUT);
+        assert_eq!(c.concurrency(), 4);
+        let c = c
+            .with_concurrency(0)
+            .with_key_wear_limit(0)
+            .with_queue_capacity(7)
+            .with_claim_ttl(Duration::from_secs(9))
+            .with_answer_on_receive(false);
+        assert_eq!(c.concurrency(), 1, "at least one action runs");
+        assert_eq!(c.key_wear_limit(), 1, "a key seals at least once");
+        assert_eq!(c.queue_capacity(), 7);
+        assert_eq!(c.claim_ttl(), Duration::from_secs(9));
+        assert!(!c.answer_on_receive());
     }
 }

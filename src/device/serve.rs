@@ -277,7 +277,7 @@ async fn attribute_request(
     let opened = open::<AttributeRequest>(inner, query)?;
     let Some(attribute) = inner.definition.attributes.get(name) else {
         return Err(Problem::UnknownAffordance {
-            affordance: "attribute".into(),
+            affordance: crate::AffordanceKind::Attribute,
             name: name.to_owned(),
         });
     };
@@ -294,7 +294,7 @@ async fn attribute_request(
             inner
                 .read_attribute(name, history)
                 .ok_or_else(|| Problem::UnknownAffordance {
-                    affordance: "attribute".into(),
+                    affordance: crate::AffordanceKind::Attribute,
                     name: name.to_owned(),
                 })
         }
@@ -346,7 +346,9 @@ async fn write(
     handler
         .write(name, value.clone(), ctx)
         .await
-        .map_err(|reason| Problem::Rejected { reason })?;
+        .map_err(|e| Problem::Rejected {
+            reason: e.into_reason(),
+        })?;
     inner
         .set_attribute(name, value, false)
         .await
@@ -356,7 +358,7 @@ async fn write(
     inner
         .read_attribute(name, None)
         .ok_or_else(|| Problem::UnknownAffordance {
-            affordance: "attribute".into(),
+            affordance: crate::AffordanceKind::Attribute,
             name: name.to_owned(),
         })
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::Parties;
 use crate::crypto::{self, KeyBundle, SymmetricKey};
 use crate::error::{Error, Result};
-use crate::identity::{Identity, PublicKey};
+use crate::identity::{Identity, IdentityError, PublicKey};
 use crate::wire::Lifecycle;
 
 /// How many retired keys a device still opens payloads with (a sender whose description was
@@ -74,14 +74,13 @@ struct Persisted {
 
 fn fresh_key() -> Result<SymmetricKey> {
     SymmetricKey::generate()
-        .ok_or_else(|| Error::Identity("the system random source failed".into()))
+        .ok_or_else(|| Error::from(IdentityError::Random("no bytes for a symmetric key".into())))
 }
 
 /// Makes a claim token: 128 random bits in base32.
 pub(crate) fn new_claim(ttl: Duration) -> Result<PendingClaim> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Identity(format!("the system random source failed: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| IdentityError::Random(e.to_string()))?;
     let token = data_encoding::BASE32_NOPAD
         .encode(&bytes)
         .to_ascii_lowercase();
@@ -104,11 +103,15 @@ impl Meta {
             && path.exists()
         {
             check_private(path)?;
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Identity(format!("state file {}: {e}", path.display())))?;
-            let p: Persisted = serde_json::from_str(&text).map_err(|e| {
-                Error::Identity(format!("state file {} is corrupt: {e}", path.display()))
+            let text = std::fs::read_to_string(path).map_err(|source| IdentityError::StateIo {
+                path: path.to_owned(),
+                source,
             })?;
+            let p: Persisted =
+                serde_json::from_str(&text).map_err(|source| IdentityError::StateCorrupt {
+                    path: path.to_owned(),
+                    source,
+                })?;
             return Ok(Meta {
                 lifecycle: p.lifecycle,
                 parties: Parties {
@@ -156,9 +159,14 @@ impl Meta {
             group_key: self.group_key.clone(),
             owner_key: self.owner_key.clone(),
         };
-        let text = serde_json::to_string_pretty(&p).map_err(|e| Error::Identity(e.to_string()))?;
-        crate::private_file::replace(path, text.as_bytes())
-            .map_err(|e| Error::Identity(format!("state file {}: {e}", path.display())))
+        let text = serde_json::to_string_pretty(&p).map_err(IdentityError::StateEncode)?;
+        crate::private_file::replace(path, text.as_bytes()).map_err(|source| {
+            IdentityError::StateIo {
+                path: path.to_owned(),
+                source,
+            }
+            .into()
+        })
     }
 
     /// Wraps the current keys for their holders: the group key for the owner and the members,
@@ -248,7 +256,7 @@ impl Meta {
         match access {
             Access::Group => Some(&self.group_key),
             Access::Owner => Some(&self.owner_key),
-            Access::All | Access::Thing | Access::Unknown(_) => None,
+            Access::All | Access::Thing => None,
         }
     }
 
@@ -265,15 +273,12 @@ impl Meta {
 /// device's group and owner keys.
 fn check_private(path: &Path) -> Result<()> {
     use crate::private_file::NotPrivate;
-    let shown = path.display();
     crate::private_file::check_private(path).map_err(|refused| {
-        Error::Identity(match refused {
-            NotPrivate::Io(e) => format!("state file {shown}: {e}"),
-            NotPrivate::NotAFile => format!("state file {shown} is not a regular file"),
-            NotPrivate::Mode(mode) => format!(
-                "state file {shown} is readable by other users (mode {mode:o}), so the keys in it \
-                 may have leaked; run `chmod 600 {shown}` if they cannot have"
-            ),
+        let path = path.to_owned();
+        Error::from(match refused {
+            NotPrivate::Io(source) => IdentityError::StateIo { path, source },
+            NotPrivate::NotAFile => IdentityError::StateNotAFile(path),
+            NotPrivate::Mode(mode) => IdentityError::StatePermissions { path, mode },
         })
     })
 }

@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 /// A failure of the transport itself (not of the thing on the other side).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// A key expression that is not well formed.
     #[error("invalid key expression `{0}`")]

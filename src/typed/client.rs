@@ -250,14 +250,14 @@ impl<O> Invocation<O> {
 
     /// Overrides the definition's timeout for this request.
     pub fn timeout(mut self, timeout: Duration) -> Invocation<O> {
-        self.options.timeout = Some(timeout);
+        self.options = self.options.with_timeout(timeout);
         self
     }
 
     /// Resends the identical request up to `retries` times when the device does not answer
     /// (the device runs it once).
     pub fn retries(mut self, retries: u32) -> Invocation<O> {
-        self.options.retries = retries;
+        self.options = self.options.with_retries(retries);
         self
     }
 

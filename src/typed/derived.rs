@@ -21,7 +21,7 @@ use schemars::JsonSchema;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 
 use safething_ir::import;
-use safething_ir::{Definition, Diagnostic, Invalid, IrPath, Rule};
+use safething_ir::{CheckedDefinition, Definition, Diagnostic, Invalid, IrPath, Rule};
 
 pub use safething_ir::DataSchema;
 
@@ -49,12 +49,13 @@ pub trait SafeThing {
     }
 }
 
-/// A definition built by [`DerivedBuilder`], with the problems found converting schemas.
+/// A definition built by [`DerivedBuilder`], with the problems found converting schemas and
+/// the result of its one check.
 #[derive(Clone, Debug)]
 pub struct Derived {
     definition: Definition,
     problems: Vec<Diagnostic>,
-    placeholders: Vec<IrPath>,
+    checked: Result<CheckedDefinition, Invalid>,
 }
 
 impl Derived {
@@ -71,16 +72,45 @@ impl Derived {
     /// The problems, then the definition's validation, without the consequences of the
     /// problems (the empty schemas put in their place). `Ok` carries the warnings.
     pub fn check(&self) -> Result<Vec<Diagnostic>, Invalid> {
-        let mut all = self.problems.clone();
-        all.extend(self.definition.validate().into_iter().filter(|d| {
-            !(d.rule == Rule::IncompleteSchema && self.placeholders.contains(&d.path))
-        }));
-        if all.iter().any(Diagnostic::is_error) {
-            Err(Invalid(all))
-        } else {
-            Ok(all)
+        match &self.checked {
+            Ok(checked) => {
+                let mut all = self.problems.clone();
+                all.extend(checked.warnings().iter().cloned());
+                Ok(all)
+            }
+            Err(invalid) => Err(invalid.clone()),
         }
     }
+
+    /// The checked definition (validated once, when the definition was built), or what
+    /// [`check`](Self::check) reports: the generated device builder takes it as it is.
+    pub fn checked(&self) -> &Result<CheckedDefinition, Invalid> {
+        &self.checked
+    }
+}
+
+/// Checks a derived definition once: the problems converting schemas, then validation without
+/// the consequences of those problems (the empty schemas put in their place).
+fn check_once(
+    definition: &Definition,
+    problems: &[Diagnostic],
+    placeholders: &[IrPath],
+) -> Result<CheckedDefinition, Invalid> {
+    let mut all = problems.to_vec();
+    let validation = if problems.iter().any(Diagnostic::is_error) {
+        definition.validate()
+    } else {
+        match definition.clone().checked() {
+            Ok(checked) => return Ok(checked),
+            Err(Invalid(diagnostics)) => diagnostics,
+        }
+    };
+    all.extend(
+        validation
+            .into_iter()
+            .filter(|d| !(d.rule == Rule::IncompleteSchema && placeholders.contains(&d.path))),
+    );
+    Err(Invalid(all))
 }
 
 /// Completes a derived definition: the part known at compile time (JSON written by the derive)
@@ -180,10 +210,11 @@ impl DerivedBuilder {
             }
         }
         self.definition.types.extend(types);
+        let checked = check_once(&self.definition, &self.problems, &self.placeholders);
         Derived {
             definition: self.definition,
             problems: self.problems,
-            placeholders: self.placeholders,
+            checked,
         }
     }
 }

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use safething_ir::{Definition, Diagnostic, Invalid};
+use safething_ir::{CheckedDefinition, Definition, Invalid};
 
-use crate::device::{Device, DeviceBuilder as RawBuilder, DeviceConfig};
+use crate::device::{Device, DeviceBuilder as RawBuilder, DeviceConfig, WriteError};
 use crate::envelope::Signing;
 use crate::error::Result;
 use crate::identity::{Identity, PublicKey};
@@ -20,30 +20,38 @@ use crate::wire::ActionError;
 /// Builds a typed device handle `D` (e.g. the generated `GardeningDevice`): the same options as
 /// [`crate::device::DeviceBuilder`], with the definition already chosen.
 pub struct DeviceBuilder<D> {
-    raw: RawBuilder,
+    // `Err` when the thing's definition did not pass its check: `build` reports it.
+    raw: std::result::Result<RawBuilder, Invalid>,
     wrap: fn(Device) -> D,
-    invalid: Option<Invalid>,
 }
 
 impl<D> std::fmt::Debug for DeviceBuilder<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.raw.fmt(f)
+        match &self.raw {
+            Ok(raw) => raw.fmt(f),
+            Err(invalid) => f.debug_tuple("DeviceBuilder").field(invalid).finish(),
+        }
     }
 }
 
 impl<D> DeviceBuilder<D> {
     /// A builder of a device of type `definition` with id `id`; `wrap` makes the typed handle.
-    pub fn new(definition: Definition, id: impl Into<String>, wrap: fn(Device) -> D) -> Self {
+    /// `definition` is the generated code's one check of its definition (at first use): when
+    /// it failed, `build()` returns its diagnostics.
+    pub fn new(
+        definition: std::result::Result<CheckedDefinition, Invalid>,
+        id: impl Into<String>,
+        wrap: fn(Device) -> D,
+    ) -> Self {
         DeviceBuilder {
-            raw: Device::builder(definition, id),
+            raw: definition.map(|d| Device::builder(d, id)),
             wrap,
-            invalid: None,
         }
     }
 
     fn map(self, f: impl FnOnce(RawBuilder) -> RawBuilder) -> Self {
         DeviceBuilder {
-            raw: f(self.raw),
+            raw: self.raw.map(f),
             ..self
         }
     }
@@ -98,21 +106,10 @@ impl<D> DeviceBuilder<D> {
         self.map(f)
     }
 
-    /// Makes `build()` fail with `check`'s diagnostics when it is an error: the generated
-    /// builder of a `#[derive(SafeThing)]` thing passes [`Derived::check`](super::Derived::check),
-    /// which knows why a Rust type's schema could not be converted.
-    pub fn checked(mut self, check: std::result::Result<Vec<Diagnostic>, Invalid>) -> Self {
-        self.invalid = check.err();
-        self
-    }
-
-    /// Checks the definition and the id, and builds the device (not yet on the network: call
-    /// its `register`).
+    /// Checks the id and builds the device (not yet on the network: call its `register`);
+    /// fails with the definition's diagnostics when it did not pass its check.
     pub fn build(self) -> Result<D> {
-        if let Some(invalid) = self.invalid {
-            return Err(invalid.into());
-        }
-        Ok((self.wrap)(self.raw.build()?))
+        Ok((self.wrap)(self.raw?.build()?))
     }
 }
 
@@ -155,9 +152,12 @@ pub fn encode_output<T: Serialize>(action: &str, output: &T) -> Result<Value, Ac
 }
 
 /// Decodes a value written to `attribute` for a typed handler.
-pub fn decode_written<T: DeserializeOwned>(attribute: &str, value: Value) -> Result<T, String> {
-    serde_json::from_value(value)
-        .map_err(|e| format!("the value written to `{attribute}` does not fit its Rust type: {e}"))
+pub fn decode_written<T: DeserializeOwned>(attribute: &str, value: Value) -> Result<T, WriteError> {
+    serde_json::from_value(value).map_err(|e| {
+        WriteError::new(format!(
+            "the value written to `{attribute}` does not fit its Rust type: {e}"
+        ))
+    })
 }
 
 /// The answer to an action the typed handler does not know.
@@ -167,9 +167,9 @@ pub fn unknown_action(action: &str) -> BoxFuture<'static, Result<Value, ActionEr
 }
 
 /// The answer to a write the typed handler does not know.
-pub fn unknown_write(attribute: &str) -> BoxFuture<'static, Result<(), String>> {
-    let reason = format!("this device does not accept writes of `{attribute}`");
-    Box::pin(async move { Err(reason) })
+pub fn unknown_write(attribute: &str) -> BoxFuture<'static, Result<(), WriteError>> {
+    let error = WriteError::not_accepted(attribute);
+    Box::pin(async move { Err(error) })
 }
 
 /// Sets a dynamic attribute of `device` to a typed value (see [`Device::set_attribute`]).

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::filter::{CompareOp, Filter as RawFilter};
+use crate::filter::{CompareOp, Filter as RawFilter, FilterError};
 
 /// Values that can be ordered by a filter (`lt`, `le`, `gt`, `ge`): numbers and strings.
 pub trait Ordered: Serialize {}
@@ -36,7 +36,7 @@ impl Ordered for String {}
 /// # let _ = calm;
 /// ```
 pub struct Filter<T> {
-    raw: Result<RawFilter, String>,
+    raw: Result<RawFilter, FilterError>,
     _value: PhantomData<fn(&T)>,
 }
 
@@ -76,15 +76,15 @@ impl<T> Default for Filter<T> {
     }
 }
 
-fn to_json(value: &impl Serialize) -> Result<Value, String> {
-    serde_json::to_value(value).map_err(|e| format!("cannot encode the filter's value: {e}"))
+fn to_json(value: &impl Serialize) -> Result<Value, FilterError> {
+    serde_json::to_value(value).map_err(|e| FilterError::Encode(e.to_string()))
 }
 
 fn compare(
     field: Vec<String>,
     cmp: CompareOp,
     value: &impl Serialize,
-) -> Result<RawFilter, String> {
+) -> Result<RawFilter, FilterError> {
     Ok(RawFilter::Compare {
         field,
         cmp,
@@ -93,7 +93,7 @@ fn compare(
 }
 
 impl<T> Filter<T> {
-    fn from_raw(raw: Result<RawFilter, String>) -> Filter<T> {
+    fn from_raw(raw: Result<RawFilter, FilterError>) -> Filter<T> {
         Filter {
             raw,
             _value: PhantomData,

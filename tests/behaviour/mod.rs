@@ -61,7 +61,7 @@ pub async fn device_with(
     let device_session = net.session().await;
     let counter = Arc::new(AtomicUsize::new(0));
     let cancelled = Arc::new(AtomicUsize::new(0));
-    let mut builder = Device::builder(definition(), id)
+    let mut builder = Device::builder(definition().checked().unwrap(), id)
         .transport_arc(device_session.transport.clone())
         .owner(*owner.public_key())
         .config(config);
@@ -208,9 +208,17 @@ pub async fn description_carries_definition_and_key(net: &impl TestNet) {
         c.describe("nobody-here").await,
         Err(Error::UnknownThing(_))
     ));
+    // A malformed id is no thing to look for: its own error, at once.
     assert!(matches!(
         c.describe("bad/id").await,
-        Err(Error::UnknownThing(_))
+        Err(Error::InvalidThingId(_))
+    ));
+    let session = net.session().await;
+    assert!(matches!(
+        Device::builder(definition().checked().unwrap(), "bad/id")
+            .transport_arc(session.transport.clone())
+            .build(),
+        Err(Error::InvalidThingId(_))
     ));
 }
 
@@ -854,10 +862,7 @@ pub async fn timeouts_are_enforced(net: &impl TestNet) {
         .invoke_with(
             "slow",
             json!(5_000),
-            InvokeOptions {
-                timeout: Some(Duration::from_millis(150)),
-                ..Default::default()
-            },
+            InvokeOptions::default().with_timeout(Duration::from_millis(150)),
         )
         .await
         .expect("invoke");
@@ -885,10 +890,7 @@ pub async fn cancellation_reaches_the_handler(net: &impl TestNet) {
         .invoke_with(
             "slow",
             json!(5_000),
-            InvokeOptions {
-                timeout: Some(Duration::from_secs(5)),
-                ..Default::default()
-            },
+            InvokeOptions::default().with_timeout(Duration::from_secs(5)),
         )
         .await
         .expect("invoke");
@@ -916,19 +918,14 @@ pub async fn cancellation_reaches_the_handler(net: &impl TestNet) {
 }
 
 pub async fn the_queue_is_bounded(net: &impl TestNet) {
-    let config = DeviceConfig {
-        concurrency: 1,
-        queue_capacity: 1,
-        ..DeviceConfig::default()
-    };
+    let config = DeviceConfig::default()
+        .with_concurrency(1)
+        .with_queue_capacity(1);
     let f = device_with(net, "act-queue", config, None).await;
     f.device.publish().await.expect("publish");
     let c = client(net, None).await;
     let thing = connect(&c, "act-queue").await;
-    let opts = InvokeOptions {
-        timeout: Some(Duration::from_secs(5)),
-        ..Default::default()
-    };
+    let opts = InvokeOptions::default().with_timeout(Duration::from_secs(5));
     let running = thing
         .invoke_with("slow", json!(800), opts.clone())
         .await
@@ -1066,10 +1063,7 @@ pub async fn offline_device_fails_requests_in_flight(net: &impl TestNet) {
         .invoke_with(
             "slow",
             json!(5_000),
-            InvokeOptions {
-                timeout: Some(Duration::from_secs(8)),
-                ..Default::default()
-            },
+            InvokeOptions::default().with_timeout(Duration::from_secs(8)),
         )
         .await
         .expect("invoke");

@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     let mut modules = String::new();
     for seed in 0..SYNTHETIC {
-        let definition = synthetic::definition(seed, 10);
+        let definition = synthetic::definition(seed, 10).checked()?;
         let code = safething_codegen::rust::generate(&definition)?;
         let file = format!("synthetic_{seed}.rs");
         safething_codegen::output::write_if_changed(&out_dir.join(&file), &code)?;

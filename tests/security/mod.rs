@@ -99,12 +99,9 @@ async fn party(net: &impl TestNet, id: &str, identity: Identity) -> Party {
 pub async fn world(net: &impl TestNet, id: &str) -> World {
     let device_session = net.session().await;
     let runs = Arc::new(AtomicUsize::new(0));
-    let device = Device::builder(definition(), id)
+    let device = Device::builder(definition().checked().unwrap(), id)
         .transport_arc(device_session.transport.clone())
-        .config(DeviceConfig {
-            claim_ttl: Duration::from_secs(60),
-            ..DeviceConfig::default()
-        })
+        .config(DeviceConfig::default().with_claim_ttl(Duration::from_secs(60)))
         .build()
         .expect("device");
     let mut handlers = Handlers::new();
@@ -475,7 +472,7 @@ pub async fn impostor(net: &impl TestNet) {
     assert_eq!(next.value, json!("genuine"));
     // A rogue device registering under the same id is not the thing the clients know.
     let session = net.session().await;
-    let rogue_device = Device::builder(definition(), w.id.clone())
+    let rogue_device = Device::builder(definition().checked().unwrap(), w.id.clone())
         .transport_arc(session.transport.clone())
         .build()
         .expect("rogue");
@@ -493,12 +490,9 @@ pub async fn impostor(net: &impl TestNet) {
 /// A claim token past its lifetime.
 pub async fn expired_claim_token(net: &impl TestNet) {
     let session = net.session().await;
-    let device = Device::builder(definition(), "m-expired")
+    let device = Device::builder(definition().checked().unwrap(), "m-expired")
         .transport_arc(session.transport.clone())
-        .config(DeviceConfig {
-            claim_ttl: Duration::from_secs(1),
-            ..DeviceConfig::default()
-        })
+        .config(DeviceConfig::default().with_claim_ttl(Duration::from_secs(1)))
         .build()
         .expect("device");
     device.register().await.expect("register");
@@ -527,7 +521,7 @@ pub async fn expired_claim_token(net: &impl TestNet) {
 /// A token used once does not work again, for anyone.
 pub async fn second_claim(net: &impl TestNet) {
     let session = net.session().await;
-    let device = Device::builder(definition(), "m-second")
+    let device = Device::builder(definition().checked().unwrap(), "m-second")
         .transport_arc(session.transport.clone())
         .build()
         .expect("device");
@@ -556,7 +550,7 @@ pub async fn second_claim(net: &impl TestNet) {
 /// Guessing tokens: five wrong ones a minute, then even the right one waits.
 pub async fn wrong_claim_tokens(net: &impl TestNet) {
     let session = net.session().await;
-    let device = Device::builder(definition(), "m-guess")
+    let device = Device::builder(definition().checked().unwrap(), "m-guess")
         .transport_arc(session.transport.clone())
         .build()
         .expect("device");
@@ -593,7 +587,7 @@ pub async fn claim_token_is_not_on_the_wire(net: &impl TestNet) {
         .await
         .expect("tap");
     let session = net.session().await;
-    let device = Device::builder(definition(), "m-claimtap")
+    let device = Device::builder(definition().checked().unwrap(), "m-claimtap")
         .transport_arc(session.transport.clone())
         .build()
         .expect("device");
@@ -757,13 +751,10 @@ pub async fn revoked_member_cannot_decrypt(net: &impl TestNet) {
 pub async fn worn_keys_are_replaced(net: &impl TestNet) {
     let session = net.session().await;
     let owner = Identity::generate().expect("id");
-    let device = Device::builder(definition(), "m-wear")
+    let device = Device::builder(definition().checked().unwrap(), "m-wear")
         .transport_arc(session.transport.clone())
         .owner(*owner.public_key())
-        .config(DeviceConfig {
-            key_wear_limit: 3,
-            ..DeviceConfig::default()
-        })
+        .config(DeviceConfig::default().with_key_wear_limit(3))
         .build()
         .expect("device");
     device.register().await.expect("register");
@@ -869,7 +860,7 @@ pub fn forge(
 /// gets nothing, and Alice claims afterwards.
 pub async fn attack_resigned_claim(net: &impl TestNet) {
     let session = net.session().await;
-    let device = Device::builder(definition(), "m-hijack")
+    let device = Device::builder(definition().checked().unwrap(), "m-hijack")
         .transport_arc(session.transport.clone())
         .build()
         .expect("device");
@@ -939,7 +930,7 @@ pub async fn attack_replay_after_restart(net: &impl TestNet) {
     let runs = Arc::new(AtomicUsize::new(0));
     let writes = Arc::new(AtomicUsize::new(0));
     let start = |session: Arc<dyn safething::transport::Transport>| {
-        let device = Device::builder(definition(), id)
+        let device = Device::builder(definition().checked().unwrap(), id)
             .transport_arc(session)
             .identity(identity.clone())
             .owner(*owner_id.public_key())
@@ -1461,7 +1452,7 @@ async fn device_with_state(
     owner: &Identity,
 ) -> safething::Result<Device> {
     let session = net.session().await;
-    let device = Device::builder(definition(), id)
+    let device = Device::builder(definition().checked().unwrap(), id)
         .transport_arc(session.transport)
         .identity(Identity::generate().expect("id"))
         .owner(*owner.public_key())
@@ -1553,7 +1544,7 @@ async fn console(net: &impl TestNet, known: &std::path::Path) -> safething::Resu
 /// A registered device `id` with `identity`.
 async fn device_as(net: &impl TestNet, id: &str, identity: Identity) -> Device {
     let session = net.session().await;
-    let device = Device::builder(definition(), id)
+    let device = Device::builder(definition().checked().unwrap(), id)
         .transport_arc(session.transport)
         .identity(identity)
         .build()

@@ -17,14 +17,29 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
     let rt = cx.rt;
     let (device, handler, client) = (&cx.device, &cx.handler, &cx.client);
     let def = cx.def();
-    let definition = match &cx.model.embed {
-        Embed::Json(json) => quote! {
-            const JSON: &str = #json;
-            static DEFINITION: ::std::sync::LazyLock<#rt::ir::Definition> =
-                ::std::sync::LazyLock::new(|| #rt::typed::parse_definition(JSON));
-            &DEFINITION
-        },
-        Embed::Expr(expr) => quote! { #expr },
+    let checked_type = quote! {
+        ::core::result::Result<#rt::ir::CheckedDefinition, #rt::ir::Invalid>
+    };
+    let (definition, checked) = match &cx.model.embed {
+        Embed::Json(json) => (
+            quote! {
+                const JSON: &str = #json;
+                static DEFINITION: ::std::sync::LazyLock<#rt::ir::Definition> =
+                    ::std::sync::LazyLock::new(|| #rt::typed::parse_definition(JSON));
+                &DEFINITION
+            },
+            quote! {
+                static CHECKED: ::std::sync::LazyLock<#checked_type> =
+                    ::std::sync::LazyLock::new(|| {
+                        #rt::ir::Definition::checked(#device::definition().clone())
+                    });
+                &CHECKED
+            },
+        ),
+        Embed::Expr {
+            definition,
+            checked,
+        } => (quote! { #definition }, quote! { #checked }),
     };
 
     let mut methods = Vec::new();
@@ -74,11 +89,6 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
 
     let serve = serve_body(cx)?;
     let vis = &cx.model.vis;
-    let checked = cx
-        .model
-        .check
-        .as_ref()
-        .map(|check| quote!(.checked(#check)));
     let allows = type_allows(device);
     let mut paragraphs = Vec::new();
     paragraphs.extend(def.thing.title.iter().map(|t| doc_text(t)));
@@ -104,12 +114,17 @@ pub(crate) fn device(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
                 #definition
             }
 
+            // Checked once, at first use: every builder takes the result as it is.
+            fn checked_definition() -> &'static #checked_type {
+                #checked
+            }
+
             /// Starts building a device with id `id` (at least 5 characters): set its
             /// transport and owner, then `build()`.
             pub fn builder(
                 id: impl ::core::convert::Into<::std::string::String>,
             ) -> #rt::typed::DeviceBuilder<Self> {
-                #rt::typed::DeviceBuilder::new(Self::definition().clone(), id, |device| Self { device }) #checked
+                #rt::typed::DeviceBuilder::new(Self::checked_definition().clone(), id, |device| Self { device })
             }
 
             /// Wraps an untyped device, which must serve exactly this definition.

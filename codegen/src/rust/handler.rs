@@ -76,7 +76,7 @@ pub(crate) fn handler_trait(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         let ty = cx.attribute(name)?;
         let mut paragraphs = vec![format!(
             "Decides a client's write of attribute `{name}`: `Ok` accepts it (the device sets \
-             and publishes the value), `Err(reason)` rejects it."
+             and publishes the value), `Err` rejects it with a reason (`Err(\"too wet\".into())`)."
         )];
         paragraphs.extend(schema_docs(&attribute.schema));
         paragraphs.push(access_doc(&attribute.access));
@@ -86,7 +86,7 @@ pub(crate) fn handler_trait(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
             #allows
             fn #method(&self, value: #ty, ctx: #rt::device::WriteContext)
                 -> impl ::core::future::Future<
-                    Output = ::core::result::Result<(), ::std::string::String>,
+                    Output = ::core::result::Result<(), #rt::device::WriteError>,
                 > + ::core::marker::Send;
         });
     }
@@ -210,7 +210,7 @@ pub(crate) fn serve_body(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
                 attribute: &str,
                 value: #value,
                 ctx: #rt::device::WriteContext,
-            ) -> #box_future<'static, ::core::result::Result<(), ::std::string::String>> {
+            ) -> #box_future<'static, ::core::result::Result<(), #rt::device::WriteError>> {
                 let handler = ::std::sync::Arc::clone(&self.0);
                 match attribute {
                     #(#arms)*

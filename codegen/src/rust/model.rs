@@ -28,11 +28,19 @@ pub struct Payloads {
 
 /// How the generated code gets hold of the definition it serves.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Embed {
     /// The definition as JSON text, embedded and parsed once, at first use.
     Json(String),
-    /// A Rust expression of type `&'static safething::ir::Definition`.
-    Expr(TokenStream),
+    /// Rust expressions: `definition` of type `&'static safething::ir::Definition`, and
+    /// `checked` of type `&'static Result<CheckedDefinition, Invalid>` (its one check, which the
+    /// device builder takes as it is).
+    Expr {
+        /// The definition.
+        definition: TokenStream,
+        /// The result of checking it.
+        checked: TokenStream,
+    },
 }
 
 /// Everything the service generator works from. Build one with [`ServiceModel::new`] and adjust
@@ -52,10 +60,6 @@ pub struct ServiceModel<'a> {
     /// Visibility of the device handle, the handler trait and the client (default `pub`; the
     /// derive gives them the struct's).
     pub vis: TokenStream,
-    /// An expression of type `Result<Vec<Diagnostic>, Invalid>` that the device builder checks
-    /// before the runtime validates the definition: the derive passes `Derived::check`, which
-    /// reports payload types whose JSON Schema could not be converted. `None` by default.
-    pub check: Option<TokenStream>,
 }
 
 impl<'a> ServiceModel<'a> {
@@ -69,7 +73,6 @@ impl<'a> ServiceModel<'a> {
             runtime: quote!(::safething),
             names: ThingTypeNames::new(&definition.thing.name),
             vis: quote!(pub),
-            check: None,
         }
     }
 }

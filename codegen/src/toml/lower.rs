@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use safething_ir::{
     Access, Action, Attribute, AttributeKind, DataSchema, Definition, Diagnostic, Event, IrPath,
-    Rule, SchemaType, ThingInfo, Timeout,
+    Rule, SchemaType, ThingInfo, Timeout, UnknownAccess,
 };
 use serde_json::{Map, Number, Value};
 use toml::Spanned;
@@ -607,8 +607,14 @@ impl Lowerer {
 
     fn access(&mut self, v: &Val<'_>, kp: &IrPath) -> Access {
         match v.get_ref() {
-            // Unknown spellings are kept: validation reports them with the list of access types.
-            DeValue::String(s) => Access::parse(s),
+            DeValue::String(s) => match s.parse::<Access>() {
+                Ok(access) => access,
+                Err(e) => {
+                    let help = Some(UnknownAccess::HELP.to_owned());
+                    self.report(Rule::UnknownAccess, kp, v.span(), e.to_string(), help);
+                    Access::default()
+                }
+            },
             _ => {
                 let help =
                     "write one of `\"all\"`, `\"group\"`, `\"owner\"`, `\"thing\"`".to_owned();

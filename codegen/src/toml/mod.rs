@@ -8,7 +8,9 @@ mod source_map;
 
 use std::ops::Range;
 
-use safething_ir::{Definition, Diagnostic, LimitExceeded, Limits, Rule};
+use safething_ir::{
+    CheckedDefinition, Definition, Diagnostic, Invalid, LimitExceeded, Limits, Rule,
+};
 use toml::de::DeTable;
 
 pub use lower::Problem;
@@ -24,6 +26,9 @@ pub struct Parsed {
     pub source_map: SourceMap,
     /// Every problem (syntax, unknown keys, wrong types, validation), in source order.
     pub problems: Vec<Problem>,
+    /// The definition as validated, when validation found no error (there may still be errors
+    /// of the front end in [`Parsed::problems`]).
+    pub checked: Option<CheckedDefinition>,
 }
 
 impl Parsed {
@@ -44,6 +49,7 @@ pub fn parse(source: &str) -> Parsed {
                 diagnostic: too_large(e),
                 span: 0..0,
             }],
+            checked: None,
         };
     }
     let (root, errors) = DeTable::parse_recoverable(source);
@@ -60,11 +66,21 @@ pub fn parse(source: &str) -> Parsed {
         .collect();
     let syntax_ok = problems.is_empty();
     let lowering = lower::lower(root.get_ref(), syntax_ok);
+    let mut checked = None;
     // After a syntax error the parser's recovery guesses at the structure (a key of a broken
     // header lands at the top level, ...): only the syntax errors are worth reading then.
     if syntax_ok {
         problems.extend(lowering.problems);
-        for diagnostic in lowering.definition.validate() {
+        // Validation runs once: its result is the checked definition, or the diagnostics.
+        let diagnostics = match lowering.definition.clone().checked() {
+            Ok(c) => {
+                let warnings = c.warnings().to_vec();
+                checked = Some(c);
+                warnings
+            }
+            Err(Invalid(diagnostics)) => diagnostics,
+        };
+        for diagnostic in diagnostics {
             if lowering.poisoned.contains(&diagnostic.path) {
                 continue;
             }
@@ -84,6 +100,7 @@ pub fn parse(source: &str) -> Parsed {
         definition: lowering.definition,
         source_map: lowering.source_map,
         problems,
+        checked,
     }
 }
 

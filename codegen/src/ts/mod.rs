@@ -25,7 +25,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig
 use serde::Serialize;
 
 use safething_ir::naming::{ThingTypeNames, snake_from_pascal};
-use safething_ir::{Access, AttributeKind, Definition, Invalid, IrPath};
+use safething_ir::{Access, AttributeKind, CheckedDefinition, Definition, IrPath};
 
 use types::{TsTypes, TypeView};
 
@@ -37,9 +37,8 @@ pub const RUNTIME_DIR: &str = "safething";
 
 /// Why TypeScript could not be generated.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum GenError {
-    /// The definition does not pass validation.
-    Invalid(Invalid),
     /// Something the generator cannot express.
     Unsupported(String),
     /// A template failed to render: a bug in the generator or its templates.
@@ -49,7 +48,6 @@ pub enum GenError {
 impl fmt::Display for GenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GenError::Invalid(invalid) => write!(f, "invalid definition: {invalid}"),
             GenError::Unsupported(m) => write!(f, "cannot generate TypeScript: {m}"),
             GenError::Template(m) => write!(f, "TypeScript template failed (a generator bug): {m}"),
         }
@@ -287,9 +285,9 @@ fn thing_view(definition: &Definition) -> Result<ThingView, GenError> {
 }
 
 /// The TypeScript module of one thing (`<thing_snake>.ts`): its payload types and its client
-/// class. Validates the definition first.
-pub fn generate(definition: &Definition) -> Result<String, GenError> {
-    definition.check().map_err(GenError::Invalid)?;
+/// class.
+pub fn generate(definition: &CheckedDefinition) -> Result<String, GenError> {
+    let definition = definition.definition();
     let view = thing_view(definition)?;
     let env = environment()?;
     let template = env.get_template("thing.ts").map_err(template_error)?;
@@ -301,7 +299,9 @@ pub fn generate(definition: &Definition) -> Result<String, GenError> {
 /// Every file of an output directory for `definitions`, by relative path (`/`-separated):
 /// one module per thing, the runtime under `safething/`, and `tsconfig.json`. Fails when two
 /// things would share a module name.
-pub fn generate_dir(definitions: &[&Definition]) -> Result<BTreeMap<String, String>, GenError> {
+pub fn generate_dir(
+    definitions: &[&CheckedDefinition],
+) -> Result<BTreeMap<String, String>, GenError> {
     let mut files = BTreeMap::new();
     for definition in definitions {
         let file = format!("{}.ts", module_name(definition));

@@ -7,7 +7,7 @@
 mod out;
 
 use futures::StreamExt;
-use safething::device::{ActionContext, WriteContext};
+use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::ActionError;
@@ -62,11 +62,11 @@ impl GardeningDeviceHandler for Valve {
         self.set(ValveState::Closed).await.map(|_| ())
     }
 
-    async fn write_target_level(&self, value: f64, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_target_level(&self, value: f64, _ctx: WriteContext) -> Result<(), WriteError> {
         if value <= 80.0 {
             Ok(())
         } else {
-            Err(format!("{value}% would drown the plants"))
+            Err(format!("{value}% would drown the plants").into())
         }
     }
 }

@@ -24,7 +24,7 @@ use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use safething::Identity;
 use safething::device::{Device, Handlers};
 use safething::envelope::{Binding, Kind, Sealer, Signing};
-use safething::ir::Definition;
+use safething::ir::CheckedDefinition;
 use safething::transport::memory::MemoryNetwork;
 use safething::transport::{
     CHANNEL_CAPACITY, Guard, Liveliness, LivelinessWatch, Publishing, Queryable, Receiver, Replies,
@@ -41,7 +41,7 @@ pub async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
-pub fn gardening() -> Definition {
+pub fn gardening() -> CheckedDefinition {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/things/gardening_device.toml"

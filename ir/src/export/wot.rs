@@ -139,7 +139,7 @@ fn context() -> Value {
 fn body(def: &Definition, doc: &mut Map<String, Value>) {
     doc.insert("safething:thingType".into(), json!(def.thing.name));
 
-    let public = |access: &Access| !matches!(access, Access::Thing | Access::Unknown(_));
+    let public = |access: &Access| *access != Access::Thing;
     let mut used = BTreeSet::new();
     let mut c = Converter::new(&def.types, Style::Wot);
 

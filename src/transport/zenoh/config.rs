@@ -52,6 +52,7 @@ pub const PROTOCOLS: &[&str] = &["tcp", "unixsock-stream"];
 
 /// What a session is in the Zenoh network.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Mode {
     /// Talks directly to other peers; routes nothing for others (the default).
     #[default]
@@ -97,6 +98,7 @@ impl FromStr for Mode {
 
 /// A configuration that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// An endpoint that is not `<protocol>/<address>` with a protocol this build supports.
     #[error("invalid endpoint `{endpoint}`: {reason}")]

@@ -2,7 +2,7 @@
 //! broker, or through Zenoh routers when a deployment spans sites.
 //!
 //! ```no_run
-//! # async fn demo(definition: safething::ir::Definition) -> safething::Result<()> {
+//! # async fn demo(definition: safething::ir::CheckedDefinition) -> safething::Result<()> {
 //! use safething::transport::zenoh::{ZenohConfig, ZenohTransport};
 //! use safething::Device;
 //!

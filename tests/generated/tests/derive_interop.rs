@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use futures::StreamExt;
-use safething::device::{ActionContext, WriteContext};
+use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::ActionError;
@@ -45,7 +45,7 @@ impl twin::GardenHandler for DerivedValve {
         Ok(())
     }
 
-    async fn write_target_level(&self, value: f64, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_target_level(&self, value: f64, _ctx: WriteContext) -> Result<(), WriteError> {
         if value <= 80.0 {
             Ok(())
         } else {
@@ -71,7 +71,7 @@ impl toml::GardeningDeviceHandler for TomlValve {
         Ok(())
     }
 
-    async fn write_target_level(&self, _value: f64, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_target_level(&self, _value: f64, _ctx: WriteContext) -> Result<(), WriteError> {
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use futures::StreamExt;
-use safething::device::{ActionContext, WriteContext};
+use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::{ActionError, ActionState};
@@ -60,11 +60,11 @@ impl GardeningDeviceHandler for Garden {
             .map_err(|e| ActionError::new("device", e.to_string()))
     }
 
-    async fn write_target_level(&self, value: f64, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_target_level(&self, value: f64, _ctx: WriteContext) -> Result<(), WriteError> {
         if value <= 80.0 {
             Ok(())
         } else {
-            Err(format!("{value}% would drown the plants"))
+            Err(format!("{value}% would drown the plants").into())
         }
     }
 }
@@ -328,14 +328,18 @@ impl keywords::OptionHandler for Keywords {
         }
     }
 
-    async fn write_type(&self, value: keywords::String, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_type(
+        &self,
+        value: keywords::String,
+        _ctx: WriteContext,
+    ) -> Result<(), WriteError> {
         match value {
             keywords::String::Empty => Err("empty".into()),
             _ => Ok(()),
         }
     }
 
-    async fn write_as_ref(&self, _value: u32, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_as_ref(&self, _value: u32, _ctx: WriteContext) -> Result<(), WriteError> {
         Ok(())
     }
 }

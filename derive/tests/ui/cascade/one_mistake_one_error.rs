@@ -1,6 +1,6 @@
 use safething::SafeThing;
 
-use safething::device::{ActionContext, WriteContext};
+use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::wire::ActionError;
 
 #[derive(SafeThing)]
@@ -16,7 +16,7 @@ impl LampHandler for Driver {
     async fn fade(&self, _input: u8, _ctx: ActionContext) -> Result<(), ActionError> {
         Ok(())
     }
-    async fn write_level(&self, _value: u8, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_level(&self, _value: u8, _ctx: WriteContext) -> Result<(), WriteError> {
         Ok(())
     }
 }

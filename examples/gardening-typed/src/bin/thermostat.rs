@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use safething::device::{ActionContext, WriteContext};
+use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::ActionError;
@@ -41,7 +41,7 @@ impl ThermostatHandler for Room {
         Ok(())
     }
 
-    async fn write_mode(&self, value: Mode, _ctx: WriteContext) -> Result<(), String> {
+    async fn write_mode(&self, value: Mode, _ctx: WriteContext) -> Result<(), WriteError> {
         println!("thermostat: mode {}", value.as_str());
         Ok(())
     }
@@ -50,7 +50,7 @@ impl ThermostatHandler for Room {
         &self,
         value: Setpoint,
         _ctx: WriteContext,
-    ) -> Result<(), String> {
+    ) -> Result<(), WriteError> {
         if value > 26.0 {
             Err("above 26 °C only in boost mode".into())
         } else {
