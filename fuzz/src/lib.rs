@@ -244,7 +244,8 @@ mod tests {
             .find(|(name, _)| name.ends_with("thermostat-bare.json"))
             .unwrap();
         let mut d: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        d["definition"]["attributes"]["temperature"]["access"] = "nobody".into();
+        // A reference to a type the definition does not have: it reads, the check refuses it.
+        d["definition"]["attributes"]["mode"]["ref"] = "Nowhere".into();
         let body = serde_json::to_vec(&d).unwrap();
         assert_eq!(description(&body), Reached::Decoded);
     }
