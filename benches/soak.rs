@@ -38,7 +38,10 @@ fn env_u64(name: &str, default: u64) -> u64 {
 fn definition() -> safething::ir::Definition {
     serde_json::from_value(json!({
         "thing": {"name": "SoakThing", "version": "1.0.0"},
-        "events": {"tick": {"data": {"type": "integer", "minimum": 0}, "access": "all"}}
+        "events": {
+            "tick": {"data": {"type": "integer", "minimum": 0}, "access": "all"},
+            "warmup": {"access": "all"}
+        }
     }))
     .expect("the soak definition parses")
 }
@@ -110,7 +113,19 @@ async fn device() {
     device.register().await.expect("register");
     device.publish().await.expect("publish");
     say("ready");
-    assert_eq!(commands.recv().await.as_deref(), Some("go"));
+    // Until the flood starts, a warm-up event every 10 ms: a watcher is ready once one reached
+    // it, so the flood is not measured against subscriptions still on their way.
+    loop {
+        tokio::select! {
+            command = commands.recv() => {
+                assert_eq!(command.as_deref(), Some("go"));
+                break;
+            }
+            () = tokio::time::sleep(Duration::from_millis(10)) => {
+                device.emit_event("warmup", serde_json::Value::Null).await.expect("warm-up");
+            }
+        }
+    }
     say(&format!("rss_start {}", rss_kib()));
     let total = rate * secs;
     let started = Instant::now();
@@ -165,11 +180,18 @@ async fn watcher() {
         .subscribe("tick", Filter::any())
         .await
         .expect("subscribe");
+    let mut warmup = thing
+        .subscribe("warmup", Filter::any())
+        .await
+        .expect("subscribe");
+    let _ = warmup.next().await;
+    drop(warmup);
     say("ready");
     assert_eq!(commands.recv().await.as_deref(), Some("go"));
     say(&format!("rss_start {}", rss_kib()));
     let (mut delivered, mut out_of_order, mut duplicates, mut errors) = (0u64, 0u64, 0u64, 0u64);
     let mut next = 0u64;
+    let mut first = None;
     let mut seen_late = std::collections::BTreeSet::new();
     let mut draining: Option<tokio::time::Instant> = None;
     loop {
@@ -181,6 +203,7 @@ async fn watcher() {
                 let Ok(notification) = item else { errors += 1; continue };
                 let Some(seq) = notification.data.as_u64() else { errors += 1; continue };
                 delivered += 1;
+                first.get_or_insert(seq);
                 if seq >= next {
                     next = seq + 1;
                 } else if seen_late.insert(seq) {
@@ -198,7 +221,8 @@ async fn watcher() {
         }
     }
     say(&format!(
-        "delivered {delivered} {out_of_order} {duplicates} {errors} {next}"
+        "delivered {delivered} {out_of_order} {duplicates} {errors} {}",
+        first.unwrap_or(0)
     ));
     say(&format!("rss_end {}", rss_kib()));
 }
@@ -306,17 +330,18 @@ fn lead() {
         w.tell("drain");
         let got = w.expect("delivered");
         let end = number(&w.expect("rss_end"), 0);
-        let (delivered, out_of_order, duplicates, errors) = (
+        let (delivered, out_of_order, duplicates, errors, first) = (
             number(&got, 0),
             number(&got, 1),
             number(&got, 2),
             number(&got, 3),
+            number(&got, 4),
         );
         let lost = sent_ok.saturating_sub(delivered - duplicates);
         all_good &= lost == 0 && out_of_order == 0 && duplicates == 0 && errors == 0;
         println!(
             "{}: delivered {delivered}, lost {lost}, out of order {out_of_order}, duplicates \
-             {duplicates}, unreadable {errors}; RSS {} -> {} MiB",
+             {duplicates}, unreadable {errors}, first seq {first}; RSS {} -> {} MiB",
             w.name,
             mib(start),
             mib(end)
