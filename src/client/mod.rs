@@ -54,6 +54,7 @@ pub struct ClientConfig {
     discovery_timeout: Duration,
     signing: Signing,
     freshness: Duration,
+    max_discovered: usize,
 }
 
 impl Default for ClientConfig {
@@ -63,6 +64,7 @@ impl Default for ClientConfig {
             discovery_timeout: Duration::from_secs(1),
             signing: Signing::Signed,
             freshness: Verifier::DEFAULT_WINDOW,
+            max_discovered: 4096,
         }
     }
 }
@@ -113,6 +115,19 @@ impl ClientConfig {
     #[must_use]
     pub fn with_freshness(mut self, freshness: Duration) -> Self {
         self.freshness = freshness;
+        self
+    }
+
+    /// The most things one discovery reports (default 4096): whoever answers a discovery query
+    /// decides how many answers there are, so the client decides how many it keeps.
+    pub fn max_discovered(&self) -> usize {
+        self.max_discovered
+    }
+
+    /// Sets [`max_discovered`](Self::max_discovered) (at least 1).
+    #[must_use]
+    pub fn with_max_discovered(mut self, things: usize) -> Self {
+        self.max_discovered = things.max(1);
         self
     }
 }
@@ -306,36 +321,34 @@ impl Client {
             .transport
             .query(keys::ALL_DESCRIPTIONS, None, inner.config.discovery_timeout)
             .await?;
-        let mut found: BTreeMap<ThingId, Description> = BTreeMap::new();
+        // Summaries, not descriptions: a description may hold a definition of a megabyte, and
+        // nothing here needs more than its first lines.
+        let mut found: BTreeMap<ThingId, (u64, ThingSummary)> = BTreeMap::new();
+        let mut refused = 0usize;
         while let Some(reply) = replies.recv().await {
             let Reply::Ok(sample) = reply else { continue };
             match inner.open_description(&sample.key, &sample.payload) {
                 Ok(d) => {
-                    if found.get(&d.id).is_none_or(|old| old.revision < d.revision) {
-                        found.insert(d.id.clone(), d);
+                    let newer = found.get(&d.id).is_none_or(|(seen, _)| *seen < d.revision);
+                    let room =
+                        found.len() < inner.config.max_discovered || found.contains_key(&d.id);
+                    if newer && room {
+                        found.insert(d.id.clone(), (d.revision, summary(d)));
+                    } else if !room {
+                        refused += 1;
                     }
                 }
                 Err(e) => tracing::debug!(key = %sample.key, error = %e, "ignored a description"),
             }
         }
-        Ok(found
-            .into_values()
-            .map(|d| ThingSummary {
-                online: true,
-                name: d.definition.thing.name.clone(),
-                title: d
-                    .definition
-                    .thing
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| d.definition.thing.name.clone()),
-                version: d.definition.thing.version.clone(),
-                state: d.state,
-                key: d.thing_key,
-                owner: d.owner,
-                id: d.id,
-            })
-            .collect())
+        if refused > 0 {
+            tracing::warn!(
+                kept = found.len(),
+                refused,
+                "discovery found more things than ClientConfig::max_discovered; the rest are left out"
+            );
+        }
+        Ok(found.into_values().map(|(_, summary)| summary).collect())
     }
 
     /// Fetches and verifies a thing's description.
@@ -422,6 +435,21 @@ fn check_description_size(len: usize) -> Result<()> {
             .with_help("a description carries a definition of at most 1 MiB and the thing's keys"),
         ]))
     })
+}
+
+/// What discovery reports of a description.
+fn summary(d: Description) -> ThingSummary {
+    let thing = &d.definition.thing;
+    ThingSummary {
+        online: true,
+        name: thing.name.clone(),
+        title: thing.title.clone().unwrap_or_else(|| thing.name.clone()),
+        version: thing.version.clone(),
+        state: d.state,
+        key: d.thing_key,
+        owner: d.owner,
+        id: d.id,
+    }
 }
 
 impl ClientInner {

@@ -808,6 +808,7 @@ macro_rules! security_suite {
             attack_reordered_updates, attack_dropped_messages, attack_v1_messages,
             unsaved_owner_operations_do_not_happen, attack_readable_state_file,
             attack_impostor_after_first_contact, attack_impostor_answering_a_claim_uri,
+            attack_discovery_flood,
         );
     };
     (@tests $net:expr; $($name:ident),* $(,)?) => {
@@ -1651,4 +1652,40 @@ pub async fn attack_impostor_answering_a_claim_uri(net: &impl TestNet) {
     };
     assert!(matches!(refused, Error::KeyChanged(_)), "{refused}");
     impostor.shutdown().await;
+}
+
+/// Whoever answers discovery decides how many answers there are: the client keeps at most
+/// `max_discovered` things, and keeps working.
+pub async fn attack_discovery_flood(net: &impl TestNet) {
+    let mut devices = Vec::new();
+    for i in 0..4 {
+        devices.push(
+            device_as(
+                net,
+                &format!("m-flood-{i}"),
+                Identity::generate().expect("id"),
+            )
+            .await,
+        );
+    }
+    tokio::time::sleep(net.settle()).await;
+    let session = net.session().await;
+    let client = Client::builder()
+        .transport_arc(session.transport)
+        .config(
+            safething::client::ClientConfig::default()
+                .with_max_discovered(2)
+                .with_discovery_timeout(PATIENCE),
+        )
+        .build()
+        .await
+        .expect("client");
+    let found = client.discover().await.expect("discovery");
+    // Four things answered; the client kept two.
+    assert_eq!(found.len(), 2, "{found:?}");
+    // Still usable: a thing met by id is reached whatever discovery kept.
+    connect(&client, "m-flood-3").await;
+    for device in devices {
+        device.shutdown().await;
+    }
 }
