@@ -93,3 +93,54 @@ access = "group"
     }
     assert!(text.contains("left \\| right<br>second line<br><br>third \\| line"));
 }
+
+/// The method names in a reference's code blocks of `language` (`name.method(`).
+fn methods_in(text: &str, language: &str) -> Vec<String> {
+    let fence = format!("```{language}");
+    let mut inside = false;
+    let mut methods = Vec::new();
+    for line in text.lines() {
+        if line == fence {
+            inside = true;
+        } else if line == "```" {
+            inside = false;
+        } else if inside {
+            let call = line
+                .split_once('.')
+                .and_then(|(_, rest)| rest.split_once('('))
+                .map(|(method, _)| method.to_owned());
+            methods.extend(call);
+        }
+    }
+    methods
+}
+
+#[test]
+fn the_reference_names_the_methods_the_generators_write() {
+    let mut files = toml_files("examples/things");
+    files.extend(toml_files("codegen/tests/fixtures"));
+    files.extend(toml_files("codegen/tests/fixtures-ts"));
+    for file in files {
+        let definition = load(&file);
+        let text = safething_codegen::reference::generate(&definition).unwrap();
+        let rust = safething_codegen::rust::generate(&definition).unwrap();
+        let ts = safething_codegen::ts::generate(&definition).unwrap();
+        let rust_methods = methods_in(&text, "rust");
+        assert!(!rust_methods.is_empty(), "{file}");
+        for m in rust_methods {
+            assert!(
+                rust.contains(&format!("pub fn {m}("))
+                    || rust.contains(&format!("pub async fn {m}(")),
+                "{file}: the Rust client has no method `{m}`"
+            );
+        }
+        let ts_methods = methods_in(&text, "ts");
+        assert!(!ts_methods.is_empty(), "{file}");
+        for m in ts_methods {
+            assert!(
+                ts.contains(&format!("\n  {m}(")),
+                "{file}: the TypeScript client has no method `{m}`"
+            );
+        }
+    }
+}
