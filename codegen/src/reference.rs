@@ -162,6 +162,15 @@ struct TypeView {
     range: String,
     about: String,
     fields: Vec<FieldView>,
+    alternatives: Vec<AlternativeView>,
+}
+
+/// One alternative of a `oneOf` type, with its properties.
+#[derive(Debug, Serialize)]
+struct AlternativeView {
+    ty: String,
+    about: String,
+    fields: Vec<FieldView>,
 }
 
 /// Everything the template needs.
@@ -246,7 +255,13 @@ fn type_text(schema: &DataSchema) -> String {
         return format!("one of {}", values.join(", "));
     }
     if let Some(alternatives) = &schema.one_of {
-        let alternatives: Vec<String> = alternatives.iter().map(type_text).collect();
+        let alternatives: Vec<String> = alternatives
+            .iter()
+            .map(|a| match &a.title {
+                Some(title) => format!("{} ({})", type_text(a), one_line(title)),
+                None => type_text(a),
+            })
+            .collect();
         return format!("one of: {}", alternatives.join("; "));
     }
     let base = match schema.ty {
@@ -511,6 +526,16 @@ fn thing_view(def: &Definition) -> ThingView {
             range: range_text(def, s),
             about: about(s.title.as_ref(), s.description.as_ref()),
             fields: fields(def, Some(s)),
+            alternatives: s
+                .one_of
+                .iter()
+                .flatten()
+                .map(|a| AlternativeView {
+                    ty: type_text(a),
+                    about: about(a.title.as_ref(), a.description.as_ref()),
+                    fields: fields(def, Some(a)),
+                })
+                .collect(),
         })
         .collect();
     let type_names = ThingTypeNames::new(&def.thing.name);
