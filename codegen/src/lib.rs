@@ -26,6 +26,8 @@ pub mod docs;
 #[cfg(feature = "toml")]
 mod load;
 pub mod output;
+#[cfg(feature = "ts")]
+pub mod reference;
 #[cfg(feature = "toml")]
 mod report;
 pub mod rust;

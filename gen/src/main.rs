@@ -18,7 +18,8 @@ use safething_ir::ThingId;
 use safething_ir::naming::snake_from_pascal;
 
 /// Validate SAFEthing thing definitions (TOML), generate typed Rust modules and TypeScript
-/// clients from them, and export them as JSON Schemas and W3C WoT Thing Models / Thing Descriptions.
+/// clients from them, write Markdown references, and export them as JSON Schemas and W3C WoT
+/// Thing Models / Thing Descriptions.
 ///
 /// Errors are printed as `file:line:col: error[rule]: message` with the offending source.
 /// Exit status: 0 success, 1 invalid input, 2 usage error.
@@ -74,6 +75,24 @@ enum Command {
     ///
     /// Example: safething-gen ts things/*.toml -o web/src/things/
     Ts {
+        /// Thing definition files (TOML).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        out_dir: PathBuf,
+    },
+    /// Write a Markdown reference per thing: its affordances, data types and how to use them.
+    ///
+    /// Writes `<name>.md` into DIR for each definition (`GardeningDevice` ->
+    /// `gardening_device.md`): what the thing is, a table per affordance kind (type, unit,
+    /// range, access, writable, history, timeout), the named data types, and how to use each
+    /// affordance from the `safething` CLI, the generated Rust client and the generated
+    /// TypeScript client. Files whose content is unchanged are not touched. Nothing is written
+    /// if any definition is invalid.
+    ///
+    /// Example: safething-gen docs things/*.toml -o docs/things/
+    Docs {
         /// Thing definition files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -212,6 +231,23 @@ fn run(command: Command, color: bool) -> Result<(), Failed> {
             };
             for (relative, text) in generated {
                 write(&out_dir.join(relative), &text)?;
+            }
+            Ok(())
+        }
+        Command::Docs { files, out_dir } => {
+            let loaded = load_all(&files, color)?;
+            let mut generated = Vec::new();
+            for (path, l) in outputs(&loaded, &out_dir, "md")? {
+                match safething_codegen::reference::generate(&l.definition) {
+                    Ok(text) => generated.push((path, text)),
+                    Err(e) => {
+                        fail(&format!("{}: {e}", l.source.name));
+                        return Err(Failed);
+                    }
+                }
+            }
+            for (path, text) in generated {
+                write(&path, &text)?;
             }
             Ok(())
         }

@@ -110,7 +110,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_is_there_for_every_subcommand() {
-    for sub in ["check", "rust", "schema", "td", "tm"] {
+    for sub in ["check", "rust", "docs", "schema", "td", "tm"] {
         let out = gen_cmd(&[sub, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
@@ -331,4 +331,60 @@ fn a_closed_stdout_ends_quietly() {
         assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn docs_writes_one_reference_per_definition_only_when_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("reference");
+    let out_arg = out_dir.to_str().unwrap();
+    let files = toml_files("examples/things");
+    let mut args = vec!["docs"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["-o", out_arg]);
+    let out = gen_cmd(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut written: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "gardening_controller.md",
+            "gardening_device.md",
+            "printer.md",
+            "thermostat.md"
+        ]
+    );
+    let text = std::fs::read_to_string(out_dir.join("thermostat.md")).unwrap();
+    assert!(text.contains("# Thermostat: Room thermostat\n"));
+    assert!(text.contains("safething get ID temperature --history\n"));
+    let again = gen_cmd(&args);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(stderr(&again).matches("unchanged").count(), 4);
+    assert_eq!(stderr(&again).matches("wrote").count(), 0);
+}
+
+#[test]
+fn docs_rejects_an_invalid_definition_with_its_location_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_arg = dir.path().to_str().unwrap();
+    let out = gen_cmd(&[
+        "docs",
+        "--color",
+        "never",
+        "examples/things/printer.toml",
+        "codegen/tests/bad/unknown_ref.toml",
+        "-o",
+        out_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("codegen/tests/bad/unknown_ref.toml:10:7: error[unknown-ref]"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
