@@ -294,8 +294,11 @@ impl MemoryTransport {
                 .map(|q| q.sender.clone())
                 .collect()
         };
+        // Every replier is counted before the first query goes out: a queryable on another
+        // thread may answer (and drop its replier) at once, and a count that reached zero
+        // then would end the query before the others were even asked.
+        shared.live.store(targets.len(), Ordering::Release);
         for target in targets {
-            shared.live.fetch_add(1, Ordering::AcqRel);
             let query = Query {
                 key_expr: key_expr.to_owned(),
                 payload: payload.clone(),
