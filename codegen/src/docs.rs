@@ -17,6 +17,59 @@ fn json(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// How [`bounds`] names the numeric limits: `minimum` or `min`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bounds {
+    /// `minimum`, `exclusive minimum`, `maximum`, `exclusive maximum` (doc comments).
+    Long,
+    /// `min`, `exclusive min`, `max`, `exclusive max` (table cells).
+    Short,
+}
+
+/// A schema's own constraints as phrases (`minimum 5`, `max length 8`, `pattern ...`), in one
+/// order for every generator; `pattern` writes a regular expression for the target.
+pub(crate) fn bounds(
+    s: &DataSchema,
+    words: Bounds,
+    pattern: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let (min, xmin, max, xmax) = match words {
+        Bounds::Long => (
+            "minimum",
+            "exclusive minimum",
+            "maximum",
+            "exclusive maximum",
+        ),
+        Bounds::Short => ("min", "exclusive min", "max", "exclusive max"),
+    };
+    let numbers = [
+        (min, &s.minimum),
+        (xmin, &s.exclusive_minimum),
+        (max, &s.maximum),
+        (xmax, &s.exclusive_maximum),
+        ("multiple of", &s.multiple_of),
+    ];
+    let counts = [
+        ("min length", s.min_length),
+        ("max length", s.max_length),
+        ("min items", s.min_items),
+        ("max items", s.max_items),
+    ];
+    let mut phrases: Vec<String> = numbers
+        .into_iter()
+        .filter_map(|(what, n)| n.as_ref().map(|n| format!("{what} {n}")))
+        .collect();
+    phrases.extend(
+        counts
+            .into_iter()
+            .filter_map(|(what, n)| n.map(|n| format!("{what} {n}"))),
+    );
+    if let Some(p) = &s.pattern {
+        phrases.push(format!("pattern {}", pattern(p)));
+    }
+    phrases
+}
+
 /// Doc paragraphs of a schema: title, description, then its unit, format and constraints.
 pub fn schema_docs(s: &DataSchema, style: &impl DocStyle) -> Vec<String> {
     let mut paragraphs = Vec::new();
@@ -33,33 +86,7 @@ pub fn schema_docs(s: &DataSchema, style: &impl DocStyle) -> Vec<String> {
     if let Some(format) = &s.format {
         facts.push(format!("Format: {format}."));
     }
-    let mut limits = Vec::new();
-    let bounds = [
-        ("minimum", &s.minimum),
-        ("exclusive minimum", &s.exclusive_minimum),
-        ("maximum", &s.maximum),
-        ("exclusive maximum", &s.exclusive_maximum),
-        ("multiple of", &s.multiple_of),
-    ];
-    for (what, bound) in bounds {
-        if let Some(n) = bound {
-            limits.push(format!("{what} {n}"));
-        }
-    }
-    let counts = [
-        ("min length", s.min_length),
-        ("max length", s.max_length),
-        ("min items", s.min_items),
-        ("max items", s.max_items),
-    ];
-    for (what, count) in counts {
-        if let Some(n) = count {
-            limits.push(format!("{what} {n}"));
-        }
-    }
-    if let Some(pattern) = &s.pattern {
-        limits.push(format!("pattern {}", style.pattern(pattern)));
-    }
+    let mut limits = bounds(s, Bounds::Long, |p| style.pattern(p));
     if let Some(c) = &s.constant {
         limits.push(format!("always {}", json(c)));
     }

@@ -8,13 +8,14 @@
 //! code. Table cells go through the `cell` filter, so a `|` or a line break in a description
 //! cannot break a table.
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, syntax::SyntaxConfig};
+use minijinja::Environment;
 use serde::Serialize;
 use serde_json::Value;
 
 use safething_ir::naming::{ThingTypeNames, rust_ident, snake_from_pascal};
 use safething_ir::{Access, AttributeKind, CheckedDefinition, DataSchema, Definition, SchemaType};
 
+use crate::docs::Bounds;
 use crate::ts::names;
 
 /// The embedded template.
@@ -66,16 +67,7 @@ fn shell_quote(text: &str) -> String {
 }
 
 fn environment() -> Result<Environment<'static>, DocsError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    let syntax = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .map_err(template_error)?;
-    env.set_syntax(syntax);
+    let mut env = crate::ts::base_environment().map_err(template_error)?;
     env.add_filter("cell", |s: String| cell(&s));
     env.add_filter("snake", |s: String| {
         heck::ToSnakeCase::to_snake_case(s.as_str())
@@ -295,34 +287,7 @@ fn unit_text(def: &Definition, schema: &DataSchema) -> String {
 
 /// The bounds of a value, looked up through references: `min 5, max 30, multiple of 0.5`.
 fn range_text(def: &Definition, schema: &DataSchema) -> String {
-    let s = resolve(def, schema);
-    let mut parts = Vec::new();
-    let bounds = [
-        ("min", &s.minimum),
-        ("exclusive min", &s.exclusive_minimum),
-        ("max", &s.maximum),
-        ("exclusive max", &s.exclusive_maximum),
-        ("multiple of", &s.multiple_of),
-    ];
-    for (what, bound) in bounds {
-        if let Some(n) = bound {
-            parts.push(format!("{what} {n}"));
-        }
-    }
-    let counts = [
-        ("min length", s.min_length),
-        ("max length", s.max_length),
-        ("min items", s.min_items),
-        ("max items", s.max_items),
-    ];
-    for (what, count) in counts {
-        if let Some(n) = count {
-            parts.push(format!("{what} {n}"));
-        }
-    }
-    if let Some(pattern) = &s.pattern {
-        parts.push(format!("pattern `{pattern}`"));
-    }
+    let parts = crate::docs::bounds(resolve(def, schema), Bounds::Short, |p| format!("`{p}`"));
     if parts.is_empty() {
         "-".to_owned()
     } else {

@@ -60,19 +60,27 @@ fn template_error(e: minijinja::Error) -> GenError {
     GenError::Template(format!("{e:#}"))
 }
 
-/// The environment with the embedded templates, strict undefined behaviour, trailing newlines
-/// kept, no auto-escaping, and the `doc` and case filters.
-fn environment() -> Result<Environment<'static>, GenError> {
+/// What every minijinja environment of the generators shares: strict undefined behaviour, no
+/// auto-escaping (the output is code or Markdown, not HTML), block tags that leave no blank
+/// lines, and trailing newlines kept.
+pub(crate) fn base_environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    let syntax = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-        .map_err(template_error)?;
-    env.set_syntax(syntax);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()?,
+    );
+    Ok(env)
+}
+
+/// The environment with the embedded templates, strict undefined behaviour, trailing newlines
+/// kept, no auto-escaping, and the `doc` and case filters.
+fn environment() -> Result<Environment<'static>, GenError> {
+    let mut env = base_environment().map_err(template_error)?;
     env.add_filter("doc", docs::doc_filter);
     env.add_filter("camel", |s: String| {
         heck::ToLowerCamelCase::to_lower_camel_case(s.as_str())
