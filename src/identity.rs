@@ -87,6 +87,20 @@ pub enum IdentityError {
     },
 }
 
+/// Where SAFEthing keeps a user's files: `$XDG_CONFIG_HOME/safething`, else
+/// `~/.config/safething`; `None` without either variable.
+pub fn config_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|p| !p.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })
+        .map(|config| config.join("safething"))
+}
+
 /// A public key: who signed a message, who owns a thing, who is in its group.
 ///
 /// Just the 32 bytes (checked to be a curve point when made): it is copied with every message

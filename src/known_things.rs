@@ -72,15 +72,7 @@ impl KnownThings {
     /// `$XDG_CONFIG_HOME/safething/known_things`, else `~/.config/safething/known_things`;
     /// `None` without either variable.
     pub fn default_path() -> Option<PathBuf> {
-        std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|p| !p.is_empty())
-                    .map(|h| PathBuf::from(h).join(".config"))
-            })
-            .map(|config| config.join("safething").join("known_things"))
+        crate::identity::config_dir().map(|dir| dir.join("known_things"))
     }
 
     /// Loads the store at `path`; a file that does not exist yet is an empty store.

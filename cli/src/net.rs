@@ -86,18 +86,10 @@ pub fn identity_path(cli: &Cli) -> Result<PathBuf, Failure> {
     if let Some(path) = std::env::var_os("SAFETHING_IDENTITY").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(path));
     }
-    let config_home = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|p| !p.is_empty())
-                .map(|h| PathBuf::from(h).join(".config"))
-        })
-        .ok_or_else(|| {
-            Failure::new("no home directory to keep the identity in: pass --identity PATH")
-        })?;
-    Ok(config_home.join("safething").join("identity.key"))
+    let dir = safething::identity::config_dir().ok_or_else(|| {
+        Failure::new("no home directory to keep the identity in: pass --identity PATH")
+    })?;
+    Ok(dir.join("identity.key"))
 }
 
 /// The known-things store: `--known-things`, else `$SAFETHING_KNOWN_THINGS`, else

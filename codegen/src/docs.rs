@@ -22,7 +22,8 @@ fn json(v: &Value) -> String {
 pub(crate) enum Bounds {
     /// `minimum`, `exclusive minimum`, `maximum`, `exclusive maximum` (doc comments).
     Long,
-    /// `min`, `exclusive min`, `max`, `exclusive max` (table cells).
+    /// `min`, `exclusive min`, `max`, `exclusive max` (table cells of the reference).
+    #[cfg(feature = "ts")]
     Short,
 }
 
@@ -40,6 +41,7 @@ pub(crate) fn bounds(
             "maximum",
             "exclusive maximum",
         ),
+        #[cfg(feature = "ts")]
         Bounds::Short => ("min", "exclusive min", "max", "exclusive max"),
     };
     let numbers = [
