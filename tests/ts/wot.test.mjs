@@ -144,9 +144,12 @@ test("a node-wot consumer reads, writes, observes, invokes and subscribes on a S
   }
 
   // A stranger's application: what `all` allows works, the rest is refused with its rule.
+  // Its TD was exported without the key (as `safething-gen td` does): the key comes from `trust`.
   const stranger = await rt.Identity.generate();
-  const theirs = await consumer(t, { identity: stranger });
-  const seen = await theirs.WoT.consume(td);
+  const unpinned = structuredClone(td);
+  for (const definition of Object.values(unpinned.securityDefinitions)) delete definition["safething:thingKey"];
+  const theirs = await consumer(t, { identity: stranger, trust: { [id]: td["safething:publicKey"] } });
+  const seen = await theirs.WoT.consume(unpinned);
   assert.equal(await (await seen.readProperty("valve_state")).value(), "closed");
   await assert.rejects(seen.writeProperty("target_level", 10), denied("owner"));
   await assert.rejects(seen.invokeAction("open_valve", { psi: 60 }), denied("owner"));
@@ -186,6 +189,13 @@ test("attack_impostor_key_in_td_is_refused: answers not signed by the key the TD
   const thing = await WoT.consume(forged);
   await assert.rejects(thing.readProperty("firmware"), (e) => e.kind === "untrusted" && e.message.includes(other));
   await assert.rejects(thing.invokeAction("close_valve"), (e) => e.kind === "untrusted");
+
+  // The same with the wrong key in the factory's `trust` and none in the TD.
+  const unpinned = structuredClone(td);
+  for (const definition of Object.values(unpinned.securityDefinitions)) delete definition["safething:thingKey"];
+  const trusting = await consumer(t, { identityFile: ownerFile, trust: { [id]: other } });
+  const impostor = await trusting.WoT.consume(unpinned);
+  await assert.rejects(impostor.readProperty("firmware"), (e) => e.kind === "untrusted");
 });
 
 test("the binding refuses forms, options and schemes it does not serve", async () => {
