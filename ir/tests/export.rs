@@ -726,7 +726,16 @@ fn td_is_the_tm_instantiated() {
 fn td_options_are_used() {
     let def = fixture("gardening");
     let plain = td(&def);
-    assert_eq!(plain["base"], "zenoh://safething/v1/garden-01/");
+    assert_eq!(plain["base"], "safething://garden-01/");
+    for (name, definition) in plain["securityDefinitions"]
+        .as_object()
+        .expect("definitions")
+    {
+        assert!(
+            definition.get(export::THING_KEY_TERM).is_none(),
+            "{name}: no key without one"
+        );
+    }
     assert_eq!(plain["title"], "Gardening device");
     assert_eq!(
         plain["version"],
@@ -748,6 +757,12 @@ fn td_options_are_used() {
     let doc = export::thing_description(&def, &thing_id(), &options);
     assert_eq!(doc["base"], "https://gw.example/t/garden-01/");
     assert_eq!(doc["safething:publicKey"], "KEY");
+    // Bindings see a form's security definitions, not the TD: each names the key.
+    let definitions = doc["securityDefinitions"].as_object().expect("definitions");
+    assert!(!definitions.is_empty());
+    for (name, definition) in definitions {
+        assert_eq!(definition[export::THING_KEY_TERM], "KEY", "{name}");
+    }
     assert_eq!(doc["title"], "Greenhouse 3");
     assert_eq!(doc["description"], "By the door");
     assert_eq!(doc["version"], json!({"instance": "7", "model": "1.0.0"}));

@@ -37,8 +37,9 @@
 //!   `safething:timeout` the default deadline in milliseconds.
 //! - Every affordance has `safething:access` (`all`, `group` or `owner`); affordances with
 //!   access `thing` never leave the device and are not exported.
-//! - Forms name the key space (`docs/runtime.md`, "Key space") as URIs: `base` is `zenoh://safething/v1/<id>/`
-//!   (the key expression `safething/v1/<id>/`, TM: `{{THING_ID}}` in place of the id) and
+//! - Forms name the key space (`docs/runtime.md`, "Key space") as `safething` URIs: `base` is
+//!   `safething://<id>/` (the key expression `safething/v1/<id>/`, TM: `{{THING_ID}}` in place
+//!   of the id), which node-wot consumers reach with the binding in `typescript/node-wot-binding`, and
 //!   hrefs are relative: `attributes/<name>` (read/write/observe/unobserveproperty),
 //!   `events/<name>` (subscribe/unsubscribeevent), `actions/<name>` (invokeaction) and
 //!   `requests/{request_id}` (queryaction, cancelaction). `contentType` is
@@ -48,6 +49,7 @@
 //!   (the TD 1.1 extension point: a prefixed scheme name) `safething:SignedEnvelope` with
 //!   `safething:access` and a description: `access_all` (the thing-wide default in
 //!   `security`), `access_group`, `access_owner`. Each form names the one of its affordance.
+//!   When the TD knows the thing's key, every definition carries it as `safething:thingKey`.
 
 mod convert;
 mod json_schema;
@@ -56,5 +58,5 @@ mod wot;
 pub use json_schema::{JSON_SCHEMA_DIALECT, json_schema, schema_id};
 pub use wot::{
     CONTENT_TYPE, SAFETHING_NAMESPACE, SIGNED_ENVELOPE_SCHEME, TD_CONTEXT, THING_ID_PLACEHOLDER,
-    TdOptions, thing_description, thing_model,
+    THING_KEY_TERM, TdOptions, URI_SCHEME, thing_description, thing_model,
 };

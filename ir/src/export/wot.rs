@@ -18,6 +18,15 @@ pub const SAFETHING_NAMESPACE: &str = "https://safething.dev/ns#";
 /// named through the `safething:` context prefix).
 pub const SIGNED_ENVELOPE_SCHEME: &str = "safething:SignedEnvelope";
 
+/// The URI scheme of forms: `safething://<thing-id>/<rest>` names the key
+/// `safething/v1/<thing-id>/<rest>`, which the node-wot binding (`typescript/node-wot-binding`)
+/// reaches through `safething gateway`.
+pub const URI_SCHEME: &str = "safething";
+
+/// The term of a security definition that carries the thing's public key (when the TD knows
+/// it): a consumer verifies every answer against it.
+pub const THING_KEY_TERM: &str = "safething:thingKey";
+
 /// The media type of every payload.
 pub const CONTENT_TYPE: &str = "application/json";
 
@@ -29,11 +38,12 @@ pub const THING_ID_PLACEHOLDER: &str = "{{THING_ID}}";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TdOptions {
     /// `base` of the TD, against which every form's relative `href` resolves. Default:
-    /// `zenoh://safething/v1/<thing-id>/`, the thing's key space (`docs/runtime.md`, "Key space"). A gateway
-    /// that serves the thing under another URI sets its own.
+    /// `safething://<thing-id>/`, the thing's key space `safething/v1/<thing-id>/`
+    /// (`docs/wot.md`, "Forms"). A gateway that serves the thing under another URI sets its own.
     pub base: Option<String>,
     /// The thing's ed25519 public key (as the runtime prints it), emitted as
-    /// `safething:publicKey`: consumers check the device's signatures against it.
+    /// `safething:publicKey` and as `safething:thingKey` in every security definition:
+    /// consumers check the device's signatures against it.
     pub public_key: Option<String>,
     /// `title` of this instance (e.g. "Greenhouse 3 sensor"). Default: the definition's title,
     /// else its name.
@@ -79,7 +89,7 @@ pub fn thing_description(def: &Definition, id: &ThingId, options: &TdOptions) ->
     );
     let base = match &options.base {
         Some(base) => base.clone(),
-        None => key_space_base(&uri_part(id.as_str())),
+        None => thing_base(&uri_part(id.as_str())),
     };
     td.insert("base".into(), json!(base));
     if let Some(key) = &options.public_key {
@@ -100,6 +110,7 @@ pub fn thing_description(def: &Definition, id: &ThingId, options: &TdOptions) ->
         );
     }
     body(def, &mut td);
+    pin_thing_key(&mut td, options.public_key.as_deref());
     Value::Object(td)
 }
 
@@ -121,14 +132,30 @@ pub fn thing_model(def: &Definition) -> Value {
         tm.insert("description".into(), json!(d));
     }
     tm.insert("version".into(), json!({ "model": info.version }));
-    tm.insert("base".into(), json!(key_space_base(THING_ID_PLACEHOLDER)));
+    tm.insert("base".into(), json!(thing_base(THING_ID_PLACEHOLDER)));
     body(def, &mut tm);
     Value::Object(tm)
 }
 
-/// `zenoh://safething/v1/<id>/`: the key expression `safething/v1/<id>/` as a URI.
-fn key_space_base(id: &str) -> String {
-    format!("zenoh://safething/v1/{id}/")
+/// `safething://<id>/`: the thing's key space `safething/v1/<id>/` as a URI (the id is the
+/// authority, the rest of a key the path).
+fn thing_base(id: &str) -> String {
+    format!("{URI_SCHEME}://{id}/")
+}
+
+/// Names the thing's key in every security definition: node-wot hands a binding the security
+/// definitions of a form (not the TD), so that is where the binding can learn which key must
+/// sign the answers.
+fn pin_thing_key(td: &mut Map<String, Value>, key: Option<&str>) {
+    let (Some(key), Some(Value::Object(definitions))) = (key, td.get_mut("securityDefinitions"))
+    else {
+        return;
+    };
+    for definition in definitions.values_mut() {
+        if let Value::Object(definition) = definition {
+            definition.insert(THING_KEY_TERM.into(), json!(key));
+        }
+    }
 }
 
 fn context() -> Value {
