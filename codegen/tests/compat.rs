@@ -19,6 +19,12 @@ const CASES: &[(&str, &str, &str, &[&str])] = &[
         &["affordance-removed"],
     ),
     (
+        "affordance_renamed",
+        "[attributes.a]\ntype = \"boolean\"\n[actions.start]\ninput = { type = \"integer\", minimum = 0, maximum = 9 }\n",
+        "[attributes.a]\ntype = \"boolean\"\n[actions.begin]\ninput = { type = \"integer\", minimum = 0, maximum = 9 }\n",
+        &["affordance-removed"],
+    ),
+    (
         "affordance_added",
         "[attributes.a]\ntype = \"boolean\"\n",
         "[attributes.a]\ntype = \"boolean\"\n[attributes.b]\ntype = \"boolean\"\n",

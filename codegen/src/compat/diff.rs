@@ -210,13 +210,60 @@ impl<'a> Cx<'a> {
                 old_path,
                 format!("{kind} `{name}` is now {now_kind}: old peers use it as {a_kind}"),
             ),
-            None => self.push_gone(
-                R::AffordanceRemoved,
-                IrPath::of([table]),
-                old_path,
-                format!("{kind} `{name}` was removed: old peers still use it"),
-            ),
+            None => {
+                let renamed = match self.renamed_to(table, name) {
+                    Some(to) => format!(" (renamed to `{to}`?)"),
+                    None => String::new(),
+                };
+                self.push_gone(
+                    R::AffordanceRemoved,
+                    IrPath::of([table]),
+                    old_path,
+                    format!("{kind} `{name}` was removed{renamed}: old peers still use it"),
+                )
+            }
         }
+    }
+
+    /// A new affordance of the same kind with the same payloads as the removed `name`: probably
+    /// its new name.
+    fn renamed_to(&self, table: &str, name: &str) -> Option<String> {
+        let (old, new) = (self.old, self.new);
+        let payloads = |o: Option<&DataSchema>, n: Option<&DataSchema>| match (o, n) {
+            (Some(o), Some(n)) => self.same(o, n, 0),
+            (None, None) => true,
+            _ => false,
+        };
+        let found = match table {
+            "attributes" => {
+                let o = old.attributes.get(name)?;
+                new.attributes
+                    .iter()
+                    .filter(|(n, _)| !old.attributes.contains_key(*n))
+                    .find(|(_, n)| n.kind == o.kind && self.same(&o.schema, &n.schema, 0))
+                    .map(|(n, _)| n)
+            }
+            "events" => {
+                let o = old.events.get(name)?;
+                new.events
+                    .iter()
+                    .filter(|(n, _)| !old.events.contains_key(*n))
+                    .find(|(_, n)| payloads(o.data.as_ref(), n.data.as_ref()))
+                    .map(|(n, _)| n)
+            }
+            _ => {
+                let o = old.actions.get(name)?;
+                new.actions
+                    .iter()
+                    .filter(|(n, _)| !old.actions.contains_key(*n))
+                    .find(|(_, n)| {
+                        payloads(o.input.as_ref(), n.input.as_ref())
+                            && payloads(o.output.as_ref(), n.output.as_ref())
+                    })
+                    .map(|(n, _)| n)
+            }
+        };
+        found.cloned()
     }
 
     fn attribute(&mut self, name: &str, o: &Attribute, n: &Attribute) {
@@ -540,11 +587,17 @@ impl<'a> Cx<'a> {
                 at.new.clone()
             }
         };
-        let unmatched_old: Vec<usize> = (0..olds.len())
-            .filter(|&i| !news.iter().any(|n| self.same(olds[i], n, depth)))
+        let unmatched_old: Vec<usize> = olds
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| !news.iter().any(|n| self.same(o, n, depth)))
+            .map(|(i, _)| i)
             .collect();
-        let mut unmatched_new: Vec<usize> = (0..news.len())
-            .filter(|&j| !olds.iter().any(|o| self.same(o, news[j], depth)))
+        let mut unmatched_new: Vec<usize> = news
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !olds.iter().any(|o| self.same(o, n, depth)))
+            .map(|(j, _)| j)
             .collect();
         let kind = |s: &DataSchema| (s.ty, s.reference.clone(), s.one_of.is_some());
         for i in unmatched_old {
