@@ -15,7 +15,17 @@
 //! [`Builder::compile`] writes `<thing_name>.rs` (snake_case) into `OUT_DIR` — only files whose
 //! contents changed — and prints `cargo:rerun-if-changed` for exactly the files it read and
 //! `cargo:warning` for the definitions' warnings. [`Builder::generate`] does the same work
-//! without touching the disk or printing anything.
+//! without touching the disk or printing anything. [`Builder::check_compatible`] adds the
+//! breaking-change check of `safething-gen diff` against the released definitions:
+//!
+//! ```no_run
+//! // build.rs: fail the build on a breaking change the version does not announce
+//! fn main() -> Result<(), safething_codegen::BuildError> {
+//!     safething_codegen::Builder::new()
+//!         .check_compatible("released/")
+//!         .compile(&["things/gardening_device.toml"])
+//! }
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 use safething_ir::naming::snake_from_pascal;
 
+use crate::compat::CompatReport;
 use crate::load::{LoadError, Loaded, load};
 use crate::report::Report;
 use crate::rust::{self, GenError};
@@ -52,6 +63,9 @@ pub enum BuildError {
     },
     /// Neither [`Builder::out_dir`] nor the `OUT_DIR` environment variable says where to write.
     NoOutDir,
+    /// Breaking changes against the baseline (see [`Builder::check_compatible`]) that the
+    /// version bump does not cover: every finding of every such definition.
+    Incompatible(Vec<CompatReport>),
     /// Writing an output file failed.
     Io {
         /// The file.
@@ -87,6 +101,21 @@ impl fmt::Display for BuildError {
                 "OUT_DIR is not set: call Builder::compile from a build script (build.rs), \
                  or set the output directory with Builder::out_dir",
             ),
+            BuildError::Incompatible(reports) => {
+                for r in reports {
+                    write!(f, "{}", r.render(false))?;
+                }
+                write!(
+                    f,
+                    "error: breaking changes without a major version bump in {} \
+                     (bump the version, or update the baseline)",
+                    reports
+                        .iter()
+                        .map(|r| format!("`{}`", r.new.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
             BuildError::Io { path, error } => {
                 write!(f, "cannot write `{}`: {error}", path.display())
             }
@@ -117,6 +146,7 @@ impl std::error::Error for BuildError {
 pub struct Builder {
     out_dir: Option<PathBuf>,
     cargo_directives: bool,
+    baseline: Option<PathBuf>,
 }
 
 impl Default for Builder {
@@ -137,7 +167,19 @@ impl Builder {
         Builder {
             out_dir: None,
             cargo_directives: true,
+            baseline: None,
         }
+    }
+
+    /// Checks every definition against its released version: the file of the same name in
+    /// `baseline_dir`, when there is one (a definition without one is new and not checked).
+    /// Breaking changes (see [`compat`](crate::compat)) fail the build with the findings unless
+    /// the new `version` is a major bump over the baseline's (0.x: a minor bump); warnings
+    /// become `cargo:warning`s. [`compile`](Self::compile) prints `cargo:rerun-if-changed` for
+    /// each baseline file it reads, and for the directory (so that adding one reruns it).
+    pub fn check_compatible(mut self, baseline_dir: impl Into<PathBuf>) -> Builder {
+        self.baseline = Some(baseline_dir.into());
+        self
     }
 
     /// Writes into `dir` instead of `OUT_DIR`.
@@ -153,13 +195,27 @@ impl Builder {
         self
     }
 
+    /// What [`compile`](Self::compile) prints `cargo:rerun-if-changed` for: every definition,
+    /// and with [`check_compatible`](Self::check_compatible) every baseline file it reads and
+    /// the baseline directory (a baseline added there reruns the build script).
+    pub fn rerun_if_changed<P: AsRef<Path>>(&self, paths: &[P]) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
+        if let Some(dir) = &self.baseline {
+            out.extend(baseline_files(dir, paths));
+            if dir.is_dir() {
+                out.push(dir.clone());
+            }
+        }
+        out
+    }
+
     /// Loads every definition and generates its module: `<thing_name>.rs` -> contents. Reads
     /// the files, writes and prints nothing. Fails with every error of every file.
     pub fn generate<P: AsRef<Path>>(
         &self,
         paths: &[P],
     ) -> Result<BTreeMap<String, String>, BuildError> {
-        generate_all(paths).map(|g| g.files)
+        generate_all(paths, self.baseline.as_deref()).map(|g| g.files)
     }
 
     /// Generates every definition's module into the output directory (files are written only
@@ -167,8 +223,8 @@ impl Builder {
     /// also when one of them is invalid, so that fixing it reruns the build script.
     pub fn compile<P: AsRef<Path>>(&self, paths: &[P]) -> Result<(), BuildError> {
         if self.cargo_directives {
-            for path in paths {
-                println!("cargo:rerun-if-changed={}", path.as_ref().display());
+            for path in self.rerun_if_changed(paths) {
+                println!("cargo:rerun-if-changed={}", path.display());
             }
         }
         let out_dir = match &self.out_dir {
@@ -177,7 +233,7 @@ impl Builder {
                 .map(PathBuf::from)
                 .ok_or(BuildError::NoOutDir)?,
         };
-        let generated = generate_all(paths)?;
+        let generated = generate_all(paths, self.baseline.as_deref())?;
         if self.cargo_directives {
             for warning in &generated.warnings {
                 println!("cargo:warning={warning}");
@@ -192,7 +248,71 @@ impl Builder {
     }
 }
 
-fn generate_all<P: AsRef<Path>>(paths: &[P]) -> Result<Generated, BuildError> {
+/// The baseline file of each definition that has one: `dir/<file name>`.
+fn baseline_files<P: AsRef<Path>>(dir: &Path, paths: &[P]) -> Vec<PathBuf> {
+    paths
+        .iter()
+        .filter_map(|p| p.as_ref().file_name())
+        .map(|name| dir.join(name))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// Compares each definition with its baseline; fails with the reports that break without a
+/// major bump, else returns the warnings (of every comparison) as lines.
+fn check_baseline(dir: &Path, loaded: &[(PathBuf, Loaded)]) -> Result<Vec<String>, BuildError> {
+    let mut failing = Vec::new();
+    let mut invalid = Vec::new();
+    let mut warnings = Vec::new();
+    for (path, new) in loaded {
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        let baseline = dir.join(name);
+        if !baseline.is_file() {
+            continue;
+        }
+        let old = match load(&baseline) {
+            Ok(old) => old,
+            Err(e) => {
+                invalid.push(e);
+                continue;
+            }
+        };
+        let report = CompatReport::new(&old, new);
+        if report.fails() {
+            failing.push(report);
+        } else {
+            warnings.extend(report.located.iter().map(|l| {
+                format!(
+                    "{}:{}:{}: {}[{}]: {}",
+                    report.new.name,
+                    l.line,
+                    l.col,
+                    if l.finding.is_error() {
+                        "error"
+                    } else {
+                        "warning"
+                    },
+                    l.finding.rule,
+                    l.finding.message
+                )
+            }));
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(BuildError::Definitions(invalid));
+    }
+    if !failing.is_empty() {
+        return Err(BuildError::Incompatible(failing));
+    }
+    Ok(warnings)
+}
+
+fn generate_all<P: AsRef<Path>>(
+    paths: &[P],
+    baseline: Option<&Path>,
+) -> Result<Generated, BuildError> {
     let mut loaded: Vec<(PathBuf, Loaded)> = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -206,7 +326,10 @@ fn generate_all<P: AsRef<Path>>(paths: &[P]) -> Result<Generated, BuildError> {
     }
     let mut files = BTreeMap::new();
     let mut sources: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut warnings = Vec::new();
+    let mut warnings = match baseline {
+        Some(dir) => check_baseline(dir, &loaded)?,
+        None => Vec::new(),
+    };
     for (path, l) in loaded {
         warnings.extend(l.warnings.iter().map(|w| w.to_string()));
         let file = format!("{}.rs", snake_from_pascal(&l.definition.thing.name));

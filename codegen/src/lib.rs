@@ -22,6 +22,7 @@
 
 #[cfg(feature = "toml")]
 mod build;
+pub mod compat;
 pub mod docs;
 #[cfg(feature = "toml")]
 mod load;

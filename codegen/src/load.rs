@@ -16,6 +16,9 @@ pub struct Loaded {
     pub warnings: Vec<SourceDiagnostic>,
     /// The file it came from.
     pub source: SourceFile,
+    /// Where each part of the definition is written in the file (for diagnostics that are
+    /// found later, such as compatibility findings).
+    pub source_map: crate::toml::SourceMap,
 }
 
 impl Loaded {
@@ -121,6 +124,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
 pub fn load_str(name: &str, source: &str) -> Result<Loaded, LoadError> {
     let file = SourceFile::new(name, source);
     let parsed = crate::toml::parse(source);
+    let source_map = parsed.source_map;
     let diagnostics: Vec<SourceDiagnostic> = parsed
         .problems
         .into_iter()
@@ -153,5 +157,6 @@ pub fn load_str(name: &str, source: &str) -> Result<Loaded, LoadError> {
         definition,
         warnings,
         source: file,
+        source_map,
     })
 }

@@ -192,39 +192,87 @@ impl Report {
     /// Renders every diagnostic: header, snippet with caret, help. ANSI colours only when
     /// `color` is true.
     pub fn render(&self, color: bool) -> String {
-        let mut files = SimpleFiles::new();
-        let ids: Vec<(String, usize)> = self
-            .files
+        let entries: Vec<Entry<'_>> = self
+            .diagnostics
             .iter()
-            .map(|f| (f.name.clone(), files.add(f.name.clone(), f.text.clone())))
+            .map(|d| Entry {
+                file: &d.file,
+                line: d.line,
+                col: d.col,
+                span: d.span.clone(),
+                severity: d.severity,
+                rule: d.rule.map(Rule::name),
+                message: &d.message,
+                help: d.help.as_deref(),
+            })
             .collect();
-        let config = Config::default();
-        let mut out = String::new();
-        for d in &self.diagnostics {
-            header(&mut out, d, color);
-            let id = ids
-                .iter()
-                .find(|(name, _)| *name == d.file)
-                .map(|(_, id)| *id);
-            let snippet = match (id, &d.span) {
-                (Some(id), Some(span)) => snippet(&files, id, span.clone(), d, &config, color),
-                _ => None,
-            };
-            match snippet {
-                Some(s) => {
-                    out.push_str(s.trim_end());
-                    out.push('\n');
-                }
-                None => {
-                    if let Some(help) = &d.help {
-                        out.push_str(&format!("  = help: {help}\n"));
-                    }
+        render_entries(&self.files, &entries, color)
+    }
+}
+
+/// What rendering needs of one located problem: definition diagnostics and compatibility
+/// findings (whose rule names are not validation [`Rule`]s) render alike.
+pub(crate) struct Entry<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) line: usize,
+    pub(crate) col: usize,
+    pub(crate) span: Option<Range<usize>>,
+    pub(crate) severity: Severity,
+    pub(crate) rule: Option<&'a str>,
+    pub(crate) message: &'a str,
+    pub(crate) help: Option<&'a str>,
+}
+
+impl Entry<'_> {
+    fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn level(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Renders `entries` against `files`: header, snippet with caret, help.
+pub(crate) fn render_entries(
+    files_in: &[SourceFile],
+    entries: &[Entry<'_>],
+    color: bool,
+) -> String {
+    let mut files = SimpleFiles::new();
+    let ids: Vec<(String, usize)> = files_in
+        .iter()
+        .map(|f| (f.name.clone(), files.add(f.name.clone(), f.text.clone())))
+        .collect();
+    let config = Config::default();
+    let mut out = String::new();
+    for d in entries {
+        header(&mut out, d, color);
+        let id = ids
+            .iter()
+            .find(|(name, _)| *name == d.file)
+            .map(|(_, id)| *id);
+        let snippet = match (id, &d.span) {
+            (Some(id), Some(span)) => snippet(&files, id, span.clone(), d, &config, color),
+            _ => None,
+        };
+        match snippet {
+            Some(s) => {
+                out.push_str(s.trim_end());
+                out.push('\n');
+            }
+            None => {
+                if let Some(help) = &d.help {
+                    out.push_str(&format!("  = help: {help}\n"));
                 }
             }
-            out.push('\n');
         }
-        out
+        out.push('\n');
     }
+    out
 }
 
 const BOLD: &str = "\x1b[1m";
@@ -232,15 +280,22 @@ const RED: &str = "\x1b[1;31m";
 const YELLOW: &str = "\x1b[1;33m";
 const RESET: &str = "\x1b[0m";
 
-fn header(out: &mut String, d: &SourceDiagnostic, color: bool) {
+fn header(out: &mut String, d: &Entry<'_>, color: bool) {
     if !color {
-        out.push_str(&d.to_string());
-        out.push('\n');
+        out.push_str(d.file);
+        if d.line > 0 {
+            out.push_str(&format!(":{}:{}", d.line, d.col));
+        }
+        out.push_str(&format!(": {}", d.level()));
+        if let Some(rule) = d.rule {
+            out.push_str(&format!("[{rule}]"));
+        }
+        out.push_str(&format!(": {}\n", d.message));
         return;
     }
     let level_color = if d.is_error() { RED } else { YELLOW };
     out.push_str(BOLD);
-    out.push_str(&d.file);
+    out.push_str(d.file);
     if d.line > 0 {
         out.push_str(&format!(":{}:{}", d.line, d.col));
     }
@@ -256,7 +311,7 @@ fn snippet(
     files: &SimpleFiles<String, Arc<str>>,
     id: usize,
     span: Range<usize>,
-    d: &SourceDiagnostic,
+    d: &Entry<'_>,
     config: &Config,
     color: bool,
 ) -> Option<String> {

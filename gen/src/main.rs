@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use safething_codegen::compat::CompatReport;
 use safething_codegen::export::{self, TdOptions};
 use safething_codegen::output::{json_pretty, write_if_changed};
 use safething_codegen::{Loaded, Report};
@@ -22,7 +23,7 @@ use safething_ir::naming::snake_from_pascal;
 /// Thing Models / Thing Descriptions.
 ///
 /// Errors are printed as `file:line:col: error[rule]: message` with the offending source.
-/// Exit status: 0 success, 1 invalid input, 2 usage error.
+/// Exit status: 0 success, 1 invalid input, 2 usage error (`diff` has its own, see its help).
 #[derive(Debug, Parser)]
 #[command(name = "safething-gen", version, max_term_width = 100)]
 struct Cli {
@@ -47,6 +48,31 @@ enum Command {
         /// Thing definition files (TOML).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Tell whether NEW breaks the users of OLD: peers, access, generated code, meaning.
+    ///
+    /// Compares two versions of a definition and prints each finding as
+    /// `NEW:line:col: error[rule-id]: message` (warnings for compatible changes worth knowing),
+    /// then a summary. Rules are in four categories: wire, access, source and semantic (see
+    /// docs/compatibility.md). Inputs (action inputs, written attribute values) may widen but
+    /// not narrow; outputs (attribute values, event data, action outputs) may narrow but not
+    /// widen.
+    ///
+    /// Exit status: 1 when there is a breaking change and NEW's version is not a major bump over
+    /// OLD's (in 0.x, a minor bump counts as major); 0 otherwise (findings are printed anyway);
+    /// 2 on usage errors and unreadable or invalid files.
+    ///
+    /// Example: safething-gen diff released/thermostat.toml things/thermostat.toml
+    Diff {
+        /// The released version of the definition (TOML).
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The new version of the definition (TOML).
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        /// Print a JSON report on stdout instead (shape: docs/compatibility.md).
+        #[arg(long)]
+        json: bool,
     },
     /// Write typed Rust modules: data types, handler trait, device handle and client.
     ///
@@ -180,14 +206,47 @@ struct Failed;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = cli.color.enabled();
+    if let Command::Diff { old, new, json } = &cli.command {
+        // The findings go to stdout: colour them by stdout's terminal.
+        let color_out = match cli.color {
+            ColorWhen::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+            other => other.enabled(),
+        };
+        return diff(old, new, *json, color, color_out);
+    }
     match run(cli.command, color) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failed) => ExitCode::from(1),
     }
 }
 
+/// `diff`: 1 for an uncovered breaking change, 2 when a file cannot be loaded, else 0.
+fn diff(old: &Path, new: &Path, json: bool, color: bool, color_out: bool) -> ExitCode {
+    let (Ok(old), Ok(new)) = (load_one(old, color), load_one(new, color)) else {
+        return ExitCode::from(2);
+    };
+    let report = CompatReport::new(&old, &new);
+    let text = if json {
+        json_pretty(&report.to_json())
+    } else {
+        report.render(color_out)
+    };
+    if emit(None, &text).is_err() {
+        return ExitCode::from(2);
+    }
+    if report.fails() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn run(command: Command, color: bool) -> Result<(), Failed> {
     match command {
+        // Handled by `main`, which gives it its own exit statuses.
+        Command::Diff { .. } => Ok(()),
         Command::Check { files } => {
             let loaded = load_all(&files, color)?;
             let warnings: usize = loaded.iter().map(|l| l.warnings.len()).sum();

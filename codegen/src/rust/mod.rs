@@ -46,7 +46,7 @@ mod device;
 mod handler;
 mod idents;
 mod model;
-mod types;
+pub(crate) mod types;
 
 pub use model::{Embed, Payloads, ServiceModel};
 

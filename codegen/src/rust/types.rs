@@ -438,7 +438,7 @@ fn whole(n: &Number, round: Round) -> Option<i128> {
 }
 
 /// The smallest integer type that holds the schema's declared range; `i64` when unbounded.
-fn integer_type(s: &DataSchema) -> TokenStream {
+pub(crate) fn integer_type(s: &DataSchema) -> TokenStream {
     let values: Vec<i128> = s
         .enumeration
         .iter()
