@@ -273,6 +273,14 @@ mod tests {
     }
 
     #[test]
+    fn methods_named_new_are_allowed_to_take_self() {
+        let allows = method_allows("new").to_string();
+        assert!(allows.contains("new_ret_no_self"), "{allows}");
+        assert!(allows.contains("wrong_self_convention"), "{allows}");
+        assert!(method_allows("state").is_empty());
+    }
+
+    #[test]
     fn doc_text_is_escaped() {
         assert_eq!(doc_text("a  [b]\n c <d>"), "a \\[b\\] c \\<d\\>");
     }
