@@ -21,7 +21,7 @@ use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::ActionError;
-use safething::{Client, Identity, SafeThing};
+use safething::{Client, Identity, SafeThing, ThingClient};
 
 /// A dimmable lamp
 #[derive(SafeThing)]

@@ -43,7 +43,7 @@ pub use error::{AffordanceKind, Error, KeyChange, ProtocolError, Result};
 pub use filter::Filter;
 pub use identity::{Identity, PublicKey};
 pub use safething_ir as ir;
-pub use typed::SafeThing;
+pub use typed::{SafeThing, ThingClient};
 
 #[cfg(feature = "derive")]
 pub use safething_derive::SafeThing;

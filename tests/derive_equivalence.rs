@@ -4,9 +4,9 @@
 #[path = "derive/gardening_twin.rs"]
 mod twin;
 
-use safething::SafeThing;
 use safething::ir::ThingId;
 use safething::ir::export::{TdOptions, thing_description};
+use safething::{SafeThing, ThingClient};
 
 fn toml_definition() -> safething::ir::Definition {
     safething_codegen::load_str(

@@ -176,6 +176,9 @@ struct ThingView {
     version: String,
     module: String,
     rust_client: String,
+    /// How Rust code connects: `<X as ThingClient>::connect` when an affordance has the
+    /// client method `connect`, `X::connect` otherwise.
+    rust_connect: String,
     ts_client: String,
     attributes: Vec<AttributeView>,
     events: Vec<EventView>,
@@ -504,6 +507,21 @@ fn thing_view(def: &Definition) -> ThingView {
         })
         .collect();
     let type_names = ThingTypeNames::new(&def.thing.name);
+    // Inherent methods win over the trait's: a client-visible attribute or action named
+    // `connect` takes `X::connect`.
+    let connect_taken = def
+        .attributes
+        .get("connect")
+        .is_some_and(|a| a.access != Access::Thing)
+        || def
+            .actions
+            .get("connect")
+            .is_some_and(|a| a.access != Access::Thing);
+    let rust_connect = if connect_taken {
+        format!("<{} as ThingClient>::connect", type_names.client)
+    } else {
+        format!("{}::connect", type_names.client)
+    };
     ThingView {
         name: def.thing.name.clone(),
         thing: def.thing.name.clone(),
@@ -512,6 +530,7 @@ fn thing_view(def: &Definition) -> ThingView {
         version: def.thing.version.clone(),
         module: snake_from_pascal(&def.thing.name),
         rust_client: type_names.client.clone(),
+        rust_connect,
         ts_client: type_names.client,
         attributes,
         events,

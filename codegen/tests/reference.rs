@@ -144,3 +144,24 @@ fn the_reference_names_the_methods_the_generators_write() {
         }
     }
 }
+
+/// The reference shows how to connect with a name no affordance takes: `X::connect` is the
+/// attribute or action `connect` when the thing has one, so it says
+/// `<X as ThingClient>::connect` then.
+#[test]
+fn the_connect_example_is_the_frameworks_even_when_an_affordance_is_called_connect() {
+    let plain =
+        safething_codegen::reference::generate(&load("examples/things/thermostat.toml")).unwrap();
+    assert!(plain.contains("`ThermostatClient::connect(&client, \"ID\").await?`"));
+    for (file, client) in [
+        ("codegen/tests/fixtures/door_lock.toml", "DoorLockClient"),
+        (
+            "codegen/tests/fixtures/switchboard.toml",
+            "SwitchboardClient",
+        ),
+    ] {
+        let text = safething_codegen::reference::generate(&load(file)).unwrap();
+        let qualified = format!("`<{client} as ThingClient>::connect(&client, \"ID\").await?`");
+        assert!(text.contains(&qualified), "{file}");
+    }
+}

@@ -50,10 +50,12 @@ fn output_is_deterministic() {
     assert_eq!(
         a.keys().map(String::as_str).collect::<Vec<_>>(),
         [
+            "door_lock.rs",
             "gardening_controller.rs",
             "gardening_device.rs",
             "option.rs",
             "printer.rs",
+            "switchboard.rs",
             "thermostat.rs"
         ]
     );
@@ -175,4 +177,94 @@ fn odd_names_generate_code_that_parses() {
     let code = safething_codegen::rust::generate(&def).unwrap();
     syn::parse_file(&code).unwrap();
     assert!(code.contains("SelfValue(Self_)"), "{code}");
+}
+
+/// The framework's methods of a device handle (beside `set_<attr>` and `emit_<event>`).
+const DEVICE_METHODS: &[&str] = &[
+    "definition",
+    "checked_definition",
+    "builder",
+    "new",
+    "id",
+    "inner",
+    "into_inner",
+    "serve",
+    "register",
+    "publish",
+    "disable",
+    "lifecycle",
+    "shutdown",
+];
+
+/// The inherent methods of `impl <type_name>` in a generated file.
+fn inherent_methods(code: &str, type_name: &str) -> Vec<String> {
+    let file: syn::File = syn::parse_str(code).unwrap();
+    let mut names = Vec::new();
+    for item in file.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(path) = imp.self_ty.as_ref() else {
+            continue;
+        };
+        if imp.trait_.is_some() || !path.path.is_ident(type_name) {
+            continue;
+        }
+        for item in imp.items {
+            if let syn::ImplItem::Fn(f) = item {
+                names.push(f.sig.ident.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// No name is reserved: a device handle's own methods cannot be produced by an affordance name
+/// (they are neither `set_..` nor `emit_..`), and a client has no inherent method besides its
+/// affordances' (the framework's are `safething::ThingClient`'s).
+#[test]
+fn framework_methods_are_out_of_reach_of_affordance_names() {
+    for name in DEVICE_METHODS {
+        assert!(
+            !name.starts_with("set_") && !name.starts_with("emit_"),
+            "{name}"
+        );
+    }
+    for (file, device, client) in [
+        (
+            "codegen/tests/fixtures/door_lock.toml",
+            "DoorLock",
+            "DoorLockClient",
+        ),
+        (
+            "codegen/tests/fixtures/switchboard.toml",
+            "Switchboard",
+            "SwitchboardClient",
+        ),
+        (
+            "examples/things/thermostat.toml",
+            "Thermostat",
+            "ThermostatClient",
+        ),
+    ] {
+        let code = generate(file);
+        for method in inherent_methods(&code, device) {
+            let affordance = method.starts_with("set_") || method.starts_with("emit_");
+            assert!(
+                affordance || DEVICE_METHODS.contains(&method.as_str()),
+                "{file}: device method `{method}` is neither an affordance's nor a known framework method"
+            );
+        }
+        // One method per read, watch (dynamic), write, history, event and action: nothing else.
+        let methods = inherent_methods(&code, client);
+        let definition = safething_codegen::load(root().join(file))
+            .unwrap()
+            .definition;
+        let mut expected = 0;
+        for a in definition.attributes.values() {
+            let dynamic = a.kind == safething_ir::AttributeKind::Dynamic;
+            expected += 1 + usize::from(dynamic) + usize::from(a.writable);
+            expected += usize::from(a.history.is_some());
+        }
+        expected += definition.events.len() + definition.actions.len();
+        assert_eq!(methods.len(), expected, "{file}: {methods:?}");
+    }
 }

@@ -30,8 +30,9 @@ use ctxt::Ctxt;
 ///   action and per writable attribute;
 /// - `LampDevice`: the device handle (`LampDevice::builder(id)`, `set_<attribute>`,
 ///   `emit_<event>`, `serve(handler)`, lifecycle);
-/// - `LampClient`: the typed client (`connect`, reads, `watch_<attribute>` with typed
-///   filters, `on_<event>`, `write_<attribute>`, action calls);
+/// - `LampClient`: the typed client (reads, `watch_<attribute>` with typed filters,
+///   `on_<event>`, `write_<attribute>`, action calls; `connect`, `id` and the other framework
+///   operations are those of `safething::ThingClient`, so no affordance name is reserved);
 /// - `impl safething::SafeThing for Lamp`: `Lamp::definition()`, the IR, and `Lamp::check()`.
 ///
 /// The generated items have the struct's visibility and sit next to it; they are named after
@@ -84,7 +85,8 @@ use ctxt::Ctxt;
 ///
 /// Attributes may be split over several `#[safething(...)]`s; each `event(...)` and
 /// `action(...)` is one affordance. `access` is one of `all`, `group`, `owner` (the default)
-/// and `thing`. Names of events, actions and attributes are snake_case.
+/// and `thing`. Names of events, actions and attributes are snake_case; any such name works,
+/// `state`, `id`, `connect` or `clone` included.
 ///
 /// # Field attributes
 ///

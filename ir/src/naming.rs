@@ -123,6 +123,11 @@ pub enum PayloadPosition {
 
 /// The method names a generated API gets for an affordance, in the namespace they share
 /// (client and device methods are checked together: one module serves both).
+///
+/// No name is reserved for the framework: generated clients keep their own operations (`connect`,
+/// `id`, `description`, ...) in a trait (`safething::ThingClient`) and TypeScript clients in
+/// static members and `thingOf(client)`, and device handles only get `set_`/`emit_` methods, so
+/// only affordances can collide with each other.
 pub fn attribute_methods(name: &str, has_history: bool, writable: bool) -> Vec<String> {
     let mut methods = vec![
         name.to_owned(),
@@ -147,22 +152,6 @@ pub fn event_methods(name: &str) -> Vec<String> {
 pub fn action_methods(name: &str) -> Vec<String> {
     vec![name.to_owned()]
 }
-
-/// Methods every generated client or device has; affordances must not take these names.
-pub const RESERVED_METHODS: &[&str] = &[
-    "new",
-    "connect",
-    "serve",
-    "shutdown",
-    "id",
-    "definition",
-    "description",
-    "client",
-    "device",
-    "inner",
-    "state",
-    "is_online",
-];
 
 /// Rust keywords that cannot be raw identifiers; generators append `_` to them.
 pub const RUST_NON_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];

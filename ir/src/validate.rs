@@ -740,18 +740,10 @@ impl Checker<'_> {
     fn collisions(&mut self) {
         let def = self.def;
         let mut methods: BTreeMap<String, IrPath> = BTreeMap::new();
-        for reserved in naming::RESERVED_METHODS {
-            methods.insert((*reserved).to_owned(), IrPath::root());
-        }
         let mut claim = |this: &mut Self, name: String, at: IrPath, what: &str| {
             if let Some(first) = methods.get(&name) {
-                let msg = if first.is_root() {
-                    format!(
-                        "{what} would generate method `{name}`, which every generated thing already has"
-                    )
-                } else {
-                    format!("{what} would generate method `{name}`, which `{first}` generates too")
-                };
+                let msg =
+                    format!("{what} would generate method `{name}`, which `{first}` generates too");
                 this.error(Rule::NameCollision, at, msg).help = Some("rename one of them".into());
             } else {
                 methods.insert(name, at);

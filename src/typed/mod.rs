@@ -9,6 +9,8 @@
 //!   [`Update<T>`], [`EventDelivery<T>`]: the client's results, typed (the names mirror the
 //!   untyped ones in [`crate::client`]);
 //! - [`Invocation<O>`] and [`ActionHandle<O>`]: action requests with a typed output;
+//! - [`ThingClient`]: what every generated client offers besides its affordances (`connect`,
+//!   `id`, `description`, ...), in a trait so that no affordance name is reserved;
 //! - [`DeviceBuilder<D>`] and the adapter helpers ([`decode_input`], [`encode_output`], ...)
 //!   that connect a typed handler to the untyped [`Handler`](crate::device::Handler);
 //! - [`SafeThing`] and [`DerivedBuilder`]: the definition of a `#[derive(SafeThing)]` struct,
@@ -20,6 +22,7 @@ mod client;
 mod derived;
 mod device;
 mod filter;
+mod thing;
 
 pub use client::{
     ActionHandle, AttributeReading, EventDelivery, EventStream, HistoryEntry, Invocation, Update,
@@ -31,6 +34,7 @@ pub use device::{
     unknown_action, unknown_write,
 };
 pub use filter::{Field, Filter, Number, Ordered};
+pub use thing::ThingClient;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

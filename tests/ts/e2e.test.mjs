@@ -49,10 +49,10 @@ test("a generated client claims, publishes and operates the gardening device thr
   await assert.rejects(garden.openValve({ psi: 60 }), (e) => e.kind === "access_denied" && e.rule === "owner");
 
   // Claim (sealed to the thing: the gateway sees ciphertext), then publish.
-  await garden.inner.claim(token);
+  await rt.thingOf(garden).claim(token);
   const mine = await GardeningDeviceClient.connect(client, id);
-  assert.equal(mine.description.owner, client.publicKey.toString());
-  const published = await mine.inner.publish();
+  assert.equal(rt.thingOf(mine).description.owner, client.publicKey.toString());
+  const published = await rt.thingOf(mine).publish();
   assert.equal(published.state, "published");
 
   // Reads and a live watch of a group attribute (sealed end to end).
@@ -84,7 +84,7 @@ test("a generated client claims, publishes and operates the gardening device thr
   // reply verifies here with the thing's key, bound to that request.
   const key = rt.keys.attribute(id, "valve_state");
   const requestId = client.sealer.nextId();
-  const epoch = { type: "epoch", epoch: rt.parseBoot(mine.description.boot) };
+  const epoch = { type: "epoch", epoch: rt.parseBoot(rt.thingOf(mine).description.boot) };
   const request = await client.sealer.frame(key, { kind: rt.Kind.Request, binding: epoch, id: requestId }, { op: "read" });
   const replies = await rt.httpQuery(base, key, request, 5000);
   assert.equal(replies.length, 1);

@@ -17,3 +17,20 @@ export declare function checkCompatible(thing: RemoteThing, expected: Definition
  * a property named `constructor` cannot confuse the type checker).
  */
 export declare function definitionFrom(json: Json): Definition;
+/**
+ * Where a generated client keeps its untyped handle: a symbol, so that no affordance name can
+ * reach it (a client's methods are all its affordances'; see {@link thingOf}).
+ */
+export declare const THING: unique symbol;
+/** A generated client: it holds its untyped handle under {@link THING}. */
+export interface TypedClient {
+    /** The untyped handle. */
+    readonly [THING]: RemoteThing;
+}
+/**
+ * The untyped handle of a generated client: the framework's side of it (`id`, `description`,
+ * `isOnline()`, owner operations such as `publish()` and `claim()`, untyped access). Generated
+ * clients give every instance member to the thing's affordances, so an attribute may be called
+ * `id` or `description`: `garden.id()` reads that attribute, `thingOf(garden).id` is the id.
+ */
+export declare function thingOf(client: TypedClient): RemoteThing;

@@ -26,3 +26,17 @@ export function checkCompatible(thing, expected) {
 export function definitionFrom(json) {
     return json;
 }
+/**
+ * Where a generated client keeps its untyped handle: a symbol, so that no affordance name can
+ * reach it (a client's methods are all its affordances'; see {@link thingOf}).
+ */
+export const THING = Symbol("safething.thing");
+/**
+ * The untyped handle of a generated client: the framework's side of it (`id`, `description`,
+ * `isOnline()`, owner operations such as `publish()` and `claim()`, untyped access). Generated
+ * clients give every instance member to the thing's affordances, so an attribute may be called
+ * `id` or `description`: `garden.id()` reads that attribute, `thingOf(garden).id` is the id.
+ */
+export function thingOf(client) {
+    return client[THING];
+}

@@ -169,7 +169,9 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
     let allows = type_allows(client);
     let vis = &cx.model.vis;
     let doc = docs(&[format!(
-        "A client's typed handle to one `{}` thing: connect with [`{client}::connect`]. Every \
+        "A client's typed handle to one `{}` thing. Its methods are the thing's affordances, \
+         whatever their names; the framework's operations (`connect`, `id`, `description`, \
+         `is_online`, the untyped `thing`) are those of trait `safething::ThingClient`. Every \
          method's documentation states the access type it requires.",
         def.thing.name
     )]);
@@ -181,44 +183,22 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
             thing: #rt::client::RemoteThing,
         }
 
-        impl #client {
-            /// Connects to thing `id`: fetches its description and checks that it is a thing
-            /// of this type (same name, compatible version).
-            pub async fn connect(client: &#rt::Client, id: &str) -> #rt::Result<Self> {
-                Self::new(client.thing(id).await?)
+        impl #rt::typed::ThingClient for #client {
+            fn definition() -> &'static #rt::ir::Definition {
+                #device::definition()
             }
 
-            /// Wraps an untyped handle, checking that the thing is of this type.
-            pub fn new(thing: #rt::client::RemoteThing) -> #rt::Result<Self> {
+            fn new(thing: #rt::client::RemoteThing) -> #rt::Result<Self> {
                 #rt::typed::check_compatible(&thing, #device::definition())?;
                 ::core::result::Result::Ok(Self { thing })
             }
 
-            /// The definition this code was generated from.
-            pub fn definition() -> &'static #rt::ir::Definition {
-                #device::definition()
-            }
-
-            /// The thing's id.
-            pub fn id(&self) -> &#rt::ir::ThingId {
-                self.thing.id()
-            }
-
-            /// The thing's latest known description (lifecycle, owner, group).
-            pub fn description(&self) -> ::std::sync::Arc<#rt::wire::Description> {
-                self.thing.description()
-            }
-
-            /// Whether the thing is online now.
-            pub fn is_online(&self) -> bool {
-                self.thing.is_online()
-            }
-
-            /// The untyped handle (lifecycle and group administration, untyped access).
-            pub fn inner(&self) -> &#rt::client::RemoteThing {
+            fn thing(&self) -> &#rt::client::RemoteThing {
                 &self.thing
             }
+        }
 
+        impl #client {
             #(#methods)*
         }
     })

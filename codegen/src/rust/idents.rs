@@ -144,8 +144,8 @@ pub(crate) fn docs(paragraphs: &[String]) -> TokenStream {
 }
 
 /// Clippy lints that a method name chosen in a definition may trip, allowed on that method
-/// only: `should_implement_trait` (`clone`, `eq`, ...) and `wrong_self_convention` (`into_x`,
-/// `x_mut`, ...).
+/// only: `should_implement_trait` (`clone`, `eq`, ...), `wrong_self_convention` (`into_x`,
+/// `x_mut`, `new`, ...) and `new_ret_no_self` (`new`).
 pub(crate) fn method_allows(name: &str) -> TokenStream {
     const TRAIT_METHODS: &[&str] = &[
         "add",
@@ -184,8 +184,12 @@ pub(crate) fn method_allows(name: &str) -> TokenStream {
         lints.push(quote!(clippy::should_implement_trait));
     }
     let conventions = ["as_", "from_", "into_", "is_", "to_"];
-    if conventions.iter().any(|p| name.starts_with(p)) || name.ends_with("_mut") {
+    if conventions.iter().any(|p| name.starts_with(p)) || name.ends_with("_mut") || name == "new" {
         lints.push(quote!(clippy::wrong_self_convention));
+    }
+    if name == "new" {
+        // An attribute or action called `new` is a method taking `&self`, not a constructor.
+        lints.push(quote!(clippy::new_ret_no_self));
     }
     if lints.is_empty() {
         TokenStream::new()
@@ -266,6 +270,14 @@ mod tests {
             unique(vec!["A".into(), "A".into(), "A2".into()]),
             ["A", "A2", "A22"]
         );
+    }
+
+    #[test]
+    fn methods_named_new_are_allowed_to_take_self() {
+        let allows = method_allows("new").to_string();
+        assert!(allows.contains("new_ret_no_self"), "{allows}");
+        assert!(allows.contains("wrong_self_convention"), "{allows}");
+        assert!(method_allows("state").is_empty());
     }
 
     #[test]

@@ -37,6 +37,17 @@
 //! [`Field`](https://docs.rs/safething) constant per property for typed filters
 //! (`Reading::LEVEL.lt(5.0)`).
 //!
+//! # Names
+//!
+//! Any snake_case name works for an attribute, event or action: the client's inherent methods
+//! are all its affordances' (`state()`, `watch_state`, `connect()` for an action `connect`, ...)
+//! and the framework's operations (`connect`, `new`, `definition`, `id`, `description`,
+//! `is_online`, `thing`) are those of the trait `safething::ThingClient` that it implements, so
+//! `ThingClient::id(&client)` always means the framework. Device handles get `set_<attr>` and
+//! `emit_<event>` beside their own methods, which no name can produce. Keywords are escaped
+//! (`r#type`, `self_`) and method names such as `new`, `clone` or `into_x` carry the lint
+//! allowances they need. Only affordances can collide, with each other.
+//!
 //! Generated code names everything by absolute path (`::core::option::Option`,
 //! `::safething::...`), so definitions with types named `Option`, `Result`, `String` or `Vec`
 //! compile; it has no inner attributes, so it can be `include!`d.

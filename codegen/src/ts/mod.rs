@@ -272,7 +272,9 @@ fn thing_view(definition: &Definition) -> Result<ThingView, GenError> {
     let thing_names = ThingTypeNames::new(&def.thing.name);
     let mut client_docs = vec![format!(
         "A client's typed handle to one `{}` thing: connect with `{}.connect(client, id)`. Every method's \
-         documentation states the access type it requires.",
+         documentation states the access type it requires. Instance methods are the thing's affordances, \
+         whatever their names; the framework's side (`id`, `description`, `isOnline()`, owner operations) is \
+         `thingOf(client)` from the runtime.",
         def.thing.name, thing_names.client
     )];
     client_docs.extend(def.thing.title.iter().map(|t| docs::text(t)));

@@ -4,8 +4,10 @@
 //! - Affordance names become camelCase method names (`moisture_level` -> `moistureLevel`,
 //!   `watchMoistureLevel`, `onVeryDryAlarm`). Reserved words are valid method and property names
 //!   in TypeScript (`delete()`, `default()`, `class`), so they are kept; the names a client
-//!   class uses itself (`constructor`, `then`, which would make the client a thenable, and the
-//!   class's own members) get a trailing `_`.
+//!   class uses itself (`constructor`, `then`, which would make the client a thenable, and
+//!   `Object.prototype`'s members) get a trailing `_`. No other name is taken: the framework's
+//!   operations are static members or reached through `thingOf(client)`, so an attribute `id`
+//!   is the method `id()`.
 //! - Property names keep their wire spelling (snake_case), so types match the JSON exactly.
 //! - Type names come from [`safething_ir::types::type_plan`]; generated code names the runtime
 //!   through the `rt` namespace and never a global type, so a type called `Promise`, `Array`
@@ -91,15 +93,13 @@ pub const TS_KEYWORDS: &[&str] = &[
     "yield",
 ];
 
-/// Member names of a generated client class that affordance methods must not take.
+/// Member names that affordance methods must not take: the class constructor, `then` (it would
+/// make the client a thenable, which `await` unwraps), and what `Object.prototype` gives every
+/// object. The framework's own operations are static members (`connect`, `wrap`, `definition`)
+/// or behind the runtime's `thingOf(client)` (a symbol key), so they need no name here.
 pub const CLIENT_MEMBERS: &[&str] = &[
     "constructor",
     "then",
-    "id",
-    "description",
-    "definition",
-    "isOnline",
-    "inner",
     "toString",
     "valueOf",
     "toJSON",
@@ -167,6 +167,9 @@ mod tests {
         assert_eq!(method("constructor"), "constructor_");
         assert_eq!(method("then"), "then_");
         assert_eq!(method("delete"), "delete");
+        assert_eq!(method("id"), "id");
+        assert_eq!(method("is_online"), "isOnline");
+        assert_eq!(method("description"), "description");
         assert_eq!(property_key("type"), "type");
         assert_eq!(property_key("a-b"), "\"a-b\"");
         assert!(TS_KEYWORDS.contains(&"delete"));

@@ -27,6 +27,17 @@ pub mod keywords {
     safething::include_thing!("option");
 }
 
+/// `codegen/tests/fixtures/door_lock.toml`: the names that once were reserved for the
+/// framework, as attributes and events.
+pub mod door_lock {
+    safething::include_thing!("door_lock");
+}
+/// `codegen/tests/fixtures/switchboard.toml`: the names that once were reserved for the
+/// framework, as actions.
+pub mod switchboard {
+    safething::include_thing!("switchboard");
+}
+
 /// Two things in one module: generated files define no module-level items besides their
 /// types, so things with distinct type names can share a module.
 pub mod shared {

@@ -14,7 +14,7 @@ use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::ActionError;
-use safething::{Client, Error, Identity};
+use safething::{Client, Error, Identity, ThingClient};
 
 use common::{connect, within};
 

@@ -11,7 +11,7 @@ use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::{ActionError, ActionState};
-use safething::{Client, Error, Identity};
+use safething::{Client, Error, Identity, ThingClient};
 
 use common::{connect, within};
 
@@ -378,7 +378,7 @@ async fn names_that_are_keywords_work_at_run_time() {
     let read = thing.self_().await.unwrap().value;
     assert_eq!(read, result);
     // The wire names are the definition's.
-    let raw = thing.inner().read("self").await.unwrap().value;
+    let raw = thing.thing().read("self").await.unwrap().value;
     assert_eq!(raw["self"], -5);
     assert_eq!(raw["crate"], true);
     assert_eq!(raw["fn"], "1st");

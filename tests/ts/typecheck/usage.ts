@@ -4,6 +4,8 @@
 // pass. Nothing here runs.
 import * as rt from "./safething/index.js";
 import { GardeningDeviceClient, type Reading, type ValveState } from "./gardening_device.js";
+import { DoorLockClient, type State } from "./door_lock.js";
+import { SwitchboardClient, type StateOutput } from "./switchboard.js";
 
 export async function usage(client: rt.Client): Promise<void> {
   const garden = await GardeningDeviceClient.connect(client, "garden-01");
@@ -55,8 +57,17 @@ export async function usage(client: rt.Client): Promise<void> {
     }
   }
 
+  // The framework's side of a client is its untyped handle, `thingOf(client)`.
+  const thing: rt.RemoteThing = rt.thingOf(garden);
+  const id: string = thing.id;
+  const owner: string | undefined = thing.description.owner;
+  const online: boolean = thing.isOnline();
+  void [id, owner, online];
+
   // @ts-expect-error: no such method
   await garden.moistureLevl();
+  // @ts-expect-error: the id is the framework's: `thingOf(garden).id`
+  void garden.id;
   // @ts-expect-error: psi is a number
   await garden.openValve({ psi: "60" });
   // @ts-expect-error: unknown property
@@ -77,4 +88,39 @@ export async function usage(client: rt.Client): Promise<void> {
   await garden.watchValveState((f) => f.step(1));
   // @ts-expect-error: firmware is static: it cannot be watched
   await garden.watchFirmware();
+}
+
+// No name is reserved: attributes, events and actions called `state`, `id`, `description`,
+// `connect`, `isOnline`, `inner`, ... are the thing's, and the framework keeps static members
+// and `thingOf(client)`.
+export async function anyName(client: rt.Client): Promise<void> {
+  const lock = await DoorLockClient.connect(client, "lock-0001");
+  const state: State = (await lock.state()).value;
+  const serial: string = (await lock.id()).value;
+  const text: string = (await lock.description()).value;
+  const flag: boolean = (await lock.isOnline()).value;
+  const definition: number = (await lock.definition()).value;
+  const inner: rt.HistoryEntry<number>[] = await lock.innerHistory();
+  await lock.writeState("unlocked");
+  await lock.onConnect();
+  await lock.onState((f) => f.eq("jammed"));
+  const seven: number = await (await lock.clone()).output();
+  await lock.super(3);
+  const thingId: string = rt.thingOf(lock).id;
+  const schema: rt.Definition = DoorLockClient.definition();
+  void [state, serial, text, flag, definition, inner, seven, thingId, schema];
+
+  const board = await SwitchboardClient.connect(client, "board-0001");
+  const connected: boolean = await (await board.connect("line-1")).output();
+  const made: string = await (await board.new()).output();
+  const busy: StateOutput = await (await board.state()).output();
+  const online: boolean = await (await board.isOnline()).output();
+  await board.shutdown();
+  const wrapped: SwitchboardClient = SwitchboardClient.wrap(rt.thingOf(board));
+  void [connected, made, busy, online, wrapped];
+
+  // @ts-expect-error: `state` is an attribute: it cannot be written with a wrong value
+  await lock.writeState("ajar");
+  // @ts-expect-error: the action `connect` takes a string
+  await board.connect(1);
 }

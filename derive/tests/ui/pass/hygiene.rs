@@ -46,7 +46,7 @@ mod garden {
         assert_eq!(Valve::definition().thing.name, "Valve");
         assert!(Valve::check().is_ok());
         let _ = ValveDevice::definition();
-        let _ = ValveClient::definition();
+        let _ = <ValveClient as safething::ThingClient>::definition();
         fn _handler<H: ValveHandler>() {}
     }
 }

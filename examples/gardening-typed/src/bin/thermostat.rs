@@ -9,7 +9,7 @@ use safething::device::{ActionContext, WriteContext, WriteError};
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Filter;
 use safething::wire::ActionError;
-use safething::{Client, Identity};
+use safething::{Client, Identity, ThingClient};
 
 safething::include_thing!(mod thermostat);
 
