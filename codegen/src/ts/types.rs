@@ -17,7 +17,7 @@
 use serde_json::Value;
 
 use safething_ir::types::{TypePlan, TypeShape, is_string_enum};
-use safething_ir::{DataSchema, Definition, IrPath, SchemaType};
+use safething_ir::{DataSchema, Definition, IrPath, SchemaType, Segment};
 
 use super::GenError;
 use super::docs::schema_docs;
@@ -94,6 +94,7 @@ impl<'a> TsTypes<'a> {
     fn type_at(&self, s: &DataSchema, path: &IrPath, depth: usize) -> Result<String, GenError> {
         if let Some(planned) = self.plan.at(path)
             && s.reference.is_none()
+            && planned.shape != TypeShape::Const
         {
             return Ok(planned.name.clone());
         }
@@ -159,6 +160,11 @@ impl<'a> TsTypes<'a> {
     pub fn views(&self) -> Result<Vec<TypeView>, GenError> {
         let mut out = Vec::new();
         for planned in self.plan.iter() {
+            // A constant is its literal type wherever it is used; a named one is an alias.
+            let named = matches!(planned.path.segments(), [Segment::Key(t), _] if t == "types");
+            if planned.shape == TypeShape::Const && !named {
+                continue;
+            }
             let schema = self.schema_at(&planned.path)?;
             let mut docs = schema_docs(schema);
             if docs.is_empty() {
@@ -197,7 +203,7 @@ impl<'a> TsTypes<'a> {
                         .collect();
                     view.target = union(values);
                 }
-                TypeShape::Union | TypeShape::Alias => {
+                TypeShape::Union | TypeShape::Alias | TypeShape::Const => {
                     view.target = self.structural(schema, &planned.path, 0)?;
                 }
             }
