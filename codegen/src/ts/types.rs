@@ -7,7 +7,7 @@
 //! | `type = "object"` | an `interface`: required properties plain, others optional (`at?: string`); wire names kept |
 //! | object without properties | an interface that admits only `{}` |
 //! | `type = "string"` with `enum` | a union of string literals (`"open" \| "closed"`) |
-//! | `oneOf` | a union of the alternatives' types |
+//! | `oneOf` | a union of the alternatives' types; when they are objects told apart by a `const` property (a tagged union), each has that property as a literal type, so the union narrows on it (`if (c.mode === "manual") c.reference_ppm`) |
 //! | `type = "array"` | `T[]` (`rt.Json[]` without `items`) |
 //! | `integer`, `number` | `number` |
 //! | `string`, `boolean`, `null` | `string`, `boolean`, `null` |
@@ -17,6 +17,7 @@
 use serde_json::Value;
 
 use safething_ir::types::{TypePlan, TypeShape, is_string_enum};
+use safething_ir::union::tagged_union;
 use safething_ir::{DataSchema, Definition, IrPath, SchemaType, Segment};
 
 use super::GenError;
@@ -203,7 +204,16 @@ impl<'a> TsTypes<'a> {
                         .collect();
                     view.target = union(values);
                 }
-                TypeShape::Union | TypeShape::Alias | TypeShape::Const => {
+                TypeShape::Union => {
+                    if let Some(union) = tagged_union(schema, &self.def.types) {
+                        view.docs.push(format!(
+                            "A tagged union: narrow it on `{}`.",
+                            property_key(union.tag)
+                        ));
+                    }
+                    view.target = self.structural(schema, &planned.path, 0)?;
+                }
+                TypeShape::Alias | TypeShape::Const => {
                     view.target = self.structural(schema, &planned.path, 0)?;
                 }
             }
