@@ -1,5 +1,6 @@
-//! A serde internally tagged enum in a `#[derive(SafeThing)]` thing: schemars makes it a
-//! `oneOf` of objects told apart by a `const` tag, which the IR imports as a tagged union, and
+//! A serde internally tagged enum in a `#[derive(SafeThing)]` thing (unit, newtype and struct
+//! variants): schemars makes it a `oneOf` of objects told apart by a `const` tag, which the IR
+//! imports as a tagged union, and
 //! its values cross to and from the client generated from `codegen/tests/fixtures/unions.toml`.
 
 mod common;
@@ -30,18 +31,21 @@ pub struct Co2Twin {
     pub last_calibration: Calibration,
 }
 
+/// A unit, a newtype and a struct variant: schemars writes the newtype's schema as a `$ref`
+/// next to the tag, which the import merges into one object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
 pub enum Calibration {
     Auto,
-    Manual {
-        reference_ppm: f64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        note: Option<String>,
-    },
-    TwoPoint {
-        points: Vec<Point>,
-    },
+    Manual(ManualCalibration),
+    TwoPoint { points: Vec<Point> },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ManualCalibration {
+    pub reference_ppm: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -74,6 +78,10 @@ fn an_internally_tagged_enum_imports_as_a_tagged_union() {
     assert_eq!(union.tag, "mode");
     assert_eq!(union.values_text(), ["auto", "manual", "two-point"]);
     assert_eq!(union.variant_names(), ["Auto", "Manual", "TwoPoint"]);
+    let manual = &union.variants[1];
+    assert_eq!(manual.reference, None, "the newtype's `$ref` is merged");
+    let fields: Vec<&String> = manual.fields(union.tag).map(|(n, _)| n).collect();
+    assert_eq!(fields, ["note", "reference_ppm"]);
 }
 
 #[test]
@@ -106,8 +114,8 @@ impl Co2TwinHandler for Twin {
             .await
             .map_err(|e| ActionError::new("device", e.to_string()))?;
         Ok(match input {
-            Calibration::Manual { reference_ppm, .. } => CalibrateOutput::Done {
-                drift_ppm: Some(reference_ppm - 400.0),
+            Calibration::Manual(manual) => CalibrateOutput::Done {
+                drift_ppm: Some(manual.reference_ppm - 400.0),
             },
             Calibration::Auto => CalibrateOutput::Done { drift_ppm: None },
             Calibration::TwoPoint { .. } => CalibrateOutput::Refused {
