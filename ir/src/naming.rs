@@ -124,18 +124,25 @@ pub fn pascal_from_text(s: &str) -> String {
     out
 }
 
-/// Makes `names` unique by appending a number to later duplicates (`Open`, `Open2`).
+/// Makes `names` unique by appending a number to later duplicates (`Open`, `Open2`). Each
+/// name remembers the next number to try, so many duplicates (a definition from the network)
+/// cost linear, not quadratic, time.
 pub fn unique(names: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
+    let mut next: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     names
         .into_iter()
         .map(|name| {
-            let mut candidate = name.clone();
-            let mut n = 2;
-            while !seen.insert(candidate.clone()) {
-                candidate = format!("{name}{n}");
-                n += 1;
+            if seen.insert(name.clone()) {
+                return name;
             }
+            let n = next.entry(name.clone()).or_insert(2);
+            let mut candidate = format!("{name}{n}");
+            while !seen.insert(candidate.clone()) {
+                *n += 1;
+                candidate = format!("{name}{n}");
+            }
+            *n += 1;
             candidate
         })
         .collect()

@@ -4,13 +4,12 @@
 //! Recognized here, once, so that every generator (Rust enums with a serde tag, TypeScript
 //! discriminated unions, the Markdown reference) and the value checker agree on what is one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use crate::naming;
 use crate::schema::{DataSchema, SchemaType};
-use crate::value::json_equal;
 
 /// How many `ref` hops are followed to find an alternative's object schema (validated
 /// definitions have no cycles; this bounds the walk on unvalidated ones).
@@ -98,6 +97,31 @@ impl TaggedVariant<'_> {
     }
 }
 
+/// A tag value, compared as JSON Schema compares them (tags are strings, whole numbers and
+/// booleans only, so no `1` against `1.0`).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum TagKey<'a> {
+    String(&'a str),
+    Integer(i128),
+    Boolean(bool),
+    Other,
+}
+
+impl<'a> TagKey<'a> {
+    fn of(v: &'a Value) -> TagKey<'a> {
+        match v {
+            Value::String(s) => TagKey::String(s),
+            Value::Bool(b) => TagKey::Boolean(*b),
+            Value::Number(n) => n
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| n.as_u64().map(i128::from))
+                .map_or(TagKey::Other, TagKey::Integer),
+            _ => TagKey::Other,
+        }
+    }
+}
+
 /// Whether a schema is a `const` of a string, integer or boolean: a possible tag.
 fn tag_value(s: &DataSchema) -> Option<&Value> {
     if s.reference.is_some() || s.one_of.is_some() {
@@ -170,6 +194,9 @@ pub fn tagged_union<'a>(
             continue;
         }
         let mut variants: Vec<TaggedVariant<'a>> = Vec::with_capacity(objects.len());
+        // A set, not pairwise comparisons: a definition from the network may have thousands
+        // of alternatives.
+        let mut seen = BTreeSet::new();
         for (index, (alternative, object, object_type)) in objects.iter().enumerate() {
             let Some(value) = object
                 .properties
@@ -179,7 +206,7 @@ pub fn tagged_union<'a>(
             else {
                 continue 'candidates;
             };
-            if variants.iter().any(|v| json_equal(v.value, value)) {
+            if !seen.insert(TagKey::of(value)) {
                 continue 'candidates;
             }
             variants.push(TaggedVariant {
@@ -306,6 +333,47 @@ mod tests {
         for s in not_tagged {
             assert_eq!(tagged_union(&schema(s.clone()), &types), None, "{s}");
         }
+    }
+
+    /// Thousands of alternatives (a definition from the network): the distinct-tag check uses
+    /// a set, where pairwise comparisons would take hundreds of millions of steps here.
+    #[test]
+    fn attack_many_alternatives_are_recognized_without_pairwise_comparisons() {
+        let n = 30_000;
+        let alternatives: Vec<Value> = (0..n)
+            .map(
+                |i| json!({"type": "object", "required": ["k"], "properties": {"k": {"const": i}}}),
+            )
+            .collect();
+        let s = schema(json!({ "oneOf": alternatives }));
+        let no_types = BTreeMap::new();
+        let u = tagged_union(&s, &no_types).unwrap();
+        assert_eq!(u.variants.len(), n);
+        // One duplicate at the end: not tagged.
+        let mut dup = s.clone();
+        if let Some(alts) = dup.one_of.as_mut() {
+            alts.push(alts[0].clone());
+        }
+        assert_eq!(tagged_union(&dup, &no_types), None);
+    }
+
+    /// Thousands of alternatives whose names collide after casing: numbering them stays linear
+    /// (each name remembers its next number).
+    #[test]
+    fn attack_many_colliding_variant_names_are_numbered_in_linear_time() {
+        let n = 30_000;
+        let alternatives: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"type": "object", "title": "é", "required": ["k"],
+                       "properties": {"k": {"const": i}}})
+            })
+            .collect();
+        let s = schema(json!({ "oneOf": alternatives }));
+        let no_types = BTreeMap::new();
+        let names = tagged_union(&s, &no_types).unwrap().variant_names();
+        assert_eq!(names.first().map(String::as_str), Some("Empty"));
+        assert_eq!(names.get(1).map(String::as_str), Some("Empty2"));
+        assert_eq!(names.last().cloned(), Some(format!("Empty{n}")));
     }
 
     #[test]
