@@ -419,7 +419,10 @@ impl<'a> TypeGen<'a> {
             if v.alternative.reference.is_some() {
                 paragraphs.extend(schema_docs(v.object));
             }
-            paragraphs.push(format!("`{tag}` is `{}`.", doc_text(value)));
+            paragraphs.push(format!(
+                "`{tag}` is `{}`.",
+                doc_text(&value.replace('`', "'"))
+            ));
             let doc = docs(&paragraphs);
             // Where the variant's properties are, for their planned types.
             let object_path = match v.object_type {
@@ -535,7 +538,7 @@ impl<'a> TypeGen<'a> {
         let mut paragraphs = type_docs(s, &planned.name, &planned.path);
         paragraphs.push(format!(
             "It serializes as `{}` and deserializes from nothing else.",
-            doc_text(&expected)
+            doc_text(&expected.replace('`', "'"))
         ));
         let doc = docs(&paragraphs);
         let serde = quote!(#rt::__private::serde);
