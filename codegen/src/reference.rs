@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use safething_ir::naming::{ThingTypeNames, rust_ident, snake_from_pascal};
+use safething_ir::union::tagged_union;
 use safething_ir::{Access, AttributeKind, CheckedDefinition, DataSchema, Definition, SchemaType};
 
 use crate::docs::Bounds;
@@ -154,12 +155,16 @@ struct TypeView {
     range: String,
     about: String,
     fields: Vec<FieldView>,
+    /// The tag property of a tagged union.
+    tag: Option<String>,
     alternatives: Vec<AlternativeView>,
 }
 
 /// One alternative of a `oneOf` type, with its properties.
 #[derive(Debug, Serialize)]
 struct AlternativeView {
+    /// Its tag value (JSON), in a tagged union.
+    tag: Option<String>,
     ty: String,
     about: String,
     fields: Vec<FieldView>,
@@ -487,23 +492,33 @@ fn thing_view(def: &Definition) -> ThingView {
     let types: Vec<TypeView> = def
         .types
         .iter()
-        .map(|(name, s)| TypeView {
-            name: name.clone(),
-            ty: type_text(s),
-            unit: unit_text(def, s),
-            range: range_text(def, s),
-            about: about(s.title.as_ref(), s.description.as_ref()),
-            fields: fields(def, Some(s)),
-            alternatives: s
-                .one_of
-                .iter()
-                .flatten()
-                .map(|a| AlternativeView {
-                    ty: type_text(a),
-                    about: about(a.title.as_ref(), a.description.as_ref()),
-                    fields: fields(def, Some(a)),
-                })
-                .collect(),
+        .map(|(name, s)| {
+            let tagged = tagged_union(s, &def.types);
+            let tag_of = |i: usize| {
+                let variant = tagged.as_ref()?.variants.get(i)?;
+                Some(json(variant.value))
+            };
+            TypeView {
+                name: name.clone(),
+                ty: type_text(s),
+                unit: unit_text(def, s),
+                range: range_text(def, s),
+                about: about(s.title.as_ref(), s.description.as_ref()),
+                fields: fields(def, Some(s)),
+                tag: tagged.as_ref().map(|u| u.tag.to_owned()),
+                alternatives: s
+                    .one_of
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, a)| AlternativeView {
+                        tag: tag_of(i),
+                        ty: type_text(a),
+                        about: about(a.title.as_ref(), a.description.as_ref()),
+                        fields: fields(def, Some(a)),
+                    })
+                    .collect(),
+            }
         })
         .collect();
     let type_names = ThingTypeNames::new(&def.thing.name);

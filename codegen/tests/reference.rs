@@ -26,6 +26,28 @@ fn every_example_has_a_reference_snapshot() {
     }
 }
 
+/// Tagged unions say which property tells their alternatives apart, and each alternative its
+/// value.
+#[test]
+fn tagged_unions_name_their_tag() {
+    let definition = load("codegen/tests/fixtures/unions.toml");
+    let text = safething_codegen::reference::generate(&definition).unwrap();
+    assert!(
+        text.contains("A tagged union: `mode` tells the alternatives apart."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Alternative 2, `mode` = `\"manual\"`: `ManualCalibration`"),
+        "{text}"
+    );
+    assert!(text.contains("Alternative 1, `kind` = `1`:"), "{text}");
+    // Not tagged: no tag.
+    assert!(text.contains("Alternative 1: number (Ppm)."), "{text}");
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("docs@co2_sensor.md", text);
+    });
+}
+
 #[test]
 fn the_reference_is_deterministic() {
     let definition = load("examples/things/gardening_device.toml");

@@ -50,6 +50,7 @@ fn output_is_deterministic() {
     assert_eq!(
         a.keys().map(String::as_str).collect::<Vec<_>>(),
         [
+            "co2_sensor.rs",
             "door_lock.rs",
             "gardening_controller.rs",
             "gardening_device.rs",

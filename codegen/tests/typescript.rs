@@ -5,8 +5,8 @@
 //!
 //! - the TypeScript generated for every example definition and fixture (and the TypeScript
 //!   keyword fixture) type-checks with `tsc --strict --noEmit`, together with
-//!   `tests/ts/typecheck/usage.ts` (typed usage, and `@ts-expect-error` lines that must not
-//!   type-check);
+//!   the files of `tests/ts/typecheck/` (typed usage, narrowing on tagged unions, and
+//!   `@ts-expect-error` lines that must not type-check);
 //! - the runtime's unit tests pass (`npm test --prefix tests/ts`, node:test);
 //! - the checked-in compiled runtime (`typescript/dist/`, what consoles load) is exactly what
 //!   `tsc` makes of `typescript/sdk/` (`SAFETHING_BLESS=1` rewrites it).
@@ -43,6 +43,17 @@ fn gardening_device_snapshot() {
         safething_codegen::ts::generate(&load("examples/things/gardening_device.toml")).unwrap();
     insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("ts@gardening_device", text);
+    });
+}
+
+/// Tagged unions (interfaces whose tag is a literal type, so they narrow), constants as their
+/// literal types.
+#[test]
+fn unions_snapshot() {
+    let text =
+        safething_codegen::ts::generate(&load("codegen/tests/fixtures/unions.toml")).unwrap();
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("ts@unions", text);
     });
 }
 
@@ -105,11 +116,12 @@ fn generated_typescript_type_checks_strictly() {
     for (relative, text) in safething_codegen::ts::generate_dir(&refs).unwrap() {
         safething_codegen::output::write_if_changed(&dir.path().join(relative), &text).unwrap();
     }
-    std::fs::copy(
-        root().join("tests/ts/typecheck/usage.ts"),
-        dir.path().join("usage.ts"),
-    )
-    .unwrap();
+    for entry in std::fs::read_dir(root().join("tests/ts/typecheck")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "ts") {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
     run(
         Command::new(&node)
             .arg(&tsc)

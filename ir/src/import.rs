@@ -20,6 +20,9 @@
 //!   `{"type": "null"}`, as schemars writes `Option<T>`) into the schema itself where it is an
 //!   optional property (absent means `None`: the Rust type should skip serializing `None`, as
 //!   generated types do), and into `oneOf: [schema, {"type": "null"}]` anywhere else;
+//! - with [`inline_extended_refs`], run on the whole definition once its named types are in:
+//!   merges a `$ref` next to `properties`/`required` (a newtype variant of an internally tagged
+//!   enum) into one inline object;
 //! - reports everything else as an [`UnsupportedSchema`](Rule::UnsupportedSchema) diagnostic at
 //!   the [`IrPath`] of the offending keyword: maps (`additionalProperties` with a schema),
 //!   tuples (`prefixItems`), `anyOf` (untagged enums), `allOf`, `not`, conditionals, schemas
@@ -500,6 +503,83 @@ fn decode_pointer_token(token: &str) -> String {
         .replace("~0", "~")
 }
 
+/// How many `ref` hops [`inline_extended_refs`] follows to find an object (validated
+/// definitions have no cycles; this bounds the walk on the ones not yet validated).
+const MAX_REF_HOPS: usize = 64;
+
+/// Merges what schemars writes for a newtype variant of an internally tagged enum
+/// (`#[serde(tag = "mode")] enum Calibration { Manual(ManualCalibration) }`): a `$ref` to the
+/// inner struct next to the tag's own `properties` and `required` (JSON Schema applies both).
+/// Definitions cannot combine `ref` with other keywords, so such a schema becomes one inline
+/// object: the referenced object's properties and `required`, then the tag's. It then reads as
+/// the alternative of a tagged union ([`crate::union`]), as a struct variant's schema does.
+///
+/// Applies to every schema of `def` (payloads and named types); a `ref` with other keywords
+/// that does not lead to a plain object is left as it is, for validation to report.
+pub fn inline_extended_refs(def: &mut crate::Definition) {
+    let types = def.types.clone();
+    let mut stack: Vec<&mut DataSchema> = Vec::new();
+    stack.extend(def.types.values_mut());
+    stack.extend(def.attributes.values_mut().map(|a| &mut a.schema));
+    stack.extend(def.events.values_mut().filter_map(|e| e.data.as_mut()));
+    for action in def.actions.values_mut() {
+        stack.extend(action.input.as_mut());
+        stack.extend(action.output.as_mut());
+    }
+    while let Some(schema) = stack.pop() {
+        inline_extended_ref(schema, &types);
+        stack.extend(schema.items.as_deref_mut());
+        stack.extend(schema.properties.values_mut());
+        stack.extend(schema.one_of.iter_mut().flatten());
+    }
+}
+
+fn inline_extended_ref(schema: &mut DataSchema, types: &BTreeMap<String, DataSchema>) {
+    let Some(mut name) = schema.reference.clone() else {
+        return;
+    };
+    if schema.properties.is_empty() && schema.required.is_empty() {
+        return;
+    }
+    for _ in 0..MAX_REF_HOPS {
+        let Some(target) = types.get(&name) else {
+            return;
+        };
+        if let Some(next) = &target.reference {
+            name.clone_from(next);
+            continue;
+        }
+        let plain_object = target.ty == Some(SchemaType::Object)
+            && target.one_of.is_none()
+            && target.enumeration.is_none()
+            && target.constant.is_none();
+        if !plain_object || schema.ty.is_some_and(|t| t != SchemaType::Object) {
+            return;
+        }
+        schema.reference = None;
+        schema.ty = Some(SchemaType::Object);
+        for (property, s) in &target.properties {
+            schema
+                .properties
+                .entry(property.clone())
+                .or_insert_with(|| s.clone());
+        }
+        let own = std::mem::take(&mut schema.required);
+        for required in target.required.iter().chain(&own) {
+            if !schema.required.contains(required) {
+                schema.required.push(required.clone());
+            }
+        }
+        if schema.title.is_none() {
+            schema.title.clone_from(&target.title);
+        }
+        if schema.description.is_none() {
+            schema.description.clone_from(&target.description);
+        }
+        return;
+    }
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -803,5 +883,53 @@ mod schemars_output {
                 "types.Bad.properties.pair.prefixItems",
             ]
         );
+    }
+}
+
+/// Internally tagged enums with newtype variants, as schemars writes them.
+#[cfg(test)]
+mod tagged_newtypes {
+    use super::*;
+    use crate::union::tagged_union;
+    use serde_json::json;
+
+    #[test]
+    fn a_ref_with_the_tag_next_to_it_becomes_one_object() {
+        let mut def: crate::Definition = serde_json::from_value(json!({
+            "thing": {"name": "T", "version": "1.0.0"},
+            "types": {
+                "Manual": {"type": "object", "description": "By hand", "required": ["ppm"],
+                    "properties": {"ppm": {"type": "number"}}},
+                "Alias": {"ref": "Manual"},
+                "Text": {"type": "string"}
+            },
+            "attributes": {"calibration": {"oneOf": [
+                {"type": "object", "required": ["mode"],
+                 "properties": {"mode": {"type": "string", "const": "auto"}}},
+                {"ref": "Alias", "type": "object", "required": ["mode"],
+                 "properties": {"mode": {"type": "string", "const": "manual"}}},
+            ]}},
+            "actions": {"a": {"input": {"type": "array", "items":
+                {"ref": "Text", "required": ["x"], "properties": {"x": {"type": "string"}}}}}}
+        }))
+        .unwrap();
+        inline_extended_refs(&mut def);
+        let schema = &def.attributes["calibration"].schema;
+        let manual = &schema.one_of.as_ref().unwrap()[1];
+        assert_eq!(manual.reference, None);
+        assert_eq!(manual.required, ["ppm", "mode"]);
+        assert_eq!(manual.description.as_deref(), Some("By hand"));
+        let union = tagged_union(schema, &def.types).unwrap();
+        assert_eq!(union.values_text(), ["auto", "manual"]);
+        // Not an object: left for validation to report.
+        let items = def.actions["a"]
+            .input
+            .as_ref()
+            .unwrap()
+            .items
+            .as_deref()
+            .unwrap();
+        assert_eq!(items.reference.as_deref(), Some("Text"));
+        assert!(def.clone().checked().is_err());
     }
 }

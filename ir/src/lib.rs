@@ -22,6 +22,7 @@ mod path;
 mod schema;
 mod thing_id;
 pub mod types;
+pub mod union;
 mod validate;
 pub mod value;
 

@@ -70,6 +70,84 @@ pub fn camel_from_snake(name: &str) -> String {
     }
 }
 
+/// Words of arbitrary text: split at anything not ASCII alphanumeric and at case changes
+/// (`"HTTPServer"` -> `HTTP`, `Server`; `"date-time"` -> `date`, `time`).
+pub fn words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for chunk in s.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let chars: Vec<char> = chunk.chars().collect();
+        let mut current = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+            let next = chars.get(i + 1).copied();
+            let boundary = c.is_ascii_uppercase()
+                && match prev {
+                    Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                    Some(p) if p.is_ascii_uppercase() => {
+                        next.is_some_and(|n| n.is_ascii_lowercase())
+                    }
+                    _ => false,
+                };
+            if boundary && !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            current.push(c);
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+    }
+    out
+}
+
+/// A PascalCase name for arbitrary text (an enum value, a title, a tag): `"very-dry"` ->
+/// `VeryDry`, `"A4"` -> `A4`, `"LEGAL"` -> `Legal`, `"1st"` -> `V1st`, `""` -> `Empty`.
+/// Generators escape keywords on top (Rust: `Self` -> `SelfValue`).
+pub fn pascal_from_text(s: &str) -> String {
+    let mut out: String = words(s)
+        .iter()
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            match chars.next() {
+                Some(c) => c.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    if out.is_empty() {
+        out = "Empty".to_owned();
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'V');
+    }
+    out
+}
+
+/// Makes `names` unique by appending a number to later duplicates (`Open`, `Open2`). Each
+/// name remembers the next number to try, so many duplicates (a definition from the network)
+/// cost linear, not quadratic, time.
+pub fn unique(names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut next: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    names
+        .into_iter()
+        .map(|name| {
+            if seen.insert(name.clone()) {
+                return name;
+            }
+            let n = next.entry(name.clone()).or_insert(2);
+            let mut candidate = format!("{name}{n}");
+            while !seen.insert(candidate.clone()) {
+                *n += 1;
+                candidate = format!("{name}{n}");
+            }
+            *n += 1;
+            candidate
+        })
+        .collect()
+}
+
 /// Names of the types generated for a thing, given its PascalCase name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThingTypeNames {

@@ -11,6 +11,7 @@ use crate::definition::Definition;
 use crate::naming::{self, PayloadPosition};
 use crate::path::IrPath;
 use crate::schema::{ChildKey, DataSchema, SchemaType};
+use crate::union::{is_literal_const, tagged_union};
 
 /// The types a definition's generated code declares, in order, found by the IR path of their
 /// schema: what each generator needs from [`type_plan`].
@@ -50,10 +51,13 @@ pub enum TypeShape {
     Struct,
     /// An enum of string values.
     StringEnum,
-    /// A tagless union of alternatives (`oneOf`).
+    /// A union of alternatives (`oneOf`); [`crate::union::tagged_union`] tells whether it is a
+    /// tagged one.
     Union,
     /// An alias of another type or a primitive (named types only).
     Alias,
+    /// A `const` scalar: a type with exactly one value (see [`crate::union::is_literal_const`]).
+    Const,
 }
 
 /// One type that generators emit.
@@ -75,6 +79,9 @@ pub fn inline_shape(s: &DataSchema) -> Option<TypeShape> {
     }
     if s.one_of.is_some() {
         return Some(TypeShape::Union);
+    }
+    if is_literal_const(s) {
+        return Some(TypeShape::Const);
     }
     if is_string_enum(s) {
         return Some(TypeShape::StringEnum);
@@ -111,7 +118,7 @@ pub fn type_plan(def: &Definition) -> Vec<PlannedType> {
             path: path.clone(),
             shape,
         });
-        nested(schema, name, &path, &mut out);
+        nested(schema, name, &path, &def.types, &mut out);
     }
     let mut payload = |schema: &DataSchema, affordance: &str, position, path: IrPath| {
         let name = naming::payload_type_name(affordance, position);
@@ -124,7 +131,7 @@ pub fn type_plan(def: &Definition) -> Vec<PlannedType> {
         }
         // An array (or primitive) payload has no type of its own, but inline objects and enums
         // inside it do: they take the payload's name as their prefix (`TagsItem`).
-        nested(schema, &name, &path, &mut out);
+        nested(schema, &name, &path, &def.types, &mut out);
     };
     for (name, a) in &def.attributes {
         payload(
@@ -158,15 +165,25 @@ pub fn type_plan(def: &Definition) -> Vec<PlannedType> {
 }
 
 /// The types nested in `schema` (not itself), in pre-order. An explicit stack instead of
-/// recursion: a definition may come from the network.
-fn nested(schema: &DataSchema, parent: &str, path: &IrPath, out: &mut Vec<PlannedType>) {
+/// recursion: a definition may come from the network. The inline alternatives of a tagged
+/// union are named after their variant (`CalibrationManual`), others by position
+/// (`ReadingVariant2`).
+fn nested(
+    schema: &DataSchema,
+    parent: &str,
+    path: &IrPath,
+    types: &BTreeMap<String, DataSchema>,
+    out: &mut Vec<PlannedType>,
+) {
     type Pending<'s> = (&'s DataSchema, String, IrPath, Option<TypeShape>);
     fn push_children<'s>(
         s: &'s DataSchema,
         parent: &str,
         path: &IrPath,
+        types: &BTreeMap<String, DataSchema>,
         stack: &mut Vec<Pending<'s>>,
     ) {
+        let variant_names = tagged_union(s, types).map(|u| u.variant_names());
         let start = stack.len();
         for (key, child) in s.children() {
             let child_path = match key {
@@ -175,10 +192,15 @@ fn nested(schema: &DataSchema, parent: &str, path: &IrPath, out: &mut Vec<Planne
                 ChildKey::OneOf(i) => path.key("oneOf").index(i),
             };
             let shape = inline_shape(child);
-            let name = match shape {
-                Some(_) => nested_type_name(parent, key),
+            let variant = match key {
+                ChildKey::OneOf(i) => variant_names.as_ref().and_then(|n| n.get(i)),
+                _ => None,
+            };
+            let name = match (variant, shape) {
+                (Some(variant), _) => format!("{parent}{variant}"),
+                (None, Some(_)) => nested_type_name(parent, key),
                 // A primitive or array: its children keep this type's name as their prefix.
-                None => nested_prefix(parent, key),
+                (None, None) => nested_prefix(parent, key),
             };
             stack.push((child, name, child_path, shape));
         }
@@ -187,7 +209,7 @@ fn nested(schema: &DataSchema, parent: &str, path: &IrPath, out: &mut Vec<Planne
         }
     }
     let mut stack = Vec::new();
-    push_children(schema, parent, path, &mut stack);
+    push_children(schema, parent, path, types, &mut stack);
     while let Some((child, name, child_path, shape)) = stack.pop() {
         if let Some(shape) = shape {
             out.push(PlannedType {
@@ -196,7 +218,7 @@ fn nested(schema: &DataSchema, parent: &str, path: &IrPath, out: &mut Vec<Planne
                 shape,
             });
         }
-        push_children(child, &name, &child_path, &mut stack);
+        push_children(child, &name, &child_path, types, &mut stack);
     }
 }
 
@@ -235,5 +257,40 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn inline_alternatives_of_tagged_unions_are_named_after_their_variant() {
+        let def: Definition = serde_json::from_value(serde_json::json!({
+            "thing": {"name": "T", "version": "1.0.0"},
+            "types": {"Calibration": {"oneOf": [
+                {"type": "object", "required": ["mode"],
+                 "properties": {"mode": {"const": "auto"}}},
+                {"type": "object", "required": ["mode"], "properties": {
+                    "mode": {"const": "two-point"},
+                    "points": {"type": "array", "items": {"type": "object"}}}}
+            ]}},
+            "attributes": {"r": {"oneOf": [{"type": "object"}, {"type": "null"}]}}
+        }))
+        .unwrap();
+        let names: Vec<(String, TypeShape)> = type_plan(&def)
+            .into_iter()
+            .map(|t| (t.name, t.shape))
+            .collect();
+        let expected = [
+            ("Calibration", TypeShape::Union),
+            ("CalibrationAuto", TypeShape::Struct),
+            ("CalibrationAutoMode", TypeShape::Const),
+            ("CalibrationTwoPoint", TypeShape::Struct),
+            ("CalibrationTwoPointMode", TypeShape::Const),
+            ("CalibrationTwoPointPointsItem", TypeShape::Struct),
+            ("R", TypeShape::Union),
+            ("RVariant1", TypeShape::Struct),
+        ];
+        let expected: Vec<(String, TypeShape)> = expected
+            .iter()
+            .map(|(n, s)| ((*n).to_owned(), *s))
+            .collect();
+        assert_eq!(names, expected);
     }
 }

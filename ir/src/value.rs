@@ -14,6 +14,7 @@ use regex::Regex;
 use serde_json::{Number, Value};
 
 use crate::schema::{DataSchema, SchemaType, cmp_numbers};
+use crate::union::tagged_union;
 
 /// How deep values and ref chains may nest before we stop looking.
 const MAX_DEPTH: usize = 64;
@@ -50,6 +51,9 @@ struct Node {
     properties: BTreeMap<String, CompiledSchema>,
     required: Vec<String>,
     one_of: Vec<CompiledSchema>,
+    /// The tag property of a tagged union ([`crate::union`]) and its value in each of `one_of`:
+    /// the value's tag picks the one alternative to check, so errors are that alternative's.
+    tag: Option<(String, Vec<Value>)>,
 }
 
 /// Compiles schemas of one definition, sharing each named type's compiled form.
@@ -126,6 +130,10 @@ impl<'a> Compiler<'a> {
                 .flatten()
                 .map(|s| self.compile_at(s, depth + 1))
                 .collect(),
+            tag: tagged_union(schema, self.types).map(|u| {
+                let values = u.variants.iter().map(|v| v.value.clone()).collect();
+                (u.tag.to_owned(), values)
+            }),
         };
         CompiledSchema(Arc::new(node))
     }
@@ -208,6 +216,14 @@ pub enum Violation {
     NotInEnum(Vec<Value>),
     /// Not the `const` value.
     NotConst(Value),
+    /// The tag of a tagged union (a `oneOf` of objects told apart by a `const` property) is
+    /// none of its alternatives' (the error's path ends at the tag property).
+    Tag {
+        /// The tag values of the alternatives.
+        expected: Vec<Value>,
+        /// The value found.
+        found: Value,
+    },
     /// Matches none, or more than one, of the `oneOf` schemas.
     OneOf {
         /// How many alternatives matched.
@@ -247,7 +263,7 @@ impl Violation {
             Violation::UnknownProperty(_) => "properties",
             Violation::NotInEnum(_) => "enum",
             Violation::NotConst(_) => "const",
-            Violation::OneOf { .. } => "oneOf",
+            Violation::OneOf { .. } | Violation::Tag { .. } => "oneOf",
             Violation::TooDeep => "depth",
             Violation::TooComplex => "oneOf",
         }
@@ -293,6 +309,16 @@ impl fmt::Display for Violation {
                 write!(f, "not one of {}", list.join(", "))
             }
             Violation::NotConst(v) => write!(f, "not the constant {v}"),
+            Violation::Tag { expected, found } => {
+                let list: Vec<String> = expected
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                write!(f, "expected one of {}, found {found}", list.join(", "))
+            }
             Violation::OneOf { matched: 0 } => {
                 f.write_str("matches none of the oneOf alternatives")
             }
@@ -425,6 +451,25 @@ impl CompiledSchema {
                 }
             }
             Value::Null | Value::Bool(_) => {}
+        }
+        if let (Some((tag, values)), Value::Object(map)) = (&node.tag, value) {
+            let found = map
+                .get(tag)
+                .ok_or_else(|| Violation::MissingProperty(tag.clone()))?;
+            let Some(alternative) = values
+                .iter()
+                .position(|v| json_equal(v, found))
+                .and_then(|i| node.one_of.get(i))
+            else {
+                path.push('/');
+                push_pointer_token(path, tag);
+                return Err(Violation::Tag {
+                    expected: values.clone(),
+                    found: found.clone(),
+                });
+            };
+            // The other alternatives require other tags: this one alone decides.
+            return alternative.check_at(value, path, depth + 1, budget);
         }
         if !node.one_of.is_empty() {
             let mut matched = 0;
@@ -640,6 +685,50 @@ mod tests {
         assert_eq!(err.violation.keyword(), "maximum");
         assert_eq!(err.to_string(), "value: greater than the maximum 120");
         assert!(!s.accepts(&json!("60")));
+    }
+
+    #[test]
+    fn tagged_unions_check_the_alternative_their_tag_names() {
+        let s = compile(
+            json!({"oneOf": [
+                {"type": "object", "required": ["mode"],
+                 "properties": {"mode": {"const": "auto"}}},
+                {"ref": "Manual"}
+            ]}),
+            json!({"Manual": {"type": "object", "required": ["mode", "ppm"], "properties": {
+                "mode": {"type": "string", "const": "manual"},
+                "ppm": {"type": "number", "maximum": 10000}}}}),
+        );
+        assert!(s.accepts(&json!({"mode": "auto"})));
+        assert!(s.accepts(&json!({"mode": "manual", "ppm": 400})));
+        let wrong = s.check(&json!({"mode": "magic"})).unwrap_err();
+        assert_eq!(wrong.violation.keyword(), "oneOf");
+        assert_eq!(
+            wrong.to_string(),
+            "/mode: expected one of auto, manual, found \"magic\""
+        );
+        assert_eq!(
+            s.check(&json!({"ppm": 1})).unwrap_err().to_string(),
+            "value: missing required property `mode`"
+        );
+        // The alternative's own error, where it is, rather than "matches no alternative".
+        assert_eq!(
+            s.check(&json!({"mode": "manual", "ppm": 20000}))
+                .unwrap_err()
+                .to_string(),
+            "/ppm: greater than the maximum 10000"
+        );
+        assert_eq!(
+            s.check(&json!({"mode": "auto", "ppm": 1}))
+                .unwrap_err()
+                .to_string(),
+            "value: unknown property `ppm`"
+        );
+        // Not an object: the plain oneOf check.
+        assert_eq!(
+            s.check(&json!("auto")).unwrap_err().violation,
+            Violation::OneOf { matched: 0 }
+        );
     }
 
     #[test]

@@ -210,6 +210,7 @@ impl DerivedBuilder {
             }
         }
         self.definition.types.extend(types);
+        import::inline_extended_refs(&mut self.definition);
         let checked = check_once(&self.definition, &self.problems, &self.placeholders);
         Derived {
             definition: self.definition,

@@ -43,78 +43,18 @@ pub(crate) fn field_const(name: &str) -> Result<Ident, GenError> {
     ident(&name.to_ascii_uppercase())
 }
 
-/// Words of an arbitrary string: split at anything not alphanumeric and at case changes
-/// (`"HTTPServer"` -> `HTTP`, `Server`; `"date-time"` -> `date`, `time`).
-fn words(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for chunk in s.split(|c: char| !c.is_ascii_alphanumeric()) {
-        let chars: Vec<char> = chunk.chars().collect();
-        let mut current = String::new();
-        for (i, &c) in chars.iter().enumerate() {
-            let prev = i.checked_sub(1).map(|j| chars[j]);
-            let next = chars.get(i + 1).copied();
-            let boundary = c.is_ascii_uppercase()
-                && match prev {
-                    Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
-                    Some(p) if p.is_ascii_uppercase() => {
-                        next.is_some_and(|n| n.is_ascii_lowercase())
-                    }
-                    _ => false,
-                };
-            if boundary && !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            current.push(c);
-        }
-        if !current.is_empty() {
-            out.push(current);
-        }
-    }
-    out
-}
+pub(crate) use naming::unique;
+use naming::words;
 
-/// A PascalCase name for an arbitrary string (an enum value, a title): `"very-dry"` ->
-/// `VeryDry`, `"A4"` -> `A4`, `"LEGAL"` -> `Legal`, `"1st"` -> `V1st`, `""` -> `Empty`.
+/// A PascalCase name for an arbitrary string (an enum value, a title):
+/// [`naming::pascal_from_text`], with the one PascalCase keyword escaped (`Self` ->
+/// `SelfValue`).
 pub(crate) fn pascal(s: &str) -> String {
-    let mut out: String = words(s)
-        .iter()
-        .map(|w| {
-            let lower = w.to_ascii_lowercase();
-            let mut chars = lower.chars();
-            match chars.next() {
-                Some(c) => c.to_ascii_uppercase().to_string() + chars.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect();
-    if out.is_empty() {
-        out = "Empty".to_owned();
-    }
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, 'V');
-    }
+    let mut out = naming::pascal_from_text(s);
     if naming::RUST_KEYWORDS.contains(&out.as_str()) {
-        // Only `Self` is a PascalCase keyword.
         out.push_str("Value");
     }
     out
-}
-
-/// Makes `names` unique by appending a number to later duplicates (`Open`, `Open2`).
-pub(crate) fn unique(names: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::BTreeSet::new();
-    names
-        .into_iter()
-        .map(|name| {
-            let mut candidate = name.clone();
-            let mut n = 2;
-            while !seen.insert(candidate.clone()) {
-                candidate = format!("{name}{n}");
-                n += 1;
-            }
-            candidate
-        })
-        .collect()
 }
 
 /// Text for a doc comment: one line, whitespace collapsed, Markdown link and HTML brackets

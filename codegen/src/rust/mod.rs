@@ -17,18 +17,30 @@
 //! | `ref = "Name"` | the named type `Name` |
 //! | `type = "object"` | a struct; required properties are fields, others `Option<T>` (omitted when `None`); `#[serde(rename)]` where the field name had to change (`self` -> `self_`), keywords become raw identifiers (`r#type`); unknown fields are rejected |
 //! | `type = "string"` with `enum` | an enum with one unit variant per value (`"very-dry"` -> `VeryDry`), `as_str()` |
-//! | `oneOf` | an untagged enum: one variant per alternative, named by its `title`, its `ref`, or its type |
+//! | `oneOf` of objects told apart by a `const` string property (a *tagged union*, [`safething_ir::union`]) | an internally tagged enum, `#[serde(tag = "mode")]`: one struct variant per alternative holding its other properties (`Calibration::Manual { reference_ppm }`, `Calibration::Auto {}`), named by the alternative's `title`, else its tag value; a referenced alternative's properties are copied into its variant and `From<ThatType>` is implemented |
+//! | other `oneOf` | an untagged enum: one variant per alternative, named by its `title`, its `ref`, or its type (a union tagged by an integer or boolean: by its `title`, else its tag value) |
+//! | `const` of a string, number or boolean | a unit struct that serializes as exactly that value and deserializes from nothing else (`HeaderVersion::VALUE == "v1"`) |
 //! | `type = "array"` | `Vec<T>` (`Vec<serde_json::Value>` without `items`) |
-//! | `type = "integer"` | the smallest of `u8`..`u64`, `i8`..`i64` (`u128`/`i128` beyond) holding the declared range (`minimum`, `maximum`, exclusive bounds, `enum`/`const` values); `i64` when unbounded on either side |
+//! | `type = "integer"` | the smallest of `u8`..`u64`, `i8`..`i64` (`u128`/`i128` beyond) holding the declared range (`minimum`, `maximum`, exclusive bounds, `enum` values); `i64` when unbounded on either side |
 //! | `type = "number"` | `f64` |
 //! | `type = "string"` | `String` |
 //! | `type = "boolean"` | `bool` |
 //! | `type = "null"`, no event data, no action input/output | `()` |
-//! | anything else (`enum`/`const` without a type, mixed enums) | `serde_json::Value` |
+//! | anything else (`enum` without a type, mixed enums, `const` of an object or array) | `serde_json::Value` |
 //! | named type of a primitive or array | `pub type Name = ...;` |
 //!
-//! Inline objects, string enums and unions in payloads become types named after their place:
-//! `OpenValveInput`, `BoostOutput`, `WateringStartedData`, `ScheduleEntriesItem`.
+//! Inline objects, string enums, unions and constants in payloads become types named after their
+//! place: `OpenValveInput`, `BoostOutput`, `WateringStartedData`, `ScheduleEntriesItem`; the
+//! inline alternatives of a tagged union after their variant (`CalibrationTwoPoint`, whose
+//! nested types are `CalibrationTwoPointPointsItem`, ...).
+//!
+//! Variant names of tagged unions come from the alternative's `title` when it has one (the
+//! author's explicit choice), else from the tag value, in PascalCase (`"two-point"` ->
+//! `TwoPoint`); names that collide after casing get a number (`OnOff`, `OnOff2`). Variants are
+//! struct variants even without fields (`Auto {}`): serde lets a unit variant of an internally
+//! tagged enum ignore unknown properties, and objects are closed. A referenced alternative is no
+//! newtype variant: its named struct keeps the tag field (it is usable on its own), and serde
+//! would then write the tag twice.
 //!
 //! Derives: `Clone, Debug, PartialEq, Serialize, Deserialize` always; `Eq, Hash` when nothing
 //! inside is a float or a JSON value; `Copy` when nothing inside owns memory; `Default` for

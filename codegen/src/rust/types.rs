@@ -8,7 +8,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::{Number, Value};
 
+use std::collections::BTreeSet;
+
 use safething_ir::types::{PlannedType, TypePlan, TypeShape, is_string_enum};
+use safething_ir::union::{TaggedUnion, is_literal_const, tagged_union};
 use safething_ir::{DataSchema, Definition, IrPath, SchemaType};
 
 use super::GenError;
@@ -48,17 +51,35 @@ pub(crate) struct TypeGen<'a> {
     plan: TypePlan,
     rt: &'a TokenStream,
     serde_crate: String,
+    /// Planned types not emitted: the inline alternatives of serde-tagged unions (and their
+    /// tag properties), whose fields live in the enum's variants instead.
+    folded: BTreeSet<IrPath>,
 }
 
 impl<'a> TypeGen<'a> {
     /// A generator for `def`'s types; `rt` is the path of the runtime crate (`::safething`).
     pub(crate) fn new(def: &'a Definition, rt: &'a TokenStream) -> TypeGen<'a> {
         let plan = TypePlan::of(def);
+        let mut folded = BTreeSet::new();
+        for planned in plan.iter().filter(|p| p.shape == TypeShape::Union) {
+            let Some(union) = def
+                .schema_at(&planned.path)
+                .and_then(|s| serde_tagged(s, &def.types))
+            else {
+                continue;
+            };
+            for v in union.variants.iter().filter(|v| v.reference.is_none()) {
+                let at = planned.path.key("oneOf").index(v.index);
+                folded.insert(at.key("properties").key(union.tag));
+                folded.insert(at);
+            }
+        }
         TypeGen {
             def,
             plan,
             rt,
             serde_crate: format!("{}::__private::serde", rt.to_string().replace(' ', "")),
+            folded,
         }
     }
 
@@ -142,7 +163,7 @@ impl<'a> TypeGen<'a> {
                 .iter()
                 .try_fold(Traits::ALL, |t, a| Ok(t.and(self.traits(a, depth + 1)?)));
         }
-        if is_string_enum(s) {
+        if is_string_enum(s) || is_literal_const(s) {
             return Ok(Traits::ALL);
         }
         let json_value = Traits {
@@ -197,12 +218,19 @@ impl<'a> TypeGen<'a> {
     pub(crate) fn items(&self) -> Result<TokenStream, GenError> {
         let mut out = TokenStream::new();
         for planned in self.plan.iter() {
+            if self.folded.contains(&planned.path) {
+                continue;
+            }
             let schema = self.schema_at(&planned.path)?;
             out.extend(match planned.shape {
                 TypeShape::Struct => self.structure(planned, schema)?,
                 TypeShape::StringEnum => self.string_enum(planned, schema)?,
-                TypeShape::Union => self.union(planned, schema)?,
+                TypeShape::Union => match serde_tagged(schema, &self.def.types) {
+                    Some(union) => self.tagged_union(planned, schema, &union)?,
+                    None => self.union(planned, schema)?,
+                },
                 TypeShape::Alias => self.alias(planned, schema)?,
+                TypeShape::Const => self.constant(planned, schema)?,
             });
         }
         Ok(out)
@@ -304,10 +332,20 @@ impl<'a> TypeGen<'a> {
     fn union(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
         let name = ident(&planned.name)?;
         let alternatives = s.one_of.as_deref().unwrap_or_default();
+        // A union tagged by a non-string value (which serde cannot tag by) stays untagged, but
+        // its variants are named as a tagged union's are; the tag's constant type tells them
+        // apart on deserialization.
+        let tagged_names = tagged_union(s, &self.def.types).map(|u| u.variant_names());
         let mut names = Vec::new();
         for (i, alt) in alternatives.iter().enumerate() {
             let alt_path = planned.path.key("oneOf").index(i);
-            let base = if let Some(title) = &alt.title {
+            let tagged_name = tagged_names
+                .as_ref()
+                .and_then(|n| n.get(i))
+                .map(|n| pascal(n));
+            let base = if let Some(tagged_name) = tagged_name {
+                tagged_name
+            } else if let Some(title) = &alt.title {
                 pascal(title)
             } else if let Some(r) = &alt.reference {
                 pascal(r)
@@ -354,6 +392,192 @@ impl<'a> TypeGen<'a> {
         })
     }
 
+    /// An internally tagged enum (`#[serde(tag = "mode")]`): one struct variant per
+    /// alternative, holding its properties but the tag. A referenced alternative's properties
+    /// are copied into its variant (its named struct keeps the tag field, so it cannot be a
+    /// newtype variant: serde would write the tag twice), and `From` converts the struct.
+    fn tagged_union(
+        &self,
+        planned: &PlannedType,
+        s: &DataSchema,
+        union: &TaggedUnion<'_>,
+    ) -> Result<TokenStream, GenError> {
+        let name = ident(&planned.name)?;
+        // The IR's names (those of the alternatives' planned types), keywords escaped.
+        let names = unique(union.variant_names().iter().map(|n| pascal(n)).collect());
+        let mut allows = type_allows(&name);
+        if variant_names_need_allow(&planned.name, &names) {
+            allows.extend(quote!(#[allow(clippy::enum_variant_names)]));
+        }
+        let tag = union.tag;
+        let mut variants = Vec::new();
+        let mut conversions = Vec::new();
+        for (v, variant) in union.variants.iter().zip(&names) {
+            let variant = ident(variant)?;
+            let value = v.value.as_str().unwrap_or_default();
+            let mut paragraphs = schema_docs(v.alternative);
+            if v.alternative.reference.is_some() {
+                paragraphs.extend(schema_docs(v.object));
+            }
+            paragraphs.push(format!(
+                "`{tag}` is `{}`.",
+                doc_text(&value.replace('`', "'"))
+            ));
+            let doc = docs(&paragraphs);
+            // Where the variant's properties are, for their planned types.
+            let object_path = match v.object_type {
+                Some(t) => IrPath::of(["types", t]),
+                None => planned.path.key("oneOf").index(v.index),
+            };
+            let mut fields = Vec::new();
+            let mut moves = Vec::new();
+            for (prop, schema) in v.fields(tag) {
+                let field = ident(prop)?;
+                let ty = self.rust_type(schema, &object_path.key("properties").key(prop))?;
+                let mut paragraphs = schema_docs(schema);
+                if paragraphs.is_empty() {
+                    paragraphs.push(format!("The `{prop}` property."));
+                }
+                let field_doc = docs(&paragraphs);
+                let rename = field
+                    .to_string()
+                    .ends_with('_')
+                    .then(|| quote!(#[serde(rename = #prop)]));
+                if v.object.is_required(prop) {
+                    fields.push(quote! { #field_doc #rename #field: #ty, });
+                } else {
+                    fields.push(quote! {
+                        #field_doc
+                        #rename
+                        #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+                        #field: ::core::option::Option<#ty>,
+                    });
+                }
+                moves.push(quote!(#field: value.#field,));
+            }
+            // Always a struct variant, even without fields: serde lets a unit variant of an
+            // internally tagged enum ignore unknown properties, and objects are closed.
+            variants.push(quote! { #doc #[serde(rename = #value)] #variant { #(#fields)* }, });
+            if let Some(source) = v.object_type {
+                let source = ident(source)?;
+                let (param, body) = if moves.is_empty() {
+                    (quote!(_value), quote!(Self::#variant {}))
+                } else {
+                    (quote!(value), quote!(Self::#variant { #(#moves)* }))
+                };
+                conversions.push(quote! {
+                    impl ::core::convert::From<#source> for #name {
+                        fn from(#param: #source) -> Self { #body }
+                    }
+                });
+            }
+        }
+        let derives = self.derives(self.traits(s, 0)?, false, false);
+        let doc = docs(&type_docs(s, &planned.name, &planned.path));
+        Ok(quote! {
+            #doc
+            #derives
+            #[serde(tag = #tag, deny_unknown_fields)]
+            #[allow(clippy::large_enum_variant)]
+            #allows
+            pub enum #name { #(#variants)* }
+            #(#conversions)*
+        })
+    }
+
+    /// A unit struct for a `const` scalar: it serializes as the value and deserializes from it
+    /// only, so a wrong value is a deserialization error rather than a silently kept `Value`.
+    fn constant(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
+        let name = ident(&planned.name)?;
+        let allows = type_allows(&name);
+        let rt = self.rt;
+        let unsupported =
+            || GenError::Unsupported(format!("the `const` of `{}` is no scalar", planned.path));
+        let value = s.constant.as_ref().ok_or_else(unsupported)?;
+        let (ty, literal, serialize, matches) = match value {
+            Value::String(v) => (
+                quote!(&'static str),
+                quote!(#v),
+                quote!(serialize_str),
+                quote!(value.as_str() == ::core::option::Option::Some(Self::VALUE)),
+            ),
+            Value::Bool(v) => (
+                quote!(bool),
+                quote!(#v),
+                quote!(serialize_bool),
+                quote!(value.as_bool() == ::core::option::Option::Some(Self::VALUE)),
+            ),
+            Value::Number(n) => {
+                if let Some(v) = n.as_u64() {
+                    (
+                        quote!(u64),
+                        quote!(#v),
+                        quote!(serialize_u64),
+                        quote!(value.as_u64() == ::core::option::Option::Some(Self::VALUE)),
+                    )
+                } else if let Some(v) = n.as_i64() {
+                    (
+                        quote!(i64),
+                        quote!(#v),
+                        quote!(serialize_i64),
+                        quote!(value.as_i64() == ::core::option::Option::Some(Self::VALUE)),
+                    )
+                } else {
+                    let v = n.as_f64().ok_or_else(unsupported)?;
+                    (
+                        quote!(f64),
+                        quote!(#v),
+                        quote!(serialize_f64),
+                        quote!(value.as_f64() == ::core::option::Option::Some(Self::VALUE)),
+                    )
+                }
+            }
+            _ => return Err(unsupported()),
+        };
+        let expected = value.to_string();
+        let mut paragraphs = type_docs(s, &planned.name, &planned.path);
+        paragraphs.push(format!(
+            "It serializes as `{}` and deserializes from nothing else.",
+            doc_text(&expected.replace('`', "'"))
+        ));
+        let doc = docs(&paragraphs);
+        let serde = quote!(#rt::__private::serde);
+        Ok(quote! {
+            #doc
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+            #allows
+            pub struct #name;
+            impl #name {
+                /// The one value, as it travels on the wire.
+                pub const VALUE: #ty = #literal;
+            }
+            impl #serde::Serialize for #name {
+                fn serialize<S: #serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> ::core::result::Result<S::Ok, S::Error> {
+                    serializer.#serialize(Self::VALUE)
+                }
+            }
+            impl<'de> #serde::Deserialize<'de> for #name {
+                fn deserialize<D: #serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    let value = <#rt::__private::serde_json::Value as #serde::Deserialize>::deserialize(
+                        deserializer,
+                    )?;
+                    if #matches {
+                        ::core::result::Result::Ok(Self)
+                    } else {
+                        ::core::result::Result::Err(<D::Error as #serde::de::Error>::custom(
+                            ::std::format!("expected {}, found {}", #expected, value),
+                        ))
+                    }
+                }
+            }
+        })
+    }
+
     fn alias(&self, planned: &PlannedType, s: &DataSchema) -> Result<TokenStream, GenError> {
         let name = ident(&planned.name)?;
         let allows = type_allows(&name);
@@ -361,6 +585,14 @@ impl<'a> TypeGen<'a> {
         let doc = docs(&type_docs(s, &planned.name, &planned.path));
         Ok(quote! { #doc #allows pub type #name = #ty; })
     }
+}
+
+/// The union `s` is, when serde can tag it: a tagged union whose tags are all strings.
+fn serde_tagged<'a>(
+    s: &'a DataSchema,
+    types: &'a std::collections::BTreeMap<String, DataSchema>,
+) -> Option<TaggedUnion<'a>> {
+    tagged_union(s, types).filter(TaggedUnion::has_string_tags)
 }
 
 /// Docs of a generated type: the schema's own, or where it comes from.

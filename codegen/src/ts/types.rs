@@ -7,7 +7,7 @@
 //! | `type = "object"` | an `interface`: required properties plain, others optional (`at?: string`); wire names kept |
 //! | object without properties | an interface that admits only `{}` |
 //! | `type = "string"` with `enum` | a union of string literals (`"open" \| "closed"`) |
-//! | `oneOf` | a union of the alternatives' types |
+//! | `oneOf` | a union of the alternatives' types; when they are objects told apart by a `const` property (a tagged union), each has that property as a literal type, so the union narrows on it (`if (c.mode === "manual") c.reference_ppm`) |
 //! | `type = "array"` | `T[]` (`rt.Json[]` without `items`) |
 //! | `integer`, `number` | `number` |
 //! | `string`, `boolean`, `null` | `string`, `boolean`, `null` |
@@ -17,7 +17,8 @@
 use serde_json::Value;
 
 use safething_ir::types::{TypePlan, TypeShape, is_string_enum};
-use safething_ir::{DataSchema, Definition, IrPath, SchemaType};
+use safething_ir::union::tagged_union;
+use safething_ir::{DataSchema, Definition, IrPath, SchemaType, Segment};
 
 use super::GenError;
 use super::docs::schema_docs;
@@ -94,6 +95,7 @@ impl<'a> TsTypes<'a> {
     fn type_at(&self, s: &DataSchema, path: &IrPath, depth: usize) -> Result<String, GenError> {
         if let Some(planned) = self.plan.at(path)
             && s.reference.is_none()
+            && planned.shape != TypeShape::Const
         {
             return Ok(planned.name.clone());
         }
@@ -159,6 +161,11 @@ impl<'a> TsTypes<'a> {
     pub fn views(&self) -> Result<Vec<TypeView>, GenError> {
         let mut out = Vec::new();
         for planned in self.plan.iter() {
+            // A constant is its literal type wherever it is used; a named one is an alias.
+            let named = matches!(planned.path.segments(), [Segment::Key(t), _] if t == "types");
+            if planned.shape == TypeShape::Const && !named {
+                continue;
+            }
             let schema = self.schema_at(&planned.path)?;
             let mut docs = schema_docs(schema);
             if docs.is_empty() {
@@ -197,7 +204,16 @@ impl<'a> TsTypes<'a> {
                         .collect();
                     view.target = union(values);
                 }
-                TypeShape::Union | TypeShape::Alias => {
+                TypeShape::Union => {
+                    if let Some(union) = tagged_union(schema, &self.def.types) {
+                        view.docs.push(format!(
+                            "A tagged union: narrow it on `{}`.",
+                            property_key(union.tag)
+                        ));
+                    }
+                    view.target = self.structural(schema, &planned.path, 0)?;
+                }
+                TypeShape::Alias | TypeShape::Const => {
                     view.target = self.structural(schema, &planned.path, 0)?;
                 }
             }

@@ -1,5 +1,6 @@
 //! Programmatic definitions for property-style tests and benchmarks: deterministic (a seed
-//! picks every choice), valid, and varied — every schema shape, keywords as names, refs,
+//! picks every choice), valid, and varied — every schema shape (tagged unions and constants
+//! too), keywords as names, refs,
 //! histories, writable attributes, events with and without data, actions with and without
 //! input and output.
 #![allow(dead_code)]
@@ -42,7 +43,7 @@ fn schema(rng: &mut Rng, depth: u32, types: &[String]) -> Value {
     let choice = if depth > 2 {
         rng.below(6)
     } else {
-        rng.below(11)
+        rng.below(13)
     };
     match choice {
         0 => json!({"type": "number", "unit": "percent", "minimum": 0, "maximum": 100}),
@@ -58,6 +59,28 @@ fn schema(rng: &mut Rng, depth: u32, types: &[String]) -> Value {
         6 => json!({"type": "array", "items": schema(rng, depth + 1, types), "maxItems": 10}),
         7 => {
             json!({"oneOf": [{"type": "string"}, schema(rng, depth + 1, types), {"type": "null"}]})
+        }
+        8 => {
+            let value = match rng.below(3) {
+                0 => json!("v1"),
+                1 => json!(-3),
+                _ => json!(true),
+            };
+            json!({"const": value})
+        }
+        9 => {
+            // A tagged union: a keyword as the tag, `Self` as a title, keywords as fields.
+            let field = *rng.pick(&PROPERTIES[2..]);
+            json!({"oneOf": [
+                {"type": "object", "title": "Self", "required": ["type"],
+                 "properties": {"type": {"type": "string", "const": "self"}}},
+                {"type": "object", "required": ["type", field], "properties": {
+                    "type": {"type": "string", "const": "very-dry"},
+                    field: schema(rng, depth + 1, types)}},
+                {"type": "object", "required": ["type"], "properties": {
+                    "type": {"const": "Very dry"},
+                    "level": schema(rng, depth + 1, types)}}
+            ]})
         }
         _ => {
             let mut properties = serde_json::Map::new();

@@ -37,6 +37,11 @@ pub mod door_lock {
 pub mod switchboard {
     safething::include_thing!("switchboard");
 }
+/// `codegen/tests/fixtures/unions.toml` (thing `Co2Sensor`): tagged unions (inline and
+/// referenced alternatives), an untagged one, and constants of every scalar kind.
+pub mod unions {
+    safething::include_thing!("co2_sensor");
+}
 
 /// Two things in one module: generated files define no module-level items besides their
 /// types, so things with distinct type names can share a module.
