@@ -9,7 +9,7 @@ use safething::SafeThing;
 use safething::device::ActionContext;
 use safething::transport::memory::MemoryNetwork;
 use safething::wire::ActionError;
-use safething::{Client, Identity};
+use safething::{Client, Identity, ThingClient};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ mod common;
 use safething::device::ActionContext;
 use safething::transport::memory::MemoryNetwork;
 use safething::wire::ActionError;
-use safething::{Client, Identity};
+use safething::{Client, Identity, ThingClient};
 use serde_json::{Value, json};
 
 use common::connect;
