@@ -24,6 +24,8 @@
 mod build;
 pub mod docs;
 #[cfg(feature = "toml")]
+pub mod import;
+#[cfg(feature = "toml")]
 mod load;
 pub mod output;
 #[cfg(feature = "ts")]

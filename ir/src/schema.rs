@@ -155,6 +155,11 @@ pub struct DataSchema {
     /// Encoding of string content (e.g. `base64`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_encoding: Option<String>,
+    /// The name of this object property in W3C WoT documents when it is not the snake_case
+    /// name it has here (an imported `rgbValue`): an annotation TD and TM exports use, so an
+    /// import gives the original back. Only meaningful on a schema under `properties`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wot_name: Option<String>,
 }
 
 impl DataSchema {
