@@ -336,7 +336,11 @@ fn unsupported_schemas_are_errors_naming_the_json_pointer() {
         (
             json!({"p": {"type": "object", "properties": {"a": {"type": "string"}},
                 "additionalProperties": {"type": "string"}}}),
-            "#/properties/p/additionalProperties: `additionalProperties`",
+            "#/properties/p/additionalProperties: `additionalProperties` next to `properties`",
+        ),
+        (
+            json!({"p": {"type": "object", "additionalProperties": true}}),
+            "#/properties/p/additionalProperties: `additionalProperties: true`",
         ),
         (
             json!({"p": {"type": "array", "items": [{"type": "string"}, {"type": "number"}]}}),
@@ -594,4 +598,96 @@ fn a_missing_local_model_is_an_error_naming_the_file() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("nope.tm.json"), "{err}");
+}
+
+#[test]
+fn open_maps_import_generate_validate_and_export() {
+    let doc = td(json!({
+        "rooms": {"type": "object", "readOnly": true,
+            "additionalProperties": {"type": "number", "minimum": -50}},
+        "zones": {"type": "object", "readOnly": true, "additionalProperties": {
+            "type": "object", "properties": {"on": {"type": "boolean"}}, "required": ["on"]}},
+    }));
+    let imported = import_json(doc).unwrap();
+    let def = &imported.definition;
+    assert!(def.attributes["rooms"].schema.is_map());
+    assert!(
+        imported
+            .toml
+            .contains("additionalProperties = { type = \"number\", minimum = -50 }"),
+        "{}",
+        imported.toml
+    );
+
+    // Rust: BTreeMap<String, T>, a struct for object values; TypeScript: Record<string, T>.
+    let checked = def.clone().checked().unwrap();
+    let rust = safething_codegen::rust::generate(&checked).unwrap();
+    assert!(
+        rust.contains("::std::collections::BTreeMap<::std::string::String, f64>"),
+        "{rust}"
+    );
+    assert!(rust.contains("pub struct ZonesValue"), "{rust}");
+    #[cfg(feature = "ts")]
+    {
+        let ts = safething_codegen::ts::generate(&checked).unwrap();
+        assert!(ts.contains("Record<string, number>"), "{ts}");
+        assert!(ts.contains("Record<string, ZonesValue>"), "{ts}");
+        let reference = safething_codegen::reference::generate(&checked).unwrap();
+        assert!(reference.contains("map of number"), "{reference}");
+    }
+
+    // Values: any member names, each checked against the value schema.
+    let schemas = def.payload_schemas();
+    let rooms = &schemas.attributes["rooms"];
+    assert!(rooms.accepts(&json!({"kitchen": 21.5, "hall": -3})));
+    assert!(rooms.accepts(&json!({})));
+    assert!(!rooms.accepts(&json!({"kitchen": "warm"})));
+    assert!(!rooms.accepts(&json!({"freezer": -60})));
+    let zones = &schemas.attributes["zones"];
+    assert!(zones.accepts(&json!({"a": {"on": true}})));
+    assert!(!zones.accepts(&json!({"a": {"on": true, "extra": 1}})));
+
+    // JSON Schema and TD export say the same.
+    let schema = export::json_schema(def);
+    assert_eq!(
+        schema["$defs"]["attribute.rooms"]["additionalProperties"],
+        json!({"type": "number", "minimum": -50})
+    );
+    let td =
+        export::thing_description(def, &ThingId::new("lamp-1").unwrap(), &TdOptions::default());
+    assert_eq!(
+        td["properties"]["rooms"]["additionalProperties"],
+        json!({"type": "number", "minimum": -50})
+    );
+}
+
+#[test]
+fn check_rejects_an_object_that_is_both_a_struct_and_a_map() {
+    let text = r#"
+[thing]
+name = "T"
+version = "1.0.0"
+
+[attributes.x]
+type = "object"
+properties.a = { type = "integer" }
+additionalProperties = { type = "string" }
+"#;
+    let err = safething_codegen::load_str("t.toml", text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`additionalProperties` cannot be combined with `properties`"),
+        "{err}"
+    );
+    let text = text
+        .replace("type = \"object\"", "type = \"string\"")
+        .replace("properties.a = { type = \"integer\" }\n", "");
+    let err = safething_codegen::load_str("t.toml", &text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`additionalProperties` does not apply to type `string`"),
+        "{err}"
+    );
 }

@@ -190,7 +190,7 @@ pub mod keywords {
     ];
 
     /// Data schema keywords, spelled as in JSON Schema (and in the fields of `DataSchema`).
-    pub const SCHEMA: [&str; 28] = [
+    pub const SCHEMA: [&str; 29] = [
         "type",
         "ref",
         "title",
@@ -213,6 +213,7 @@ pub mod keywords {
         "maxItems",
         "properties",
         "required",
+        "additionalProperties",
         "oneOf",
         "readOnly",
         "writeOnly",
@@ -222,8 +223,8 @@ pub mod keywords {
     ];
 
     /// Every key an attribute table may hold: its own, then the schema keywords.
-    pub const ATTRIBUTE_TABLE: [&str; 34] = {
-        let mut out = [""; 34];
+    pub const ATTRIBUTE_TABLE: [&str; 35] = {
+        let mut out = [""; 35];
         let mut i = 0;
         while i < ATTRIBUTE.len() {
             out[i] = ATTRIBUTE[i];

@@ -140,6 +140,10 @@ pub struct DataSchema {
     /// Properties that must be present.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<String>,
+    /// An open map: an object whose members, named freely, all match this schema (Rust
+    /// `BTreeMap<String, T>`, TypeScript `Record<string, T>`). Not combined with `properties`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_properties: Option<Box<DataSchema>>,
     /// The value must match exactly one of these schemas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_of: Option<Vec<DataSchema>>,
@@ -179,6 +183,13 @@ impl DataSchema {
         }
     }
 
+    /// Whether this is an open map: an object with `additionalProperties` and no `properties`.
+    pub fn is_map(&self) -> bool {
+        self.additional_properties.is_some()
+            && self.properties.is_empty()
+            && matches!(self.ty, None | Some(SchemaType::Object))
+    }
+
     /// Whether the property `name` is listed in `required`.
     pub fn is_required(&self, name: &str) -> bool {
         self.required.iter().any(|r| r == name)
@@ -197,7 +208,11 @@ impl DataSchema {
             .flatten()
             .enumerate()
             .map(|(i, s)| (ChildKey::OneOf(i), s));
-        items.chain(props).chain(one_of)
+        let values = self
+            .additional_properties
+            .iter()
+            .map(|s| (ChildKey::AdditionalProperties, &**s));
+        items.chain(props).chain(one_of).chain(values)
     }
 }
 
@@ -210,6 +225,8 @@ pub enum ChildKey<'a> {
     Property(&'a str),
     /// `oneOf[<index>]`
     OneOf(usize),
+    /// `additionalProperties` (the values of an open map)
+    AdditionalProperties,
 }
 
 /// Compares two JSON numbers exactly where both are integers, else as `f64`.

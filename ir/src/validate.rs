@@ -222,6 +222,7 @@ fn child_path(at: &IrPath, key: ChildKey<'_>) -> IrPath {
         ChildKey::Items => at.key("items"),
         ChildKey::Property(p) => at.key("properties").key(p),
         ChildKey::OneOf(i) => at.key("oneOf").index(i),
+        ChildKey::AdditionalProperties => at.key("additionalProperties"),
     }
 }
 
@@ -530,7 +531,23 @@ impl Checker<'_> {
         let object = [
             ("properties", !s.properties.is_empty()),
             ("required", !s.required.is_empty()),
+            ("additionalProperties", s.additional_properties.is_some()),
         ];
+        if ty == SchemaType::Object
+            && s.additional_properties.is_some()
+            && (!s.properties.is_empty() || !s.required.is_empty())
+        {
+            self.error(
+                Rule::KeywordNotApplicable,
+                at.key("additionalProperties"),
+                "`additionalProperties` cannot be combined with `properties` or `required`",
+            )
+            .help = Some(
+                "an object is either a struct (`properties`) or an open map \
+                 (`additionalProperties`): nest the map in a property"
+                    .into(),
+            );
+        }
         let groups: [KeywordGroup<'_>; 4] = [
             (&numeric, &[SchemaType::Integer, SchemaType::Number]),
             (&string, &[SchemaType::String]),
@@ -817,6 +834,7 @@ fn constraint_keywords(s: &DataSchema) -> Vec<&'static str> {
         ("maxItems", s.max_items.is_some()),
         ("properties", !s.properties.is_empty()),
         ("required", !s.required.is_empty()),
+        ("additionalProperties", s.additional_properties.is_some()),
         ("oneOf", s.one_of.is_some()),
         ("contentMediaType", s.content_media_type.is_some()),
         ("contentEncoding", s.content_encoding.is_some()),

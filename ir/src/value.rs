@@ -49,6 +49,8 @@ struct Node {
     max_items: Option<u64>,
     properties: BTreeMap<String, CompiledSchema>,
     required: Vec<String>,
+    /// The schema of every member of an open map.
+    values: Option<CompiledSchema>,
     one_of: Vec<CompiledSchema>,
 }
 
@@ -120,6 +122,10 @@ impl<'a> Compiler<'a> {
                 .map(|(name, s)| (name.clone(), self.compile_at(s, depth + 1)))
                 .collect(),
             required: schema.required.clone(),
+            values: schema
+                .additional_properties
+                .as_deref()
+                .map(|s| self.compile_at(s, depth + 1)),
             one_of: schema
                 .one_of
                 .iter()
@@ -406,14 +412,18 @@ impl CompiledSchema {
                 }
             }
             Value::Object(map) => {
-                if node.ty == Some(SchemaType::Object) || !node.properties.is_empty() {
+                if node.ty == Some(SchemaType::Object)
+                    || !node.properties.is_empty()
+                    || node.values.is_some()
+                {
                     for name in &node.required {
                         if !map.contains_key(name) {
                             return Err(Violation::MissingProperty(name.clone()));
                         }
                     }
                     for (name, v) in map {
-                        let Some(schema) = node.properties.get(name) else {
+                        let Some(schema) = node.properties.get(name).or(node.values.as_ref())
+                        else {
                             return Err(Violation::UnknownProperty(name.clone()));
                         };
                         let mark = path.len();
@@ -640,6 +650,20 @@ mod tests {
         assert_eq!(err.violation.keyword(), "maximum");
         assert_eq!(err.to_string(), "value: greater than the maximum 120");
         assert!(!s.accepts(&json!("60")));
+    }
+
+    #[test]
+    fn open_maps_check_every_member_against_the_value_schema() {
+        let s = compile(
+            json!({"type": "object", "additionalProperties": {"ref": "Percent"}}),
+            json!({"Percent": {"type": "number", "minimum": 0, "maximum": 100}}),
+        );
+        assert!(s.accepts(&json!({})));
+        assert!(s.accepts(&json!({"kitchen": 5, "any name at all": 100})));
+        let e = s.check(&json!({"kitchen": 5, "hall": 101})).unwrap_err();
+        assert_eq!(e.path, "/hall");
+        assert_eq!(e.violation.keyword(), "maximum");
+        assert!(!s.accepts(&json!([1])));
     }
 
     #[test]

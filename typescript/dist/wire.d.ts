@@ -36,6 +36,8 @@ export interface DataSchema {
         [name: string]: DataSchema;
     };
     required?: string[];
+    /** An open map: the schema of every member of an object that declares no properties. */
+    additionalProperties?: DataSchema;
     oneOf?: DataSchema[];
     readOnly?: boolean;
     writeOnly?: boolean;

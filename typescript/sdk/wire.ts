@@ -35,6 +35,8 @@ export interface DataSchema {
   maxItems?: number;
   properties?: { [name: string]: DataSchema };
   required?: string[];
+  /** An open map: the schema of every member of an object that declares no properties. */
+  additionalProperties?: DataSchema;
   oneOf?: DataSchema[];
   readOnly?: boolean;
   writeOnly?: boolean;

@@ -15,11 +15,12 @@
 //!   is kept as `wot_name` (affordances) or `wotName` (object members) so that TD/TM export
 //!   gives it back. Two names that convert to the same one are an error naming both.
 //!   `schemaDefinitions` become named types with PascalCase names.
-//! - Data schemas keep every keyword the definition format has. Unsupported, with an error
-//!   naming the JSON pointer: a schema without `type` (any JSON value), an object without
-//!   `properties` or with an `additionalProperties` schema (an open map), tuple `items` (an
-//!   array of schemas), `null` in `enum`/`const`/`default` (TOML has no null), and any other
-//!   constraining keyword (`anyOf`, `allOf`, ...).
+//! - Data schemas keep every keyword the definition format has; an object with an
+//!   `additionalProperties` schema and no `properties` is an open map. Unsupported, with an
+//!   error naming the JSON pointer: a schema without `type` (any JSON value), an object without
+//!   `properties` or `additionalProperties` (any members), `additionalProperties` next to
+//!   `properties`, tuple `items` (an array of schemas), `null` in `enum`/`const`/`default` (TOML
+//!   has no null), and any other constraining keyword (`anyOf`, `allOf`, ...).
 //! - `uriVariables` of an action become optional properties of its input object (an action
 //!   without input gets one); on properties, events, the thing, or an action whose input is
 //!   not an object they are dropped with a note: reads and subscriptions take no parameters.
@@ -942,11 +943,21 @@ impl Importer<'_> {
                     s.one_of = Some(out);
                 }
                 "additionalProperties" if val == &Value::Bool(false) => {}
+                "additionalProperties" if val.is_object() => {
+                    if map.contains_key("properties") {
+                        return Err(self.err(
+                            &kp,
+                            "`additionalProperties` next to `properties` (declared members plus \
+                             free ones): a definition's object is either a struct or an open map",
+                        ));
+                    }
+                    s.additional_properties = Some(Box::new(self.schema(val, &kp)?));
+                }
                 "additionalProperties" => {
                     return Err(self.err(
                         &kp,
-                        "`additionalProperties` (an object with keys of its own choosing, \
-                         an open map): a definition's objects declare every member",
+                        "`additionalProperties: true` (members of any type): an open map says \
+                         the schema of its values",
                     ));
                 }
                 "titles" | "descriptions" => self.drop("multilingual titles and descriptions", kp),
@@ -1004,6 +1015,7 @@ impl Importer<'_> {
         }
         if s.ty == Some(SchemaType::Object)
             && s.properties.is_empty()
+            && s.additional_properties.is_none()
             && map.get("additionalProperties") != Some(&Value::Bool(false))
         {
             return Err(self.err(

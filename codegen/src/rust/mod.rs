@@ -19,6 +19,7 @@
 //! | `type = "string"` with `enum` | an enum with one unit variant per value (`"very-dry"` -> `VeryDry`), `as_str()` |
 //! | `oneOf` | an untagged enum: one variant per alternative, named by its `title`, its `ref`, or its type |
 //! | `type = "array"` | `Vec<T>` (`Vec<serde_json::Value>` without `items`) |
+//! | `type = "object"` with `additionalProperties` (an open map) | `BTreeMap<String, T>` |
 //! | `type = "integer"` | the smallest of `u8`..`u64`, `i8`..`i64` (`u128`/`i128` beyond) holding the declared range (`minimum`, `maximum`, exclusive bounds, `enum`/`const` values); `i64` when unbounded on either side |
 //! | `type = "number"` | `f64` |
 //! | `type = "string"` | `String` |

@@ -463,6 +463,9 @@ impl Lowerer {
                 s.properties = self.named(v, &kp, |l, t, at| l.schema_table(t, at));
             }
             "required" => s.required = self.required(v, &kp),
+            "additionalProperties" => {
+                s.additional_properties = self.schema_value(v, &kp, name).map(Box::new);
+            }
             "oneOf" => s.one_of = self.one_of(v, &kp),
             "readOnly" => s.read_only = self.boolean(v, &kp, name),
             "writeOnly" => s.write_only = self.boolean(v, &kp, name),

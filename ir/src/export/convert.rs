@@ -165,6 +165,10 @@ impl<'a> Converter<'a> {
                 .collect();
             out.insert("properties".into(), Value::Object(properties));
         }
+        if let Some(values) = s.additional_properties.as_deref() {
+            let values = self.convert(values);
+            out.insert("additionalProperties".into(), Value::Object(values));
+        }
         if let Some(alternatives) = &s.one_of {
             let alternatives: Vec<Value> = alternatives
                 .iter()
@@ -173,7 +177,7 @@ impl<'a> Converter<'a> {
             out.insert("oneOf".into(), Value::Array(alternatives));
         }
         // The runtime rejects properties an object schema does not declare (value.rs): say so.
-        if self.style == Style::JsonSchema && closed {
+        if self.style == Style::JsonSchema && closed && s.additional_properties.is_none() {
             out.insert("additionalProperties".into(), Value::Bool(false));
         }
     }
