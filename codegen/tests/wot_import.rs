@@ -326,21 +326,13 @@ fn data_schemas_keep_every_keyword_the_format_has() {
 fn unsupported_schemas_are_errors_naming_the_json_pointer() {
     let cases = [
         (
-            json!({"p": {"forms": []}}),
-            "#/properties/p: a data schema without `type`",
-        ),
-        (
-            json!({"p": {"type": "object"}}),
-            "#/properties/p: an object without `properties`",
-        ),
-        (
             json!({"p": {"type": "object", "properties": {"a": {"type": "string"}},
                 "additionalProperties": {"type": "string"}}}),
             "#/properties/p/additionalProperties: `additionalProperties` next to `properties`",
         ),
         (
-            json!({"p": {"type": "object", "additionalProperties": true}}),
-            "#/properties/p/additionalProperties: `additionalProperties: true`",
+            json!({"p": {"type": "object", "additionalProperties": 3}}),
+            "#/properties/p/additionalProperties: `additionalProperties` is neither",
         ),
         (
             json!({"p": {"type": "array", "items": [{"type": "string"}, {"type": "number"}]}}),
@@ -658,6 +650,77 @@ fn open_maps_import_generate_validate_and_export() {
     assert_eq!(
         td["properties"]["rooms"]["additionalProperties"],
         json!({"type": "number", "minimum": -50})
+    );
+}
+
+#[test]
+fn schemas_without_type_and_objects_without_properties_take_any_value() {
+    let doc = td(json!({
+        "anything": {"description": "no type"},
+        "bag": {"type": "object"},
+        "open": {"type": "object", "additionalProperties": true},
+        "closed": {"type": "object", "additionalProperties": false},
+    }));
+    let imported = import_json(doc).unwrap();
+    let def = &imported.definition;
+    assert!(def.attributes["anything"].schema.any_value);
+    assert!(
+        imported.toml.contains("anyValue = true"),
+        "{}",
+        imported.toml
+    );
+    for name in ["bag", "open"] {
+        let s = &def.attributes[name].schema;
+        assert!(
+            s.is_map() && s.additional_properties.as_ref().unwrap().any_value,
+            "{name}"
+        );
+    }
+    // `additionalProperties: false` without properties: the empty object, closed.
+    assert!(!def.attributes["closed"].schema.is_map());
+    let schemas = def.payload_schemas();
+    for v in [json!(1), json!("x"), json!(null), json!([1, {"a": 2}])] {
+        assert!(schemas.attributes["anything"].accepts(&v), "{v}");
+    }
+    assert!(schemas.attributes["bag"].accepts(&json!({"a": [1], "b": null})));
+    assert!(!schemas.attributes["bag"].accepts(&json!([1])));
+    assert!(!schemas.attributes["closed"].accepts(&json!({"a": 1})));
+    let checked = def.clone().checked().unwrap();
+    let rust = safething_codegen::rust::generate(&checked).unwrap();
+    assert!(
+        rust.split_whitespace().collect::<String>().contains(
+            "::std::collections::BTreeMap<::std::string::String,::safething::__private::serde_json::Value,>"
+        ),
+        "{rust}"
+    );
+    // Export: no `type`, as it came.
+    let td =
+        export::thing_description(def, &ThingId::new("lamp-1").unwrap(), &TdOptions::default());
+    assert!(td["properties"]["anything"].get("type").is_none());
+    assert!(td["properties"]["anything"].get("anyValue").is_none());
+    assert_eq!(
+        export::json_schema(def)["$defs"]["attribute.anything"],
+        json!({"description": "no type"})
+    );
+}
+
+#[test]
+fn check_rejects_any_value_with_a_type() {
+    let text = r#"
+[thing]
+name = "T"
+version = "1.0.0"
+
+[attributes.x]
+type = "integer"
+anyValue = true
+"#;
+    let err = safething_codegen::load_str("t.toml", text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`anyValue` cannot be combined with `type`"),
+        "{err}"
     );
 }
 

@@ -190,7 +190,7 @@ pub mod keywords {
     ];
 
     /// Data schema keywords, spelled as in JSON Schema (and in the fields of `DataSchema`).
-    pub const SCHEMA: [&str; 29] = [
+    pub const SCHEMA: [&str; 30] = [
         "type",
         "ref",
         "title",
@@ -215,6 +215,7 @@ pub mod keywords {
         "required",
         "additionalProperties",
         "oneOf",
+        "anyValue",
         "readOnly",
         "writeOnly",
         "contentMediaType",
@@ -223,8 +224,8 @@ pub mod keywords {
     ];
 
     /// Every key an attribute table may hold: its own, then the schema keywords.
-    pub const ATTRIBUTE_TABLE: [&str; 35] = {
-        let mut out = [""; 35];
+    pub const ATTRIBUTE_TABLE: [&str; 36] = {
+        let mut out = [""; 36];
         let mut i = 0;
         while i < ATTRIBUTE.len() {
             out[i] = ATTRIBUTE[i];

@@ -74,7 +74,7 @@ impl fmt::Display for SchemaType {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DataSchema {
-    /// The JSON type. Absent only together with `ref`, `oneOf`, `enum` or `const`.
+    /// The JSON type. Absent only together with `ref`, `oneOf`, `enum`, `const` or `anyValue`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub ty: Option<SchemaType>,
     /// A named schema from the definition's `types`, used instead of an inline one.
@@ -140,6 +140,10 @@ pub struct DataSchema {
     /// Properties that must be present.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<String>,
+    /// Any JSON value at all (a WoT schema without `type`): Rust `serde_json::Value`,
+    /// TypeScript `Json`. Written instead of `type`, so that a forgotten `type` stays an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_value: bool,
     /// An open map: an object whose members, named freely, all match this schema (Rust
     /// `BTreeMap<String, T>`, TypeScript `Record<string, T>`). Not combined with `properties`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

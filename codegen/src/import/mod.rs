@@ -15,12 +15,13 @@
 //!   is kept as `wot_name` (affordances) or `wotName` (object members) so that TD/TM export
 //!   gives it back. Two names that convert to the same one are an error naming both.
 //!   `schemaDefinitions` become named types with PascalCase names.
-//! - Data schemas keep every keyword the definition format has; an object with an
-//!   `additionalProperties` schema and no `properties` is an open map. Unsupported, with an
-//!   error naming the JSON pointer: a schema without `type` (any JSON value), an object without
-//!   `properties` or `additionalProperties` (any members), `additionalProperties` next to
-//!   `properties`, tuple `items` (an array of schemas), `null` in `enum`/`const`/`default` (TOML
-//!   has no null), and any other constraining keyword (`anyOf`, `allOf`, ...).
+//! - Data schemas keep every keyword the definition format has. A schema without `type` is
+//!   `anyValue = true` (any JSON value); an object with an `additionalProperties` schema and no
+//!   `properties` is an open map, and one with neither (or `additionalProperties: true`) an open
+//!   map of any values. Unsupported, with an error naming the JSON pointer:
+//!   `additionalProperties` next to `properties`, tuple `items` (an array of schemas), `null` in
+//!   `enum`/`const`/`default` (TOML has no null), and any other constraining keyword (`anyOf`,
+//!   `allOf`, ...).
 //! - `uriVariables` of an action become optional properties of its input object (an action
 //!   without input gets one); on properties, events, the thing, or an action whose input is
 //!   not an object they are dropped with a note: reads and subscriptions take no parameters.
@@ -953,11 +954,20 @@ impl Importer<'_> {
                     }
                     s.additional_properties = Some(Box::new(self.schema(val, &kp)?));
                 }
+                "additionalProperties" if val == &Value::Bool(true) => {
+                    if map.contains_key("properties") {
+                        return Err(self.err(
+                            &kp,
+                            "`additionalProperties` next to `properties` (declared members plus \
+                             free ones): a definition's object is either a struct or an open map",
+                        ));
+                    }
+                    s.additional_properties = Some(Box::new(any_value()));
+                }
                 "additionalProperties" => {
                     return Err(self.err(
                         &kp,
-                        "`additionalProperties: true` (members of any type): an open map says \
-                         the schema of its values",
+                        "`additionalProperties` is neither a schema nor a boolean",
                     ));
                 }
                 "titles" | "descriptions" => self.drop("multilingual titles and descriptions", kp),
@@ -965,6 +975,10 @@ impl Importer<'_> {
                     self.drop("comments and examples", kp);
                 }
                 "@type" => self.drop("semantic annotations (`@type`, prefixed terms)", kp),
+                "observable" => self.drop(
+                    "`observable` inside a data schema (only properties are)",
+                    kp,
+                ),
                 k if k.starts_with("safething:") => {}
                 k if k.contains(':') => {
                     self.drop("semantic annotations (`@type`, prefixed terms)", kp);
@@ -1013,23 +1027,17 @@ impl Importer<'_> {
         {
             return Err(self.err(&key_at("required"), "`required` without `properties`"));
         }
+        // An object that declares no members takes any: an open map of any values.
         if s.ty == Some(SchemaType::Object)
             && s.properties.is_empty()
             && s.additional_properties.is_none()
             && map.get("additionalProperties") != Some(&Value::Bool(false))
         {
-            return Err(self.err(
-                at,
-                "an object without `properties` (any members: an open map): a definition's \
-                 objects declare every member",
-            ));
+            s.additional_properties = Some(Box::new(any_value()));
         }
+        // No type: any JSON value.
         if s.ty.is_none() && s.one_of.is_none() && s.enumeration.is_none() && s.constant.is_none() {
-            return Err(self.err(
-                at,
-                "a data schema without `type` (any JSON value): a definition says the type of \
-                 every value",
-            ));
+            s.any_value = true;
         }
         Ok(s)
     }
@@ -1091,6 +1099,13 @@ impl Importer<'_> {
             ));
         }
         Ok(v)
+    }
+}
+
+fn any_value() -> DataSchema {
+    DataSchema {
+        any_value: true,
+        ..DataSchema::default()
     }
 }
 

@@ -55,7 +55,7 @@ struct Lowerer {
 }
 
 /// Keys whose rejection leaves their schema incomplete (so "no `type`" would be a repeat).
-const SHAPE_KEYS: &[&str] = &["type", "ref", "enum", "const", "oneOf"];
+const SHAPE_KEYS: &[&str] = &["type", "ref", "enum", "const", "oneOf", "anyValue"];
 
 fn name_of<'a>(k: &'a Key<'_>) -> &'a str {
     k.get_ref().as_ref()
@@ -468,6 +468,7 @@ impl Lowerer {
             }
             "oneOf" => s.one_of = self.one_of(v, &kp),
             "readOnly" => s.read_only = self.boolean(v, &kp, name),
+            "anyValue" => s.any_value = self.boolean(v, &kp, name).unwrap_or_default(),
             "writeOnly" => s.write_only = self.boolean(v, &kp, name),
             _ => return false,
         }
