@@ -590,6 +590,61 @@ fn a_missing_local_model_is_an_error_naming_the_file() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("nope.tm.json"), "{err}");
+    assert!(err.contains("#/links/0/href: cannot read"), "{err}");
+    let err = import_json(tm(
+        json!({"properties": {"p": {"tm:ref": "gone.tm.json#/x"}}}),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("#/properties/p/tm:ref: cannot read") && err.contains("gone.tm.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn attack_endless_extends_chain_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        let next = format!("m{}.tm.json", i + 1);
+        write(
+            dir.path(),
+            &format!("m{i}.tm.json"),
+            &tm(json!({"links": [{"rel": "tm:extends", "href": next}]})),
+        );
+    }
+    write(
+        dir.path(),
+        "m40.tm.json",
+        &tm(json!({"properties": {"x": {"type": "boolean"}}})),
+    );
+    let err = import_file(&dir.path().join("m0.tm.json"), &options()).unwrap_err();
+    assert!(matches!(err, ImportError::TooDeep { .. }), "{err}");
+}
+
+#[test]
+fn attack_text_cannot_inject_toml() {
+    // Titles, descriptions, placeholder values and enum values are data, never TOML.
+    let evil = "x\"\n[actions.evil]\nsafe = true\n#\u{7f}'''\\";
+    let doc = json!({
+        "@context": "https://www.w3.org/2022/wot/td/v1.1",
+        "title": "Evil",
+        "description": evil,
+        "securityDefinitions": {"nosec_sc": {"scheme": "nosec"}},
+        "security": "nosec_sc",
+        "properties": {
+            "p": {"type": "string", "title": evil, "enum": [evil], "default": evil,
+                "unit": evil},
+        },
+    });
+    let imported = import_json(doc).unwrap();
+    let def = &imported.definition;
+    assert!(def.actions.is_empty());
+    assert_eq!(def.thing.description.as_deref(), Some(evil));
+    assert_eq!(def.attributes["p"].schema.default, Some(json!(evil)));
+    // What was written loads back as exactly that (import_file checks it too).
+    let loaded = safething_codegen::load_str("x.toml", &imported.toml).unwrap();
+    assert_eq!(loaded.definition.definition(), def);
 }
 
 #[test]

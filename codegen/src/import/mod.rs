@@ -76,6 +76,18 @@ pub enum ImportError {
         /// Why.
         source: std::io::Error,
     },
+    /// A model or fragment a document refers to could not be read.
+    #[error("{file}#{pointer}: cannot read `{path}`, which it refers to: {source}")]
+    ReadReferenced {
+        /// The referring file.
+        file: String,
+        /// JSON pointer of the reference.
+        pointer: String,
+        /// The file referred to.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A file is not JSON.
     #[error("`{path}` is not JSON: {source}")]
     Parse {

@@ -77,7 +77,9 @@ impl Resolver {
         for (i, link) in parents {
             let at = format!("/links/{i}");
             let target = self.linked(&link, file, &at)?;
-            let parent = self.model(&target)?;
+            let parent = self
+                .model(&target)
+                .map_err(|e| referenced(e, file, &format!("{at}/href")))?;
             self.notes.push(format!(
                 "extends `{}`: its affordances and schemas are merged in, this model's own win",
                 target.display()
@@ -89,7 +91,9 @@ impl Resolver {
         for (i, link) in submodels {
             let at = format!("/links/{i}");
             let target = self.linked(&link, file, &at)?;
-            let sub = self.model(&target)?;
+            let sub = self
+                .model(&target)
+                .map_err(|e| referenced(e, file, &format!("{at}/href")))?;
             let instance = link
                 .get("instanceName")
                 .and_then(Value::as_str)
@@ -166,7 +170,7 @@ impl Resolver {
         let target = if path.as_os_str().is_empty() {
             file.to_path_buf()
         } else {
-            canonical(&path)?
+            canonical(&path).map_err(|e| referenced(e, file, at))?
         };
         self.enter(format!("{}#{pointer}", target.display()))?;
         let result = (|| {
@@ -210,6 +214,19 @@ impl Resolver {
         let doc = read_json(canonical)?;
         self.files.insert(canonical.to_path_buf(), doc.clone());
         Ok(doc)
+    }
+}
+
+/// A file that could not be read, said from where it was referred to.
+fn referenced(e: ImportError, file: &Path, pointer: &str) -> ImportError {
+    match e {
+        ImportError::Read { path, source } => ImportError::ReadReferenced {
+            file: file.display().to_string(),
+            pointer: pointer.to_owned(),
+            path,
+            source,
+        },
+        other => other,
     }
 }
 
