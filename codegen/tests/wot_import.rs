@@ -94,6 +94,17 @@ fn conformance_samples_import_or_fail_with_a_clear_reason() {
                     // It checks, and generates Rust (compiled in tests/generated).
                     let checked = def.clone().checked().unwrap();
                     safething_codegen::rust::generate(&checked).unwrap();
+                    // Its own TD imports back into the same definition.
+                    let again = tempfile::tempdir().unwrap();
+                    let td = export::thing_description(
+                        def,
+                        &ThingId::new("sample-1").unwrap(),
+                        &TdOptions::default(),
+                    );
+                    let td_path = write(again.path(), "again.td.json", &td);
+                    let back = import_file(&td_path, &ImportOptions::default())
+                        .unwrap_or_else(|e| panic!("{name}: re-import: {e}"));
+                    assert_eq!(&back.definition, def, "{name}: re-import");
                     let base = name.split(".td.").next().unwrap();
                     let stem = snake_name(base.split(".tm.").next().unwrap()).unwrap();
                     expected_files.insert(format!("{stem}.toml"), imported.toml.clone());
