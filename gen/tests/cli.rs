@@ -473,7 +473,11 @@ fn import_writes_a_definition_that_checks_and_nothing_on_failure() {
         values.to_str().unwrap(),
     ]);
     assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("maximum"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("#/properties/onOff/maximum (attributes.on_off.maximum)"),
+        "{}",
+        stderr(&bad)
+    );
     assert!(!out_dir.exists());
 
     std::fs::write(

@@ -211,7 +211,10 @@ pub fn import_file(path: &Path, options: &ImportOptions) -> Result<Imported, Imp
                 .0
                 .iter()
                 .filter(|d| d.is_error())
-                .map(|d| format!("  {}: {}", d.path, d.message))
+                .map(|d| match pointer_of(&definition, &d.path) {
+                    Some(pointer) => format!("  #{pointer} ({}): {}", d.path, d.message),
+                    None => format!("  {}: {}", d.path, d.message),
+                })
                 .collect::<Vec<_>>()
                 .join("\n"),
         });
@@ -242,6 +245,35 @@ pub fn import_file(path: &Path, options: &ImportOptions) -> Result<Imported, Imp
         toml,
         notes,
     })
+}
+
+/// The JSON pointer in the imported document of an affordance's IR path
+/// (`attributes.on_off.maximum` → `/properties/onOff/maximum`), when it is one.
+fn pointer_of(def: &Definition, path: &safething_ir::IrPath) -> Option<String> {
+    use safething_ir::Segment;
+    let segments = path.segments();
+    let (Some(Segment::Key(section)), Some(Segment::Key(name))) =
+        (segments.first(), segments.get(1))
+    else {
+        return None;
+    };
+    let (wot_section, original) = match section.as_str() {
+        "attributes" => ("properties", def.attributes.get(name)?.wot_name.as_ref()),
+        "events" => ("events", def.events.get(name)?.wot_name.as_ref()),
+        "actions" => ("actions", def.actions.get(name)?.wot_name.as_ref()),
+        _ => return None,
+    };
+    let mut pointer = format!(
+        "/{wot_section}/{}",
+        pointer_token(original.map_or(name.as_str(), String::as_str))
+    );
+    for segment in segments.iter().skip(2) {
+        match segment {
+            Segment::Key(k) => pointer.push_str(&format!("/{}", pointer_token(k))),
+            Segment::Index(i) => pointer.push_str(&format!("/{i}")),
+        }
+    }
+    Some(pointer)
 }
 
 fn header(file_name: &str, notes: &[String]) -> String {
