@@ -1,4 +1,5 @@
-//! `safething-codegen`: the TOML front end of SAFEthing, its diagnostics, the Rust generator
+//! `safething-codegen`: the TOML front end of SAFEthing, its diagnostics, the W3C WoT import
+//! ([`import`]: Thing Descriptions and Thing Models to definition TOML), the Rust generator
 //! ([`rust`], with the schema-to-Rust mapping table), the build-script [`Builder`], and the
 //! `safething-gen` command line.
 //!
@@ -24,6 +25,8 @@
 mod build;
 pub mod compat;
 pub mod docs;
+#[cfg(feature = "toml")]
+pub mod import;
 #[cfg(feature = "toml")]
 mod load;
 pub mod output;

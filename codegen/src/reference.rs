@@ -269,6 +269,10 @@ fn type_text(schema: &DataSchema) -> String {
             Some(items) => format!("array of {}", type_text(items)),
             None => "array".to_owned(),
         },
+        Some(SchemaType::Object) if schema.is_map() => match &schema.additional_properties {
+            Some(values) => format!("map of {}", type_text(values)),
+            None => "object".to_owned(),
+        },
         Some(ty) => ty.as_str().to_owned(),
         None => "any".to_owned(),
     };

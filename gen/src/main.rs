@@ -146,17 +146,64 @@ enum Command {
     /// A Thing Description describes one device: the definition's affordances plus the
     /// instance's id. Written to OUT (only if changed), or to stdout without `-o`.
     ///
+    /// Two ids: the thing id (`--thing-id`, key-safe, where the device lives in the key space)
+    /// and the TD's `id` (`--id`, a URI). `--id garden-01` (no `:`) is the thing id, and the TD
+    /// `id` is `urn:safething:thing:garden-01`. `--id urn:dev:ops:32473-Lamp-1234` (a URI) is
+    /// the TD `id`; the thing id is `--thing-id`, or else the URI's last part after `:` or `/`.
+    ///
     /// Example: safething-gen td things/gardening_device.toml --id garden-01 -o td.json
     Td {
         /// Thing definition file (TOML).
         #[arg(value_name = "FILE")]
         file: PathBuf,
-        /// The thing instance's id: 5 to 64 characters of `A-Z a-z 0-9 - _ .`.
-        #[arg(long, value_name = "ID", value_parser = parse_id)]
-        id: ThingId,
+        /// The TD's `id`: a URI, or a thing id (5 to 64 characters of `A-Z a-z 0-9 - _ .`).
+        #[arg(long, value_name = "ID", required_unless_present = "thing_id", value_parser = parse_td_id)]
+        id: Option<String>,
+        /// The thing instance's id in the key space: 5 to 64 characters of `A-Z a-z 0-9 - _ .`.
+        #[arg(long, value_name = "THING_ID", value_parser = parse_id)]
+        thing_id: Option<ThingId>,
+        /// The TD's `base` (default `safething://<thing-id>/`).
+        #[arg(long, value_name = "URI")]
+        base: Option<String>,
+        /// URI of the thing's Thing Model: adds a `links` entry with `rel: "type"`.
+        #[arg(long, value_name = "URI")]
+        tm_href: Option<String>,
+        /// The device's public key (`st...`, the `key=` of its claim URI): written as
+        /// `safething:publicKey` and into every security definition, so consumers such as the
+        /// node-wot binding refuse answers signed by any other key.
+        #[arg(long, value_name = "KEY", value_parser = parse_public_key)]
+        public_key: Option<String>,
         /// Output file; stdout when absent.
         #[arg(short = 'o', long = "output", value_name = "OUT")]
         output: Option<PathBuf>,
+    },
+    /// Import W3C WoT Thing Descriptions or Thing Models as definitions (TOML).
+    ///
+    /// Writes `<name>.toml` into DIR for each FILE (`MyLampThing` -> `my_lamp_thing.toml`),
+    /// with a leading comment listing what was dropped (forms, security, semantic annotations)
+    /// and why. Names become snake_case, the originals are kept as `wot_name`/`wotName` so
+    /// that `td`/`tm` give them back. Thing Models: `tm:ref`, `tm:extends` and `tm:submodel`
+    /// are resolved over local files relative to FILE (never the network), `{{PLACEHOLDERS}}`
+    /// take values from `--placeholder` and `--placeholders`. What the definition format
+    /// cannot express is an error naming its JSON pointer. Nothing is written if any FILE fails.
+    ///
+    /// Example: safething-gen import lamp.td.json -o things/ --access group
+    Import {
+        /// Thing Description or Thing Model files (JSON).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        out_dir: PathBuf,
+        /// Access of every imported affordance: all, group, owner or thing.
+        #[arg(long, value_name = "ACCESS", default_value = "owner", value_parser = parse_access)]
+        access: safething_ir::Access,
+        /// A placeholder's value, `NAME=VALUE` (repeatable).
+        #[arg(long = "placeholder", value_name = "NAME=VALUE", value_parser = parse_placeholder)]
+        placeholders: Vec<(String, String)>,
+        /// A JSON file of placeholder values: `{"NAME": value, ...}`.
+        #[arg(long = "placeholders", value_name = "FILE")]
+        placeholder_file: Option<PathBuf>,
     },
     /// Print or write the W3C WoT Thing Model 1.1 of the thing type.
     ///
@@ -198,6 +245,98 @@ impl ColorWhen {
 
 fn parse_id(s: &str) -> Result<ThingId, String> {
     ThingId::new(s).map_err(|e| e.to_string())
+}
+
+/// `--public-key`: `st` and 52 base32 characters (lowercase), the form the runtime prints. The
+/// generator does not depend on the runtime, so it checks the form, not the curve point: a
+/// consumer that pins a malformed key refuses every answer, never accepts a wrong one.
+fn parse_public_key(s: &str) -> Result<String, String> {
+    match s.strip_prefix("st") {
+        Some(body)
+            if body.len() == 52
+                && body
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)) =>
+        {
+            Ok(s.to_owned())
+        }
+        _ => Err(format!(
+            "`{}` is not a SAFEthing public key (expected `st` and 52 base32 characters)",
+            s.chars().take(80).collect::<String>()
+        )),
+    }
+}
+
+/// `--id`: a URI (it has a scheme: letters, digits, `+-.`, then `:`) or a thing id.
+fn parse_td_id(s: &str) -> Result<String, String> {
+    match s.split_once(':') {
+        Some((scheme, rest))
+            if !rest.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            Ok(s.to_owned())
+        }
+        Some(_) => Err(format!("`{s}` is neither a URI nor a thing id")),
+        None => ThingId::new(s)
+            .map(|_| s.to_owned())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+fn parse_access(s: &str) -> Result<safething_ir::Access, String> {
+    s.parse().map_err(|e: safething_ir::UnknownAccess| {
+        format!("{e}: {}", safething_ir::UnknownAccess::HELP)
+    })
+}
+
+fn parse_placeholder(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// The thing id and the TD `id` from `--id` and `--thing-id` (see `Command::Td`).
+fn td_ids(
+    id: Option<String>,
+    thing_id: Option<ThingId>,
+) -> Result<(ThingId, Option<String>), String> {
+    match (id, thing_id) {
+        (None, Some(t)) => Ok((t, None)),
+        (Some(id), thing_id) if !id.contains(':') => {
+            let from_id = ThingId::new(&id).map_err(|e| format!("--id `{id}`: {e}"))?;
+            match thing_id {
+                Some(t) if t != from_id => Err(format!(
+                    "--id `{id}` is a thing id, and --thing-id `{}` another: give the TD id as a URI",
+                    t.as_str()
+                )),
+                _ => Ok((from_id, None)),
+            }
+        }
+        (Some(uri), Some(t)) => Ok((t, Some(uri))),
+        (Some(uri), None) => {
+            let last = uri.rsplit([':', '/']).next().unwrap_or_default();
+            let safe: String = last
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            let t = ThingId::new(&safe).map_err(|e| {
+                format!("no thing id in --id `{uri}` (`{safe}`: {e}): give one with --thing-id")
+            })?;
+            Ok((t, Some(uri)))
+        }
+        (None, None) => Err("give --id or --thing-id".into()),
+    }
 }
 
 /// Why a command failed; the details have been printed.
@@ -317,11 +456,47 @@ fn run(command: Command, color: bool) -> Result<(), Failed> {
             }
             Ok(())
         }
-        Command::Td { file, id, output } => {
+        Command::Td {
+            file,
+            id,
+            thing_id,
+            base,
+            tm_href,
+            public_key,
+            output,
+        } => {
+            let (thing_id, td_id) = match td_ids(id, thing_id) {
+                Ok(ids) => ids,
+                // A usage error: exit status 2, as clap's own.
+                Err(e) => {
+                    clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n"))
+                        .exit()
+                }
+            };
             let loaded = load_one(&file, color)?;
-            let td = export::thing_description(&loaded.definition, &id, &TdOptions::default());
+            let options = TdOptions {
+                id: td_id,
+                base,
+                thing_model: tm_href,
+                public_key,
+                ..TdOptions::default()
+            };
+            let td = export::thing_description(&loaded.definition, &thing_id, &options);
             emit(output.as_deref(), &json_pretty(&td))
         }
+        Command::Import {
+            files,
+            out_dir,
+            access,
+            placeholders,
+            placeholder_file,
+        } => import(
+            &files,
+            &out_dir,
+            access,
+            placeholders,
+            placeholder_file.as_deref(),
+        ),
         Command::Tm { file, output } => {
             let loaded = load_one(&file, color)?;
             emit(
@@ -330,6 +505,74 @@ fn run(command: Command, color: bool) -> Result<(), Failed> {
             )
         }
     }
+}
+
+fn import(
+    files: &[PathBuf],
+    out_dir: &Path,
+    access: safething_ir::Access,
+    placeholders: Vec<(String, String)>,
+    placeholder_file: Option<&Path>,
+) -> Result<(), Failed> {
+    use safething_codegen::import::{ImportOptions, import_file};
+    let mut values = BTreeMap::new();
+    if let Some(path) = placeholder_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            fail(&format!("cannot read `{}`: {e}", path.display()));
+            Failed
+        })?;
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => values.extend(map),
+            _ => {
+                fail(&format!(
+                    "`{}` is not a JSON object of placeholder values",
+                    path.display()
+                ));
+                return Err(Failed);
+            }
+        }
+    }
+    for (k, v) in placeholders {
+        values.insert(k, serde_json::Value::String(v));
+    }
+    let options = ImportOptions {
+        access,
+        placeholders: values,
+    };
+    let mut written: BTreeMap<PathBuf, (&Path, String)> = BTreeMap::new();
+    let mut failed = false;
+    for file in files {
+        match import_file(file, &options) {
+            Ok(imported) => {
+                let path = out_dir.join(format!(
+                    "{}.toml",
+                    snake_from_pascal(&imported.definition.thing.name)
+                ));
+                if let Some((first, _)) = written.get(&path) {
+                    fail(&format!(
+                        "`{}` and `{}` would both be written to `{}`: their things have the same name",
+                        first.display(),
+                        file.display(),
+                        path.display()
+                    ));
+                    failed = true;
+                    continue;
+                }
+                written.insert(path, (file, imported.toml));
+            }
+            Err(e) => {
+                fail(&e.to_string());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Failed);
+    }
+    for (path, (_, text)) in written {
+        write(&path, &text)?;
+    }
+    Ok(())
 }
 
 /// The output file of each definition, `DIR/<thing_name>.<ext>`; fails when two definitions

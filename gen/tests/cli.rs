@@ -100,6 +100,28 @@ fn usage_errors_exit_2() {
         &["schema", "examples/things/printer.toml"],
         &["td", "examples/things/printer.toml"],
         &["td", "examples/things/printer.toml", "--id", "a/b"],
+        &["td", "examples/things/printer.toml", "--id", "urn:x:a b"],
+        // A URI whose last part is no thing id, and no --thing-id.
+        &["td", "examples/things/printer.toml", "--id", "urn:dev:x"],
+        &[
+            "td",
+            "examples/things/printer.toml",
+            "--id",
+            "lamp-01",
+            "--thing-id",
+            "lamp-02",
+        ],
+        &[
+            "td",
+            "examples/things/printer.toml",
+            "--id",
+            "lamp-01",
+            "--public-key",
+            "stnotakey",
+        ],
+        &["import", "x.td.json"],
+        &["import", "x.td.json", "-o", "d", "--access", "everyone"],
+        &["import", "x.td.json", "-o", "d", "--placeholder", "NOVALUE"],
         &["tm"],
         &["check", "--color", "sometimes", "x.toml"],
     ] {
@@ -110,7 +132,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_is_there_for_every_subcommand() {
-    for sub in ["check", "rust", "docs", "schema", "td", "tm"] {
+    for sub in ["check", "rust", "docs", "schema", "td", "tm", "import"] {
         let out = gen_cmd(&[sub, "--help"]);
         assert_eq!(out.status.code(), Some(0));
         let text = String::from_utf8_lossy(&out.stdout);
@@ -202,6 +224,27 @@ fn td_and_tm_print_json_or_write_it() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
     assert_eq!(std::fs::read(&path).unwrap(), tm.stdout);
+}
+
+#[test]
+fn td_pins_the_public_key_in_every_security_definition() {
+    let key = format!("st{}", "a".repeat(52));
+    let out = gen_cmd(&[
+        "td",
+        "examples/things/printer.toml",
+        "--id",
+        "printer-01",
+        "--public-key",
+        &key,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let td: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(td["safething:publicKey"], key.as_str());
+    let definitions = td["securityDefinitions"].as_object().unwrap();
+    assert!(!definitions.is_empty());
+    for definition in definitions.values() {
+        assert_eq!(definition["safething:thingKey"], key.as_str());
+    }
 }
 
 #[test]
@@ -387,4 +430,119 @@ fn docs_rejects_an_invalid_definition_with_its_location_and_writes_nothing() {
         stderr(&out)
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn td_takes_a_uri_id_a_thing_id_a_base_and_a_tm_link() {
+    let td = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["td", "examples/things/thermostat.toml"];
+        all.extend(args);
+        let out = gen_cmd(&all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // A thing id: the TD id is derived from it.
+    let doc = td(&["--id", "thermo-01"]);
+    assert_eq!(doc["id"], "urn:safething:thing:thermo-01");
+    assert_eq!(doc["base"], "safething://thermo-01/");
+    // A URI: the thing id is its last part, or --thing-id.
+    let doc = td(&["--id", "urn:dev:ops:32473-Thermo-1234"]);
+    assert_eq!(doc["id"], "urn:dev:ops:32473-Thermo-1234");
+    assert_eq!(doc["base"], "safething://32473-Thermo-1234/");
+    let doc = td(&[
+        "--id",
+        "urn:dev:ops:32473-Thermo-1234",
+        "--thing-id",
+        "thermo-01",
+        "--base",
+        "https://gw.example/things/thermo-01/",
+        "--tm-href",
+        "https://models.example/thermostat.tm.json",
+    ]);
+    assert_eq!(doc["id"], "urn:dev:ops:32473-Thermo-1234");
+    assert_eq!(doc["base"], "https://gw.example/things/thermo-01/");
+    assert_eq!(
+        doc["links"],
+        serde_json::json!([{"rel": "type", "href": "https://models.example/thermostat.tm.json",
+            "type": "application/tm+json"}])
+    );
+    // Only --thing-id.
+    let doc = td(&["--thing-id", "thermo-01"]);
+    assert_eq!(doc["id"], "urn:safething:thing:thermo-01");
+    // Units are QUDT IRIs; WoT names are used.
+    assert_eq!(doc["properties"]["temperature"]["unit"], "qudt:DEG_C");
+    assert!(doc["properties"].get("targetTemp").is_some());
+}
+
+#[test]
+fn import_writes_a_definition_that_checks_and_nothing_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm = dir.path().join("lamp.tm.json");
+    std::fs::write(
+        &tm,
+        r#"{"@context": ["https://www.w3.org/2022/wot/td/v1.1"], "@type": "tm:ThingModel",
+            "title": "Lamp {{N}}", "properties": {"onOff": {"type": "boolean",
+            "maximum": 1, "readOnly": false}, "level": {"type": "integer", "maximum": "{{MAX}}"}}}"#,
+    )
+    .unwrap();
+    let values = dir.path().join("values.json");
+    std::fs::write(&values, r#"{"MAX": 100}"#).unwrap();
+    let out_dir = dir.path().join("out");
+    let tm = tm.to_str().unwrap();
+    let out = out_dir.to_str().unwrap();
+    // `maximum` on a boolean: the definition does not check; nothing is written.
+    let bad = gen_cmd(&[
+        "import",
+        tm,
+        "-o",
+        out,
+        "--placeholder",
+        "N=1",
+        "--placeholders",
+        values.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("#/properties/onOff/maximum (attributes.on_off.maximum)"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(!out_dir.exists());
+
+    std::fs::write(
+        dir.path().join("lamp.tm.json"),
+        r#"{"@context": ["https://www.w3.org/2022/wot/td/v1.1"], "@type": "tm:ThingModel",
+            "title": "Lamp {{N}}", "properties": {"onOff": {"type": "boolean"},
+            "level": {"type": "integer", "maximum": "{{MAX}}"}}}"#,
+    )
+    .unwrap();
+    // A missing placeholder is named.
+    let missing = gen_cmd(&["import", tm, "-o", out]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("`{{N}}`"), "{}", stderr(&missing));
+    assert!(!out_dir.exists());
+
+    let ok = gen_cmd(&[
+        "import",
+        tm,
+        "-o",
+        out,
+        "--access",
+        "group",
+        "--placeholder",
+        "N=1",
+        "--placeholders",
+        values.to_str().unwrap(),
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let written = out_dir.join("lamp1.toml");
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.starts_with("# Imported from `lamp.tm.json`"), "{text}");
+    assert!(
+        text.contains("wot_name = \"onOff\"") && text.contains("access = \"group\""),
+        "{text}"
+    );
+    assert!(text.contains("maximum = 100"), "{text}");
+    let check = gen_cmd(&["check", written.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 }

@@ -155,6 +155,10 @@ pub struct Attribute {
     /// Clients may write it; the device's handler accepts or rejects each write.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub writable: bool,
+    /// The affordance's name in W3C WoT documents when it is not the snake_case name (an
+    /// imported `onOff`): TD and TM exports use it, so an import gives the original back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wot_name: Option<String>,
 }
 
 /// The keys of the definition format, by table: the one list both front ends and the
@@ -167,13 +171,13 @@ pub mod keywords {
     pub const THING: [&str; 4] = ["name", "title", "description", "version"];
 
     /// Keys of an attribute table besides the schema keywords flattened into it.
-    pub const ATTRIBUTE: [&str; 5] = ["kind", "value", "access", "history", "writable"];
+    pub const ATTRIBUTE: [&str; 6] = ["kind", "value", "access", "history", "writable", "wot_name"];
 
     /// Keys of an event table.
-    pub const EVENT: [&str; 4] = ["title", "description", "data", "access"];
+    pub const EVENT: [&str; 5] = ["title", "description", "data", "access", "wot_name"];
 
     /// Keys of an action table.
-    pub const ACTION: [&str; 8] = [
+    pub const ACTION: [&str; 9] = [
         "title",
         "description",
         "input",
@@ -182,10 +186,11 @@ pub mod keywords {
         "access",
         "safe",
         "idempotent",
+        "wot_name",
     ];
 
     /// Data schema keywords, spelled as in JSON Schema (and in the fields of `DataSchema`).
-    pub const SCHEMA: [&str; 27] = [
+    pub const SCHEMA: [&str; 30] = [
         "type",
         "ref",
         "title",
@@ -208,16 +213,19 @@ pub mod keywords {
         "maxItems",
         "properties",
         "required",
+        "additionalProperties",
         "oneOf",
+        "anyValue",
         "readOnly",
         "writeOnly",
         "contentMediaType",
         "contentEncoding",
+        "wotName",
     ];
 
     /// Every key an attribute table may hold: its own, then the schema keywords.
-    pub const ATTRIBUTE_TABLE: [&str; 32] = {
-        let mut out = [""; 32];
+    pub const ATTRIBUTE_TABLE: [&str; 36] = {
+        let mut out = [""; 36];
         let mut i = 0;
         while i < ATTRIBUTE.len() {
             out[i] = ATTRIBUTE[i];
@@ -267,6 +275,7 @@ impl<'de> serde::de::Visitor<'de> for AttributeVisitor {
                 "access" => attr.access = map.next_value()?,
                 "history" => attr.history = map.next_value()?,
                 "writable" => attr.writable = map.next_value()?,
+                "wot_name" => attr.wot_name = map.next_value()?,
                 _ => {
                     schema.insert(key, map.next_value::<Value>()?);
                 }
@@ -293,6 +302,10 @@ pub struct Event {
     /// Who may receive it; default `owner`.
     #[serde(default, skip_serializing_if = "Access::is_default")]
     pub access: Access,
+    /// The event's name in W3C WoT documents, when not the snake_case name (see
+    /// [`Attribute::wot_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wot_name: Option<String>,
 }
 
 /// A named request with typed input and output, executed asynchronously.
@@ -323,6 +336,10 @@ pub struct Action {
     /// Repeating it with the same input has the same effect (WoT `idempotent`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub idempotent: bool,
+    /// The action's name in W3C WoT documents, when not the snake_case name (see
+    /// [`Attribute::wot_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wot_name: Option<String>,
 }
 
 /// A duration as written in a definition: digits and a unit (`ms`, `s`, `m`, `h`),

@@ -103,6 +103,10 @@ impl Definition {
                     i += 1;
                     current.items.as_deref()
                 }
+                (Segment::Key(k), _) if k == "additionalProperties" => {
+                    i += 1;
+                    current.additional_properties.as_deref()
+                }
                 (Segment::Key(k), Some(Segment::Key(p))) if k == "properties" => {
                     i += 2;
                     current.properties.get(p)

@@ -74,7 +74,7 @@ impl fmt::Display for SchemaType {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DataSchema {
-    /// The JSON type. Absent only together with `ref`, `oneOf`, `enum` or `const`.
+    /// The JSON type. Absent only together with `ref`, `oneOf`, `enum`, `const` or `anyValue`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub ty: Option<SchemaType>,
     /// A named schema from the definition's `types`, used instead of an inline one.
@@ -140,6 +140,14 @@ pub struct DataSchema {
     /// Properties that must be present.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<String>,
+    /// Any JSON value at all (a WoT schema without `type`): Rust `serde_json::Value`,
+    /// TypeScript `Json`. Written instead of `type`, so that a forgotten `type` stays an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub any_value: bool,
+    /// An open map: an object whose members, named freely, all match this schema (Rust
+    /// `BTreeMap<String, T>`, TypeScript `Record<string, T>`). Not combined with `properties`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_properties: Option<Box<DataSchema>>,
     /// The value must match exactly one of these schemas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_of: Option<Vec<DataSchema>>,
@@ -155,6 +163,11 @@ pub struct DataSchema {
     /// Encoding of string content (e.g. `base64`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_encoding: Option<String>,
+    /// The name of this object property in W3C WoT documents when it is not the snake_case
+    /// name it has here (an imported `rgbValue`): an annotation TD and TM exports use, so an
+    /// import gives the original back. Only meaningful on a schema under `properties`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wot_name: Option<String>,
 }
 
 impl DataSchema {
@@ -172,6 +185,13 @@ impl DataSchema {
             reference: Some(name.into()),
             ..DataSchema::default()
         }
+    }
+
+    /// Whether this is an open map: an object with `additionalProperties` and no `properties`.
+    pub fn is_map(&self) -> bool {
+        self.additional_properties.is_some()
+            && self.properties.is_empty()
+            && matches!(self.ty, None | Some(SchemaType::Object))
     }
 
     /// Whether the property `name` is listed in `required`.
@@ -192,7 +212,11 @@ impl DataSchema {
             .flatten()
             .enumerate()
             .map(|(i, s)| (ChildKey::OneOf(i), s));
-        items.chain(props).chain(one_of)
+        let values = self
+            .additional_properties
+            .iter()
+            .map(|s| (ChildKey::AdditionalProperties, &**s));
+        items.chain(props).chain(one_of).chain(values)
     }
 }
 
@@ -205,6 +229,8 @@ pub enum ChildKey<'a> {
     Property(&'a str),
     /// `oneOf[<index>]`
     OneOf(usize),
+    /// `additionalProperties` (the values of an open map)
+    AdditionalProperties,
 }
 
 /// Compares two JSON numbers exactly where both are integers, else as `f64`.

@@ -86,7 +86,8 @@ pub fn inline_shape(s: &DataSchema) -> Option<TypeShape> {
     if is_string_enum(s) {
         return Some(TypeShape::StringEnum);
     }
-    (s.ty == Some(SchemaType::Object)).then_some(TypeShape::Struct)
+    // An open map is a `BTreeMap`/`Record`: no type of its own.
+    (s.ty == Some(SchemaType::Object) && !s.is_map()).then_some(TypeShape::Struct)
 }
 
 /// Whether the schema is an `enum` of strings only.
@@ -103,6 +104,7 @@ pub fn nested_type_name(parent: &str, key: ChildKey<'_>) -> String {
         ChildKey::Items => format!("{parent}Item"),
         ChildKey::Property(p) => format!("{parent}{}", naming::pascal_from_snake(p)),
         ChildKey::OneOf(i) => format!("{parent}Variant{}", i + 1),
+        ChildKey::AdditionalProperties => format!("{parent}Value"),
     }
 }
 
@@ -190,6 +192,7 @@ fn nested(
                 ChildKey::Items => path.key("items"),
                 ChildKey::Property(p) => path.key("properties").key(p),
                 ChildKey::OneOf(i) => path.key("oneOf").index(i),
+                ChildKey::AdditionalProperties => path.key("additionalProperties"),
             };
             let shape = inline_shape(child);
             let variant = match key {

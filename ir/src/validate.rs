@@ -222,6 +222,7 @@ fn child_path(at: &IrPath, key: ChildKey<'_>) -> IrPath {
         ChildKey::Items => at.key("items"),
         ChildKey::Property(p) => at.key("properties").key(p),
         ChildKey::OneOf(i) => at.key("oneOf").index(i),
+        ChildKey::AdditionalProperties => at.key("additionalProperties"),
     }
 }
 
@@ -499,10 +500,32 @@ impl Checker<'_> {
                 "`enum` lists no values",
             );
         }
+        if s.any_value {
+            let mut shaped: Vec<&str> = Vec::new();
+            for (k, present) in [
+                ("type", s.ty.is_some()),
+                ("oneOf", s.one_of.is_some()),
+                ("enum", s.enumeration.is_some()),
+                ("const", s.constant.is_some()),
+            ] {
+                if present {
+                    shaped.push(k);
+                }
+            }
+            if !shaped.is_empty() {
+                self.error(
+                    Rule::IncompleteSchema,
+                    at.key("anyValue"),
+                    format!("`anyValue` cannot be combined with {}", quoted(&shaped)),
+                )
+                .help = Some("`anyValue = true` means any JSON value: drop one of them".into());
+            }
+            return;
+        }
         let Some(ty) = s.ty else {
             if s.one_of.is_none() && s.enumeration.is_none() && s.constant.is_none() {
                 self.error(Rule::IncompleteSchema, at.clone(), "the schema has no `type`")
-                    .help = Some("add `type = \"...\"` (boolean, integer, number, string, object, array, null) or `ref = \"TypeName\"`".into());
+                    .help = Some("add `type = \"...\"` (boolean, integer, number, string, object, array, null), `ref = \"TypeName\"`, or `anyValue = true` for any JSON value".into());
             }
             return;
         };
@@ -530,7 +553,23 @@ impl Checker<'_> {
         let object = [
             ("properties", !s.properties.is_empty()),
             ("required", !s.required.is_empty()),
+            ("additionalProperties", s.additional_properties.is_some()),
         ];
+        if ty == SchemaType::Object
+            && s.additional_properties.is_some()
+            && (!s.properties.is_empty() || !s.required.is_empty())
+        {
+            self.error(
+                Rule::KeywordNotApplicable,
+                at.key("additionalProperties"),
+                "`additionalProperties` cannot be combined with `properties` or `required`",
+            )
+            .help = Some(
+                "an object is either a struct (`properties`) or an open map \
+                 (`additionalProperties`): nest the map in a property"
+                    .into(),
+            );
+        }
         let groups: [KeywordGroup<'_>; 4] = [
             (&numeric, &[SchemaType::Integer, SchemaType::Number]),
             (&string, &[SchemaType::String]),
@@ -809,7 +848,9 @@ fn constraint_keywords(s: &DataSchema) -> Vec<&'static str> {
         ("maxItems", s.max_items.is_some()),
         ("properties", !s.properties.is_empty()),
         ("required", !s.required.is_empty()),
+        ("additionalProperties", s.additional_properties.is_some()),
         ("oneOf", s.one_of.is_some()),
+        ("anyValue", s.any_value),
         ("contentMediaType", s.content_media_type.is_some()),
         ("contentEncoding", s.content_encoding.is_some()),
     ];

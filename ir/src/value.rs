@@ -50,6 +50,8 @@ struct Node {
     max_items: Option<u64>,
     properties: BTreeMap<String, CompiledSchema>,
     required: Vec<String>,
+    /// The schema of every member of an open map.
+    values: Option<CompiledSchema>,
     one_of: Vec<CompiledSchema>,
     /// The tag property of a tagged union ([`crate::union`]) and its value in each of `one_of`:
     /// the value's tag picks the one alternative to check, so errors are that alternative's.
@@ -124,6 +126,10 @@ impl<'a> Compiler<'a> {
                 .map(|(name, s)| (name.clone(), self.compile_at(s, depth + 1)))
                 .collect(),
             required: schema.required.clone(),
+            values: schema
+                .additional_properties
+                .as_deref()
+                .map(|s| self.compile_at(s, depth + 1)),
             one_of: schema
                 .one_of
                 .iter()
@@ -432,14 +438,18 @@ impl CompiledSchema {
                 }
             }
             Value::Object(map) => {
-                if node.ty == Some(SchemaType::Object) || !node.properties.is_empty() {
+                if node.ty == Some(SchemaType::Object)
+                    || !node.properties.is_empty()
+                    || node.values.is_some()
+                {
                     for name in &node.required {
                         if !map.contains_key(name) {
                             return Err(Violation::MissingProperty(name.clone()));
                         }
                     }
                     for (name, v) in map {
-                        let Some(schema) = node.properties.get(name) else {
+                        let Some(schema) = node.properties.get(name).or(node.values.as_ref())
+                        else {
                             return Err(Violation::UnknownProperty(name.clone()));
                         };
                         let mark = path.len();
@@ -729,6 +739,20 @@ mod tests {
             s.check(&json!("auto")).unwrap_err().violation,
             Violation::OneOf { matched: 0 }
         );
+    }
+
+    #[test]
+    fn open_maps_check_every_member_against_the_value_schema() {
+        let s = compile(
+            json!({"type": "object", "additionalProperties": {"ref": "Percent"}}),
+            json!({"Percent": {"type": "number", "minimum": 0, "maximum": 100}}),
+        );
+        assert!(s.accepts(&json!({})));
+        assert!(s.accepts(&json!({"kitchen": 5, "any name at all": 100})));
+        let e = s.check(&json!({"kitchen": 5, "hall": 101})).unwrap_err();
+        assert_eq!(e.path, "/hall");
+        assert_eq!(e.violation.keyword(), "maximum");
+        assert!(!s.accepts(&json!([1])));
     }
 
     #[test]

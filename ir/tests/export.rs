@@ -163,6 +163,7 @@ fn thing_descriptions_and_models_pass_the_official_schemas() {
     for name in FIXTURES {
         let def = fixture(name);
         let options = TdOptions {
+            id: Some("urn:dev:ops:32473-WoTLamp-1234".into()),
             base: Some("https://gateway.example/things/garden-01/".into()),
             public_key: Some("ed25519:3vQB7B6MrGQZaxCuFg4oh".into()),
             title: Some("Greenhouse 3".into()),
@@ -745,6 +746,7 @@ fn td_options_are_used() {
         assert!(plain.get(absent).is_none(), "{absent}");
     }
     let options = TdOptions {
+        id: Some("urn:dev:ops:32473-WoTLamp-1234".into()),
         base: Some("https://gw.example/t/garden-01/".into()),
         public_key: Some("KEY".into()),
         title: Some("Greenhouse 3".into()),
@@ -755,6 +757,7 @@ fn td_options_are_used() {
         thing_model: Some("https://models.example/g.tm.jsonld".into()),
     };
     let doc = export::thing_description(&def, &thing_id(), &options);
+    assert_eq!(doc["id"], "urn:dev:ops:32473-WoTLamp-1234");
     assert_eq!(doc["base"], "https://gw.example/t/garden-01/");
     assert_eq!(doc["safething:publicKey"], "KEY");
     // Bindings see a form's security definitions, not the TD: each names the key.
@@ -802,7 +805,10 @@ fn affordances_map_as_documented() {
         json!(["readproperty", "observeproperty", "unobserveproperty"])
     );
     // Named type inlined, annotations at the ref site win.
-    assert_eq!(p["temperature"]["unit"], "celsius");
+    // Well-known units are QUDT IRIs, with the prefix in the context.
+    assert_eq!(p["temperature"]["unit"], "qudt:DEG_C");
+    assert_eq!(td["@context"][1]["qudt"], "http://qudt.org/vocab/unit/");
+    assert_eq!(p["temperature"]["safething:ref"], "Celsius");
     assert_eq!(p["temperature"]["multipleOf"], 0.5);
     assert_eq!(
         td["schemaDefinitions"]["Sample"]["properties"]["temperature"]["description"],

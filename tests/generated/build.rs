@@ -37,5 +37,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
     }
     safething_codegen::output::write_if_changed(&out_dir.join("synthetic.rs"), &modules)?;
+
+    // W3C WoT samples imported by `safething-gen import` (codegen/tests/wot_import.rs).
+    let dir = "../../codegen/tests/imported";
+    println!("cargo:rerun-if-changed={dir}");
+    let mut imported: Vec<_> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    imported.sort();
+    let mut modules = String::new();
+    for path in imported
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    {
+        let loaded = safething_codegen::load(path).map_err(|e| e.to_string())?;
+        let code = safething_codegen::rust::generate(&loaded.definition)?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let file = format!("imported_{stem}.rs");
+        safething_codegen::output::write_if_changed(&out_dir.join(&file), &code)?;
+        writeln!(
+            modules,
+            "/// `codegen/tests/imported/{stem}.toml`.\npub mod {stem} {{ include!(concat!(env!(\"OUT_DIR\"), \"/{file}\")); }}"
+        )?;
+    }
+    safething_codegen::output::write_if_changed(&out_dir.join("imported.rs"), &modules)?;
     Ok(())
 }

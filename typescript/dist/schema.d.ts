@@ -2,7 +2,8 @@
  * Checking JSON values against data schemas: the essentials of the Rust runtime's value checks
  * (type, bounds, `multipleOf`, lengths, `pattern`, `enum`/`const`, `required`, unknown
  * properties, `items` and their counts, `oneOf`, named types by `ref`). Objects are closed:
- * properties the schema does not declare are violations.
+ * properties the schema does not declare are violations, except in an open map, whose members
+ * all match its `additionalProperties`.
  *
  * @module
  */

@@ -36,6 +36,12 @@ export interface DataSchema {
         [name: string]: DataSchema;
     };
     required?: string[];
+    /** An open map: the schema of every member of an object that declares no properties. */
+    additionalProperties?: DataSchema;
+    /** Any JSON value (a schema without `type`). */
+    anyValue?: boolean;
+    /** The member's name in W3C WoT documents, when not its snake_case name (an annotation). */
+    wotName?: string;
     oneOf?: DataSchema[];
     readOnly?: boolean;
     writeOnly?: boolean;

@@ -2,7 +2,8 @@
  * Checking JSON values against data schemas: the essentials of the Rust runtime's value checks
  * (type, bounds, `multipleOf`, lengths, `pattern`, `enum`/`const`, `required`, unknown
  * properties, `items` and their counts, `oneOf`, named types by `ref`). Objects are closed:
- * properties the schema does not declare are violations.
+ * properties the schema does not declare are violations, except in an open map, whose members
+ * all match its `additionalProperties`.
  *
  * @module
  */
@@ -146,12 +147,13 @@ export class CompiledSchema {
       }
     } else if (isObject(value)) {
       const properties = s.properties ?? {};
-      if (s.type === "object" || Object.keys(properties).length > 0) {
+      const values = s.additionalProperties;
+      if (s.type === "object" || Object.keys(properties).length > 0 || values !== undefined) {
         for (const name of s.required ?? []) {
           if (!Object.hasOwn(value, name)) throw new Fail("required", `missing required property \`${name}\``);
         }
         for (const name of Object.keys(value).sort()) {
-          const schema = Object.hasOwn(properties, name) ? properties[name] : undefined;
+          const schema = Object.hasOwn(properties, name) ? properties[name] : values;
           if (schema === undefined) throw new Fail("properties", `unknown property \`${name}\``);
           path.push(`/${pointerToken(name)}`);
           this.#check(schema, value[name], path, depth + 1);

@@ -21,7 +21,8 @@
 //! | other `oneOf` | an untagged enum: one variant per alternative, named by its `title`, its `ref`, or its type (a union tagged by an integer or boolean: by its `title`, else its tag value) |
 //! | `const` of a string, number or boolean | a unit struct that serializes as exactly that value and deserializes from nothing else (`HeaderVersion::VALUE == "v1"`) |
 //! | `type = "array"` | `Vec<T>` (`Vec<serde_json::Value>` without `items`) |
-//! | `type = "integer"` | the smallest of `u8`..`u64`, `i8`..`i64` (`u128`/`i128` beyond) holding the declared range (`minimum`, `maximum`, exclusive bounds, `enum` values); `i64` when unbounded on either side |
+//! | `type = "object"` with `additionalProperties` (an open map) | `BTreeMap<String, T>` |
+//! | `type = "integer"` | the smallest of `u8`..`u64`, `i8`..`i64` (`u128`/`i128` beyond) holding the declared range (`minimum`, `maximum`, exclusive bounds, `enum`/`const` values); `i64` when unbounded on either side |
 //! | `type = "number"` | `f64` |
 //! | `type = "string"` | `String` |
 //! | `type = "boolean"` | `bool` |

@@ -139,6 +139,13 @@ impl<'a> TypeGen<'a> {
                 };
                 quote!(::std::vec::Vec<#item>)
             }
+            Some(SchemaType::Object) if s.is_map() => {
+                let values = match &s.additional_properties {
+                    Some(v) => self.type_at(v, &path.key("additionalProperties"), depth + 1)?,
+                    None => value,
+                };
+                quote!(::std::collections::BTreeMap<::std::string::String, #values>)
+            }
             // An object always has a planned type (named types: an alias target).
             Some(SchemaType::Object) | None => value,
         })
@@ -187,6 +194,16 @@ impl<'a> TypeGen<'a> {
                 };
                 Traits {
                     eq_hash: items.eq_hash,
+                    copy: false,
+                }
+            }
+            Some(SchemaType::Object) if s.is_map() => {
+                let values = match &s.additional_properties {
+                    Some(v) => self.traits(v, depth + 1)?,
+                    None => json_value,
+                };
+                Traits {
+                    eq_hash: values.eq_hash,
                     copy: false,
                 }
             }

@@ -55,7 +55,7 @@ struct Lowerer {
 }
 
 /// Keys whose rejection leaves their schema incomplete (so "no `type`" would be a repeat).
-const SHAPE_KEYS: &[&str] = &["type", "ref", "enum", "const", "oneOf"];
+const SHAPE_KEYS: &[&str] = &["type", "ref", "enum", "const", "oneOf", "anyValue"];
 
 fn name_of<'a>(k: &'a Key<'_>) -> &'a str {
     k.get_ref().as_ref()
@@ -321,6 +321,7 @@ impl Lowerer {
                 "access" => a.access = self.access(v, &kp),
                 "history" => a.history = self.count(v, &kp, name, Rule::InvalidHistory),
                 "writable" => a.writable = self.boolean(v, &kp, name).unwrap_or_default(),
+                "wot_name" => a.wot_name = self.string(v, &kp, name),
                 _ => {
                     if !self.schema_keyword(&mut a.schema, k, v, p) {
                         self.unknown_key(k, p, Place::Attribute);
@@ -342,6 +343,7 @@ impl Lowerer {
                 "description" => e.description = self.string(v, &kp, name),
                 "data" => e.data = self.schema_value(v, &kp, name),
                 "access" => e.access = self.access(v, &kp),
+                "wot_name" => e.wot_name = self.string(v, &kp, name),
                 _ => self.unknown_key(k, p, Place::Event),
             }
         }
@@ -380,6 +382,7 @@ impl Lowerer {
                 "access" => a.access = self.access(v, &kp),
                 "safe" => a.safe = self.boolean(v, &kp, name).unwrap_or_default(),
                 "idempotent" => a.idempotent = self.boolean(v, &kp, name).unwrap_or_default(),
+                "wot_name" => a.wot_name = self.string(v, &kp, name),
                 _ => self.unknown_key(k, p, Place::Action),
             }
         }
@@ -442,6 +445,7 @@ impl Lowerer {
             "pattern" => s.pattern = self.string(v, &kp, name),
             "contentMediaType" => s.content_media_type = self.string(v, &kp, name),
             "contentEncoding" => s.content_encoding = self.string(v, &kp, name),
+            "wotName" => s.wot_name = self.string(v, &kp, name),
             "enum" => s.enumeration = self.values(v, &kp),
             "const" => s.constant = self.json(v, &kp),
             "default" => s.default = self.json(v, &kp),
@@ -459,8 +463,12 @@ impl Lowerer {
                 s.properties = self.named(v, &kp, |l, t, at| l.schema_table(t, at));
             }
             "required" => s.required = self.required(v, &kp),
+            "additionalProperties" => {
+                s.additional_properties = self.schema_value(v, &kp, name).map(Box::new);
+            }
             "oneOf" => s.one_of = self.one_of(v, &kp),
             "readOnly" => s.read_only = self.boolean(v, &kp, name),
+            "anyValue" => s.any_value = self.boolean(v, &kp, name).unwrap_or_default(),
             "writeOnly" => s.write_only = self.boolean(v, &kp, name),
             _ => return false,
         }

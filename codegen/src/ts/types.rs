@@ -9,6 +9,7 @@
 //! | `type = "string"` with `enum` | a union of string literals (`"open" \| "closed"`) |
 //! | `oneOf` | a union of the alternatives' types; when they are objects told apart by a `const` property (a tagged union), each has that property as a literal type, so the union narrows on it (`if (c.mode === "manual") c.reference_ppm`) |
 //! | `type = "array"` | `T[]` (`rt.Json[]` without `items`) |
+//! | `type = "object"` with `additionalProperties` (an open map) | `Record<string, T>` |
 //! | `integer`, `number` | `number` |
 //! | `string`, `boolean`, `null` | `string`, `boolean`, `null` |
 //! | `const` / `enum` of primitives | the literal types |
@@ -153,6 +154,13 @@ impl<'a> TsTypes<'a> {
                     format!("{item}[]")
                 }
             }
+            Some(SchemaType::Object) if s.is_map() => match &s.additional_properties {
+                Some(v) => {
+                    let values = self.type_at(v, &path.key("additionalProperties"), depth + 1)?;
+                    format!("Record<string, {values}>")
+                }
+                None => "rt.Json".to_owned(),
+            },
             Some(SchemaType::Object) | None => "rt.Json".to_owned(),
         })
     }

@@ -23,6 +23,9 @@ pub(crate) struct Converter<'a> {
     /// Named types being inlined, to stop at a cycle (validation rejects cycles; this keeps an
     /// unvalidated definition from recursing forever).
     inlining: Vec<&'a str>,
+    /// Whether a unit was written as a QUDT IRI (WoT only): the document's `@context` then
+    /// needs the `qudt` prefix.
+    pub(crate) used_qudt: bool,
 }
 
 impl<'a> Converter<'a> {
@@ -31,6 +34,7 @@ impl<'a> Converter<'a> {
             types,
             style,
             inlining: Vec::new(),
+            used_qudt: false,
         }
     }
 
@@ -61,6 +65,8 @@ impl<'a> Converter<'a> {
                 self.inlining.push(key);
                 *out = self.convert(target);
                 self.inlining.pop();
+                // WoT has no `$ref`: the marker lets an import give the `ref` back.
+                out.insert(WOT_REF.into(), json!(key));
             }
         }
     }
@@ -68,16 +74,26 @@ impl<'a> Converter<'a> {
     /// Every keyword of `s` but `ref`; a keyword already in `out` (from an inlined named type)
     /// is overridden, so annotations written next to a `ref` win.
     fn keywords(&mut self, s: &DataSchema, out: &mut Map<String, Value>) {
+        if let Some(ty) = s.ty {
+            out.insert("type".into(), json!(ty.as_str()));
+        }
+        let unit = match (self.style, s.unit.as_deref()) {
+            (Style::Wot, Some(u)) => match super::units::qudt_iri(u) {
+                Some(iri) => {
+                    self.used_qudt = true;
+                    Some(iri)
+                }
+                None => Some(u.to_owned()),
+            },
+            (_, u) => u.map(str::to_owned),
+        };
         let mut put = |key: &str, value: Value| {
             out.insert(key.to_owned(), value);
         };
-        if let Some(ty) = s.ty {
-            put("type", json!(ty.as_str()));
-        }
         let strings = [
             ("title", &s.title),
             ("description", &s.description),
-            ("unit", &s.unit),
+            ("unit", &unit),
             ("format", &s.format),
             ("pattern", &s.pattern),
             ("contentMediaType", &s.content_media_type),
@@ -125,7 +141,8 @@ impl<'a> Converter<'a> {
             }
         }
         if !s.required.is_empty() {
-            put("required", json!(s.required));
+            let required: Vec<&str> = s.required.iter().map(|r| self.member_name(s, r)).collect();
+            out.insert("required".into(), json!(required));
         }
         // Nested schemas last: they need `self` again.
         let closed = s.ty == Some(SchemaType::Object) || !s.properties.is_empty();
@@ -137,9 +154,20 @@ impl<'a> Converter<'a> {
             let properties: Map<String, Value> = s
                 .properties
                 .iter()
-                .map(|(name, p)| (name.clone(), Value::Object(self.convert(p))))
+                .map(|(name, p)| {
+                    let key = self.member_name(s, name).to_owned();
+                    let mut member = self.convert(p);
+                    if self.style == Style::Wot && key != *name {
+                        member.insert(WOT_NAME.into(), json!(name));
+                    }
+                    (key, Value::Object(member))
+                })
                 .collect();
             out.insert("properties".into(), Value::Object(properties));
+        }
+        if let Some(values) = s.additional_properties.as_deref() {
+            let values = self.convert(values);
+            out.insert("additionalProperties".into(), Value::Object(values));
         }
         if let Some(alternatives) = &s.one_of {
             let alternatives: Vec<Value> = alternatives
@@ -149,11 +177,28 @@ impl<'a> Converter<'a> {
             out.insert("oneOf".into(), Value::Array(alternatives));
         }
         // The runtime rejects properties an object schema does not declare (value.rs): say so.
-        if self.style == Style::JsonSchema && closed {
+        if self.style == Style::JsonSchema && closed && s.additional_properties.is_none() {
             out.insert("additionalProperties".into(), Value::Bool(false));
         }
     }
 }
+
+impl Converter<'_> {
+    /// The key of property `name` of `s` in the output: its `wotName` in WoT documents.
+    fn member_name<'s>(&self, s: &'s DataSchema, name: &'s str) -> &'s str {
+        match (self.style, s.properties.get(name)) {
+            (Style::Wot, Some(p)) => p.wot_name.as_deref().unwrap_or(name),
+            _ => name,
+        }
+    }
+}
+
+/// The extension term next to a named type's inlined copy in WoT documents, naming the type.
+pub const WOT_REF: &str = "safething:ref";
+
+/// The extension term that gives the definition's own (snake_case) name of an affordance or
+/// object member exported under its `wot_name`, so that an import restores both names.
+pub const WOT_NAME: &str = "safething:name";
 
 /// The `$ref` that points at `$defs/<name>` of the same document.
 pub(crate) fn def_ref(name: &str) -> String {

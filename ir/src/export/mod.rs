@@ -25,7 +25,7 @@
 //! # Thing Description and Thing Model ([`thing_description`], [`thing_model`])
 //!
 //! - `@context`: [`TD_CONTEXT`] plus `{"safething": "https://safething.dev/ns#"}` for our terms.
-//! - TD `id`: `urn:safething:thing:<thing-id>`; `version`: `{"instance", "model"}`.
+//! - TD `id`: [`TdOptions::id`] when set, else `urn:safething:thing:<thing-id>`; `version`: `{"instance", "model"}`.
 //!   TM: `@type: "tm:ThingModel"`, no `id`, `version: {"model"}`.
 //! - Attributes are `properties`, events `events`, actions `actions`. Data schemas use the WoT
 //!   DataSchema terms (the same spelling as the definition); named types are copied inline
@@ -37,6 +37,13 @@
 //!   `safething:timeout` the default deadline in milliseconds.
 //! - Every affordance has `safething:access` (`all`, `group` or `owner`); affordances with
 //!   access `thing` never leave the device and are not exported.
+//! - Names: an affordance or object property with a `wot_name` (`wotName` in a schema) is
+//!   written under that name, the name it had in the TD or TM it was imported from, with
+//!   `safething:name` giving the definition's own name.
+//! - Named types inlined in place carry `safething:ref: "<Name>"`, so an import restores `ref`.
+//! - Units: well-known names (`celsius`, `percent`, `liter`, ... see [`units`]) become QUDT
+//!   IRIs (`qudt:DEG_C`), with `"qudt": "http://qudt.org/vocab/unit/"` in `@context`; other
+//!   units stay as written.
 //! - Forms name the key space (`docs/runtime.md`, "Key space") as `safething` URIs: `base` is
 //!   `safething://<id>/` (the key expression `safething/v1/<id>/`, TM: `{{THING_ID}}` in place
 //!   of the id), which node-wot consumers reach with the binding in `typescript/node-wot-binding`, and
@@ -53,8 +60,10 @@
 
 mod convert;
 mod json_schema;
+pub mod units;
 mod wot;
 
+pub use convert::{WOT_NAME, WOT_REF};
 pub use json_schema::{JSON_SCHEMA_DIALECT, json_schema, schema_id};
 pub use wot::{
     CONTENT_TYPE, SAFETHING_NAMESPACE, SIGNED_ENVELOPE_SCHEME, TD_CONTEXT, THING_ID_PLACEHOLDER,

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::convert::{Converter, Style, uri_part};
+use super::convert::{Converter, Style, WOT_NAME, uri_part};
+use super::units::{QUDT_NAMESPACE, QUDT_PREFIX};
 use crate::definition::{Access, Action, Attribute, AttributeKind, Definition, Event};
 use crate::thing_id::ThingId;
 
@@ -37,6 +38,10 @@ pub const THING_ID_PLACEHOLDER: &str = "{{THING_ID}}";
 /// complete, valid TD.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TdOptions {
+    /// `id` of the TD, a URI (e.g. `urn:dev:ops:32473-WoTLamp-1234`). Default:
+    /// `urn:safething:thing:<thing-id>`. The thing id (the key-safe name in the key space) stays
+    /// what it is: this only changes what WoT consumers see.
+    pub id: Option<String>,
     /// `base` of the TD, against which every form's relative `href` resolves. Default:
     /// `safething://<thing-id>/`, the thing's key space `safething/v1/<thing-id>/`
     /// (`docs/wot.md`, "Forms"). A gateway that serves the thing under another URI sets its own.
@@ -68,11 +73,12 @@ pub struct TdOptions {
 pub fn thing_description(def: &Definition, id: &ThingId, options: &TdOptions) -> Value {
     let info = &def.thing;
     let mut td = Map::new();
-    td.insert("@context".into(), context());
-    td.insert(
-        "id".into(),
-        json!(format!("urn:safething:thing:{}", uri_part(id.as_str()))),
-    );
+    td.insert("@context".into(), context(false));
+    let td_id = match &options.id {
+        Some(uri) => uri.clone(),
+        None => format!("urn:safething:thing:{}", uri_part(id.as_str())),
+    };
+    td.insert("id".into(), json!(td_id));
     let title = options
         .title
         .as_deref()
@@ -109,7 +115,9 @@ pub fn thing_description(def: &Definition, id: &ThingId, options: &TdOptions) ->
             json!([{ "rel": "type", "href": tm, "type": "application/tm+json" }]),
         );
     }
-    body(def, &mut td);
+    if body(def, &mut td) {
+        td.insert("@context".into(), context(true));
+    }
     pin_thing_key(&mut td, options.public_key.as_deref());
     Value::Object(td)
 }
@@ -122,7 +130,7 @@ pub fn thing_description(def: &Definition, id: &ThingId, options: &TdOptions) ->
 pub fn thing_model(def: &Definition) -> Value {
     let info = &def.thing;
     let mut tm = Map::new();
-    tm.insert("@context".into(), context());
+    tm.insert("@context".into(), context(false));
     tm.insert("@type".into(), json!("tm:ThingModel"));
     tm.insert(
         "title".into(),
@@ -133,7 +141,9 @@ pub fn thing_model(def: &Definition) -> Value {
     }
     tm.insert("version".into(), json!({ "model": info.version }));
     tm.insert("base".into(), json!(thing_base(THING_ID_PLACEHOLDER)));
-    body(def, &mut tm);
+    if body(def, &mut tm) {
+        tm.insert("@context".into(), context(true));
+    }
     Value::Object(tm)
 }
 
@@ -158,12 +168,19 @@ fn pin_thing_key(td: &mut Map<String, Value>, key: Option<&str>) {
     }
 }
 
-fn context() -> Value {
-    json!([TD_CONTEXT, { "safething": SAFETHING_NAMESPACE }])
+/// The `@context`; with the `qudt` prefix when a unit is written as a QUDT IRI.
+fn context(qudt: bool) -> Value {
+    let mut prefixes = Map::new();
+    prefixes.insert("safething".into(), json!(SAFETHING_NAMESPACE));
+    if qudt {
+        prefixes.insert(QUDT_PREFIX.into(), json!(QUDT_NAMESPACE));
+    }
+    json!([TD_CONTEXT, prefixes])
 }
 
-/// What TDs and TMs share: type name, security, named types and affordances.
-fn body(def: &Definition, doc: &mut Map<String, Value>) {
+/// What TDs and TMs share: type name, security, named types and affordances. True when a unit
+/// was written as a QUDT IRI.
+fn body(def: &Definition, doc: &mut Map<String, Value>) -> bool {
     doc.insert("safething:thingType".into(), json!(def.thing.name));
 
     let public = |access: &Access| *access != Access::Thing;
@@ -176,7 +193,7 @@ fn body(def: &Definition, doc: &mut Map<String, Value>) {
         .filter(|(_, a)| public(&a.access))
         .map(|(name, a)| {
             used.insert(a.access.as_str().to_owned());
-            (name.clone(), property(&mut c, name, a))
+            (wot_key(name, &a.wot_name), property(&mut c, name, a))
         })
         .collect();
     let actions: Map<String, Value> = def
@@ -185,7 +202,7 @@ fn body(def: &Definition, doc: &mut Map<String, Value>) {
         .filter(|(_, a)| public(&a.access))
         .map(|(name, a)| {
             used.insert(a.access.as_str().to_owned());
-            (name.clone(), action(&mut c, name, a))
+            (wot_key(name, &a.wot_name), action(&mut c, name, a))
         })
         .collect();
     let events: Map<String, Value> = def
@@ -194,7 +211,7 @@ fn body(def: &Definition, doc: &mut Map<String, Value>) {
         .filter(|(_, e)| public(&e.access))
         .map(|(name, e)| {
             used.insert(e.access.as_str().to_owned());
-            (name.clone(), event(&mut c, name, e))
+            (wot_key(name, &e.wot_name), event(&mut c, name, e))
         })
         .collect();
 
@@ -225,6 +242,19 @@ fn body(def: &Definition, doc: &mut Map<String, Value>) {
             doc.insert(key.into(), Value::Object(section));
         }
     }
+    c.used_qudt
+}
+
+/// `safething:name` beside an affordance exported under its WoT name.
+fn own_name(out: &mut Map<String, Value>, name: &str, wot_name: &Option<String>) {
+    if wot_name.as_deref().is_some_and(|w| w != name) {
+        out.insert(WOT_NAME.into(), json!(name));
+    }
+}
+
+/// An affordance's key in a WoT document: its WoT name when it has one.
+fn wot_key(name: &str, wot_name: &Option<String>) -> String {
+    wot_name.clone().unwrap_or_else(|| name.to_owned())
 }
 
 /// The name under `securityDefinitions` of the scheme for `access`.
@@ -292,6 +322,7 @@ fn property(c: &mut Converter<'_>, name: &str, a: &Attribute) -> Value {
     p.insert("writeOnly".into(), json!(write_only));
     p.insert("observable".into(), json!(!is_static && !write_only));
     p.insert("safething:access".into(), json!(a.access.as_str()));
+    own_name(&mut p, name, &a.wot_name);
     if let Some(n) = a.history {
         p.insert("safething:history".into(), json!(n));
     }
@@ -313,6 +344,7 @@ fn action(c: &mut Converter<'_>, name: &str, a: &Action) -> Value {
     out.insert("idempotent".into(), json!(a.idempotent));
     out.insert("synchronous".into(), json!(false));
     out.insert("safething:access".into(), json!(a.access.as_str()));
+    own_name(&mut out, name, &a.wot_name);
     if let Some(ms) = a
         .timeout
         .as_ref()
@@ -349,6 +381,7 @@ fn event(c: &mut Converter<'_>, name: &str, e: &Event) -> Value {
         out.insert("data".into(), Value::Object(c.convert(data)));
     }
     out.insert("safething:access".into(), json!(e.access.as_str()));
+    own_name(&mut out, name, &e.wot_name);
     let href = format!("events/{}", uri_part(name));
     out.insert(
         "forms".into(),

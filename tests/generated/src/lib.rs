@@ -50,6 +50,12 @@ pub mod shared {
     safething::include_thing!("thermostat");
 }
 
+/// W3C WoT Thing Descriptions and Thing Models imported with `safething-gen import`
+/// (`codegen/tests/imported/`).
+pub mod imported {
+    include!(concat!(env!("OUT_DIR"), "/imported.rs"));
+}
+
 /// Synthetic definitions (`codegen/tests/synthetic/`): every schema shape, keywords as names.
 pub mod synthetic {
     include!(concat!(env!("OUT_DIR"), "/synthetic.rs"));

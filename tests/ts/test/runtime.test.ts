@@ -154,6 +154,13 @@ test("schema checks: types, bounds, lengths, pattern, enum, const, required, unk
   assert.equal(mult.check(1.2)?.keyword, "multipleOf");
   assert.equal(mult.check(10)?.keyword, "exclusiveMaximum");
   assert.ok(new st.CompiledSchema({ ref: "A" }, { A: { ref: "B" }, B: { ref: "A" } }).accepts(1), "cyclic refs do not hang");
+  // Open maps: any member names, each value checked; `anyValue`: anything.
+  const map = new st.CompiledSchema({ type: "object", additionalProperties: { ref: "Percent" } }, types);
+  assert.ok(map.accepts({}) && map.accepts({ kitchen: 5, "any name": 100 }));
+  assert.deepEqual(map.check({ kitchen: 5, hall: 101 }), { path: "/hall", keyword: "maximum", message: map.check({ hall: 101 })?.message });
+  assert.equal(map.check([1])?.keyword, "type");
+  const any = new st.CompiledSchema({ anyValue: true });
+  assert.ok(any.accepts(1) && any.accepts("x") && any.accepts(null) && any.accepts({ a: [1] }));
   assert.equal(st.parseDuration("1m30s"), 90_000);
   assert.equal(st.parseDuration("30"), undefined);
 });
