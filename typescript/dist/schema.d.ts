@@ -2,7 +2,9 @@
  * Checking JSON values against data schemas: the essentials of the Rust runtime's value checks
  * (type, bounds, `multipleOf`, lengths, `pattern`, `enum`/`const`, `required`, unknown
  * properties, `items` and their counts, `oneOf`, named types by `ref`). Objects are closed:
- * properties the schema does not declare are violations.
+ * properties the schema does not declare are violations. A tagged union (a `oneOf` of objects
+ * told apart by a `const` property, recognized as the Rust IR's `union` module does) checks the
+ * one alternative its tag names, so errors are that alternative's, with the Rust messages.
  *
  * @module
  */
