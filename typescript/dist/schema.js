@@ -62,7 +62,7 @@ function given(v) {
 }
 /** The schema's `const` if it can be a tag: a string, integer or boolean that fits its `type`. */
 function tagValue(s) {
-    if (s.ref !== undefined || s.oneOf !== undefined || !given(s.const))
+    if (given(s.ref) || given(s.oneOf) || !given(s.const))
         return undefined;
     const v = s.const;
     const integer = typeof v === "number" && Number.isSafeInteger(v);
@@ -90,11 +90,12 @@ function tagValue(s) {
 function objectOf(alternative, types) {
     let current = alternative;
     for (let i = 0; i < MAX_REF_HOPS; i++) {
-        if (current.ref === undefined) {
-            const plain = current.type === "object" && current.oneOf === undefined && !given(current.enum) && !given(current.const);
+        const ref = current.ref;
+        if (typeof ref !== "string") {
+            const plain = current.type === "object" && !given(current.oneOf) && !given(current.enum) && !given(current.const);
             return plain ? current : undefined;
         }
-        const target = Object.hasOwn(types, current.ref) ? types[current.ref] : undefined;
+        const target = Object.hasOwn(types, ref) ? types[ref] : undefined;
         if (target === undefined)
             return undefined;
         current = target;
@@ -108,7 +109,7 @@ function objectOf(alternative, types) {
  */
 function taggedUnion(s, types) {
     const alternatives = s.oneOf;
-    if (alternatives === undefined || alternatives.length === 0)
+    if (!Array.isArray(alternatives) || alternatives.length === 0)
         return undefined;
     const objects = [];
     for (const alternative of alternatives) {

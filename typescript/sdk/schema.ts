@@ -82,7 +82,7 @@ function given(v: unknown): boolean {
 
 /** The schema's `const` if it can be a tag: a string, integer or boolean that fits its `type`. */
 function tagValue(s: DataSchema): Json | undefined {
-  if (s.ref !== undefined || s.oneOf !== undefined || !given(s.const)) return undefined;
+  if (given(s.ref) || given(s.oneOf) || !given(s.const)) return undefined;
   const v = s.const;
   const integer = typeof v === "number" && Number.isSafeInteger(v);
   let fits: boolean;
@@ -110,11 +110,12 @@ function tagValue(s: DataSchema): Json | undefined {
 function objectOf(alternative: DataSchema, types: { [name: string]: DataSchema }): DataSchema | undefined {
   let current = alternative;
   for (let i = 0; i < MAX_REF_HOPS; i++) {
-    if (current.ref === undefined) {
-      const plain = current.type === "object" && current.oneOf === undefined && !given(current.enum) && !given(current.const);
+    const ref: unknown = current.ref;
+    if (typeof ref !== "string") {
+      const plain = current.type === "object" && !given(current.oneOf) && !given(current.enum) && !given(current.const);
       return plain ? current : undefined;
     }
-    const target = Object.hasOwn(types, current.ref) ? types[current.ref] : undefined;
+    const target = Object.hasOwn(types, ref) ? types[ref] : undefined;
     if (target === undefined) return undefined;
     current = target;
   }
@@ -127,10 +128,10 @@ function objectOf(alternative: DataSchema, types: { [name: string]: DataSchema }
  * values; when several qualify, the first in name order. The rule of the Rust IR's `union` module.
  */
 function taggedUnion(s: DataSchema, types: { [name: string]: DataSchema }): Tag | undefined {
-  const alternatives = s.oneOf;
-  if (alternatives === undefined || alternatives.length === 0) return undefined;
+  const alternatives: unknown = s.oneOf;
+  if (!Array.isArray(alternatives) || alternatives.length === 0) return undefined;
   const objects: DataSchema[] = [];
-  for (const alternative of alternatives) {
+  for (const alternative of alternatives as DataSchema[]) {
     const object = objectOf(alternative, types);
     if (object === undefined) return undefined;
     objects.push(object);
