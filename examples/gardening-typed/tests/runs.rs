@@ -34,21 +34,25 @@ fn run(exe: &str) -> String {
             .spawn()
             .unwrap_or_else(|e| panic!("{exe} does not start: {e}")),
     );
-    let (mut stdout, mut stderr) = (
-        child.0.stdout.take().unwrap(),
-        child.0.stderr.take().unwrap(),
-    );
+    // Each pipe drained by a thread of its own: a full stderr must not stall the child.
+    let mut stdout = child.0.stdout.take().unwrap();
+    let mut stderr = child.0.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut err = String::new();
+        let _ = stderr.read_to_string(&mut err);
+        err
+    });
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let (mut out, mut err) = (String::new(), String::new());
+        let mut out = String::new();
         let _ = stdout.read_to_string(&mut out);
-        let _ = stderr.read_to_string(&mut err);
-        let _ = tx.send((out, err));
+        let _ = tx.send(out);
     });
-    let (out, err) = rx
+    let out = rx
         .recv_timeout(HANG_GUARD)
         .unwrap_or_else(|_| panic!("{exe} did not end"));
     let status = child.0.wait().unwrap();
+    let err = errors.join().unwrap_or_default();
     assert!(
         status.success(),
         "{exe} failed ({status}):\n{out}\nstderr:\n{err}"
