@@ -172,3 +172,39 @@ fn truncated_files_never_panic() {
         }
     }
 }
+
+/// The definitions shown in `README.md` (its `toml` blocks with a `[thing]` table) load without
+/// errors or warnings, so the documented format is the accepted one.
+#[test]
+fn readme_definitions_load_without_problems() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match current.as_mut() {
+            None if line.trim_start() == "```toml" => current = Some(String::new()),
+            None => {}
+            Some(block) if line.trim_start() == "```" => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    let definitions: Vec<&String> = blocks.iter().filter(|b| b.contains("[thing]")).collect();
+    assert!(!definitions.is_empty(), "README.md shows no definition");
+    for (i, source) in definitions.iter().enumerate() {
+        let name = format!("README.md, definition {}", i + 1);
+        match safething_codegen::load_str(&name, source) {
+            Ok(loaded) => assert!(
+                loaded.warnings.is_empty(),
+                "{name} has warnings:\n{}",
+                loaded.render_warnings(false)
+            ),
+            Err(e) => panic!("{name} does not load:\n{}", e.render(false)),
+        }
+    }
+}

@@ -3,7 +3,9 @@
  * (type, bounds, `multipleOf`, lengths, `pattern`, `enum`/`const`, `required`, unknown
  * properties, `items` and their counts, `oneOf`, named types by `ref`). Objects are closed:
  * properties the schema does not declare are violations, except in an open map, whose members
- * all match its `additionalProperties`.
+ * all match its `additionalProperties`. A tagged union (a `oneOf` of objects told apart by a
+ * `const` property, recognized as the Rust IR's `union` module does) checks the one alternative
+ * its tag names, so errors are that alternative's, with the Rust messages.
  *
  * @module
  */

@@ -3,12 +3,16 @@
  * (type, bounds, `multipleOf`, lengths, `pattern`, `enum`/`const`, `required`, unknown
  * properties, `items` and their counts, `oneOf`, named types by `ref`). Objects are closed:
  * properties the schema does not declare are violations, except in an open map, whose members
- * all match its `additionalProperties`.
+ * all match its `additionalProperties`. A tagged union (a `oneOf` of objects told apart by a
+ * `const` property, recognized as the Rust IR's `union` module does) checks the one alternative
+ * its tag names, so errors are that alternative's, with the Rust messages.
  *
  * @module
  */
 /** How deep values and ref chains may nest before checking stops. */
 const MAX_DEPTH = 64;
+/** How many `ref` hops are followed to find a union alternative's object schema (as in Rust). */
+const MAX_REF_HOPS = 64;
 /** The JSON type name of a value, for messages (`integer` for whole numbers). */
 export function jsonTypeName(value) {
     if (value === null)
@@ -39,6 +43,107 @@ function isObject(v) {
 function pointerToken(name) {
     return name.replaceAll("~", "~0").replaceAll("/", "~1");
 }
+/**
+ * Orders strings by code point, as Rust orders its `String`s (UTF-8 byte order); JavaScript's
+ * default sort compares UTF-16 units, which differs above U+FFFF.
+ */
+function byCodePoint(a, b) {
+    const x = [...a];
+    const y = [...b];
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+        const d = (x[i]?.codePointAt(0) ?? 0) - (y[i]?.codePointAt(0) ?? 0);
+        if (d !== 0)
+            return d;
+    }
+    return x.length - y.length;
+}
+/** Whether a keyword is given (`null` reads as absent, as in the Rust IR). */
+function given(v) {
+    return v !== undefined && v !== null;
+}
+/** The schema's `const` if it can be a tag: a string, integer or boolean that fits its `type`. */
+function tagValue(s) {
+    if (given(s.ref) || given(s.oneOf) || !given(s.const))
+        return undefined;
+    const v = s.const;
+    const integer = typeof v === "number" && Number.isSafeInteger(v);
+    let fits;
+    switch (s.type) {
+        case undefined:
+            fits = true;
+            break;
+        case "string":
+            fits = typeof v === "string";
+            break;
+        case "integer":
+        case "number":
+            fits = integer;
+            break;
+        case "boolean":
+            fits = typeof v === "boolean";
+            break;
+        default:
+            fits = false;
+    }
+    return fits && (typeof v === "string" || typeof v === "boolean" || integer) ? v : undefined;
+}
+/** The plain object schema a union alternative stands for, following `ref`s. */
+function objectOf(alternative, types) {
+    let current = alternative;
+    for (let i = 0; i < MAX_REF_HOPS; i++) {
+        const ref = current.ref;
+        if (typeof ref !== "string") {
+            const plain = current.type === "object" && !given(current.oneOf) && !given(current.enum) && !given(current.const);
+            return plain ? current : undefined;
+        }
+        const target = Object.hasOwn(types, ref) ? types[ref] : undefined;
+        if (target === undefined)
+            return undefined;
+        current = target;
+    }
+    return undefined;
+}
+/**
+ * The tag of `s` if it is a tagged union: a `oneOf` of objects (inline or `ref`) that all require
+ * the same property, whose schema is a `const` string, integer or boolean, with pairwise distinct
+ * values; when several qualify, the first in name order. The rule of the Rust IR's `union` module.
+ */
+function taggedUnion(s, types) {
+    const alternatives = s.oneOf;
+    if (!Array.isArray(alternatives) || alternatives.length === 0)
+        return undefined;
+    const objects = [];
+    for (const alternative of alternatives) {
+        const object = objectOf(alternative, types);
+        if (object === undefined)
+            return undefined;
+        objects.push(object);
+    }
+    candidates: for (const name of Object.keys(objects[0]?.properties ?? {}).sort(byCodePoint)) {
+        const values = [];
+        // A set, not pairwise comparisons: a definition from the network may have thousands of them.
+        const seen = new Set();
+        for (const object of objects) {
+            const properties = object.properties ?? {};
+            const schema = Object.hasOwn(properties, name) ? properties[name] : undefined;
+            const required = (object.required ?? []).includes(name);
+            const value = schema !== undefined && required ? tagValue(schema) : undefined;
+            if (value === undefined)
+                continue candidates;
+            const key = `${typeof value}:${String(value)}`;
+            if (seen.has(key))
+                continue candidates;
+            seen.add(key);
+            values.push(value);
+        }
+        return { name, values };
+    }
+    return undefined;
+}
+/** A tag value in a message: strings as they are, other values as JSON (as in Rust). */
+function tagText(v) {
+    return typeof v === "string" ? v : JSON.stringify(v);
+}
 class Fail {
     keyword;
     message;
@@ -54,6 +159,8 @@ export class CompiledSchema {
     #patterns = new Map();
     /** Named types being checked right now (a cyclic ref constrains nothing, as in Rust). */
     #active = new Set();
+    /** Each `oneOf` schema's tag (`null`: not a tagged union), recognized once. */
+    #tags = new WeakMap();
     constructor(schema, types = {}) {
         this.#schema = schema;
         this.#types = types;
@@ -92,6 +199,14 @@ export class CompiledSchema {
             this.#patterns.set(source, re);
         }
         return re;
+    }
+    #tag(s) {
+        let tag = this.#tags.get(s);
+        if (tag === undefined) {
+            tag = taggedUnion(s, this.#types) ?? null;
+            this.#tags.set(s, tag);
+        }
+        return tag ?? undefined;
     }
     #check(s, value, path, depth) {
         if (depth > MAX_DEPTH)
@@ -153,7 +268,7 @@ export class CompiledSchema {
                     if (!Object.hasOwn(value, name))
                         throw new Fail("required", `missing required property \`${name}\``);
                 }
-                for (const name of Object.keys(value).sort()) {
+                for (const name of Object.keys(value).sort(byCodePoint)) {
                     const schema = Object.hasOwn(properties, name) ? properties[name] : values;
                     if (schema === undefined)
                         throw new Fail("properties", `unknown property \`${name}\``);
@@ -162,6 +277,21 @@ export class CompiledSchema {
                     path.pop();
                 }
             }
+        }
+        const tag = isObject(value) && s.oneOf !== undefined ? this.#tag(s) : undefined;
+        if (tag !== undefined && isObject(value)) {
+            if (!Object.hasOwn(value, tag.name))
+                throw new Fail("required", `missing required property \`${tag.name}\``);
+            const found = value[tag.name];
+            const index = tag.values.findIndex((v) => jsonEqual(v, found));
+            const alternative = index < 0 ? undefined : s.oneOf?.[index];
+            if (alternative === undefined) {
+                path.push(`/${pointerToken(tag.name)}`);
+                throw new Fail("oneOf", `expected one of ${tag.values.map(tagText).join(", ")}, found ${JSON.stringify(found)}`);
+            }
+            // The other alternatives require other tags: this one alone decides.
+            this.#check(alternative, value, path, depth + 1);
+            return;
         }
         if (s.oneOf !== undefined && s.oneOf.length > 0) {
             const matched = s.oneOf.filter((alt) => {

@@ -1,6 +1,7 @@
 // Unit tests of the TypeScript runtime: encodings, keys, frames, crypto, schema checks and
 // filters. (Interop with the Rust runtime: interop.test.mjs, run by `cargo test --test ts_interop`.)
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import * as st from "../../../typescript/sdk/index.js";
@@ -118,6 +119,19 @@ test("the gateway's binary messages: tag, operation id, key, frame; anything sho
   assert.equal(st.parseBinaryMessage(st.concat(Uint8Array.of(3), message.subarray(1))), undefined, "unknown tag");
   assert.equal(st.parseBinaryMessage(Uint8Array.of(1, 0, 0, 0, 1, 0, 1, 0xff)), undefined, "a key that is not UTF-8");
   assert.equal(st.parseBinaryMessage(Uint8Array.of(1, 0, 0, 0, 1, 0, 0)), undefined, "an empty key");
+});
+
+test("schema checks shared with Rust (tests/vectors/value-checks.json): same errors, pointers and tagged unions", () => {
+  // Compiled to tests/ts/build/tests/ts/test/: five levels up is tests/.
+  const file = new URL("../../../../../vectors/value-checks.json", import.meta.url);
+  const doc = JSON.parse(readFileSync(file, "utf8")) as {
+    types: { [name: string]: st.DataSchema };
+    cases: { name: string; schema: st.DataSchema; value: st.Json; error: st.Violation | null }[];
+  };
+  assert.ok(doc.cases.length > 30, "the case file lost its cases");
+  for (const c of doc.cases) {
+    assert.deepEqual(new st.CompiledSchema(c.schema, doc.types).check(c.value) ?? null, c.error, c.name);
+  }
 });
 
 test("schema checks: types, bounds, lengths, pattern, enum, const, required, unknown properties, items, oneOf, refs", () => {
