@@ -156,7 +156,7 @@ impl RemoteThing {
         // in a session each sending is sealed again (a new counter).
         let session = match self.session().await {
             Some(session) => {
-                let plain = self.frame_in_session(&session, &key, &body, id)?;
+                let plain = self.frame_in_session(&session, &body, id)?;
                 Some((session, Bytes::from(plain)))
             }
             None => None,
@@ -450,9 +450,7 @@ impl Driver {
             self.thing.forget_session(&old);
         }
         if let Some(session) = self.thing.session().await {
-            let plain = self
-                .thing
-                .frame_in_session(&session, &self.key, &self.body, self.id)?;
+            let plain = self.thing.frame_in_session(&session, &self.body, self.id)?;
             self.session = Some((session, Bytes::from(plain)));
         } else {
             self.bytes = self

@@ -278,7 +278,7 @@ impl RemoteThing {
             };
             let outcome = match session {
                 Some(session) => {
-                    let plain = self.frame_in_session(&session, key, body, id)?;
+                    let plain = self.frame_in_session(&session, body, id)?;
                     let (bytes, ctr) = session
                         .seal(key, &plain)
                         .map_err(|e| Error::Protocol(ProtocolError::violation(e.to_string())))?;
@@ -448,7 +448,6 @@ impl RemoteThing {
     pub(crate) fn frame_in_session<T: Serialize>(
         &self,
         session: &ClientSession,
-        _key: &str,
         body: &T,
         id: MessageId,
     ) -> Result<Vec<u8>> {

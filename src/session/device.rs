@@ -323,7 +323,11 @@ impl Sessions {
         let Some(session) = session else {
             return Err(Refusal::Unknown(sid, ctr));
         };
-        if session.expires <= now || ctr > session.max_messages {
+        // Worn out either way: the client's frames, or ours (a request may have many replies).
+        let margin = (session.max_messages / 4).min(1024);
+        let worn =
+            session.sent.load(Ordering::Relaxed).saturating_add(margin) >= session.max_messages;
+        if session.expires <= now || ctr > session.max_messages || worn {
             self.table().by_sid.remove(&sid);
             return Err(Refusal::Unknown(sid, ctr));
         }
@@ -434,6 +438,45 @@ mod tests {
             s.handshakes.load(Ordering::Relaxed),
             SENDER_HANDSHAKES as u64
         );
+    }
+
+    /// A session is dropped when either direction wears out: many replies to few requests
+    /// end it as surely as many requests, and the client is told so (and renews).
+    #[test]
+    fn a_session_worn_out_by_its_replies_is_unknown() {
+        let device = Identity::generate().unwrap();
+        let client = Identity::generate().unwrap();
+        let limits = SessionLimits {
+            max_messages: 8,
+            ..SessionLimits::default()
+        };
+        let s = Sessions::new(limits, Duration::from_secs(120));
+        let eph = StaticSecret::from([7u8; 32]);
+        let hello = Hello::new(
+            &client,
+            device.public_key(),
+            "k",
+            crate::envelope::now_ms(),
+            &eph,
+        )
+        .unwrap()
+        .to_bytes();
+        let welcome = s.on_hello(&device, [0; 16], "k", &hello).unwrap();
+        let (w, keys) =
+            super::super::accept(device.public_key(), "k", &hello, &eph, &welcome).unwrap();
+        let c2d = Direction::new(&keys.c2d);
+        let frame = |ctr| c2d.seal("a", &w.sid, ctr, b"x").unwrap();
+        let (session, plain) = s.open("a", &frame(1)).ok().unwrap();
+        assert_eq!(plain, b"x");
+        assert!(matches!(
+            s.open("a", &frame(1)),
+            Err(Refusal::Dropped(SessionError::Replayed))
+        ));
+        for _ in 0..6 {
+            session.seal("a", b"reply").unwrap();
+        }
+        assert!(matches!(s.open("a", &frame(2)), Err(Refusal::Unknown(..))));
+        assert_eq!(s.len(), 0);
     }
 
     #[test]
