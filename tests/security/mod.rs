@@ -811,7 +811,7 @@ macro_rules! security_suite {
             attack_discovery_flood,
             attack_session_key_after_revoke, attack_replayed_session_counter,
             attack_session_reflection, attack_handshake_flood, attack_session_after_restart,
-            sessions_renew_transparently,
+            sessions_renew_transparently, sessions_off_fall_back_to_signed,
         );
     };
     (@tests $net:expr; $($name:ident),* $(,)?) => {
@@ -2055,4 +2055,48 @@ pub async fn sessions_renew_transparently(net: &impl TestNet) {
         "{:?}: renewed as they wore out",
         device.stats()
     );
+}
+
+/// Without sessions — turned off on the client, or refused by the device (a signature budget
+/// of 0) — every request goes signed, with the same results for the caller.
+pub async fn sessions_off_fall_back_to_signed(net: &impl TestNet) {
+    let id = "m-sess-off";
+    let session = net.session().await;
+    let device = Device::builder(definition().checked().unwrap(), id)
+        .transport_arc(session.transport.clone())
+        .config(DeviceConfig::default().with_session_limits(
+            safething::session::device::SessionLimits {
+                signatures: 0,
+                ..Default::default()
+            },
+        ))
+        .build()
+        .expect("device");
+    device.serve(Handlers::new().action("x_all", |input: Value, _| async move { Ok(input) }));
+    device.register().await.expect("register");
+    device.publish().await.expect("publish");
+    device
+        .set_attribute("a_all", json!("v"))
+        .await
+        .expect("set");
+    let refused = party(net, id, Identity::generate().expect("id")).await;
+    let off_session = net.session().await;
+    let off = Client::builder()
+        .transport_arc(off_session.transport)
+        .identity(Identity::generate().expect("id"))
+        .config(safething::client::ClientConfig::default().with_sessions(false))
+        .build()
+        .await
+        .expect("client");
+    let off = connect(&off, id).await;
+    for thing in [&refused.thing, &off] {
+        assert_eq!(thing.read("a_all").await.expect("read").value, json!("v"));
+        let out = thing.invoke("x_all", json!("hi")).await.expect("invoke");
+        assert_eq!(
+            within("output", out.output()).await.expect("done"),
+            json!("hi")
+        );
+    }
+    assert_eq!(device.stats().handshakes, 0);
+    assert_eq!(device.stats().sessions, 0);
 }
