@@ -30,6 +30,7 @@ pub mod known_things;
 mod mangle;
 mod private_file;
 pub mod provisioning;
+pub mod session;
 pub mod transport;
 pub mod typed;
 pub mod wire;

@@ -334,6 +334,20 @@ fn protocol_vectors_typescript() {
     assert!(report.contains("# fail 0"), "{report}");
 }
 
+/// The session vectors (`tests/vectors/sessions.json`, `docs/protocol.md` §10) checked by the
+/// TypeScript runtime: handshake, keys, sealed frames both ways, the unknown-session answer.
+#[test]
+fn session_vectors_typescript() {
+    let Some(node) = tools::node() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let test = root().join("tests/ts/session-vectors.test.mjs");
+    let report = run_node(&node, dir.path(), &[Path::new("--test"), &test]);
+    assert!(report.contains("# pass 4"), "{report}");
+    assert!(report.contains("# fail 0"), "{report}");
+}
+
 /// A small deterministic generator (xorshift64*), so a failure names a reproducible input.
 struct Rng(u64);
 

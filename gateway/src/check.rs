@@ -60,6 +60,14 @@ pub fn query_key(key: &str) -> Result<(), ApiError> {
              discovery); subscribe to follow many keys",
         ));
     }
+    // Session handshakes (`docs/protocol.md` §10) go to `safething/v1/<id>/session`.
+    if key
+        .strip_suffix("/session")
+        .and_then(keys::parse_thing)
+        .is_some()
+    {
+        return Ok(());
+    }
     match keys::parse(key) {
         Some((_, Route::Event(_))) => Err(invalid(
             key,
@@ -97,6 +105,17 @@ pub fn request_frame(text: &str) -> Result<Bytes, ApiError> {
             format!("`frame` is not base64url without padding: {e}"),
         )
     })?;
+    // A session's hello or sealed request is relayed as it is (the device checks it).
+    if let Some(t) = safething::session::frame_type(&bytes) {
+        return if t == safething::session::HELLO || t == safething::session::SEALED {
+            Ok(Bytes::from(bytes))
+        } else {
+            Err(ApiError::bad_request(
+                "invalid_frame",
+                "`frame` is a session frame clients do not send",
+            ))
+        };
+    }
     match frame::decode(&bytes) {
         Ok(f) if f.header.kind == Kind::Request => Ok(Bytes::from(bytes)),
         Ok(f) => Err(ApiError::bad_request(
@@ -123,6 +142,10 @@ pub fn request_frame(text: &str) -> Result<Bytes, ApiError> {
 /// Whether bytes received from the network are a well-formed v2 frame (of any kind); others
 /// are not relayed, so clients never see what the runtime could not read either.
 pub fn is_frame(key: &str, bytes: &[u8]) -> bool {
+    if safething::session::frame_type(bytes).is_some() {
+        // Session answers (welcome, sealed replies, refusals) are for the requester to check.
+        return true;
+    }
     match frame::decode(bytes) {
         Ok(_) => true,
         Err(e) => {

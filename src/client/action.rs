@@ -12,9 +12,12 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use std::sync::Arc;
+
 use crate::envelope::{Kind, MessageId};
 use crate::error::{AffordanceKind, Error, ProtocolError, Result};
 use crate::keys;
+use crate::session::client::{Answer, ClientSession};
 use crate::transport::{Replies, Reply};
 use crate::wire::{ActionRequest, ActionState, ActionUpdate, Problem, RequestQuery};
 
@@ -149,8 +152,24 @@ impl RemoteThing {
             timeout_ms: options.timeout.map(millis),
         };
         let protect = Protect::For(definition.access.clone());
-        // Sealed once: a retry resends these exact bytes, which the device recognises.
-        let bytes = self.seal_request(&protect, &key, &body, id)?;
+        // Framed once: a retry resends this request (same id), which the device recognises;
+        // in a session each sending is sealed again (a new counter).
+        let session = match self.session().await {
+            Some(session) => {
+                let plain = self.frame_in_session(&session, &body, id)?;
+                Some((session, Bytes::from(plain)))
+            }
+            None => None,
+        };
+        let bytes = match &session {
+            Some((session, plain)) => {
+                session
+                    .seal(&key, plain)
+                    .map_err(|e| Error::Protocol(ProtocolError::violation(e.to_string())))?
+                    .0
+            }
+            None => self.seal_request(&protect, &key, &body, id)?,
+        };
         let replies = self
             .client
             .transport
@@ -171,10 +190,12 @@ impl RemoteThing {
                     request_key: keys::request(self.id(), &request),
                     key,
                     bytes,
+                    session,
                     body,
                     protect,
                     id,
                     restarted: false,
+                    renewed: false,
                     request: request.clone(),
                     timeout,
                     retries: options.retries,
@@ -322,6 +343,9 @@ struct Driver {
     key: String,
     request_key: String,
     bytes: Bytes,
+    /// The session the request went in, and the v2 frame it carries (sealed anew each time it
+    /// is sent); `None` for a signed request.
+    session: Option<(Arc<ClientSession>, Bytes)>,
     /// The invoke request, to frame again for a device that restarted.
     body: ActionRequest,
     protect: Protect,
@@ -329,6 +353,8 @@ struct Driver {
     id: MessageId,
     /// Whether the request was sent again for a new boot epoch (once at most).
     restarted: bool,
+    /// Whether the request was sent again in a new session (once at most).
+    renewed: bool,
     request: String,
     timeout: Duration,
     retries: u32,
@@ -373,17 +399,65 @@ impl Driver {
     }
 
     /// Opens a request state: sealed for the request's key (whichever key carries it), signed
-    /// by the thing, bound to this request and to us.
-    async fn open_state(&self, payload: &[u8]) -> Result<ActionUpdate> {
+    /// by the thing, or sealed in the request's session (a reply on the query's key); bound to
+    /// this request and to us. `None`: the device does not hold the session.
+    async fn open_state(&self, payload: &[u8]) -> Result<Option<ActionUpdate>> {
+        let me = *self.thing.client.sealer.identity().public_key();
+        if let Some((session, _)) = &self.session
+            && crate::session::is_session_frame(payload)
+        {
+            let plain = match session.open(&self.key, payload) {
+                Ok(Answer::Frame(plain)) => plain,
+                Ok(Answer::Unknown(_)) => return Ok(None),
+                Err(e) => {
+                    return Err(Error::Untrusted(crate::envelope::EnvelopeError::Malformed(
+                        e.to_string(),
+                    )));
+                }
+            };
+            let opened = self.thing.open_in_session::<ActionUpdate>(&plain)?;
+            opened
+                .expect_bound(Kind::State, &self.id, &me)
+                .map_err(Error::Untrusted)?;
+            return Ok(Some(opened.body));
+        }
         let opened = self
             .thing
             .open_fresh::<ActionUpdate>(&self.request_key, payload)
             .await?;
-        let me = *self.thing.client.sealer.identity().public_key();
         opened
             .expect_bound(Kind::State, &self.id, &me)
             .map_err(Error::Untrusted)?;
-        Ok(opened.body)
+        Ok(Some(opened.body))
+    }
+
+    /// The bytes to send the request as (again): sealed anew in its session, or the signed
+    /// frame as it was.
+    fn outgoing(&self) -> Result<Bytes> {
+        match &self.session {
+            Some((session, plain)) => session
+                .seal(&self.key, plain)
+                .map(|(bytes, _)| bytes)
+                .map_err(|e| Error::Protocol(ProtocolError::violation(e.to_string()))),
+            None => Ok(self.bytes.clone()),
+        }
+    }
+
+    /// The device does not hold the request's session: the same request (same id) in a new
+    /// session, or signed.
+    async fn renew_session(&mut self) -> Result<()> {
+        if let Some((old, _)) = self.session.take() {
+            self.thing.forget_session(&old);
+        }
+        if let Some(session) = self.thing.session().await {
+            let plain = self.thing.frame_in_session(&session, &self.body, self.id)?;
+            self.session = Some((session, Bytes::from(plain)));
+        } else {
+            self.bytes = self
+                .thing
+                .seal_request(&self.protect, &self.key, &self.body, self.id)?;
+        }
+        Ok(())
     }
 
     /// Reads the device's replies.
@@ -397,7 +471,9 @@ impl Driver {
             tokio::select! {
                 reply = replies.recv() => match reply {
                     Some(Reply::Ok(sample)) => match self.open_state(&sample.payload).await {
-                        Ok(update) => {
+                        Ok(None) if !self.renewed => return Step::Unknown,
+                        Ok(None) => tracing::warn!("the device dropped a renewed session"),
+                        Ok(Some(update)) => {
                             heard = true;
                             if let ActionState::Rejected { problem: Problem::StaleEpoch { boot } } = &update.state
                                 && !self.restarted
@@ -435,6 +511,8 @@ enum Step {
     Silent,
     /// The device restarted since we learnt its boot epoch; this is the current one.
     Stale(String),
+    /// The device does not hold the request's session.
+    Unknown,
 }
 
 async fn drive(mut driver: Driver, mut replies: Replies) {
@@ -445,9 +523,19 @@ async fn drive(mut driver: Driver, mut replies: Replies) {
         match driver.follow(&mut replies, &mut presence).await {
             Step::Over => return,
             Step::Heard => break,
+            Step::Unknown => {
+                driver.renewed = true;
+                if let Err(e) = driver.renew_session().await {
+                    driver.fail(e);
+                    return;
+                }
+            }
             Step::Stale(boot) => {
                 // The same request (same id) for the device's new boot: it never saw it.
                 driver.restarted = true;
+                if let Some((old, _)) = driver.session.take() {
+                    driver.thing.forget_session(&old);
+                }
                 let resealed = driver.thing.restarted(&boot).await.and_then(|()| {
                     driver
                         .thing
@@ -471,11 +559,18 @@ async fn drive(mut driver: Driver, mut replies: Replies) {
             }
         }
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let bytes = match driver.outgoing() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                driver.fail(e);
+                return;
+            }
+        };
         match driver
             .thing
             .client
             .transport
-            .query(&driver.key, Some(driver.bytes.clone()), remaining)
+            .query(&driver.key, Some(bytes), remaining)
             .await
         {
             Ok(r) => replies = r,
@@ -515,7 +610,7 @@ async fn poll_status(
         tokio::select! {
             sample = subscriber.recv() => {
                 let Some(sample) = sample else { break };
-                if let Ok(update) = driver.open_state(&sample.payload).await
+                if let Ok(Some(update)) = driver.open_state(&sample.payload).await
                     && driver.apply(update)
                 {
                     return;

@@ -55,6 +55,7 @@ pub struct ClientConfig {
     signing: Signing,
     freshness: Duration,
     max_discovered: usize,
+    sessions: bool,
 }
 
 impl Default for ClientConfig {
@@ -65,6 +66,7 @@ impl Default for ClientConfig {
             signing: Signing::Signed,
             freshness: Verifier::DEFAULT_WINDOW,
             max_discovered: 4096,
+            sessions: true,
         }
     }
 }
@@ -128,6 +130,22 @@ impl ClientConfig {
     #[must_use]
     pub fn with_max_discovered(mut self, things: usize) -> Self {
         self.max_discovered = things.max(1);
+        self
+    }
+
+    /// Whether reads, writes, actions and their status/cancel go in a session with each thing
+    /// (`docs/protocol.md` §10: one signed handshake, then AEAD frames; default on for signing
+    /// clients). Off, every request is a signed v2 frame. Either way the caller sees the same
+    /// results: a session the device no longer holds is renewed once, and a device that takes
+    /// no session gets signed requests.
+    pub fn sessions(&self) -> bool {
+        self.sessions
+    }
+
+    /// Sets [`sessions`](Self::sessions).
+    #[must_use]
+    pub fn with_sessions(mut self, on: bool) -> Self {
+        self.sessions = on;
         self
     }
 }

@@ -18,6 +18,7 @@ use crate::filter::Filter;
 use crate::identity::Identity;
 use crate::identity::PublicKey;
 use crate::keys;
+use crate::session::client::{Answer, ClientSession};
 use crate::transport::Reply;
 use crate::wire::{AdminRequest, AttributeRequest, Description, HistoryEntry, Outcome, ReadReply};
 
@@ -46,7 +47,27 @@ pub struct RemoteThing {
     /// The thing's key as its envelopes print it.
     sender: Arc<crate::envelope::KnownSender>,
     shared: Arc<RwLock<Shared>>,
+    /// The session with the thing (`docs/protocol.md` §10), shared by clones.
+    session: Arc<SessionSlot>,
 }
+
+/// A handle's session: the current one, and a pause after a failed handshake (requests then
+/// go signed).
+#[derive(Default)]
+struct SessionSlot {
+    state: std::sync::Mutex<SessionState>,
+    /// One handshake at a time: concurrent requests wait for it instead of each making one.
+    handshaking: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct SessionState {
+    current: Option<Arc<ClientSession>>,
+    paused_until: Option<std::time::Instant>,
+}
+
+/// How long a handle sends signed requests after a failed handshake before trying again.
+const SESSION_PAUSE: Duration = Duration::from_secs(30);
 
 /// What a handle learns over time: the latest description (owner, group, lifecycle) and the
 /// symmetric keys it unwrapped from it.
@@ -148,6 +169,7 @@ impl RemoteThing {
             description,
             schemas,
             shared: Arc::new(RwLock::new(shared)),
+            session: Arc::new(SessionSlot::default()),
         })
     }
 
@@ -245,10 +267,41 @@ impl RemoteThing {
         timeout: Duration,
     ) -> Result<Resp> {
         let mut retried = false;
+        let mut renewed = false;
         loop {
             let id = self.client.sealer.next_id();
-            let bytes = self.seal_request(protect, key, body, id)?;
-            match self.ask(key, bytes, &id, timeout).await? {
+            // Claims stay sealed to the thing and signed; everything else goes in the session
+            // when there is one.
+            let session = match protect {
+                Protect::ToThing => None,
+                Protect::Plain | Protect::For(_) => self.session().await,
+            };
+            let outcome = match session {
+                Some(session) => {
+                    let plain = self.frame_in_session(&session, body, id)?;
+                    let (bytes, ctr) = session
+                        .seal(key, &plain)
+                        .map_err(|e| Error::Protocol(ProtocolError::violation(e.to_string())))?;
+                    match self.ask_in(&session, key, bytes, ctr, &id, timeout).await? {
+                        Some(outcome) => outcome,
+                        None => {
+                            // The device does not hold the session (it restarted, the session
+                            // expired or was dropped): a new one, once; then signed requests.
+                            self.forget_session(&session);
+                            if renewed {
+                                self.pause_sessions();
+                            }
+                            renewed = true;
+                            continue;
+                        }
+                    }
+                }
+                None => {
+                    let bytes = self.seal_request(protect, key, body, id)?;
+                    self.ask(key, bytes, &id, timeout).await?
+                }
+            };
+            match outcome {
                 Outcome::Err(crate::wire::Problem::StaleEpoch { boot }) if !retried => {
                     retried = true;
                     self.restarted(&boot).await?;
@@ -317,6 +370,154 @@ impl RemoteThing {
             }
         }
         Err(last_error.unwrap_or_else(|| self.silence(timeout)))
+    }
+
+    /// The session to send a request in: the current one, or a new one; `None` when sessions
+    /// are off or the device takes none now (the request then goes signed).
+    pub(crate) async fn session(&self) -> Option<Arc<ClientSession>> {
+        let config = &self.client.config;
+        if !config.sessions() || self.client.sealer.signing() != crate::envelope::Signing::Signed {
+            return None;
+        }
+        let usable = |slot: &SessionSlot| {
+            let state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+            match &state.current {
+                Some(s) if s.usable() => Ok(Some(s.clone())),
+                _ if state
+                    .paused_until
+                    .is_some_and(|t| std::time::Instant::now() < t) =>
+                {
+                    Ok(None)
+                }
+                _ => Err(()),
+            }
+        };
+        if let Ok(found) = usable(&self.session) {
+            return found;
+        }
+        let _one = self.session.handshaking.lock().await;
+        if let Ok(found) = usable(&self.session) {
+            return found;
+        }
+        let made = crate::session::client::handshake(
+            &*self.client.transport,
+            self.client.sealer.identity(),
+            &self.description.thing_key,
+            &crate::session::key(self.id()),
+            config.request_timeout,
+        )
+        .await;
+        let mut state = self.session.state.lock().unwrap_or_else(|e| e.into_inner());
+        match made {
+            Ok(session) => {
+                let session = Arc::new(session);
+                state.current = Some(session.clone());
+                state.paused_until = None;
+                Some(session)
+            }
+            Err(e) => {
+                tracing::debug!(thing = %self.id(), error = %e, "no session: requests go signed");
+                state.current = None;
+                state.paused_until = Some(std::time::Instant::now() + SESSION_PAUSE);
+                None
+            }
+        }
+    }
+
+    /// Drops `session` if it is still the current one.
+    pub(crate) fn forget_session(&self, session: &Arc<ClientSession>) {
+        let mut state = self.session.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state
+            .current
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, session))
+        {
+            state.current = None;
+        }
+    }
+
+    /// Sends signed requests for a while (a renewed session was refused at once).
+    fn pause_sessions(&self) {
+        let mut state = self.session.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.current = None;
+        state.paused_until = Some(std::time::Instant::now() + SESSION_PAUSE);
+    }
+
+    /// Frames a request as the unsigned v2 frame a session carries: message id `id`, naming
+    /// the boot epoch the session was made in, body in the clear (the session seals it).
+    pub(crate) fn frame_in_session<T: Serialize>(
+        &self,
+        session: &ClientSession,
+        body: &T,
+        id: MessageId,
+    ) -> Result<Vec<u8>> {
+        crate::session::plain_frame(
+            self.client.sealer.identity().public_key(),
+            Kind::Request,
+            Binding::Epoch(session.boot),
+            id,
+            crate::envelope::now_ms(),
+            |out| serde_json::to_writer(out, body),
+        )
+        .map_err(|e| Error::Protocol(ProtocolError::Seal(e)))
+    }
+
+    /// Sends one request sealed in `session` (frame counter `ctr`) and waits for the first
+    /// reply bound to it; `None` when the device answers that it does not hold the session.
+    async fn ask_in<Resp: DeserializeOwned>(
+        &self,
+        session: &ClientSession,
+        key: &str,
+        bytes: bytes::Bytes,
+        ctr: u64,
+        id: &MessageId,
+        timeout: Duration,
+    ) -> Result<Option<Outcome<Resp>>> {
+        let me = *self.client.sealer.identity().public_key();
+        let mut replies = self
+            .client
+            .transport
+            .query(key, Some(bytes), timeout)
+            .await?;
+        let mut last_error = None;
+        while let Some(reply) = replies.recv().await {
+            let Reply::Ok(sample) = reply else {
+                last_error = Some(Error::Protocol(ProtocolError::violation(
+                    "the transport returned an error reply",
+                )));
+                continue;
+            };
+            match session.open(key, &sample.payload) {
+                Ok(Answer::Unknown(answered)) if answered == ctr => return Ok(None),
+                Ok(Answer::Unknown(_)) => {
+                    last_error = Some(Error::Untrusted(EnvelopeError::Unexpected(
+                        "a session answer about another request".into(),
+                    )))
+                }
+                Ok(Answer::Frame(plain)) => match self.open_in_session::<Outcome<Resp>>(&plain) {
+                    Ok(opened) => match opened.expect_bound(Kind::Reply, id, &me) {
+                        Ok(()) => return Ok(Some(opened.body)),
+                        Err(e) => last_error = Some(Error::Untrusted(e)),
+                    },
+                    Err(e) => last_error = Some(e),
+                },
+                Err(e) => {
+                    last_error = Some(Error::Untrusted(EnvelopeError::Malformed(e.to_string())))
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| self.silence(timeout)))
+    }
+
+    /// Reads the v2 frame a session reply carried: from this thing, fresh, body in the clear.
+    pub(crate) fn open_in_session<T: DeserializeOwned>(&self, plain: &[u8]) -> Result<Opened<T>> {
+        let window_ms =
+            u64::try_from(self.client.config.freshness().as_millis()).unwrap_or(u64::MAX);
+        let opened = crate::session::open_plain(plain, &self.description.thing_key, window_ms)
+            .map_err(Error::Untrusted)?;
+        let body = serde_json::from_slice(opened.body)
+            .map_err(|e| Error::Untrusted(EnvelopeError::Malformed(e.to_string())))?;
+        Ok(opened.with_body(body))
     }
 
     /// Frames a request body with message id `id`, naming the device's boot epoch: sealed

@@ -27,7 +27,7 @@ use crate::wire::{
     RequestQuery,
 };
 
-use super::serve::{asker, counted, not_replayed, open, reply, reply_sealed};
+use super::serve::{asker, counted, frame_reply, not_replayed, open, reply, reply_sealed};
 use super::{ActionContext, Inner, lock};
 
 /// One accepted request.
@@ -41,6 +41,9 @@ pub(crate) struct RequestEntry {
     binding: Binding,
     state: watch::Sender<Sealed>,
     cancel: CancellationToken,
+    /// Requested in a session: its states reach the requester sealed by the session, so each
+    /// is signed only when published (after the requester has it), not on every change.
+    lazy: bool,
 }
 
 /// A state change, and its envelope as sent: sealed once for the request's key
@@ -81,6 +84,26 @@ fn seal(
             tracing::error!(thing = %inner.id, error = %e, "could not seal a request state");
             Bytes::new()
         })
+}
+
+/// A state as a reply to `query`: [`seal`]ed, or framed for the session the request came in.
+fn seal_reply(
+    inner: &Inner,
+    query: &Query,
+    access: &Access,
+    key: &str,
+    binding: Binding,
+    update: &ActionUpdate,
+) -> Bytes {
+    if query.session_peer().is_none() {
+        return seal(inner, access, key, binding, update);
+    }
+    frame_reply(inner, query, None, key, Kind::State, binding, update).unwrap_or_else(|e| {
+        // Serializing an `ActionUpdate` cannot fail; should it ever, followers see silence
+        // and fall back to asking for the state.
+        tracing::error!(thing = %inner.id, error = %e, "could not seal a request state");
+        Bytes::new()
+    })
 }
 
 /// Requests by id: running ones, and the most recent finished ones (so a retry gets the
@@ -181,6 +204,7 @@ pub(crate) async fn on_action(inner: &Arc<Inner>, query: Query, name: &str) {
                     &input,
                     timeout_ms,
                     opened.from,
+                    query.session_peer().is_some(),
                 )
             };
             match admitted {
@@ -271,7 +295,12 @@ fn visible(inner: &Inner, request: &str, from: &PublicKey) -> Result<Arc<Request
 }
 
 /// Checks a new request and queues it.
-/// Checks a new request (whose requester passed the access check) and queues it.
+/// Checks a new request (whose requester passed the access check) and queues it; `lazy`: it
+/// came in a session (see [`RequestEntry::lazy`]).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the request's parts, as the caller read them"
+)]
 fn admit(
     inner: &Arc<Inner>,
     name: &str,
@@ -280,6 +309,7 @@ fn admit(
     input: &Value,
     timeout_ms: Option<u64>,
     from: PublicKey,
+    lazy: bool,
 ) -> Result<(Arc<RequestEntry>, Instant, u64), Problem> {
     let Some(action) = inner.definition.actions.get(name) else {
         return Err(Problem::UnknownAffordance {
@@ -339,6 +369,7 @@ fn admit(
         },
         state: tx,
         cancel: inner.shutdown.child_token(),
+        lazy,
     });
     lock(&inner.requests)
         .entries
@@ -351,11 +382,13 @@ fn admit(
 /// query then ends. States that pass before this gets to run are reported as the latest one
 /// (a quick action answers `done` at once instead of `accepted`, `running`, `done`).
 async fn follow(inner: &Inner, query: Query, entry: Arc<RequestEntry>) {
+    let in_session = query.session_peer().is_some();
     let send = |sealed: &Sealed| {
         let bytes = match &sealed.bytes {
-            Some(bytes) => bytes.clone(),
-            None => seal(
+            Some(bytes) if !in_session => bytes.clone(),
+            _ => seal_reply(
                 inner,
+                &query,
                 &entry.access,
                 &entry.key,
                 entry.binding,
@@ -411,7 +444,14 @@ fn reject(
     } else {
         query.key_expr.clone()
     };
-    let bytes = seal(inner, access.unwrap_or(&Access::All), &key, to, &update);
+    let bytes = seal_reply(
+        inner,
+        query,
+        access.unwrap_or(&Access::All),
+        &key,
+        to,
+        &update,
+    );
     if let Err(e) = query.reply(&query.key_expr, bytes) {
         tracing::debug!(thing = %inner.id, error = %e, "reply not delivered");
     }
@@ -422,18 +462,24 @@ fn set_state(inner: &Inner, entry: &RequestEntry, state: ActionState) {
     let mut update = entry.current();
     update.seq += 1;
     update.state = state;
-    let bytes = seal(inner, &entry.access, &entry.key, entry.binding, &update);
-    entry.state.send_replace(Sealed {
-        update,
-        bytes: Some(bytes),
-    });
+    let bytes =
+        (!entry.lazy).then(|| seal(inner, &entry.access, &entry.key, entry.binding, &update));
+    entry.state.send_replace(Sealed { update, bytes });
 }
 
 /// Publishes the request's current state on its key, for observers other than the requester
 /// (a console, a restarted client).
 async fn publish_state(inner: &Inner, entry: &RequestEntry) {
-    let Some(bytes) = entry.state.borrow().bytes.clone() else {
-        return;
+    let sealed = entry.state.borrow().clone();
+    let bytes = match sealed.bytes {
+        Some(bytes) => bytes,
+        None => seal(
+            inner,
+            &entry.access,
+            &entry.key,
+            entry.binding,
+            &sealed.update,
+        ),
     };
     if let Err(e) = inner.transport.publish(&entry.key, bytes).await {
         tracing::debug!(thing = %inner.id, error = %e, "could not publish a request state");

@@ -65,6 +65,7 @@ pub struct DeviceConfig {
     claim_ttl: Duration,
     key_wear_limit: u64,
     answer_on_receive: bool,
+    sessions: crate::session::device::SessionLimits,
 }
 
 impl Default for DeviceConfig {
@@ -80,6 +81,7 @@ impl Default for DeviceConfig {
             claim_ttl: Duration::from_secs(15 * 60),
             key_wear_limit: SymmetricKey::WEAR_LIMIT,
             answer_on_receive: true,
+            sessions: crate::session::device::SessionLimits::default(),
         }
     }
 }
@@ -207,6 +209,25 @@ impl DeviceConfig {
     #[must_use]
     pub fn with_answer_on_receive(mut self, value: bool) -> Self {
         self.answer_on_receive = value;
+        self
+    }
+
+    /// How long a client session lives and how many frames each direction may carry
+    /// (`docs/protocol.md` §10; default one hour, 2^24 frames).
+    pub fn session_limits(&self) -> crate::session::device::SessionLimits {
+        self.sessions
+    }
+
+    /// Sets [`session_limits`](Self::session_limits) (a lifetime of at least a second, at
+    /// least 2 frames; a signature budget of 0 turns sessions off: every hello is refused and
+    /// clients send signed requests).
+    #[must_use]
+    pub fn with_session_limits(mut self, limits: crate::session::device::SessionLimits) -> Self {
+        self.sessions = crate::session::device::SessionLimits {
+            lifetime: limits.lifetime.max(Duration::from_secs(1)),
+            max_messages: limits.max_messages.max(2),
+            signatures: limits.signatures,
+        };
         self
     }
 }
@@ -375,6 +396,10 @@ impl DeviceBuilder {
         let shutdown = CancellationToken::new();
         let answer_on_receive = self.config.answer_on_receive;
         let inner = Arc::new(Inner {
+            sessions: crate::session::device::Sessions::new(
+                self.config.sessions,
+                self.config.freshness,
+            ),
             sealer: Sealer::new(identity, self.config.signing),
             verifier: Verifier::with_window(self.config.signing, self.config.freshness),
             slots: Arc::new(Semaphore::new(self.config.concurrency.max(1))),
@@ -433,6 +458,10 @@ pub struct DeviceStats {
     pub invalid_payload: u64,
     /// Actions refused because the queue was full.
     pub busy: u64,
+    /// Client sessions held now (`docs/protocol.md` §10).
+    pub sessions: u64,
+    /// Session handshakes answered since the device started.
+    pub handshakes: u64,
 }
 
 #[derive(Default)]
@@ -496,6 +525,8 @@ pub(crate) struct Inner {
     /// Starts as the config says; cleared for good when a first step proves slow.
     pub(crate) answer_on_receive: AtomicBool,
     pub(crate) stats: Stats,
+    /// Client sessions (`docs/protocol.md` §10): in memory only, so a restart drops them.
+    pub(crate) sessions: crate::session::device::Sessions,
 }
 
 /// Locks a mutex, recovering from poisoning: every critical section in the runtime leaves the
@@ -569,6 +600,8 @@ impl Device {
             unverified: s.unverified.load(Ordering::Relaxed),
             invalid_payload: s.invalid_payload.load(Ordering::Relaxed),
             busy: s.busy.load(Ordering::Relaxed),
+            sessions: u64::try_from(self.inner.sessions.len()).unwrap_or(u64::MAX),
+            handshakes: self.inner.sessions.handshakes.load(Ordering::Relaxed),
         }
     }
 

@@ -42,6 +42,17 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
         }
         return;
     }
+    // Sessions (`docs/protocol.md` §10): handshakes, and requests sealed in a session, which
+    // go on as the v2 request they carry, their replies sealed for the session.
+    let query = match &query.payload {
+        Some(payload) if crate::session::is_session_frame(payload) => {
+            match session_query(inner, query) {
+                Some(query) => query,
+                None => return,
+            }
+        }
+        _ => query,
+    };
     let Some((id, route)) = keys::parse(&query.key_expr) else {
         return;
     };
@@ -77,6 +88,66 @@ fn dispatch(inner: &Arc<Inner>, query: Query) {
             tokio::spawn(async move { on_admin(&inner, query).await });
         }
         Route::Event(_) => {}
+    }
+}
+
+/// Handles a session frame: answers a hello, or opens a sealed request into the v2 request it
+/// carries (`None` when there is nothing more to do).
+fn session_query(inner: &Arc<Inner>, query: Query) -> Option<Query> {
+    use crate::session::{self, device::Refusal};
+    let payload = query.payload.clone()?;
+    let refused = |e: &dyn std::fmt::Display| {
+        inner.stats.unverified.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(thing = %inner.id, key = %query.key_expr, error = %e, "refused a session frame");
+    };
+    match session::frame_type(&payload) {
+        Some(session::HELLO) if query.key_expr == session::key(&inner.id) => {
+            let answer = inner
+                .sessions
+                .on_hello(
+                    inner.sealer.identity(),
+                    inner.boot,
+                    &query.key_expr,
+                    &payload,
+                )
+                .unwrap_or_else(|e| {
+                    refused(&e);
+                    session::refused()
+                });
+            if let Err(e) = query.reply(&query.key_expr, bytes::Bytes::from(answer)) {
+                tracing::debug!(thing = %inner.id, error = %e, "handshake answer not delivered");
+            }
+            None
+        }
+        Some(session::SEALED) => match inner.sessions.open(&query.key_expr, &payload) {
+            Ok((session, plain)) => Some(Query {
+                key_expr: query.key_expr,
+                payload: Some(bytes::Bytes::from(plain)),
+                replier: Box::new(session::device::SessionReplier {
+                    session,
+                    inner: query.replier,
+                }),
+            }),
+            Err(Refusal::Unknown(sid, ctr)) => {
+                refused(&session::SessionError::Unknown);
+                let answer =
+                    inner
+                        .sessions
+                        .unknown(inner.sealer.identity(), &query.key_expr, sid, ctr)?;
+                if let Err(e) = query.reply(&query.key_expr, bytes::Bytes::from(answer)) {
+                    tracing::debug!(thing = %inner.id, error = %e, "session answer not delivered");
+                }
+                None
+            }
+            Err(Refusal::Dropped(e)) => {
+                refused(&e);
+                None
+            }
+        },
+        _ => {
+            refused(&"not a session frame a device takes here");
+            None
+        }
     }
 }
 
@@ -153,8 +224,37 @@ pub(crate) fn asker(inner: &Inner, query: &Query) -> Option<Binding> {
 pub(crate) fn reply<T: Serialize>(inner: &Inner, query: &Query, to: Option<Binding>, body: &T) {
     let Some(to) = to else { return };
     let key = query.key_expr.clone();
-    let bytes = inner.sealer.seal(&key, Kind::Reply, to, body);
+    let bytes = frame_reply(inner, query, None, &key, Kind::Reply, to, body);
     send(inner, query, &key, bytes);
+}
+
+/// Frames an answer to `query` for `key`: signed (and sealed for `access`, when given), or, to
+/// a request that came in a session, unsigned and in the clear — the session's AEAD seals it
+/// for the requester alone ([`crate::session::device::SessionReplier`]).
+pub(crate) fn frame_reply<T: Serialize>(
+    inner: &Inner,
+    query: &Query,
+    access: Option<&safething_ir::Access>,
+    key: &str,
+    kind: Kind,
+    binding: Binding,
+    body: &T,
+) -> Result<bytes::Bytes, EnvelopeError> {
+    if query.session_peer().is_some() {
+        return crate::session::plain_frame(
+            inner.sealer.identity().public_key(),
+            kind,
+            binding,
+            inner.sealer.next_id(),
+            crate::envelope::now_ms(),
+            |out| serde_json::to_writer(out, body),
+        )
+        .map(bytes::Bytes::from);
+    }
+    match access {
+        Some(access) => inner.seal_for(access, key, kind, binding, body),
+        None => inner.sealer.seal(key, kind, binding, body),
+    }
 }
 
 fn send(inner: &Inner, query: &Query, key: &str, bytes: Result<bytes::Bytes, EnvelopeError>) {
@@ -193,10 +293,17 @@ pub(crate) fn open<T: DeserializeOwned>(
             message: e.to_string(),
         }
     };
-    let opened = inner
-        .verifier
-        .open_raw(&query.key_expr, payload)
-        .map_err(refuse)?;
+    let opened = match query.session_peer() {
+        // Authenticated by the session that carried it (its sender is the session's client).
+        Some(peer) => {
+            let window_ms = u64::try_from(inner.config.freshness().as_millis()).unwrap_or(u64::MAX);
+            crate::session::open_plain(payload, &peer, window_ms).map_err(refuse)?
+        }
+        None => inner
+            .verifier
+            .open_raw(&query.key_expr, payload)
+            .map_err(refuse)?,
+    };
     if opened.kind != Kind::Request {
         return Err(refuse(EnvelopeError::Unexpected(format!(
             "a {:?} where a request was expected",
@@ -264,7 +371,7 @@ pub(crate) fn reply_sealed<T: Serialize>(
 ) {
     let Some(to) = to else { return };
     let key = query.key_expr.clone();
-    let bytes = inner.seal_for(access, &key, Kind::Reply, to, body);
+    let bytes = frame_reply(inner, query, Some(access), &key, Kind::Reply, to, body);
     send(inner, query, &key, bytes);
 }
 
@@ -381,7 +488,12 @@ async fn admin_request(inner: &Inner, query: &Query) -> Result<Description, Prob
             });
         }
         not_replayed(inner, &opened)?;
-        return crate::provisioning::claim(inner, &from, token).await;
+        let claimed = crate::provisioning::claim(inner, &from, token).await;
+        if claimed.is_ok() {
+            // The thing changed hands: no session outlives that.
+            inner.sessions.clear();
+        }
+        return claimed;
     }
     let parties = lock(&inner.meta).parties.clone();
     counted(inner, parties.check_owner(&from))?;
@@ -410,6 +522,8 @@ async fn admin_request(inner: &Inner, query: &Query) -> Result<Description, Prob
                     })
                 })
                 .await?;
+            // Its session keys are useless from now on (access is checked per request anyway).
+            inner.sessions.drop_peer(&member);
         }
         AdminRequest::Transfer { owner } => {
             inner
@@ -420,6 +534,8 @@ async fn admin_request(inner: &Inner, query: &Query) -> Result<Description, Prob
                     })
                 })
                 .await?;
+            // A new owner: nobody's session outlives the hand-over.
+            inner.sessions.clear();
         }
         AdminRequest::Claim { .. } => {}
     }

@@ -77,6 +77,11 @@ pub trait Replier: Send + Sync {
     fn reply(&self, key: &str, payload: Bytes) -> Result<(), TransportError>;
     /// Sends an error reply.
     fn reply_err(&self, payload: Bytes) -> Result<(), TransportError>;
+    /// The client whose session seals these replies (`docs/protocol.md` §10), if any: replies
+    /// are then framed unsigned, the session authenticating them.
+    fn session_peer(&self) -> Option<crate::identity::PublicKey> {
+        None
+    }
 }
 
 /// A query received by a queryable.
@@ -93,6 +98,11 @@ impl Query {
     /// Sends a reply on `key`.
     pub fn reply(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
         self.replier.reply(key, payload)
+    }
+
+    /// The client whose session seals the replies to this query, if it came in one.
+    pub fn session_peer(&self) -> Option<crate::identity::PublicKey> {
+        self.replier.session_peer()
     }
 
     /// Sends an error reply.

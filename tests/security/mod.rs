@@ -809,6 +809,9 @@ macro_rules! security_suite {
             unsaved_owner_operations_do_not_happen, attack_readable_state_file,
             attack_impostor_after_first_contact, attack_impostor_answering_a_claim_uri,
             attack_discovery_flood,
+            attack_session_key_after_revoke, attack_replayed_session_counter,
+            attack_session_reflection, attack_handshake_flood, attack_session_after_restart,
+            sessions_renew_transparently, sessions_off_fall_back_to_signed,
         );
     };
     (@tests $net:expr; $($name:ident),* $(,)?) => {
@@ -1688,4 +1691,412 @@ pub async fn attack_discovery_flood(net: &impl TestNet) {
     for device in devices {
         device.shutdown().await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions (issue 20, `docs/protocol.md` §10): one test per attack, over every transport.
+
+use safething::session::client::{Answer, ClientSession};
+
+/// A session made by hand for `p` with the thing `id` (what a client's runtime does itself).
+pub async fn raw_session(p: &Party, id: &str) -> ClientSession {
+    let thing = safething::ir::ThingId::new(id).expect("id");
+    safething::session::client::handshake(
+        &*p.raw.transport,
+        &p.identity,
+        p.thing.key(),
+        &safething::session::key(&thing),
+        PATIENCE,
+    )
+    .await
+    .expect("handshake")
+}
+
+/// A request from `p` sealed in `s`, and its message id.
+pub fn sealed_request(
+    p: &Party,
+    s: &ClientSession,
+    key: &str,
+    body: &impl serde::Serialize,
+) -> (Bytes, safething::envelope::MessageId) {
+    let id = p.sealer.next_id();
+    let plain = safething::session::plain_frame(
+        p.identity.public_key(),
+        Kind::Request,
+        Binding::Epoch(s.boot()),
+        id,
+        safething::envelope::now_ms(),
+        |out| serde_json::to_writer(out, body),
+    )
+    .expect("frame");
+    (s.seal(key, &plain).expect("seal").0, id)
+}
+
+/// What the device answers a sealed request with: the reply's body, or `"unknown"` when it
+/// does not hold the session (`None`: no answer).
+pub async fn in_session(p: &Party, s: &ClientSession, key: &str, bytes: Bytes) -> Option<Value> {
+    let reply = raw_frame(p, key, bytes, Duration::from_millis(500)).await?;
+    match s.open(key, &reply).expect("a reply the session opens") {
+        Answer::Unknown(_) => Some(json!("unknown")),
+        Answer::Frame(plain) => {
+            let frame = safething::frame::decode(&plain).expect("a v2 frame inside");
+            Some(serde_json::from_slice(frame.body).expect("JSON"))
+        }
+    }
+}
+
+/// A revoked member's session key is useless at once: the device dropped its sessions with
+/// the revocation, and says so (signed) to whatever the old session carries. Its client goes on
+/// transparently, refused what it may no longer read.
+pub async fn attack_session_key_after_revoke(net: &impl TestNet) {
+    let w = world(net, "m-sess-revoke").await;
+    let x = party(net, &w.id, Identity::generate().expect("id")).await;
+    w.owner
+        .thing
+        .grant(*x.identity.public_key())
+        .await
+        .expect("grant");
+    x.thing.refresh().await.expect("refresh");
+    let s = raw_session(&x, &w.id).await;
+    let key = format!("safething/v1/{}/attributes/a_group", w.id);
+    let read = AttributeRequest::Read { history: None };
+    let (bytes, _) = sealed_request(&x, &s, &key, &read);
+    let body = in_session(&x, &s, &key, bytes).await.expect("an answer");
+    assert_eq!(body["ok"]["value"], "group-value", "{body}");
+    // The client of the same member holds a session too.
+    x.thing.read("a_all").await.expect("read in a session");
+    let sessions = w.device.stats().sessions;
+    w.owner
+        .thing
+        .revoke(*x.identity.public_key())
+        .await
+        .expect("revoke");
+    assert!(w.device.stats().sessions < sessions, "its sessions dropped");
+    let (bytes, _) = sealed_request(&x, &s, &key, &read);
+    assert_eq!(
+        in_session(&x, &s, &key, bytes).await,
+        Some(json!("unknown"))
+    );
+    // Its client renews the session without the caller noticing; access is checked as ever.
+    x.thing
+        .read("a_all")
+        .await
+        .expect("public read after revoke");
+    x.thing.refresh().await.expect("refresh");
+    assert!(matches!(
+        x.thing.read("a_group").await,
+        Err(Error::AccessDenied { .. })
+    ));
+}
+
+/// A sealed request recorded and sent again is dropped by the session's counter window (and
+/// would be by the request-id cache behind it): the action runs once. Counters arriving out of
+/// order within the window are taken.
+pub async fn attack_replayed_session_counter(net: &impl TestNet) {
+    let w = world(net, "m-sess-replay").await;
+    let s = raw_session(&w.owner, &w.id).await;
+    let key = format!("safething/v1/{}/actions/x_owner", w.id);
+    let invoke = |s: &ClientSession| {
+        let id = w.owner.sealer.next_id();
+        let body = ActionRequest::Invoke {
+            request: id.to_hex(),
+            input: json!("once"),
+            timeout_ms: None,
+        };
+        let plain = safething::session::plain_frame(
+            w.owner.identity.public_key(),
+            Kind::Request,
+            Binding::Epoch(s.boot()),
+            id,
+            safething::envelope::now_ms(),
+            |out| serde_json::to_writer(out, &body),
+        )
+        .expect("frame");
+        s.seal(&key, &plain).expect("seal").0
+    };
+    let first = invoke(&s);
+    let second = invoke(&s);
+    // The later counter first, then the earlier one: both are new.
+    let body = in_session(&w.owner, &s, &key, second)
+        .await
+        .expect("answer");
+    assert_eq!(body["state"], "done", "{body}");
+    let body = in_session(&w.owner, &s, &key, first.clone())
+        .await
+        .expect("answer");
+    assert_eq!(body["state"], "done", "{body}");
+    let runs = w.runs.load(Ordering::SeqCst);
+    let unverified = w.device.stats().unverified;
+    for _ in 0..3 {
+        assert_eq!(
+            in_session(&w.owner, &s, &key, first.clone()).await,
+            None,
+            "a replay is dropped unanswered"
+        );
+    }
+    assert_eq!(w.runs.load(Ordering::SeqCst), runs, "the action ran once");
+    assert!(w.device.stats().unverified >= unverified + 3);
+}
+
+/// A reply sealed device → client, fed back to the device as a request (or moved to another
+/// key), opens under no key the device holds for that direction: dropped.
+pub async fn attack_session_reflection(net: &impl TestNet) {
+    let w = world(net, "m-sess-reflect").await;
+    let s = raw_session(&w.member, &w.id).await;
+    let key = format!("safething/v1/{}/attributes/a_group", w.id);
+    let (bytes, _) = sealed_request(
+        &w.member,
+        &s,
+        &key,
+        &AttributeRequest::Read { history: None },
+    );
+    let reply = raw_frame(&w.member, &key, bytes.clone(), PATIENCE)
+        .await
+        .expect("a reply");
+    assert!(safething::session::is_session_frame(&reply));
+    let unverified = w.device.stats().unverified;
+    assert_eq!(
+        raw_frame(&w.member, &key, reply.clone(), Duration::from_millis(500)).await,
+        None,
+        "a reflected reply is no request"
+    );
+    // A request moved to another key does not open either (the key is in its AAD).
+    let (bytes, _) = sealed_request(
+        &w.member,
+        &s,
+        &key,
+        &AttributeRequest::Read { history: None },
+    );
+    let other = format!("safething/v1/{}/attributes/a_all", w.id);
+    assert_eq!(
+        raw_frame(&w.member, &other, bytes, Duration::from_millis(500)).await,
+        None
+    );
+    assert!(w.device.stats().unverified >= unverified + 2);
+    // The session itself is unharmed.
+    let (bytes, _) = sealed_request(
+        &w.member,
+        &s,
+        &key,
+        &AttributeRequest::Read { history: None },
+    );
+    let body = in_session(&w.member, &s, &key, bytes)
+        .await
+        .expect("answer");
+    assert_eq!(body["ok"]["value"], "group-value");
+}
+
+/// A flood of handshakes, from one key and from many: each sender holds a few sessions at
+/// most, the device signs at most its budget per window (refusing the rest unsigned, before
+/// checking any signature), holds a bounded table, and clients still get answers (in a session,
+/// or signed when the device refuses one).
+pub async fn attack_handshake_flood(net: &impl TestNet) {
+    use safething::session::device::{PER_SENDER, SENDER_HANDSHAKES, SessionLimits};
+    // A small budget, so the flood is cheap to make in a debug build.
+    const BUDGET: usize = 30;
+    let id = "m-sess-flood";
+    let session = net.session().await;
+    let device = Device::builder(definition().checked().unwrap(), id)
+        .transport_arc(session.transport.clone())
+        .config(DeviceConfig::default().with_session_limits(SessionLimits {
+            signatures: BUDGET,
+            ..SessionLimits::default()
+        }))
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    device
+        .set_attribute("a_all", json!("all-value"))
+        .await
+        .expect("set");
+    let attacker = party(net, id, Identity::generate().expect("id")).await;
+    let key = safething::session::key(&safething::ir::ThingId::new(id).expect("id"));
+    let flood = |who: Identity| {
+        let transport = attacker.raw.transport.clone();
+        let thing_key = *attacker.thing.key();
+        let key = key.clone();
+        async move {
+            safething::session::client::handshake(&*transport, &who, &thing_key, &key, PATIENCE)
+                .await
+                .is_ok()
+        }
+    };
+    // One key, many handshakes: rate limited, and a few sessions held at most.
+    let me = Identity::generate().expect("id");
+    let mut made = 0;
+    for _ in 0..(SENDER_HANDSHAKES + 5) {
+        if flood(me.clone()).await {
+            made += 1;
+        }
+    }
+    assert_eq!(made, SENDER_HANDSHAKES, "one sender is rate limited");
+    assert!(device.stats().sessions <= PER_SENDER as u64);
+    // Many keys: the rest of the budget is signed, every other hello refused unverified.
+    let keys: Vec<Identity> = (0..BUDGET + 20)
+        .map(|_| Identity::generate().expect("id"))
+        .collect();
+    let results = futures::future::join_all(keys.into_iter().map(flood)).await;
+    let welcomed = results.iter().filter(|ok| **ok).count();
+    let stats = device.stats();
+    assert_eq!(welcomed, BUDGET - SENDER_HANDSHAKES, "{stats:?}");
+    assert_eq!(stats.handshakes, BUDGET as u64);
+    assert!(stats.sessions <= BUDGET as u64);
+    // A client that has no session yet still gets its answers (signed, while the device
+    // refuses sessions).
+    let late = party(net, id, Identity::generate().expect("id")).await;
+    assert_eq!(
+        late.thing.read("a_all").await.expect("read").value,
+        json!("all-value")
+    );
+    assert_eq!(device.stats().handshakes, BUDGET as u64);
+}
+
+/// A device restart invalidates every session: what an old session carries (recorded, or new)
+/// gets the device's signed "unknown session", nothing runs, and clients go on transparently.
+pub async fn attack_session_after_restart(net: &impl TestNet) {
+    let id = "m-sess-restart";
+    let identity = Identity::generate().expect("id");
+    let owner_id = Identity::generate().expect("id");
+    let writes = Arc::new(AtomicUsize::new(0));
+    let start = |session: Arc<dyn safething::transport::Transport>| {
+        let device = Device::builder(definition().checked().unwrap(), id)
+            .transport_arc(session)
+            .identity(identity.clone())
+            .owner(*owner_id.public_key())
+            .build()
+            .expect("device");
+        let writes = writes.clone();
+        device.serve(Handlers::new().write("a_owner", move |_, _| {
+            let writes = writes.clone();
+            async move {
+                writes.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        }));
+        device
+    };
+    let first = net.session().await;
+    let device = start(first.transport.clone());
+    device.register().await.expect("register");
+    let owner = party(net, id, owner_id.clone()).await;
+    owner.thing.publish().await.expect("publish");
+    let s = raw_session(&owner, id).await;
+    let key = format!("safething/v1/{id}/attributes/a_owner");
+    let write = AttributeRequest::Write {
+        value: json!("recorded"),
+    };
+    let (recorded, _) = sealed_request(&owner, &s, &key, &write);
+    let body = in_session(&owner, &s, &key, recorded.clone())
+        .await
+        .expect("answer");
+    assert_eq!(body["ok"]["value"], "recorded", "{body}");
+    owner
+        .thing
+        .write("a_owner", json!("before"))
+        .await
+        .expect("client write");
+    assert_eq!(writes.load(Ordering::SeqCst), 2);
+    device.shutdown().await;
+    drop(device);
+    let second = net.session().await;
+    let device = start(second.transport.clone());
+    device.register().await.expect("register");
+    tokio::time::sleep(net.settle()).await;
+    assert_eq!(
+        in_session(&owner, &s, &key, recorded).await,
+        Some(json!("unknown")),
+        "a recorded frame"
+    );
+    let (fresh, _) = sealed_request(&owner, &s, &key, &write);
+    assert_eq!(
+        in_session(&owner, &s, &key, fresh).await,
+        Some(json!("unknown")),
+        "a new frame in the old session"
+    );
+    assert_eq!(writes.load(Ordering::SeqCst), 2, "nothing ran");
+    owner
+        .thing
+        .publish()
+        .await
+        .expect("publish again (no state file)");
+    owner
+        .thing
+        .write("a_owner", json!("after"))
+        .await
+        .expect("the client renews its session by itself");
+    assert_eq!(writes.load(Ordering::SeqCst), 3);
+    drop(first);
+}
+
+/// Sessions that wear out (by message count here) are renewed without the caller noticing.
+pub async fn sessions_renew_transparently(net: &impl TestNet) {
+    let session = net.session().await;
+    let device = Device::builder(definition().checked().unwrap(), "m-sess-renew")
+        .transport_arc(session.transport.clone())
+        .config(DeviceConfig::default().with_session_limits(
+            safething::session::device::SessionLimits {
+                max_messages: 3,
+                ..Default::default()
+            },
+        ))
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    device
+        .set_attribute("a_all", json!("v"))
+        .await
+        .expect("set");
+    let p = party(net, "m-sess-renew", Identity::generate().expect("id")).await;
+    for _ in 0..10 {
+        assert_eq!(p.thing.read("a_all").await.expect("read").value, json!("v"));
+    }
+    assert!(
+        device.stats().handshakes >= 3,
+        "{:?}: renewed as they wore out",
+        device.stats()
+    );
+}
+
+/// Without sessions — turned off on the client, or refused by the device (a signature budget
+/// of 0) — every request goes signed, with the same results for the caller.
+pub async fn sessions_off_fall_back_to_signed(net: &impl TestNet) {
+    let id = "m-sess-off";
+    let session = net.session().await;
+    let device = Device::builder(definition().checked().unwrap(), id)
+        .transport_arc(session.transport.clone())
+        .config(DeviceConfig::default().with_session_limits(
+            safething::session::device::SessionLimits {
+                signatures: 0,
+                ..Default::default()
+            },
+        ))
+        .build()
+        .expect("device");
+    device.serve(Handlers::new().action("x_all", |input: Value, _| async move { Ok(input) }));
+    device.register().await.expect("register");
+    device.publish().await.expect("publish");
+    device
+        .set_attribute("a_all", json!("v"))
+        .await
+        .expect("set");
+    let refused = party(net, id, Identity::generate().expect("id")).await;
+    let off_session = net.session().await;
+    let off = Client::builder()
+        .transport_arc(off_session.transport)
+        .identity(Identity::generate().expect("id"))
+        .config(safething::client::ClientConfig::default().with_sessions(false))
+        .build()
+        .await
+        .expect("client");
+    let off = connect(&off, id).await;
+    for thing in [&refused.thing, &off] {
+        assert_eq!(thing.read("a_all").await.expect("read").value, json!("v"));
+        let out = thing.invoke("x_all", json!("hi")).await.expect("invoke");
+        assert_eq!(
+            within("output", out.output()).await.expect("done"),
+            json!("hi")
+        );
+    }
+    assert_eq!(device.stats().handshakes, 0);
+    assert_eq!(device.stats().sessions, 0);
 }

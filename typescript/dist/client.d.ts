@@ -16,6 +16,7 @@
  */
 import { type Bytes } from "./bytes.js";
 import { type Opened, Sealer, Verifier } from "./message.js";
+import { type ClientSession } from "./session.js";
 import { AccessDeniedError } from "./errors.js";
 import { type FilterArg } from "./filter.js";
 import { Identity, PublicKey } from "./identity.js";
@@ -38,6 +39,12 @@ export interface ClientOptions {
     discoveryTimeoutMs?: number;
     /** How far a sender's clock may be from ours (default 120 000 ms). */
     freshnessMs?: number;
+    /**
+     * Whether reads, writes, actions and their status/cancel go in a session with each thing
+     * (`docs/protocol.md` §10: one signed handshake, then AES-GCM frames; default true). A platform
+     * or device without sessions gets signed requests, and callers see the same results.
+     */
+    sessions?: boolean;
 }
 /** A thing found by discovery. */
 export interface ThingSummary {
@@ -116,6 +123,7 @@ export declare class Client {
     /** @internal */ readonly verifier: Verifier;
     /** @internal */ readonly presence: Presence;
     /** @internal */ readonly requestTimeoutMs: number;
+    /** @internal */ readonly sessions: boolean;
     private constructor();
     /** Connects: starts following which things are online. */
     static connect(options: ClientOptions): Promise<Client>;
@@ -158,6 +166,11 @@ interface Invocation {
     protect: Protect;
     /** The invoke frame's message id: the request id every state is bound to. */
     id: Bytes;
+    /** The session it went in, and the v2 frame it carries (sealed anew for each sending). */
+    session?: {
+        session: ClientSession;
+        plain: Bytes;
+    };
 }
 /** Decides whether `who` may use an affordance with access type `access` (as the device does). */
 export declare function checkAccess(description: Description, access: Access, who: PublicKey): AccessDeniedError | undefined;
@@ -221,9 +234,25 @@ export declare class RemoteThing {
         body: unknown;
     }>;
     /**
-     * Sends a signed request on `key` and returns the first verified answer of the thing: only a
-     * reply signed by the thing's pinned key and bound to this very request (its id, our key) is
-     * taken; a `stale_epoch` answer (the device restarted) makes it ask again, once, as a new frame.
+     * @internal The session to send a request in: the current one, or a new one; `undefined` when
+     * sessions are off or none can be had now (the request then goes signed).
+     */
+    session(): Promise<ClientSession | undefined>;
+    /** @internal Drops `session` if it is still the current one; `pause`: send signed requests for a while. */
+    forgetSession(session: ClientSession, pause?: boolean): void;
+    /** @internal A request as the unsigned v2 frame a session carries, naming the session's boot epoch. */
+    frameInSession(session: ClientSession, body: object, id: Bytes): Bytes;
+    /** @internal Reads the v2 frame a session reply carried: from this thing, fresh, JSON. */
+    openInSession(plain: Uint8Array): {
+        opened: Opened;
+        body: unknown;
+    };
+    /**
+     * Sends a request on `key` — in the session with the thing, or signed — and returns the first
+     * verified answer of the thing: only a reply from the thing's pinned key (its signature, or its
+     * session) bound to this very request (its id, our key) is taken. A `stale_epoch` answer (the
+     * device restarted) makes it ask again, once, as a new frame; so does an answer that the device
+     * does not hold the session (in a new session, then signed).
      */
     request<R>(key: string, body: object, timeoutMs?: number, protect?: Protect): Promise<R>;
     /** The current value of an attribute. */

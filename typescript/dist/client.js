@@ -14,10 +14,11 @@
  *
  * @module
  */
-import { fromUtf8, hex } from "./bytes.js";
+import { fromUtf8, hex, utf8 } from "./bytes.js";
 import { bodyAad, unwrap } from "./crypto.js";
 import { Kind } from "./frame.js";
 import { Sealer, Verifier, expectBound, parseBoot } from "./message.js";
+import { handshake, isSessionFrame, openPlain, plainFrame, sessionKey } from "./session.js";
 import { AccessDeniedError, CancelledError, ActionFailedError, InvalidPayloadError, NoValueError, OfflineError, ProtocolError, RejectedError, ShutdownError, TimedOutError, UnknownAffordanceError, UnknownThingError, UntrustedError, fromProblem, } from "./errors.js";
 import { FilterState, toFilter } from "./filter.js";
 import { Identity, PublicKey } from "./identity.js";
@@ -92,6 +93,7 @@ export class Client {
     /** @internal */ verifier;
     /** @internal */ presence;
     /** @internal */ requestTimeoutMs;
+    /** @internal */ sessions;
     #discoveryTimeoutMs;
     #pins = new Map();
     #closed = false;
@@ -101,6 +103,7 @@ export class Client {
         this.verifier = new Verifier(options.freshnessMs);
         this.presence = presence;
         this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+        this.sessions = options.sessions ?? true;
         this.#discoveryTimeoutMs = options.discoveryTimeoutMs ?? 1000;
         for (const [id, key] of Object.entries(options.trust ?? {})) {
             this.#pins.set(id, typeof key === "string" ? PublicKey.parse(key) : key);
@@ -273,6 +276,11 @@ function parseJson(bytes, why) {
         throw new UntrustedError(why);
     }
 }
+/** The device does not hold the session a request went in. */
+class SessionGone {
+}
+/** How long a handle sends signed requests after a failed handshake before trying again. */
+const SESSION_PAUSE_MS = 30_000;
 /** Decides whether `who` may use an affordance with access type `access` (as the device does). */
 export function checkAccess(description, access, who) {
     const me = who.toString();
@@ -382,6 +390,11 @@ export class RemoteThing {
     #known = [];
     /** The device's boot epoch as last learnt (description, or a `stale_epoch` answer). */
     #boot = new Uint8Array(16);
+    /** The session with the thing (`docs/protocol.md` §10), when there is one. */
+    #session;
+    /** No handshake before this time (one failed): requests go signed. */
+    #sessionPausedUntil = 0;
+    #handshaking;
     constructor(client, description) {
         this.client = client;
         this.initial = description;
@@ -551,16 +564,81 @@ export class RemoteThing {
         }
     }
     /**
-     * Sends a signed request on `key` and returns the first verified answer of the thing: only a
-     * reply signed by the thing's pinned key and bound to this very request (its id, our key) is
-     * taken; a `stale_epoch` answer (the device restarted) makes it ask again, once, as a new frame.
+     * @internal The session to send a request in: the current one, or a new one; `undefined` when
+     * sessions are off or none can be had now (the request then goes signed).
+     */
+    async session() {
+        if (!this.client.sessions)
+            return undefined;
+        if (this.#session?.usable())
+            return this.#session;
+        if (Date.now() < this.#sessionPausedUntil)
+            return undefined;
+        this.#handshaking ??= (async () => {
+            try {
+                const made = await handshake(this.client.transport, this.client.identity, this.thingKey, sessionKey(this.id), this.client.requestTimeoutMs);
+                this.#session = made;
+                return made;
+            }
+            catch {
+                this.#session = undefined;
+                this.#sessionPausedUntil = Date.now() + SESSION_PAUSE_MS;
+                return undefined;
+            }
+            finally {
+                this.#handshaking = undefined;
+            }
+        })();
+        return this.#handshaking;
+    }
+    /** @internal Drops `session` if it is still the current one; `pause`: send signed requests for a while. */
+    forgetSession(session, pause = false) {
+        if (this.#session === session)
+            this.#session = undefined;
+        if (pause)
+            this.#sessionPausedUntil = Date.now() + SESSION_PAUSE_MS;
+    }
+    /** @internal A request as the unsigned v2 frame a session carries, naming the session's boot epoch. */
+    frameInSession(session, body, id) {
+        return plainFrame(this.client.publicKey, Kind.Request, { type: "epoch", epoch: session.boot }, id, BigInt(Date.now()), utf8(JSON.stringify(body)));
+    }
+    /** @internal Reads the v2 frame a session reply carried: from this thing, fresh, JSON. */
+    openInSession(plain) {
+        const opened = openPlain(plain, this.thingKey, this.client.verifier.windowMs);
+        return { opened, body: parseJson(opened.body, "the body is not JSON") };
+    }
+    /**
+     * Sends a request on `key` — in the session with the thing, or signed — and returns the first
+     * verified answer of the thing: only a reply from the thing's pinned key (its signature, or its
+     * session) bound to this very request (its id, our key) is taken. A `stale_epoch` answer (the
+     * device restarted) makes it ask again, once, as a new frame; so does an answer that the device
+     * does not hold the session (in a new session, then signed).
      */
     async request(key, body, timeoutMs = this.client.requestTimeoutMs, protect = { kind: "plain" }) {
         let retried = false;
+        let renewed = false;
         for (;;) {
             const id = this.client.sealer.nextId();
-            const frame = await this.frameRequest(protect, key, body, id);
-            const outcome = await this.#ask(key, frame, id, timeoutMs);
+            // Claims stay sealed to the thing and signed.
+            const session = protect.kind === "to_thing" ? undefined : await this.session();
+            let outcome;
+            if (session !== undefined) {
+                const { frame, ctr } = await session.seal(key, this.frameInSession(session, body, id));
+                const answer = await this.#ask(key, frame, id, timeoutMs, { session, ctr });
+                if (answer === undefined) {
+                    this.forgetSession(session, renewed);
+                    renewed = true;
+                    continue;
+                }
+                outcome = answer;
+            }
+            else {
+                const frame = await this.frameRequest(protect, key, body, id);
+                const answer = await this.#ask(key, frame, id, timeoutMs);
+                if (answer === undefined)
+                    throw new ProtocolError("a session answer to a signed request");
+                outcome = answer;
+            }
             if ("ok" in outcome)
                 return outcome.ok;
             const problem = outcome.error;
@@ -572,8 +650,8 @@ export class RemoteThing {
             throw fromProblem(this.id, problem);
         }
     }
-    /** Sends one request and waits for the first reply bound to it. */
-    async #ask(key, frame, id, timeoutMs) {
+    /** Sends one request and waits for the first reply bound to it; `undefined` when the device does not hold the session the request went in. */
+    async #ask(key, frame, id, timeoutMs, sealed) {
         const me = this.client.publicKey;
         const replies = await this.client.transport.query(key, frame, timeoutMs);
         const stop = closeAfter(replies, timeoutMs + 1000);
@@ -586,7 +664,19 @@ export class RemoteThing {
                 let outcome;
                 try {
                     // Opened for the key we asked on, whatever key the transport labels it with.
-                    const opened = await this.openFresh(key, sample.frame);
+                    let opened;
+                    if (sealed !== undefined) {
+                        const answer = await sealed.session.open(key, sample.frame);
+                        if (answer.type === "unknown") {
+                            if (answer.ctr === sealed.ctr)
+                                return undefined;
+                            throw new UntrustedError("a session answer about another request");
+                        }
+                        opened = this.openInSession(answer.plain);
+                    }
+                    else {
+                        opened = await this.openFresh(key, sample.frame);
+                    }
                     expectBound(opened.opened, Kind.Reply, id, me);
                     outcome = opened.body;
                 }
@@ -779,11 +869,21 @@ export class RemoteThing {
         if (options.timeoutMs !== undefined)
             body.timeout_ms = options.timeoutMs;
         const protect = { kind: "for", access };
-        // Framed once: a retry resends these exact bytes, which the device recognises.
-        const frame = await this.frameRequest(protect, key, body, id);
-        const replies = await this.client.transport.query(key, frame, timeoutMs + DEADLINE_GRACE_MS);
+        // Framed once: a retry resends this request (same id), which the device recognises; in a
+        // session each sending is sealed anew (a new counter).
+        const session = await this.session();
+        const plain = session === undefined ? undefined : this.frameInSession(session, body, id);
+        const invocation = { key, frame: new Uint8Array(0), body, protect, id };
+        if (session !== undefined && plain !== undefined) {
+            invocation.session = { session, plain };
+            invocation.frame = (await session.seal(key, plain)).frame;
+        }
+        else {
+            invocation.frame = await this.frameRequest(protect, key, body, id);
+        }
+        const replies = await this.client.transport.query(key, invocation.frame, timeoutMs + DEADLINE_GRACE_MS);
         const handle = new ActionHandle(this, name, request, timeoutMs);
-        void handle.drive({ key, frame, body, protect, id }, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
+        void handle.drive(invocation, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
         return handle;
     }
     async #admin(op) {
@@ -939,9 +1039,22 @@ export class ActionHandle {
         this.#changed();
         return final;
     }
-    /** Opens a request state: sealed and signed for the request's key (whichever key carries it), by the thing, bound to this request and to us. */
-    async #openState(requestKey, id, frame) {
+    /**
+     * Opens a request state: sealed and signed for the request's key (whichever key carries it),
+     * by the thing, or sealed in the request's session (`sealed`: the session and the query's key);
+     * bound to this request and to us. Throws {@link SessionGone} when the device does not hold
+     * the session.
+     */
+    async #openState(requestKey, id, frame, sealed) {
         const thing = this.#thing;
+        if (sealed !== undefined && isSessionFrame(frame)) {
+            const answer = await sealed.session.open(sealed.key, frame);
+            if (answer.type === "unknown")
+                throw new SessionGone();
+            const { opened, body } = thing.openInSession(answer.plain);
+            expectBound(opened, Kind.State, id, thing.client.publicKey);
+            return body;
+        }
         const { opened, body } = await thing.openFresh(requestKey, frame);
         expectBound(opened, Kind.State, id, thing.client.publicKey);
         return body;
@@ -951,7 +1064,9 @@ export class ActionHandle {
         const thing = this.#thing;
         const { key, id } = invocation;
         let frame = invocation.frame;
+        let session = invocation.session;
         let restarted = false;
+        let renewed = false;
         const requestKey = keys.request(thing.id, this.id);
         const deadline = Date.now() + this.timeoutMs + DEADLINE_GRACE_MS;
         let current = first;
@@ -967,6 +1082,7 @@ export class ActionHandle {
             for (;;) {
                 let heard = false;
                 let stale;
+                let gone = false;
                 const stop = closeAfter(current, Math.max(0, deadline - Date.now()));
                 try {
                     for (;;) {
@@ -981,9 +1097,14 @@ export class ActionHandle {
                             break;
                         let update;
                         try {
-                            update = await this.#openState(requestKey, id, sample.frame);
+                            update = await this.#openState(requestKey, id, sample.frame, session === undefined ? undefined : { session: session.session, key });
                         }
-                        catch {
+                        catch (e) {
+                            if (e instanceof SessionGone && !renewed) {
+                                gone = true;
+                                current.close();
+                                break;
+                            }
                             continue; // An unverifiable reply is dropped.
                         }
                         heard = true;
@@ -1003,9 +1124,30 @@ export class ActionHandle {
                     return this.#fail(new OfflineError(thing.id));
                 if (thing.client.closed)
                     return this.#fail(new ShutdownError());
-                if (stale !== undefined) {
+                if (gone && session !== undefined) {
+                    // The same request (same id) in a new session, or signed: the device never ran it.
+                    renewed = true;
+                    thing.forgetSession(session.session);
+                    const fresh = await thing.session();
+                    try {
+                        if (fresh !== undefined) {
+                            session = { session: fresh, plain: thing.frameInSession(fresh, invocation.body, id) };
+                        }
+                        else {
+                            session = undefined;
+                            frame = await thing.frameRequest(invocation.protect, key, invocation.body, id);
+                        }
+                    }
+                    catch (e) {
+                        return this.#fail(e instanceof Error && "kind" in e ? e : new ProtocolError(String(e)));
+                    }
+                }
+                else if (stale !== undefined) {
                     // The same request (same id) for the device's new boot: it never saw it.
                     restarted = true;
+                    if (session !== undefined)
+                        thing.forgetSession(session.session);
+                    session = undefined;
                     try {
                         await thing.restarted(stale);
                         frame = await thing.frameRequest(invocation.protect, key, invocation.body, id);
@@ -1023,6 +1165,8 @@ export class ActionHandle {
                     attempts++;
                 }
                 try {
+                    if (session !== undefined)
+                        frame = (await session.session.seal(key, session.plain)).frame;
                     current = await thing.client.transport.query(key, frame, Math.max(0, deadline - Date.now()));
                 }
                 catch (e) {

@@ -15,6 +15,7 @@ export * from "./filter.js";
 export * from "./identity.js";
 export * as keys from "./keys.js";
 export * from "./schema.js";
+export * as session from "./session.js";
 export * from "./transport.js";
 export * from "./wire.js";
 export * from "./typed.js";

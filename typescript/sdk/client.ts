@@ -15,10 +15,11 @@
  * @module
  */
 
-import { type Bytes, fromUtf8, hex } from "./bytes.js";
+import { type Bytes, fromUtf8, hex, utf8 } from "./bytes.js";
 import { type Sealed, type SymmetricKey, bodyAad, unwrap } from "./crypto.js";
 import { Kind } from "./frame.js";
 import { type Opened, type Protection, Sealer, Verifier, expectBound, parseBoot } from "./message.js";
+import { type ClientSession, handshake, isSessionFrame, openPlain, plainFrame, sessionKey } from "./session.js";
 import {
   AccessDeniedError,
   CancelledError,
@@ -82,6 +83,12 @@ export interface ClientOptions {
   discoveryTimeoutMs?: number;
   /** How far a sender's clock may be from ours (default 120 000 ms). */
   freshnessMs?: number;
+  /**
+   * Whether reads, writes, actions and their status/cancel go in a session with each thing
+   * (`docs/protocol.md` §10: one signed handshake, then AES-GCM frames; default true). A platform
+   * or device without sessions gets signed requests, and callers see the same results.
+   */
+  sessions?: boolean;
 }
 
 /** A thing found by discovery. */
@@ -214,6 +221,7 @@ export class Client {
   /** @internal */ readonly verifier: Verifier;
   /** @internal */ readonly presence: Presence;
   /** @internal */ readonly requestTimeoutMs: number;
+  /** @internal */ readonly sessions: boolean;
   readonly #discoveryTimeoutMs: number;
   readonly #pins = new Map<string, PublicKey>();
   #closed = false;
@@ -224,6 +232,7 @@ export class Client {
     this.verifier = new Verifier(options.freshnessMs);
     this.presence = presence;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.sessions = options.sessions ?? true;
     this.#discoveryTimeoutMs = options.discoveryTimeoutMs ?? 1000;
     for (const [id, key] of Object.entries(options.trust ?? {})) {
       this.#pins.set(id, typeof key === "string" ? PublicKey.parse(key) : key);
@@ -399,7 +408,15 @@ interface Invocation {
   protect: Protect;
   /** The invoke frame's message id: the request id every state is bound to. */
   id: Bytes;
+  /** The session it went in, and the v2 frame it carries (sealed anew for each sending). */
+  session?: { session: ClientSession; plain: Bytes };
 }
+
+/** The device does not hold the session a request went in. */
+class SessionGone {}
+
+/** How long a handle sends signed requests after a failed handshake before trying again. */
+const SESSION_PAUSE_MS = 30_000;
 
 /** Decides whether `who` may use an affordance with access type `access` (as the device does). */
 export function checkAccess(description: Description, access: Access, who: PublicKey): AccessDeniedError | undefined {
@@ -526,6 +543,11 @@ export class RemoteThing {
   #known: SymmetricKey[] = [];
   /** The device's boot epoch as last learnt (description, or a `stale_epoch` answer). */
   #boot: Bytes = new Uint8Array(16);
+  /** The session with the thing (`docs/protocol.md` §10), when there is one. */
+  #session: ClientSession | undefined;
+  /** No handshake before this time (one failed): requests go signed. */
+  #sessionPausedUntil = 0;
+  #handshaking: Promise<ClientSession | undefined> | undefined;
 
   private constructor(client: Client, description: Description) {
     this.client = client;
@@ -692,16 +714,76 @@ export class RemoteThing {
   }
 
   /**
-   * Sends a signed request on `key` and returns the first verified answer of the thing: only a
-   * reply signed by the thing's pinned key and bound to this very request (its id, our key) is
-   * taken; a `stale_epoch` answer (the device restarted) makes it ask again, once, as a new frame.
+   * @internal The session to send a request in: the current one, or a new one; `undefined` when
+   * sessions are off or none can be had now (the request then goes signed).
+   */
+  async session(): Promise<ClientSession | undefined> {
+    if (!this.client.sessions) return undefined;
+    if (this.#session?.usable()) return this.#session;
+    if (Date.now() < this.#sessionPausedUntil) return undefined;
+    this.#handshaking ??= (async () => {
+      try {
+        const made = await handshake(this.client.transport, this.client.identity, this.thingKey, sessionKey(this.id), this.client.requestTimeoutMs);
+        this.#session = made;
+        return made;
+      } catch {
+        this.#session = undefined;
+        this.#sessionPausedUntil = Date.now() + SESSION_PAUSE_MS;
+        return undefined;
+      } finally {
+        this.#handshaking = undefined;
+      }
+    })();
+    return this.#handshaking;
+  }
+
+  /** @internal Drops `session` if it is still the current one; `pause`: send signed requests for a while. */
+  forgetSession(session: ClientSession, pause = false): void {
+    if (this.#session === session) this.#session = undefined;
+    if (pause) this.#sessionPausedUntil = Date.now() + SESSION_PAUSE_MS;
+  }
+
+  /** @internal A request as the unsigned v2 frame a session carries, naming the session's boot epoch. */
+  frameInSession(session: ClientSession, body: object, id: Bytes): Bytes {
+    return plainFrame(this.client.publicKey, Kind.Request, { type: "epoch", epoch: session.boot }, id, BigInt(Date.now()), utf8(JSON.stringify(body)));
+  }
+
+  /** @internal Reads the v2 frame a session reply carried: from this thing, fresh, JSON. */
+  openInSession(plain: Uint8Array): { opened: Opened; body: unknown } {
+    const opened = openPlain(plain, this.thingKey, this.client.verifier.windowMs);
+    return { opened, body: parseJson(opened.body, "the body is not JSON") };
+  }
+
+  /**
+   * Sends a request on `key` — in the session with the thing, or signed — and returns the first
+   * verified answer of the thing: only a reply from the thing's pinned key (its signature, or its
+   * session) bound to this very request (its id, our key) is taken. A `stale_epoch` answer (the
+   * device restarted) makes it ask again, once, as a new frame; so does an answer that the device
+   * does not hold the session (in a new session, then signed).
    */
   async request<R>(key: string, body: object, timeoutMs: number = this.client.requestTimeoutMs, protect: Protect = { kind: "plain" }): Promise<R> {
     let retried = false;
+    let renewed = false;
     for (;;) {
       const id = this.client.sealer.nextId();
-      const frame = await this.frameRequest(protect, key, body, id);
-      const outcome = await this.#ask(key, frame, id, timeoutMs);
+      // Claims stay sealed to the thing and signed.
+      const session = protect.kind === "to_thing" ? undefined : await this.session();
+      let outcome: { ok: unknown } | { error: Problem };
+      if (session !== undefined) {
+        const { frame, ctr } = await session.seal(key, this.frameInSession(session, body, id));
+        const answer = await this.#ask(key, frame, id, timeoutMs, { session, ctr });
+        if (answer === undefined) {
+          this.forgetSession(session, renewed);
+          renewed = true;
+          continue;
+        }
+        outcome = answer;
+      } else {
+        const frame = await this.frameRequest(protect, key, body, id);
+        const answer = await this.#ask(key, frame, id, timeoutMs);
+        if (answer === undefined) throw new ProtocolError("a session answer to a signed request");
+        outcome = answer;
+      }
       if ("ok" in outcome) return outcome.ok as R;
       const problem = outcome.error;
       if (problem.kind === "stale_epoch" && !retried) {
@@ -713,8 +795,8 @@ export class RemoteThing {
     }
   }
 
-  /** Sends one request and waits for the first reply bound to it. */
-  async #ask(key: string, frame: Bytes, id: Bytes, timeoutMs: number): Promise<{ ok: unknown } | { error: Problem }> {
+  /** Sends one request and waits for the first reply bound to it; `undefined` when the device does not hold the session the request went in. */
+  async #ask(key: string, frame: Bytes, id: Bytes, timeoutMs: number, sealed?: { session: ClientSession; ctr: bigint }): Promise<{ ok: unknown } | { error: Problem } | undefined> {
     const me = this.client.publicKey;
     const replies = await this.client.transport.query(key, frame, timeoutMs);
     const stop = closeAfter(replies, timeoutMs + 1000);
@@ -726,7 +808,17 @@ export class RemoteThing {
         let outcome: unknown;
         try {
           // Opened for the key we asked on, whatever key the transport labels it with.
-          const opened = await this.openFresh(key, sample.frame);
+          let opened: { opened: Opened; body: unknown };
+          if (sealed !== undefined) {
+            const answer = await sealed.session.open(key, sample.frame);
+            if (answer.type === "unknown") {
+              if (answer.ctr === sealed.ctr) return undefined;
+              throw new UntrustedError("a session answer about another request");
+            }
+            opened = this.openInSession(answer.plain);
+          } else {
+            opened = await this.openFresh(key, sample.frame);
+          }
           expectBound(opened.opened, Kind.Reply, id, me);
           outcome = opened.body;
         } catch (e) {
@@ -892,11 +984,20 @@ export class RemoteThing {
     const body: { op: "invoke"; request: string; input: unknown; timeout_ms?: number } = { op: "invoke", request, input: input ?? null };
     if (options.timeoutMs !== undefined) body.timeout_ms = options.timeoutMs;
     const protect: Protect = { kind: "for", access };
-    // Framed once: a retry resends these exact bytes, which the device recognises.
-    const frame = await this.frameRequest(protect, key, body, id);
-    const replies = await this.client.transport.query(key, frame, timeoutMs + DEADLINE_GRACE_MS);
+    // Framed once: a retry resends this request (same id), which the device recognises; in a
+    // session each sending is sealed anew (a new counter).
+    const session = await this.session();
+    const plain = session === undefined ? undefined : this.frameInSession(session, body, id);
+    const invocation: Invocation = { key, frame: new Uint8Array(0), body, protect, id };
+    if (session !== undefined && plain !== undefined) {
+      invocation.session = { session, plain };
+      invocation.frame = (await session.seal(key, plain)).frame;
+    } else {
+      invocation.frame = await this.frameRequest(protect, key, body, id);
+    }
+    const replies = await this.client.transport.query(key, invocation.frame, timeoutMs + DEADLINE_GRACE_MS);
     const handle = new ActionHandle<O>(this, name, request, timeoutMs);
-    void handle.drive({ key, frame, body, protect, id }, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
+    void handle.drive(invocation, replies, options.retries ?? 0, this.#schemas.outputs.get(name));
     return handle;
   }
 
@@ -1063,9 +1164,21 @@ export class ActionHandle<O = Json> {
     return final;
   }
 
-  /** Opens a request state: sealed and signed for the request's key (whichever key carries it), by the thing, bound to this request and to us. */
-  async #openState(requestKey: string, id: Bytes, frame: Uint8Array): Promise<ActionUpdate> {
+  /**
+   * Opens a request state: sealed and signed for the request's key (whichever key carries it),
+   * by the thing, or sealed in the request's session (`sealed`: the session and the query's key);
+   * bound to this request and to us. Throws {@link SessionGone} when the device does not hold
+   * the session.
+   */
+  async #openState(requestKey: string, id: Bytes, frame: Uint8Array, sealed?: { session: ClientSession; key: string }): Promise<ActionUpdate> {
     const thing = this.#thing;
+    if (sealed !== undefined && isSessionFrame(frame)) {
+      const answer = await sealed.session.open(sealed.key, frame);
+      if (answer.type === "unknown") throw new SessionGone();
+      const { opened, body } = thing.openInSession(answer.plain);
+      expectBound(opened, Kind.State, id, thing.client.publicKey);
+      return body as ActionUpdate;
+    }
     const { opened, body } = await thing.openFresh(requestKey, frame);
     expectBound(opened, Kind.State, id, thing.client.publicKey);
     return body as ActionUpdate;
@@ -1076,7 +1189,9 @@ export class ActionHandle<O = Json> {
     const thing = this.#thing;
     const { key, id } = invocation;
     let frame = invocation.frame;
+    let session = invocation.session;
     let restarted = false;
+    let renewed = false;
     const requestKey = keys.request(thing.id, this.id);
     const deadline = Date.now() + this.timeoutMs + DEADLINE_GRACE_MS;
     let current: Stream<Sample> = first;
@@ -1092,6 +1207,7 @@ export class ActionHandle<O = Json> {
       for (;;) {
         let heard = false;
         let stale: string | undefined;
+        let gone = false;
         const stop = closeAfter(current, Math.max(0, deadline - Date.now()));
         try {
           for (;;) {
@@ -1104,8 +1220,13 @@ export class ActionHandle<O = Json> {
             if (sample === undefined) break;
             let update: ActionUpdate;
             try {
-              update = await this.#openState(requestKey, id, sample.frame);
-            } catch {
+              update = await this.#openState(requestKey, id, sample.frame, session === undefined ? undefined : { session: session.session, key });
+            } catch (e) {
+              if (e instanceof SessionGone && !renewed) {
+                gone = true;
+                current.close();
+                break;
+              }
               continue; // An unverifiable reply is dropped.
             }
             heard = true;
@@ -1121,9 +1242,26 @@ export class ActionHandle<O = Json> {
         }
         if (offline) return this.#fail(new OfflineError(thing.id));
         if (thing.client.closed) return this.#fail(new ShutdownError());
-        if (stale !== undefined) {
+        if (gone && session !== undefined) {
+          // The same request (same id) in a new session, or signed: the device never ran it.
+          renewed = true;
+          thing.forgetSession(session.session);
+          const fresh = await thing.session();
+          try {
+            if (fresh !== undefined) {
+              session = { session: fresh, plain: thing.frameInSession(fresh, invocation.body, id) };
+            } else {
+              session = undefined;
+              frame = await thing.frameRequest(invocation.protect, key, invocation.body, id);
+            }
+          } catch (e) {
+            return this.#fail(e instanceof Error && "kind" in e ? (e as AnySafethingError) : new ProtocolError(String(e)));
+          }
+        } else if (stale !== undefined) {
           // The same request (same id) for the device's new boot: it never saw it.
           restarted = true;
+          if (session !== undefined) thing.forgetSession(session.session);
+          session = undefined;
           try {
             await thing.restarted(stale);
             frame = await thing.frameRequest(invocation.protect, key, invocation.body, id);
@@ -1138,6 +1276,7 @@ export class ActionHandle<O = Json> {
           attempts++;
         }
         try {
+          if (session !== undefined) frame = (await session.session.seal(key, session.plain)).frame;
           current = await thing.client.transport.query(key, frame, Math.max(0, deadline - Date.now()));
         } catch (e) {
           return this.#fail(e instanceof Error && "kind" in e ? (e as AnySafethingError) : new ProtocolError(String(e)));

@@ -27,8 +27,8 @@ pub mod ts {
     /// The runtime's TypeScript source, by file name (written to `DIR/safething/`).
     pub const RUNTIME: &[(&str, &str)] = files!("sdk":
         "bytes.ts", "client.ts", "crypto.ts", "errors.ts", "filter.ts", "frame.ts",
-        "identity.ts", "index.ts", "keys.ts", "message.ts", "schema.ts", "transport.ts", "typed.ts",
-        "wire.ts",
+        "identity.ts", "index.ts", "keys.ts", "message.ts", "schema.ts", "session.ts", "transport.ts",
+        "typed.ts", "wire.ts",
     );
 
     /// The `tsconfig.json` the runtime is compiled with (to `dist/`).
@@ -41,7 +41,8 @@ pub mod ts {
         "errors.d.ts", "errors.js", "filter.d.ts", "filter.js", "frame.d.ts", "frame.js",
         "identity.d.ts", "identity.js", "index.d.ts", "index.js", "keys.d.ts", "keys.js",
         "message.d.ts", "message.js",
-        "schema.d.ts", "schema.js", "transport.d.ts", "transport.js", "typed.d.ts", "typed.js",
+        "schema.d.ts", "schema.js", "session.d.ts", "session.js", "transport.d.ts", "transport.js",
+        "typed.d.ts", "typed.js",
         "wire.d.ts", "wire.js",
     );
 }

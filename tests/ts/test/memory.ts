@@ -193,6 +193,9 @@ export class FakeDevice {
 
   async #answer(key: string, payload: Uint8Array | undefined, reply: (key: string, frame: Bytes) => void): Promise<boolean> {
     const id = this.options.id;
+    // This fake device takes no sessions (`docs/protocol.md` §10): clients fall back to signed
+    // requests, as with any device that does not answer a hello.
+    if (key === `safething/v1/${id}/session`) return false;
     if (key === keys.description(id) || key === keys.ALL_DESCRIPTIONS) {
       const k = keys.description(id);
       reply(k, await this.sealer.frame(k, { kind: Kind.Description, binding: { type: "none" } }, await this.description()));
