@@ -32,9 +32,9 @@ const FLAG_SIGNED: u8 = 0x01;
 const FLAG_SEALED: u8 = 0x02;
 /// Flag: the signature is a batch's root signature, after the frame's proof
 /// (`docs/protocol.md` §2.1, [`crate::batch`]); only with [`FLAG_SIGNED`].
-pub(crate) const FLAG_BATCHED: u8 = 0x04;
+pub const FLAG_BATCHED: u8 = 0x04;
 /// Where the flags byte is.
-pub(crate) const FLAGS_AT: usize = 4;
+pub const FLAGS_AT: usize = 4;
 
 /// Why bytes are not a frame this runtime accepts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
