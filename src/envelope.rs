@@ -239,7 +239,8 @@ impl Sealer {
             binding: outgoing.binding,
         };
         let signed = self.signing == Signing::Signed;
-        let mut out = Vec::with_capacity(256);
+        // Room for a batch proof too (4 bytes, 6 hashes and the signature for 64 frames).
+        let mut out = Vec::with_capacity(512);
         let start = frame::begin(&mut out, &header, signed)?;
         match outgoing.protection {
             None => write(&mut out).map_err(malformed)?,
@@ -442,9 +443,9 @@ impl Verifier {
                     Signing::Unsigned => Ok((*from, false)),
                 };
             };
-            let message = frame::signing_input(key, frame.signed_part)?;
             let signature = ed25519_dalek::Signature::from_bytes(sig);
             let Some(proof) = frame.batch else {
+                let message = frame::signing_input(key, frame.signed_part)?;
                 if verifying.verify_strict(&message, &signature).is_err() {
                     return Err(EnvelopeError::BadSignature);
                 }
@@ -452,7 +453,8 @@ impl Verifier {
             };
             // A batch: the path from this frame's leaf must lead to a root signed by the
             // sender — verified now, or earlier with these very signature bytes.
-            let leaf = crate::batch::leaf_hash(&message);
+            let leaf = crate::batch::frame_leaf(key, frame.signed_part)
+                .ok_or_else(|| EnvelopeError::Malformed("key expression too long".into()))?;
             let root = crate::batch::root_from_path(&leaf, proof.index, proof.size, proof.path)
                 .ok_or(EnvelopeError::BadSignature)?;
             let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());

@@ -642,7 +642,8 @@ impl Device {
     }
 
     /// Sets a dynamic attribute: checked against its schema, retained, added to its history,
-    /// and published — only when it changed. Returns whether it changed.
+    /// and published — only when it changed. Returns whether it changed. Publishing is queued
+    /// as for [`emit_event`](Self::emit_event).
     pub async fn set_attribute(&self, name: &str, value: Value) -> Result<bool> {
         self.inner.set_attribute(name, value, false).await
     }
@@ -664,6 +665,9 @@ impl Device {
     }
 
     /// Emits an event (`data` is checked against its schema; `null` for events without data).
+    /// A signing device returns once the event is queued for its batch signer, which publishes
+    /// the device's updates and events in the order they were queued (`crate::batch`); a
+    /// transport failure then is logged, not returned.
     pub async fn emit_event(&self, name: &str, data: Value) -> Result<()> {
         self.inner.emit_event(name, data).await
     }

@@ -301,13 +301,46 @@ impl ZenohTransport {
 /// blocking while the link is congested (congestion control `Block`).
 fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
     let mut publishers = Publishers::default();
-    let mut taken = Vec::with_capacity(64);
-    while rx.blocking_recv_many(&mut taken, 64) > 0 {
-        for Outbound { key, payload } in taken.drain(..) {
-            if let Err(e) = publishers.put(session, key, payload) {
-                tracing::debug!(error = %e, "could not publish");
+    let mut taken = Vec::with_capacity(TAKE);
+    while rx.blocking_recv_many(&mut taken, TAKE) > 0 {
+        loop {
+            for Outbound { key, payload } in taken.drain(..) {
+                if let Err(e) = publishers.put(session, key, payload) {
+                    tracing::debug!(error = %e, "could not publish");
+                }
+            }
+            if !linger(&mut rx, &mut taken) {
+                break;
             }
         }
+    }
+}
+
+/// The most publications the sender thread takes at once.
+const TAKE: usize = 64;
+
+/// How long the sender thread looks for more work before it sleeps: in a flood the next
+/// publication is microseconds away, and waking a sleeping thread costs the publisher a system
+/// call per message. It yields the CPU while it looks.
+const LINGER: Duration = Duration::from_micros(20);
+
+/// Takes what arrives within [`LINGER`] into `taken`; whether anything did.
+fn linger(rx: &mut mpsc::Receiver<Outbound>, taken: &mut Vec<Outbound>) -> bool {
+    let deadline = std::time::Instant::now() + LINGER;
+    loop {
+        while taken.len() < TAKE {
+            match rx.try_recv() {
+                Ok(message) => taken.push(message),
+                Err(_) => break,
+            }
+        }
+        if !taken.is_empty() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::yield_now();
     }
 }
 
