@@ -1771,4 +1771,15 @@ pub async fn attack_forged_batched_publication(net: &impl TestNet) {
         .expect("item")
         .expect("verified");
     assert_eq!(next.data, json!("genuine"));
+    // Alone in the signer's queue, it was signed alone: a plain signed frame, no proof.
+    loop {
+        let sample = within("the genuine frame", tap.recv())
+            .await
+            .expect("sample");
+        if body_of(&sample.payload)["data"] == json!("genuine") {
+            let frame = safething::frame::decode(&sample.payload).expect("a frame");
+            assert!(frame.batch.is_none() && frame.signature.is_some());
+            break;
+        }
+    }
 }
