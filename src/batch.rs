@@ -215,7 +215,7 @@ impl RootCache {
         root: &Hash,
         signature: &[u8; 64],
     ) -> bool {
-        self.clock += 1;
+        self.clock = self.clock.wrapping_add(1);
         let clock = self.clock;
         match self.senders.get_mut(sender) {
             Some(s) => {
@@ -231,7 +231,7 @@ impl RootCache {
 
     /// Remembers a verified root.
     pub(crate) fn insert(&mut self, sender: &[u8; 32], size: u16, root: Hash, signature: [u8; 64]) {
-        self.clock += 1;
+        self.clock = self.clock.wrapping_add(1);
         if !self.senders.contains_key(sender) && self.senders.len() >= Self::SENDERS {
             let quietest = self
                 .senders
