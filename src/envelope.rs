@@ -210,6 +210,23 @@ impl Sealer {
         ts: u64,
         write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<Bytes, EnvelopeError> {
+        let mut out = self.frame_written(key, outgoing, ts, write)?;
+        if self.signing == Signing::Signed {
+            let message = frame::signing_input(key, &out)?;
+            out.extend_from_slice(&self.identity.sign(&message));
+        }
+        Ok(Bytes::from(out))
+    }
+
+    /// Like [`seal_written`](Self::seal_written), without the signature: the frame up to its
+    /// body (signed flag set when this participant signs), for the batch signer.
+    pub(crate) fn frame_written(
+        &self,
+        key: &str,
+        outgoing: &Outgoing<'_>,
+        ts: u64,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> Result<Vec<u8>, EnvelopeError> {
         let malformed = |e: serde_json::Error| EnvelopeError::Malformed(e.to_string());
         let id = outgoing.id.unwrap_or_else(|| self.next_id());
         let me = self.identity.public_key();
@@ -222,7 +239,8 @@ impl Sealer {
             binding: outgoing.binding,
         };
         let signed = self.signing == Signing::Signed;
-        let mut out = Vec::with_capacity(256);
+        // Room for a batch proof too (4 bytes, 6 hashes and the signature for 64 frames).
+        let mut out = Vec::with_capacity(512);
         let start = frame::begin(&mut out, &header, signed)?;
         match outgoing.protection {
             None => write(&mut out).map_err(malformed)?,
@@ -235,11 +253,7 @@ impl Sealer {
             }
         }
         frame::finish(&mut out, start)?;
-        if signed {
-            let message = frame::signing_input(key, &out)?;
-            out.extend_from_slice(&self.identity.sign(&message));
-        }
-        Ok(Bytes::from(out))
+        Ok(out)
     }
 }
 
@@ -358,6 +372,8 @@ pub struct Verifier {
     window_ms: u64,
     seen: Mutex<ReplayCache>,
     keys: RwLock<KeyCache>,
+    /// Batch roots verified, per sender.
+    roots: Mutex<crate::batch::RootCache>,
 }
 
 impl Verifier {
@@ -377,6 +393,7 @@ impl Verifier {
             window_ms,
             seen: Mutex::new(ReplayCache::new(window_ms)),
             keys: RwLock::new(KeyCache::default()),
+            roots: Mutex::new(crate::batch::RootCache::default()),
         }
     }
 
@@ -426,11 +443,31 @@ impl Verifier {
                     Signing::Unsigned => Ok((*from, false)),
                 };
             };
-            let message = frame::signing_input(key, frame.signed_part)?;
             let signature = ed25519_dalek::Signature::from_bytes(sig);
-            if verifying.verify_strict(&message, &signature).is_err() {
+            let Some(proof) = frame.batch else {
+                let message = frame::signing_input(key, frame.signed_part)?;
+                if verifying.verify_strict(&message, &signature).is_err() {
+                    return Err(EnvelopeError::BadSignature);
+                }
+                return Ok((*from, true));
+            };
+            // A batch: the path from this frame's leaf must lead to a root signed by the
+            // sender — verified now, or earlier with these very signature bytes.
+            let leaf = crate::batch::frame_leaf(key, frame.signed_part)
+                .ok_or_else(|| EnvelopeError::Malformed("key expression too long".into()))?;
+            let root = crate::batch::root_from_path(&leaf, proof.index, proof.size, proof.path)
+                .ok_or(EnvelopeError::BadSignature)?;
+            let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
+            if roots.contains(&h.sender, proof.size, &root, sig) {
+                return Ok((*from, true));
+            }
+            drop(roots);
+            let m = crate::batch::root_message(proof.size, &root);
+            if verifying.verify_strict(&m, &signature).is_err() {
                 return Err(EnvelopeError::BadSignature);
             }
+            roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
+            roots.insert(&h.sender, proof.size, root, *sig);
             Ok((*from, true))
         })??;
         let skew_ms = coarse_now_ms().abs_diff(h.ts);

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! "ST" 0x02 kind flags sender(32) n id(n) ts(u64be) binding len(u32be) body [signature(64)]
+//! batched: ... body size(u16be) index(u16be) path(32 each) root-signature(64)
 //! ```
 //!
 //! This module knows bytes only: signing, freshness and replays are [`crate::envelope`]'s, and
@@ -29,6 +30,11 @@ pub const SIGNATURE_LEN: usize = 64;
 const FLAG_SIGNED: u8 = 0x01;
 /// Flag: the body is sealed (`{"sealed":…}`).
 const FLAG_SEALED: u8 = 0x02;
+/// Flag: the signature is a batch's root signature, after the frame's proof
+/// (`docs/protocol.md` §2.1, [`crate::batch`]); only with [`FLAG_SIGNED`].
+pub const FLAG_BATCHED: u8 = 0x04;
+/// Where the flags byte is.
+pub const FLAGS_AT: usize = 4;
 
 /// Why bytes are not a frame this runtime accepts.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -193,8 +199,23 @@ pub struct Frame<'a> {
     pub body: &'a [u8],
     /// Every byte the signature covers besides the label and key expression.
     pub signed_part: &'a [u8],
-    /// The signature, when the signed flag is set.
+    /// The signature, when the signed flag is set (a batch's root signature when `batch` is
+    /// set).
     pub signature: Option<&'a [u8; SIGNATURE_LEN]>,
+    /// The frame's place in a batch, when the batched flag is set.
+    pub batch: Option<Proof<'a>>,
+}
+
+/// A frame's place in a signed batch (`docs/protocol.md` §2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Proof<'a> {
+    /// How many frames the batch has (at least 2).
+    pub size: u16,
+    /// This frame's position, below `size`.
+    pub index: u16,
+    /// The audit path, lowest sibling first: 32 bytes per hash, as many as
+    /// [`crate::batch::path_len`] says.
+    pub path: &'a [u8],
 }
 
 /// A cursor that never reads past the end of its input.
@@ -243,8 +264,11 @@ pub fn decode(bytes: &[u8]) -> Result<Frame<'_>, FrameError> {
     let mut r = Reader { rest: &bytes[3..] };
     let kind = Kind::from_byte(r.byte("kind")?).ok_or(FrameError::Malformed("unknown kind"))?;
     let flags = r.byte("flags")?;
-    if flags & !(FLAG_SIGNED | FLAG_SEALED) != 0 {
+    if flags & !(FLAG_SIGNED | FLAG_SEALED | FLAG_BATCHED) != 0 {
         return Err(FrameError::Malformed("unknown flags"));
+    }
+    if flags & FLAG_BATCHED != 0 && flags & FLAG_SIGNED == 0 {
+        return Err(FrameError::Malformed("batched but not signed"));
     }
     let sender = r.array::<32>("sender")?;
     let id = r.id("message id")?;
@@ -264,6 +288,20 @@ pub fn decode(bytes: &[u8]) -> Result<Frame<'_>, FrameError> {
     }
     let body = r.take(len, "body")?;
     let signed_len = bytes.len() - r.rest.len();
+    let batch = if flags & FLAG_BATCHED != 0 {
+        let size = u16::from_be_bytes(r.array::<2>("batch size")?);
+        let index = u16::from_be_bytes(r.array::<2>("batch index")?);
+        let n = crate::batch::path_len(index, size).ok_or(FrameError::Malformed(
+            "batch index not within 0..size, size below 2",
+        ))?;
+        Some(Proof {
+            size,
+            index,
+            path: r.take(n * 32, "batch path")?,
+        })
+    } else {
+        None
+    };
     let signature = if flags & FLAG_SIGNED != 0 {
         let sig: &[u8; SIGNATURE_LEN] = r
             .take(SIGNATURE_LEN, "signature")?
@@ -288,6 +326,7 @@ pub fn decode(bytes: &[u8]) -> Result<Frame<'_>, FrameError> {
         body,
         signed_part: &bytes[..signed_len],
         signature,
+        batch,
     })
 }
 
@@ -447,6 +486,49 @@ mod tests {
     }
 
     #[test]
+    fn batched_frames_carry_a_proof_of_the_right_length() {
+        let h = header(Kind::Publication, Binding::None);
+        let mut bytes = frame(&h, b"1", None);
+        bytes[FLAGS_AT] |= FLAG_SIGNED | FLAG_BATCHED;
+        let head = bytes.len();
+        // size 5, index 4: one hash.
+        bytes.extend_from_slice(&[0, 5, 0, 4]);
+        bytes.extend_from_slice(&[9; 32]);
+        bytes.extend_from_slice(&[8; 64]);
+        let f = decode(&bytes).unwrap();
+        assert_eq!(f.signed_part.len(), head);
+        assert_eq!(
+            f.batch,
+            Some(Proof {
+                size: 5,
+                index: 4,
+                path: &[9; 32]
+            })
+        );
+        assert_eq!(f.signature, Some(&[8; 64]));
+        for cut in head..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err());
+        }
+        // An index outside the batch, a batch of one, a path of another length, no signed flag.
+        let mut bad = bytes.clone();
+        bad[head + 3] = 5;
+        assert!(decode(&bad).is_err());
+        let mut bad = bytes.clone();
+        bad[head + 1] = 1;
+        bad[head + 3] = 0;
+        assert!(decode(&bad).is_err());
+        let mut bad = bytes.clone();
+        bad[head + 3] = 0;
+        assert!(decode(&bad).is_err());
+        let mut bad = bytes.clone();
+        bad[FLAGS_AT] = FLAG_BATCHED;
+        assert_eq!(
+            decode(&bad),
+            Err(FrameError::Malformed("batched but not signed"))
+        );
+    }
+
+    #[test]
     fn ids_are_bounded() {
         assert!(MessageId::new(&[]).is_none());
         assert!(MessageId::new(&[0; 33]).is_none());
@@ -501,7 +583,17 @@ mod tests {
         .into_iter()
         .flat_map(|(kind, binding)| {
             let h = header(kind, binding);
-            [frame(&h, b"{}", None), frame(&h, b"[1,2,3]", Some([1; 64]))]
+            let mut batched = frame(&h, b"[1]", None);
+            batched[FLAGS_AT] |= FLAG_SIGNED | FLAG_BATCHED;
+            // size 3, index 1: a path of two hashes.
+            batched.extend_from_slice(&[0, 3, 0, 1]);
+            batched.extend_from_slice(&[0x11; 64]);
+            batched.extend_from_slice(&[2; 64]);
+            [
+                frame(&h, b"{}", None),
+                frame(&h, b"[1,2,3]", Some([1; 64])),
+                batched,
+            ]
         })
         .collect();
         let mut decoded = 0;
@@ -510,7 +602,17 @@ mod tests {
                 let bytes = mangler.mangle(seed);
                 if let Ok(f) = decode(&bytes) {
                     decoded += 1;
-                    let again = frame(&f.header, f.body, f.signature.copied());
+                    let mut again = frame(&f.header, f.body, None);
+                    if let Some(sig) = f.signature {
+                        again[FLAGS_AT] |= FLAG_SIGNED;
+                        if let Some(p) = f.batch {
+                            again[FLAGS_AT] |= FLAG_BATCHED;
+                            again.extend_from_slice(&p.size.to_be_bytes());
+                            again.extend_from_slice(&p.index.to_be_bytes());
+                            again.extend_from_slice(p.path);
+                        }
+                        again.extend_from_slice(sig);
+                    }
                     assert_eq!(again, bytes);
                 }
             }

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod batch;
 pub mod client;
 pub mod crypto;
 pub mod device;

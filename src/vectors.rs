@@ -243,6 +243,21 @@ fn vectors() -> Value {
         hex(&out)
     };
 
+    let batch = batch_vectors(&device, &event_key, &attr_key);
+    let mut malformed = vec![
+        json!({"frame": hex(br#"{"v":1,"from":"st","id":"1","ts":1,"body":{}}"#), "error": "unsupported_version", "version": 1}),
+        json!({"frame": "535403", "error": "unsupported_version", "version": 3}),
+        json!({"frame": "", "error": "malformed"}),
+        json!({"frame": "5354", "error": "malformed"}),
+        json!({"frame": "585902", "error": "malformed"}),
+        json!({"frame": "53540203", "error": "malformed", "why": "short header"}),
+        json!({"frame": format!("5354020380{}", "00".repeat(40)), "error": "malformed", "why": "unknown flags"}),
+        json!({"frame": format!("5354020900{}", "00".repeat(40)), "error": "malformed", "why": "unknown kind"}),
+        json!({"frame": format!("5354020300{}00", "07".repeat(32)), "error": "malformed", "why": "id length 0"}),
+        json!({"frame": format!("5354020300{}21{}", "07".repeat(32), "00".repeat(45)), "error": "malformed", "why": "id length 33"}),
+    ];
+    malformed.extend(batch_malformed(&batch));
+
     json!({
         "protocol": "safething/v2",
         "notes": "All byte strings are lowercase hex unless named b64url. Frames: docs/protocol.md §1-2; AEAD and keys: §3.",
@@ -289,19 +304,110 @@ fn vectors() -> Value {
             "nonce": hex(&WRAP_NONCE),
             "wrapped": wrapped,
         },
-        "malformed": [
-            {"frame": hex(br#"{"v":1,"from":"st","id":"1","ts":1,"body":{}}"#), "error": "unsupported_version", "version": 1},
-            {"frame": "535403", "error": "unsupported_version", "version": 3},
-            {"frame": "", "error": "malformed"},
-            {"frame": "5354", "error": "malformed"},
-            {"frame": "585902", "error": "malformed"},
-            {"frame": "53540203", "error": "malformed", "why": "short header"},
-            {"frame": format!("5354020380{}", "00".repeat(40)), "error": "malformed", "why": "unknown flags"},
-            {"frame": format!("5354020900{}", "00".repeat(40)), "error": "malformed", "why": "unknown kind"},
-            {"frame": format!("5354020300{}00", "07".repeat(32)), "error": "malformed", "why": "id length 0"},
-            {"frame": format!("5354020300{}21{}", "07".repeat(32), "00".repeat(45)), "error": "malformed", "why": "id length 33"},
-        ],
+        "batch": batch,
+        "malformed": malformed,
     })
+}
+
+/// A batch of three publications signed once (`docs/protocol.md` §2.1): two events and an
+/// attribute update, a tree whose paths have two lengths.
+fn batch_vectors(device: &Identity, event_key: &str, attr_key: &str) -> Value {
+    let dk = *device.public_key();
+    let header = |first: u8| Header {
+        kind: Kind::Publication,
+        sealed: false,
+        sender: *dk.as_bytes(),
+        id: id(first),
+        ts: TS + 10,
+        binding: Binding::None,
+    };
+    let parts: [(&str, &str, Header, &[u8]); 3] = [
+        (
+            "event",
+            event_key,
+            header(0xd0),
+            br#"{"data":{"level":12},"seq":2,"epoch":7}"#,
+        ),
+        (
+            "attribute update",
+            attr_key,
+            header(0xe0),
+            br#"{"value":41.5,"seq":8,"epoch":7}"#,
+        ),
+        (
+            "event",
+            event_key,
+            header(0xf0),
+            br#"{"data":{"level":11},"seq":3,"epoch":7}"#,
+        ),
+    ];
+    let mut unsigned = Vec::new();
+    let mut inputs = Vec::new();
+    for (_, key, h, body) in &parts {
+        let mut out = Vec::new();
+        let start = frame::begin(&mut out, h, true).unwrap();
+        out.extend_from_slice(body);
+        frame::finish(&mut out, start).unwrap();
+        let mut batched = out.clone();
+        batched[frame::FLAGS_AT] |= frame::FLAG_BATCHED;
+        inputs.push(frame::signing_input(key, &batched).unwrap());
+        unsigned.push(((*key).to_owned(), out));
+    }
+    let signed = crate::batch::sign_frames(device, unsigned);
+    let leaves: Vec<_> = inputs.iter().map(|i| crate::batch::leaf_hash(i)).collect();
+    let (root, paths) = crate::batch::tree(&leaves);
+    let root_message = crate::batch::root_message(3, &root);
+    let frames: Vec<Value> = parts
+        .iter()
+        .zip(&signed)
+        .enumerate()
+        .map(|(i, ((name, key, h, body), bytes))| {
+            json!({
+                "name": format!("{name}, batch of 3, index {i}"),
+                "key": key,
+                "kind": h.kind as u8,
+                "sealed": false,
+                "signed": true,
+                "sender": hex(&h.sender),
+                "id": h.id.to_hex(),
+                "ts": h.ts,
+                "binding": {"type": "none"},
+                "body": String::from_utf8_lossy(body),
+                "signing_input": hex(&inputs[i]),
+                "leaf": hex(&leaves[i]),
+                "index": i,
+                "path": paths[i].iter().map(|p| hex(p)).collect::<Vec<_>>(),
+                "frame": hex(bytes),
+            })
+        })
+        .collect();
+    json!({
+        "size": 3,
+        "root": hex(&root),
+        "root_message": hex(&root_message),
+        "signature": hex(&device.sign(&root_message)),
+        "frames": frames,
+    })
+}
+
+/// Batched frames every reader refuses: the batched flag without the signed one, a batch of
+/// one, an index outside the batch.
+fn batch_malformed(batch: &Value) -> Vec<Value> {
+    let first = data_encoding::HEXLOWER
+        .decode(batch["frames"][0]["frame"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let proof_at = frame::decode(&first).unwrap().signed_part.len();
+    let mut unsigned = first.clone();
+    unsigned[frame::FLAGS_AT] = frame::FLAG_BATCHED;
+    let mut one = first.clone();
+    one[proof_at..proof_at + 4].copy_from_slice(&[0, 1, 0, 0]);
+    let mut outside = first;
+    outside[proof_at..proof_at + 4].copy_from_slice(&[0, 3, 0, 3]);
+    vec![
+        json!({"frame": hex(&unsigned), "error": "malformed", "why": "batched, not signed"}),
+        json!({"frame": hex(&one), "error": "malformed", "why": "batch of one"}),
+        json!({"frame": hex(&outside), "error": "malformed", "why": "index outside the batch"}),
+    ]
 }
 
 #[test]
@@ -347,6 +453,39 @@ fn vectors_decode_verify_and_open() {
         if opened.signed {
             assert!(verifier.open_raw("safething/v1/other/key", &bytes).is_err());
         }
+    }
+    // Batched frames: each verifies alone, with a signing verifier that has no root cached,
+    // and its proof is the one listed.
+    let b = &v["batch"];
+    for f in b["frames"].as_array().unwrap() {
+        let bytes = unhex(&f["frame"]);
+        let key = f["key"].as_str().unwrap();
+        let fresh = Verifier::with_window(Signing::Signed, std::time::Duration::from_secs(1 << 40));
+        let opened = fresh
+            .open_raw(key, &bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", f["name"]));
+        assert!(opened.signed);
+        assert_eq!(opened.body, f["body"].as_str().unwrap().as_bytes());
+        let decoded = frame::decode(&bytes).unwrap();
+        let proof = decoded.batch.unwrap();
+        assert_eq!(u64::from(proof.index), f["index"].as_u64().unwrap());
+        assert_eq!(u64::from(proof.size), b["size"].as_u64().unwrap());
+        let path: String = f["path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(hex(proof.path), path);
+        assert_eq!(
+            hex(decoded.signature.unwrap()),
+            b["signature"].as_str().unwrap()
+        );
+        assert_eq!(
+            hex(&frame::signing_input(key, decoded.signed_part).unwrap()),
+            f["signing_input"].as_str().unwrap()
+        );
+        assert!(fresh.open_raw("safething/v1/other/key", &bytes).is_err());
     }
     for m in v["malformed"].as_array().unwrap() {
         let err = frame::decode(&unhex(&m["frame"])).unwrap_err();

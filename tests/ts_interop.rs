@@ -330,7 +330,7 @@ fn protocol_vectors_typescript() {
     let test = root().join("tests/ts/vectors.test.mjs");
     let report = run_node(&node, dir.path(), &[Path::new("--test"), &test]);
     // Every vector test ran (none skipped, none missing).
-    assert!(report.contains("# pass 6"), "{report}");
+    assert!(report.contains("# pass 7"), "{report}");
     assert!(report.contains("# fail 0"), "{report}");
 }
 
@@ -387,6 +387,7 @@ fn rust_decoded(bytes: &[u8]) -> Value {
                 "body": hex(f.body),
                 "signed_len": f.signed_part.len(),
                 "signature": f.signature.map(|s| hex(s)),
+                "batch": f.batch.map(|p| format!("{}:{}:{}", p.size, p.index, hex(p.path))),
             }})
         }
         Err(FrameError::UnsupportedVersion(v)) => {
@@ -461,6 +462,7 @@ fn differential_malformed_frames() {
         .as_array()
         .unwrap()
         .iter()
+        .chain(vectors["batch"]["frames"].as_array().unwrap())
         .map(|f| unhex(&f["frame"]))
         .collect();
     let mut inputs: Vec<Vec<u8>> = seeds.clone();

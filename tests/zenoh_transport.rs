@@ -217,6 +217,74 @@ async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
     eprintln!("flood and the next sample took {:?}", started.elapsed());
 }
 
+/// A subscriber that stalls Zenoh's receive thread (its callback blocks) backs up the link
+/// until puts block: publishing must not block the async task's worker but wait
+/// asynchronously (a pending future), on a runtime with a single worker, and go on once the
+/// subscriber reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_stalled_subscriber_makes_publish_wait_without_blocking_the_worker() {
+    use std::sync::{Arc, Condvar, Mutex};
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = pair(&dir).await;
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
+    let g = gate.clone();
+    let _stalled = b
+        .session()
+        .declare_subscriber("stall/x")
+        .callback(move |sample| {
+            if sample.payload().to_bytes().as_ref() == b"probe" {
+                let _ = ready_tx.send(());
+                return;
+            }
+            let (open, released) = &*g;
+            let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+            while !*open {
+                open = released.wait(open).unwrap_or_else(|e| e.into_inner());
+            }
+        })
+        .await
+        .expect("subscribe");
+    // The subscription reaches the publisher's session.
+    loop {
+        a.publish("stall/x", Bytes::from_static(b"probe"))
+            .await
+            .expect("probe");
+        if tokio::time::timeout(Duration::from_millis(50), ready.recv())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+    }
+    let release = || {
+        let (open, released) = &*gate;
+        *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        released.notify_all();
+    };
+    let big = Bytes::from(vec![7u8; 1 << 20]);
+    let mut pending = None;
+    for _ in 0..100_000 {
+        let mut publishing = a.publish("stall/x", big.clone());
+        if futures::poll!(&mut publishing).is_pending() {
+            pending = Some(publishing);
+            break;
+        }
+    }
+    let Some(publishing) = pending else {
+        release();
+        panic!("publishing never waited for a congested link");
+    };
+    // The only worker is free: another task runs while the publication waits.
+    let other = tokio::spawn(async { 42 });
+    assert_eq!(other.await.expect("the other task"), 42);
+    release();
+    tokio::time::timeout(Duration::from_secs(30), publishing)
+        .await
+        .expect("the publication goes once the subscriber reads again")
+        .expect("published");
+}
+
 /// Zenoh calls a device on its own threads, inside the device's runtime: once that runtime is
 /// gone, the device stops answering (its declaration went with the runtime's tasks) instead of
 /// calling into a dead runtime, and requests to it end with an error instead of hanging.

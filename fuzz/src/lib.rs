@@ -51,6 +51,15 @@ pub fn frame(data: &[u8]) -> Reached {
     assert_eq!(again.body, decoded.body);
     assert_eq!(again.signed_part, decoded.signed_part);
     assert_eq!(again.signature, decoded.signature);
+    assert_eq!(again.batch, decoded.batch);
+    if let Some(proof) = decoded.batch {
+        // What a receiver does with a proof: walk the path up to a root.
+        let leaf = safething::batch::leaf_hash(decoded.signed_part);
+        assert!(
+            safething::batch::root_from_path(&leaf, proof.index, proof.size, proof.path).is_some(),
+            "a decoded proof has the length of its path"
+        );
+    }
     // What a receiver does next with the header: the id as JSON writes it, and the bytes a
     // signature would cover (on the longest key expression allowed and on an empty one).
     let id = decoded.header.id;
@@ -75,6 +84,14 @@ fn write(f: &Frame<'_>) -> Vec<u8> {
     frame::finish(&mut out, start)
         .unwrap_or_else(|e| panic!("a decoded body is refused by the writer: {e}"));
     if let Some(signature) = f.signature {
+        if let Some(proof) = f.batch {
+            if let Some(flags) = out.get_mut(frame::FLAGS_AT) {
+                *flags |= frame::FLAG_BATCHED;
+            }
+            out.extend_from_slice(&proof.size.to_be_bytes());
+            out.extend_from_slice(&proof.index.to_be_bytes());
+            out.extend_from_slice(proof.path);
+        }
         out.extend_from_slice(signature);
     }
     out
@@ -199,8 +216,8 @@ mod tests {
         out
     }
 
-    /// The frame seeds are the vectors' frames: the valid ones must decode (else the seeds
-    /// went stale with a change of the layout), the malformed ones must not.
+    /// The frame seeds are the vectors' frames: the valid ones (batched ones too) must decode
+    /// (else the seeds went stale with a change of the layout), the malformed ones must not.
     #[test]
     fn frame_seeds_reach_the_round_trip() {
         let seeds = seeds("frame");
@@ -208,7 +225,8 @@ mod tests {
             .iter()
             .filter(|(_, bytes)| frame(bytes) == Reached::Through)
             .count();
-        assert_eq!(through, 9, "of {} frame seeds", seeds.len());
+        // Nine frames, one per kind and form, and a batch of three.
+        assert_eq!(through, 12, "of {} frame seeds", seeds.len());
         assert!(seeds.len() > through);
     }
 

@@ -395,11 +395,14 @@ impl DeviceBuilder {
         getrandom::fill(&mut boot).map_err(|e| Error::Protocol(ProtocolError::Random(e)))?;
         let shutdown = CancellationToken::new();
         let answer_on_receive = self.config.answer_on_receive;
+        let batcher = (self.config.signing == Signing::Signed)
+            .then(|| crate::batch::Batcher::new(identity.clone(), transport.clone()));
         let inner = Arc::new(Inner {
             sessions: crate::session::device::Sessions::new(
                 self.config.sessions,
                 self.config.freshness,
             ),
+            batcher,
             sealer: Sealer::new(identity, self.config.signing),
             verifier: Verifier::with_window(self.config.signing, self.config.freshness),
             slots: Arc::new(Semaphore::new(self.config.concurrency.max(1))),
@@ -506,6 +509,8 @@ pub(crate) struct Inner {
     pub(crate) schemas: PayloadSchemas,
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) sealer: Sealer,
+    /// Signs attribute updates and events in batches (`None` when the device does not sign).
+    batcher: Option<crate::batch::Batcher>,
     pub(crate) verifier: Verifier,
     pub(crate) config: DeviceConfig,
     pub(crate) epoch: u32,
@@ -670,7 +675,8 @@ impl Device {
     }
 
     /// Sets a dynamic attribute: checked against its schema, retained, added to its history,
-    /// and published — only when it changed. Returns whether it changed.
+    /// and published — only when it changed. Returns whether it changed. Publishing is queued
+    /// as for [`emit_event`](Self::emit_event).
     pub async fn set_attribute(&self, name: &str, value: Value) -> Result<bool> {
         self.inner.set_attribute(name, value, false).await
     }
@@ -692,6 +698,9 @@ impl Device {
     }
 
     /// Emits an event (`data` is checked against its schema; `null` for events without data).
+    /// A signing device returns once the event is queued for its batch signer, which publishes
+    /// the device's updates and events in the order they were queued (`crate::batch`); a
+    /// transport failure then is logged, not returned.
     pub async fn emit_event(&self, name: &str, data: Value) -> Result<()> {
         self.inner.emit_event(name, data).await
     }
@@ -784,20 +793,7 @@ impl Inner {
         ts: u64,
         write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<bytes::Bytes, EnvelopeError> {
-        let symmetric: Option<SymmetricKey> = {
-            let mut meta = lock(&self.meta);
-            if meta.wear(access) {
-                // A worn-out key was replaced: holders fetch the new one from the description
-                // when they meet its id.
-                if let Err(e) = self.renew(&mut meta) {
-                    // The new key is in use either way: after a restart that loses it, the
-                    // device starts from the saved keys and wears them further, no secret lost.
-                    tracing::error!(thing = %self.id, error = %e, "could not save the device state");
-                }
-                tracing::info!(thing = %self.id, access = %access, "replaced a worn-out key");
-            }
-            meta.key_for(access).cloned()
-        };
+        let symmetric = self.key_to_seal(access);
         let outgoing = Outgoing {
             kind,
             binding,
@@ -805,6 +801,54 @@ impl Inner {
             protection: symmetric.as_ref().map(Protection::Key),
         };
         self.sealer.seal_written(key, &outgoing, ts, write)
+    }
+
+    /// Publishes an attribute update or an event on `key`, its body written by `write` and
+    /// sealed for `access`: through the batch signer when the device signs (returning once it
+    /// is queued, see [`crate::batch`]), at once otherwise.
+    async fn publish_written(
+        &self,
+        access: &safething_ir::Access,
+        key: &str,
+        ts: u64,
+        write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> Result<()> {
+        let seal_error = |e| Error::Protocol(ProtocolError::Seal(e));
+        let Some(batcher) = &self.batcher else {
+            let bytes = self
+                .seal_written_for(access, key, Kind::Publication, Binding::None, ts, write)
+                .map_err(seal_error)?;
+            self.transport.publish(key, bytes).await?;
+            return Ok(());
+        };
+        let symmetric = self.key_to_seal(access);
+        let outgoing = Outgoing {
+            kind: Kind::Publication,
+            binding: Binding::None,
+            id: None,
+            protection: symmetric.as_ref().map(Protection::Key),
+        };
+        let frame = self
+            .sealer
+            .frame_written(key, &outgoing, ts, write)
+            .map_err(seal_error)?;
+        batcher.submit(key.to_owned(), frame).await
+    }
+
+    /// The key that seals payloads of `access` (`None`: in the clear), replacing a worn-out one.
+    fn key_to_seal(&self, access: &safething_ir::Access) -> Option<SymmetricKey> {
+        let mut meta = lock(&self.meta);
+        if meta.wear(access) {
+            // A worn-out key was replaced: holders fetch the new one from the description
+            // when they meet its id.
+            if let Err(e) = self.renew(&mut meta) {
+                // The new key is in use either way: after a restart that loses it, the
+                // device starts from the saved keys and wears them further, no secret lost.
+                tracing::error!(thing = %self.id, error = %e, "could not save the device state");
+            }
+            tracing::info!(thing = %self.id, access = %access, "replaced a worn-out key");
+        }
+        meta.key_for(access).cloned()
     }
 
     /// Reads a request body, opening it when it was sealed (with one of the device's keys, or
@@ -920,12 +964,8 @@ impl Inner {
             // Never leaves the device.
             return Ok(true);
         }
-        let bytes = self
-            .seal_written_for(access, key, Kind::Publication, Binding::None, ts, |out| {
-                update.write_json(out)
-            })
-            .map_err(|e| Error::Protocol(ProtocolError::Seal(e)))?;
-        self.transport.publish(key, bytes).await?;
+        self.publish_written(access, key, ts, |out| update.write_json(out))
+            .await?;
         Ok(true)
     }
 
@@ -969,18 +1009,8 @@ impl Inner {
             // Never leaves the device.
             return Ok(());
         }
-        let bytes = self
-            .seal_written_for(
-                access,
-                key,
-                Kind::Publication,
-                Binding::None,
-                now_ms(),
-                |out| message.write_json(out),
-            )
-            .map_err(|e| Error::Protocol(ProtocolError::Seal(e)))?;
-        self.transport.publish(key, bytes).await?;
-        Ok(())
+        self.publish_written(access, key, now_ms(), |out| message.write_json(out))
+            .await
     }
 }
 

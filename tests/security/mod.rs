@@ -808,7 +808,7 @@ macro_rules! security_suite {
             attack_reordered_updates, attack_dropped_messages, attack_v1_messages,
             unsaved_owner_operations_do_not_happen, attack_readable_state_file,
             attack_impostor_after_first_contact, attack_impostor_answering_a_claim_uri,
-            attack_discovery_flood,
+            attack_discovery_flood, attack_forged_batched_publication,
             attack_session_key_after_revoke, attack_replayed_session_counter,
             attack_session_reflection, attack_handshake_flood, attack_session_after_restart,
             sessions_renew_transparently, sessions_off_fall_back_to_signed,
@@ -2099,4 +2099,97 @@ pub async fn sessions_off_fall_back_to_signed(net: &impl TestNet) {
     }
     assert_eq!(device.stats().handshakes, 0);
     assert_eq!(device.stats().sessions, 0);
+
+/// Under load a device signs its events in batches; every frame still verifies alone, the
+/// subscriber gets them all in order. A bystander that takes a batched frame off the wire and
+/// changes its body (a newer sequence number) keeping the genuine proof and root signature —
+/// or gives a genuine frame another frame's proof — gets nothing delivered: the path leads to
+/// a root nobody signed.
+pub async fn attack_forged_batched_publication(net: &impl TestNet) {
+    let w = world(net, "m-batch").await;
+    let key = format!("safething/v1/{}/events/e_all", w.id);
+    let tap_session = net.session().await;
+    let mut tap = tap_session.transport.subscribe(&key).await.expect("tap");
+    let mut events = w
+        .owner
+        .thing
+        .subscribe("e_all", Filter::any())
+        .await
+        .expect("subscribe");
+    tokio::time::sleep(net.settle()).await;
+    let n = 200;
+    for i in 0..n {
+        w.device
+            .emit_event("e_all", json!(format!("burst-{i}")))
+            .await
+            .expect("emit");
+    }
+    for i in 0..n {
+        let got = within("a burst event", events.next())
+            .await
+            .expect("item")
+            .expect("verified");
+        assert_eq!(got.data, json!(format!("burst-{i}")));
+    }
+    let mut frames = Vec::new();
+    for _ in 0..n {
+        let sample = within("a tapped frame", tap.recv()).await.expect("sample");
+        frames.push(sample.payload);
+    }
+    let batched: Vec<&Bytes> = frames
+        .iter()
+        .filter(|f| safething::frame::decode(f).is_ok_and(|d| d.batch.is_some()))
+        .collect();
+    assert!(
+        !batched.is_empty(),
+        "a burst of {n} events was signed one by one"
+    );
+    let (a, b) = (batched[0], batched[1]);
+    let proof_at = |f: &Bytes| {
+        safething::frame::decode(f)
+            .expect("a frame")
+            .signed_part
+            .len()
+    };
+    // The body changed: a newer sequence number, other data, the genuine proof and signature.
+    let decoded = safething::frame::decode(a).expect("a frame");
+    let mut body = body_of(a);
+    body["seq"] = json!(1_000_000);
+    body["data"] = json!("forged");
+    let mut forged = Vec::new();
+    let start = safething::frame::begin(&mut forged, &decoded.header, true).expect("header");
+    forged.extend_from_slice(&serde_json::to_vec(&body).expect("body"));
+    safething::frame::finish(&mut forged, start).expect("length");
+    forged[safething::frame::FLAGS_AT] |= safething::frame::FLAG_BATCHED;
+    forged.extend_from_slice(&a[proof_at(a)..]);
+    // A genuine frame with its neighbour's proof (moved to another position).
+    let moved = [&a[..proof_at(a)], &b[proof_at(b)..]].concat();
+    for bad in [forged, moved] {
+        w.stranger
+            .raw
+            .transport
+            .publish(&key, Bytes::from(bad))
+            .await
+            .expect("publish");
+    }
+    w.device
+        .emit_event("e_all", json!("genuine"))
+        .await
+        .expect("emit");
+    let next = within("the genuine event", events.next())
+        .await
+        .expect("item")
+        .expect("verified");
+    assert_eq!(next.data, json!("genuine"));
+    // Alone in the signer's queue, it was signed alone: a plain signed frame, no proof.
+    loop {
+        let sample = within("the genuine frame", tap.recv())
+            .await
+            .expect("sample");
+        if body_of(&sample.payload)["data"] == json!("genuine") {
+            let frame = safething::frame::decode(&sample.payload).expect("a frame");
+            assert!(frame.batch.is_none() && frame.signature.is_some());
+            break;
+        }
+    }
 }

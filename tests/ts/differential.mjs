@@ -41,6 +41,7 @@ const decoded = frames.map((hex) => {
         body: st.hex(f.body),
         signed_len: f.signedPart.length,
         signature: f.signature === undefined ? null : st.hex(f.signature),
+        batch: f.batch === undefined ? null : `${f.batch.size}:${f.batch.index}:${st.hex(f.batch.path)}`,
       },
     };
   } catch (e) {

@@ -143,6 +143,45 @@ test("wrap: the group key wrapped for a holder", async () => {
   assert.equal(await st.unwrap(device, device.publicKey, w.thing, wrapped), undefined);
 });
 
+test("batch: each frame of a batch decodes to its proof, its path leads to the signed root, and it verifies alone", async () => {
+  const b = v.batch;
+  const device = await identity("device");
+  assert.equal(st.hex(st.rootMessage(b.size, unhex(b.root))), b.root_message);
+  assert.equal(st.hex(await device.sign(unhex(b.root_message))), b.signature, "Ed25519 signatures are deterministic");
+  assert.ok(b.frames.length === b.size && b.size >= 3);
+  const warm = new st.Verifier();
+  for (const f of b.frames) {
+    const bytes = unhex(f.frame);
+    const frame = st.decode(bytes);
+    assert.equal(st.fromUtf8(frame.body), f.body, f.name);
+    assert.deepEqual({ size: frame.batch.size, index: frame.batch.index }, { size: b.size, index: f.index }, f.name);
+    assert.equal(st.hex(frame.batch.path), f.path.join(""), f.name);
+    assert.equal(st.hex(frame.signature), b.signature, f.name);
+    const input = st.signingInput(f.key, frame.signedPart);
+    assert.equal(st.hex(input), f.signing_input, f.name);
+    assert.equal(st.hex(await st.leafHash(input)), f.leaf, f.name);
+    assert.equal(st.hex(await st.rootFromPath(unhex(f.leaf), frame.batch)), b.root, f.name);
+    // Alone (no root cached), then with the root cached.
+    const opened = await new st.Verifier().open(f.key, bytes, { now: f.ts });
+    assert.equal(st.hex(opened.from.bytes), f.sender, f.name);
+    await warm.open(f.key, bytes, { now: f.ts });
+    await assert.rejects(new st.Verifier().open(`${f.key}/x`, bytes, { now: f.ts }), /bad signature/, f.name);
+    await assert.rejects(warm.open(`${f.key}/x`, bytes, { now: f.ts }), /bad signature/, f.name);
+  }
+  assert.equal(warm.cachedRoots, 1);
+  // A frame moved to another position (the proof of another frame), or given a forged path,
+  // is refused, with its batch's root cached or not.
+  const [a, c] = [unhex(b.frames[0].frame), unhex(b.frames[1].frame)];
+  const proofAt = (bytes) => st.decode(bytes).signedPart.length;
+  const moved = st.concat(a.subarray(0, proofAt(a)), c.subarray(proofAt(c)));
+  const forged = st.copy(a);
+  forged[proofAt(a) + 4] ^= 1;
+  for (const bad of [moved, forged]) {
+    await assert.rejects(warm.open(b.frames[0].key, bad, { now: b.frames[0].ts }), /bad signature/);
+    await assert.rejects(new st.Verifier().open(b.frames[0].key, bad, { now: b.frames[0].ts }), /bad signature/);
+  }
+});
+
 test("malformed: every reader refuses these, naming an unsupported version as such", () => {
   assert.ok(v.malformed.length >= 10);
   for (const m of v.malformed) {

@@ -5,6 +5,7 @@
  *
  * ```text
  * "ST" 0x02 kind flags sender(32) n id(n) ts(u64be) binding len(u32be) body [signature(64)]
+ * batched: ... body size(u16be) index(u16be) path(32 each) root-signature(64)
  * ```
  *
  * This module knows bytes only: signing, freshness and sealing are `message.ts`'s.
@@ -68,9 +69,25 @@ export interface Frame {
     body: Bytes;
     /** Every byte the signature covers besides the label and key expression. */
     signedPart: Bytes;
-    /** The signature, when the signed flag is set. */
+    /** The signature, when the signed flag is set (a batch's root signature with `batch`). */
     signature: Bytes | undefined;
+    /** The frame's place in a signed batch, when the batched flag is set (§2.1). */
+    batch?: Proof;
 }
+/** A frame's place in a signed batch (§2.1). */
+export interface Proof {
+    /** How many frames the batch has (at least 2). */
+    size: number;
+    /** This frame's position, below `size`. */
+    index: number;
+    /** The audit path, lowest sibling first: 32 bytes per hash, as many as {@link pathLength} says. */
+    path: Bytes;
+}
+/**
+ * How many hashes the audit path of leaf `index` in a tree of `size` leaves has (the walk of
+ * RFC 9162 §2.1.3.2); `undefined` when `index` is not a leaf of it or `size` is below 2.
+ */
+export declare function pathLength(index: number, size: number): number | undefined;
 /** Why bytes are not a frame this runtime accepts (never thrown for anything but bad input). */
 export declare class FrameError extends Error {
     /** `unsupported_version` (a SAFEthing message of another version) or `malformed`. */

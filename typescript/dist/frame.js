@@ -5,6 +5,7 @@
  *
  * ```text
  * "ST" 0x02 kind flags sender(32) n id(n) ts(u64be) binding len(u32be) body [signature(64)]
+ * batched: ... body size(u16be) index(u16be) path(32 each) root-signature(64)
  * ```
  *
  * This module knows bytes only: signing, freshness and sealing are `message.ts`'s.
@@ -26,6 +27,7 @@ export const EPOCH_LEN = 16;
 export const SIGNATURE_LEN = 64;
 const FLAG_SIGNED = 0x01;
 const FLAG_SEALED = 0x02;
+const FLAG_BATCHED = 0x04;
 /** What a frame is (§1.1). */
 export var Kind;
 (function (Kind) {
@@ -40,6 +42,29 @@ export var Kind;
     /** A thing's description. */
     Kind[Kind["Description"] = 5] = "Description";
 })(Kind || (Kind = {}));
+/**
+ * How many hashes the audit path of leaf `index` in a tree of `size` leaves has (the walk of
+ * RFC 9162 §2.1.3.2); `undefined` when `index` is not a leaf of it or `size` is below 2.
+ */
+export function pathLength(index, size) {
+    if (size < 2 || index >= size)
+        return undefined;
+    let fn = index;
+    let sn = size - 1;
+    let n = 0;
+    while (sn !== 0) {
+        if ((fn & 1) === 0 && fn === sn) {
+            while ((fn & 1) === 0 && fn !== 0) {
+                fn >>= 1;
+                sn >>= 1;
+            }
+        }
+        fn >>= 1;
+        sn >>= 1;
+        n += 1;
+    }
+    return n;
+}
 /** Why bytes are not a frame this runtime accepts (never thrown for anything but bad input). */
 export class FrameError extends Error {
     /** `unsupported_version` (a SAFEthing message of another version) or `malformed`. */
@@ -83,6 +108,10 @@ class Reader {
             throw malformed("id length not within 1..=32");
         return bytes;
     }
+    u16(what) {
+        const b = this.take(2, what);
+        return new DataView(b.buffer).getUint16(0, false);
+    }
     u32(what) {
         const b = this.take(4, what);
         return new DataView(b.buffer).getUint32(0, false);
@@ -117,8 +146,10 @@ export function decode(bytes) {
     if (kind === undefined)
         throw malformed("unknown kind");
     const flags = r.byte("flags");
-    if ((flags & ~(FLAG_SIGNED | FLAG_SEALED)) !== 0)
+    if ((flags & ~(FLAG_SIGNED | FLAG_SEALED | FLAG_BATCHED)) !== 0)
         throw malformed("unknown flags");
+    if ((flags & FLAG_BATCHED) !== 0 && (flags & FLAG_SIGNED) === 0)
+        throw malformed("batched but not signed");
     const sender = r.take(32, "sender");
     const id = r.id("message id");
     const ts = r.u64("timestamp");
@@ -139,15 +170,27 @@ export function decode(bytes) {
         throw malformed("body too long");
     const body = r.take(len, "body");
     const signedLen = r.at;
+    let batch;
+    if ((flags & FLAG_BATCHED) !== 0) {
+        const size = r.u16("batch size");
+        const index = r.u16("batch index");
+        const n = pathLength(index, size);
+        if (n === undefined)
+            throw malformed("batch index not within 0..size, size below 2");
+        batch = { size, index, path: r.take(n * 32, "batch path") };
+    }
     const signature = (flags & FLAG_SIGNED) !== 0 ? r.take(SIGNATURE_LEN, "signature") : undefined;
     if (r.at !== bytes.length)
         throw malformed("trailing bytes");
-    return {
+    const frame = {
         header: { kind, sealed: (flags & FLAG_SEALED) !== 0, sender, id, ts, binding },
         body,
         signedPart: copy(bytes.subarray(0, signedLen)),
         signature,
     };
+    if (batch !== undefined)
+        frame.batch = batch;
+    return frame;
 }
 /** Whether `binding` has the shape a frame of `kind` carries. */
 function fits(kind, binding) {

@@ -5,13 +5,14 @@
  * A {@link Sealer} writes a participant's frames: the body (sealed with a symmetric key or to a
  * thing when asked, bound to the frame's key, sender and id), then an Ed25519 signature over the
  * protocol label, the key expression and every frame byte before the signature. A
- * {@link Verifier} reads frames: layout, signature (always required), freshness.
+ * {@link Verifier} reads frames: layout, signature (always required; a batched frame's path
+ * up to its batch's signed root, §2.1), freshness.
  *
  * @module
  */
 import { type Bytes } from "./bytes.js";
 import { type SymmetricKey } from "./crypto.js";
-import { type Binding, Kind } from "./frame.js";
+import { type Binding, Kind, type Proof } from "./frame.js";
 import { type Identity, PublicKey } from "./identity.js";
 import type { Json } from "./wire.js";
 /** The default freshness window: how far a sender's clock may be from ours (120 s). */
@@ -63,10 +64,22 @@ export interface Opened {
     /** The body bytes as received (sealed or not). */
     body: Bytes;
 }
+/** The domain label of a batch's root signature (§2.1). */
+export declare const ROOT_LABEL = "safething/v2/batch";
+/** The leaf hash of a message: `SHA-256(0x00 ‖ v2 signing input)` (RFC 6962). */
+export declare function leafHash(input: Uint8Array): Promise<Bytes>;
+/** An interior node: `SHA-256(0x01 ‖ left ‖ right)` (RFC 6962). */
+export declare function nodeHash(left: Uint8Array, right: Uint8Array): Promise<Bytes>;
+/** What a batch's root signature covers: `"safething/v2/batch" ‖ 0x00 ‖ u16be(size) ‖ root`. */
+export declare function rootMessage(size: number, root: Uint8Array): Bytes;
+/** The root a leaf's audit path leads to (RFC 9162 §2.1.3.2), or `undefined` when the path does not fit. */
+export declare function rootFromPath(leaf: Uint8Array, proof: Proof): Promise<Bytes | undefined>;
 /** Checks received frames: layout, signature (always required), freshness. */
 export declare class Verifier {
     #private;
     readonly windowMs: number;
+    /** Batch roots held in the cache (bounded; for tests). */
+    get cachedRoots(): number;
     constructor(windowMs?: number);
     /**
      * Opens the frame received on `key`; throws {@link UntrustedError}. With `from`, the frame

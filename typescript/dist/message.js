@@ -5,13 +5,14 @@
  * A {@link Sealer} writes a participant's frames: the body (sealed with a symmetric key or to a
  * thing when asked, bound to the frame's key, sender and id), then an Ed25519 signature over the
  * protocol label, the key expression and every frame byte before the signature. A
- * {@link Verifier} reads frames: layout, signature (always required), freshness.
+ * {@link Verifier} reads frames: layout, signature (always required; a batched frame's path
+ * up to its batch's signed root, §2.1), freshness.
  *
  * @module
  */
-import { hex, randomBytes, utf8 } from "./bytes.js";
+import { concat, copy, hex, randomBytes, utf8 } from "./bytes.js";
 import { bodyAad, sealTo } from "./crypto.js";
-import { FrameError, Kind, decode, encodeUnsigned, signingInput } from "./frame.js";
+import { FrameError, Kind, decode, encodeUnsigned, pathLength, signingInput } from "./frame.js";
 import { UntrustedError } from "./errors.js";
 import { PublicKey } from "./identity.js";
 /** The default freshness window: how far a sender's clock may be from ours (120 s). */
@@ -66,10 +67,105 @@ function unreadable(e) {
         return new UntrustedError(e.message);
     return new UntrustedError(`malformed message: ${e instanceof Error ? e.message : String(e)}`);
 }
+/** The domain label of a batch's root signature (§2.1). */
+export const ROOT_LABEL = "safething/v2/batch";
+async function sha256(...parts) {
+    return new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", concat(...parts)));
+}
+/** The leaf hash of a message: `SHA-256(0x00 ‖ v2 signing input)` (RFC 6962). */
+export function leafHash(input) {
+    return sha256(Uint8Array.of(0), input);
+}
+/** An interior node: `SHA-256(0x01 ‖ left ‖ right)` (RFC 6962). */
+export function nodeHash(left, right) {
+    return sha256(Uint8Array.of(1), left, right);
+}
+/** What a batch's root signature covers: `"safething/v2/batch" ‖ 0x00 ‖ u16be(size) ‖ root`. */
+export function rootMessage(size, root) {
+    return concat(utf8(ROOT_LABEL), Uint8Array.of(0, size >> 8, size & 0xff), root);
+}
+/** The root a leaf's audit path leads to (RFC 9162 §2.1.3.2), or `undefined` when the path does not fit. */
+export async function rootFromPath(leaf, proof) {
+    const n = pathLength(proof.index, proof.size);
+    if (n === undefined || n * 32 !== proof.path.length)
+        return undefined;
+    let fn = proof.index;
+    let sn = proof.size - 1;
+    let r = copy(leaf);
+    for (let at = 0; at < proof.path.length; at += 32) {
+        const p = proof.path.subarray(at, at + 32);
+        if (sn === 0)
+            return undefined;
+        if ((fn & 1) === 1 || fn === sn) {
+            r = await nodeHash(p, r);
+            if ((fn & 1) === 0) {
+                while ((fn & 1) === 0 && fn !== 0) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+            }
+        }
+        else {
+            r = await nodeHash(r, p);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn === 0 ? r : undefined;
+}
+/**
+ * Batch roots verified, per sender (hex of size ‖ root ‖ signature): a hit spares the Ed25519
+ * verification, never the path. Bounded: {@link RootCache.PER_SENDER} roots for each of at most
+ * {@link RootCache.SENDERS} senders, the least recently used sender forgotten first.
+ */
+class RootCache {
+    static PER_SENDER = 4;
+    static SENDERS = 1024;
+    #senders = new Map();
+    has(sender, entry) {
+        const roots = this.#senders.get(sender);
+        if (roots === undefined)
+            return false;
+        // Most recently used last.
+        this.#senders.delete(sender);
+        this.#senders.set(sender, roots);
+        return roots.includes(entry);
+    }
+    add(sender, entry) {
+        let roots = this.#senders.get(sender);
+        if (roots === undefined) {
+            if (this.#senders.size >= RootCache.SENDERS) {
+                const oldest = this.#senders.keys().next();
+                if (oldest.done !== true)
+                    this.#senders.delete(oldest.value);
+            }
+            roots = [];
+        }
+        else {
+            this.#senders.delete(sender);
+        }
+        roots.push(entry);
+        if (roots.length > RootCache.PER_SENDER)
+            roots.shift();
+        this.#senders.set(sender, roots);
+    }
+    /** Roots held, all senders together. */
+    get size() {
+        let n = 0;
+        for (const roots of this.#senders.values())
+            n += roots.length;
+        return n;
+    }
+}
 /** Checks received frames: layout, signature (always required), freshness. */
 export class Verifier {
     windowMs;
     #keys = new Map();
+    #roots = new RootCache();
+    /** Batch roots held in the cache (bounded; for tests). */
+    get cachedRoots() {
+        return this.#roots.size;
+    }
     constructor(windowMs = DEFAULT_WINDOW_MS) {
         this.windowMs = windowMs;
     }
@@ -120,8 +216,24 @@ export class Verifier {
         catch (e) {
             throw unreadable(e);
         }
-        if (!(await from.verify(input, frame.signature)))
-            throw new UntrustedError("bad signature");
+        if (frame.batch === undefined) {
+            if (!(await from.verify(input, frame.signature)))
+                throw new UntrustedError("bad signature");
+        }
+        else {
+            // A batch: the path from this frame's leaf must lead to a root signed by the sender —
+            // verified now, or earlier with these very signature bytes.
+            const root = await rootFromPath(await leafHash(input), frame.batch);
+            if (root === undefined)
+                throw new UntrustedError("bad signature");
+            const sender = hex(h.sender);
+            const entry = `${frame.batch.size}:${hex(root)}:${hex(frame.signature)}`;
+            if (!this.#roots.has(sender, entry)) {
+                if (!(await from.verify(rootMessage(frame.batch.size, root), frame.signature)))
+                    throw new UntrustedError("bad signature");
+                this.#roots.add(sender, entry);
+            }
+        }
         const ts = Number(h.ts);
         const now = options.now ?? Date.now();
         const skew = Math.abs(now - ts);

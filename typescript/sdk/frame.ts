@@ -5,6 +5,7 @@
  *
  * ```text
  * "ST" 0x02 kind flags sender(32) n id(n) ts(u64be) binding len(u32be) body [signature(64)]
+ * batched: ... body size(u16be) index(u16be) path(32 each) root-signature(64)
  * ```
  *
  * This module knows bytes only: signing, freshness and sealing are `message.ts`'s.
@@ -29,6 +30,7 @@ export const SIGNATURE_LEN = 64;
 
 const FLAG_SIGNED = 0x01;
 const FLAG_SEALED = 0x02;
+const FLAG_BATCHED = 0x04;
 
 /** What a frame is (§1.1). */
 export enum Kind {
@@ -71,8 +73,43 @@ export interface Frame {
   body: Bytes;
   /** Every byte the signature covers besides the label and key expression. */
   signedPart: Bytes;
-  /** The signature, when the signed flag is set. */
+  /** The signature, when the signed flag is set (a batch's root signature with `batch`). */
   signature: Bytes | undefined;
+  /** The frame's place in a signed batch, when the batched flag is set (§2.1). */
+  batch?: Proof;
+}
+
+/** A frame's place in a signed batch (§2.1). */
+export interface Proof {
+  /** How many frames the batch has (at least 2). */
+  size: number;
+  /** This frame's position, below `size`. */
+  index: number;
+  /** The audit path, lowest sibling first: 32 bytes per hash, as many as {@link pathLength} says. */
+  path: Bytes;
+}
+
+/**
+ * How many hashes the audit path of leaf `index` in a tree of `size` leaves has (the walk of
+ * RFC 9162 §2.1.3.2); `undefined` when `index` is not a leaf of it or `size` is below 2.
+ */
+export function pathLength(index: number, size: number): number | undefined {
+  if (size < 2 || index >= size) return undefined;
+  let fn = index;
+  let sn = size - 1;
+  let n = 0;
+  while (sn !== 0) {
+    if ((fn & 1) === 0 && fn === sn) {
+      while ((fn & 1) === 0 && fn !== 0) {
+        fn >>= 1;
+        sn >>= 1;
+      }
+    }
+    fn >>= 1;
+    sn >>= 1;
+    n += 1;
+  }
+  return n;
 }
 
 /** Why bytes are not a frame this runtime accepts (never thrown for anything but bad input). */
@@ -123,6 +160,11 @@ class Reader {
     return bytes;
   }
 
+  u16(what: string): number {
+    const b = this.take(2, what);
+    return new DataView(b.buffer).getUint16(0, false);
+  }
+
   u32(what: string): number {
     const b = this.take(4, what);
     return new DataView(b.buffer).getUint32(0, false);
@@ -156,7 +198,8 @@ export function decode(bytes: Uint8Array): Frame {
   const kind = kindOf(r.byte("kind"));
   if (kind === undefined) throw malformed("unknown kind");
   const flags = r.byte("flags");
-  if ((flags & ~(FLAG_SIGNED | FLAG_SEALED)) !== 0) throw malformed("unknown flags");
+  if ((flags & ~(FLAG_SIGNED | FLAG_SEALED | FLAG_BATCHED)) !== 0) throw malformed("unknown flags");
+  if ((flags & FLAG_BATCHED) !== 0 && (flags & FLAG_SIGNED) === 0) throw malformed("batched but not signed");
   const sender = r.take(32, "sender");
   const id = r.id("message id");
   const ts = r.u64("timestamp");
@@ -176,14 +219,24 @@ export function decode(bytes: Uint8Array): Frame {
   if (len > MAX_BODY) throw malformed("body too long");
   const body = r.take(len, "body");
   const signedLen = r.at;
+  let batch: Proof | undefined;
+  if ((flags & FLAG_BATCHED) !== 0) {
+    const size = r.u16("batch size");
+    const index = r.u16("batch index");
+    const n = pathLength(index, size);
+    if (n === undefined) throw malformed("batch index not within 0..size, size below 2");
+    batch = { size, index, path: r.take(n * 32, "batch path") };
+  }
   const signature = (flags & FLAG_SIGNED) !== 0 ? r.take(SIGNATURE_LEN, "signature") : undefined;
   if (r.at !== bytes.length) throw malformed("trailing bytes");
-  return {
+  const frame: Frame = {
     header: { kind, sealed: (flags & FLAG_SEALED) !== 0, sender, id, ts, binding },
     body,
     signedPart: copy(bytes.subarray(0, signedLen)),
     signature,
   };
+  if (batch !== undefined) frame.batch = batch;
+  return frame;
 }
 
 /** Whether `binding` has the shape a frame of `kind` carries. */

@@ -3,7 +3,7 @@
 //! committed, so this only runs again when the wire format or the examples change).
 //!
 //! - `frame`: every frame of the known-answer vectors (`tests/vectors/protocol-v2.json`),
-//!   valid and malformed;
+//!   valid, malformed and batched;
 //! - `description`: the description body of the vectors, and for each `examples/things/*.toml`,
 //!   lowered by the TOML front end, a description as its device publishes it, once bare and
 //!   once owned, with a group and keys wrapped for the fuzzing client.
@@ -49,7 +49,8 @@ fn run() -> Result<usize, String> {
         serde_json::from_slice(&vectors).map_err(|e| format!("the vectors: {e}"))?;
     let frames = vectors["frames"].as_array().into_iter().flatten();
     let malformed = vectors["malformed"].as_array().into_iter().flatten();
-    for (i, v) in frames.chain(malformed).enumerate() {
+    let batched = vectors["batch"]["frames"].as_array().into_iter().flatten();
+    for (i, v) in frames.chain(malformed).chain(batched).enumerate() {
         let hex = v["frame"].as_str().ok_or("a vector without a frame")?;
         let bytes = data_encoding::HEXLOWER
             .decode(hex.as_bytes())

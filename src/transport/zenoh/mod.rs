@@ -14,8 +14,10 @@
 //! ```
 //!
 //! How SAFEthing maps onto Zenoh:
-//! - publications use congestion control `Block` (nothing is dropped on a busy link), keys
-//!   published again and again get a declared publisher, and a subscriber that keeps reading
+//! - publications use congestion control `Block` (nothing is dropped on a busy link), made by
+//!   one sender thread per session so that no async worker ever blocks: `publish` hands the
+//!   message over and returns, and waits asynchronously for room only while the link is
+//!   congested; keys published again and again get a declared publisher, and a subscriber that keeps reading
 //!   loses nothing (one that stops reading loses samples after a short wait, rather than
 //!   stalling the session);
 //! - queries go to every matching queryable, with no consolidation (an action's `accepted`,

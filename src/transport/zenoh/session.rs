@@ -24,15 +24,33 @@ use crate::transport::{
 #[derive(Clone)]
 pub struct ZenohTransport {
     session: ::zenoh::Session,
-    publishers: std::sync::Arc<std::sync::Mutex<Publishers>>,
+    /// To the session's sender thread, which makes every put (see [`Outbound`]).
+    outbound: mpsc::Sender<Outbound>,
 }
+
+/// A publication on its way to the sender thread.
+///
+/// Zenoh's `put` is synchronous, also behind its `async` API, and with congestion control
+/// `Block` it blocks while the link is congested. So no async task ever calls it: each session
+/// has one thread that makes its puts, in the order they were published, blocking there
+/// while the link is congested; `publish` hands it the message and returns at once, and when
+/// [`OUTBOUND`] messages wait already (a congested link, a stalled subscriber upstream), the
+/// publishing task waits asynchronously for room — its worker runs other tasks meanwhile.
+/// Nothing is dropped on a busy link; the publisher is slowed down instead.
+struct Outbound {
+    key: String,
+    payload: Bytes,
+}
+
+/// How many publications may wait for the sender thread before publishers wait.
+const OUTBOUND: usize = CHANNEL_CAPACITY;
 
 /// Publishers declared for the keys published again and again (attributes, events): Zenoh
 /// then sends a short numeric id instead of the key, and skips parsing and resolving it.
 /// Keys seen only once or twice (an action request's states) are put without one.
 #[derive(Default)]
 struct Publishers {
-    hot: foldhash::HashMap<String, std::sync::Arc<::zenoh::pubsub::Publisher<'static>>>,
+    hot: foldhash::HashMap<String, ::zenoh::pubsub::Publisher<'static>>,
     seen: foldhash::HashMap<String, u8>,
 }
 
@@ -70,10 +88,18 @@ impl ZenohTransport {
 
     /// Wraps a session opened elsewhere (with a configuration of your own).
     pub fn from_session(session: ::zenoh::Session) -> ZenohTransport {
-        ZenohTransport {
-            session,
-            publishers: std::sync::Arc::default(),
+        let (outbound, rx) = mpsc::channel(OUTBOUND);
+        let sender = session.clone();
+        // The thread ends when the last clone of this transport is dropped (closing the
+        // channel), after sending what was published before.
+        let spawned = std::thread::Builder::new()
+            .name("safething-zenoh-tx".into())
+            .spawn(move || send_all(&sender, rx));
+        if let Err(e) = spawned {
+            // Every publish then fails with `Closed`: the receiver is gone.
+            tracing::error!(error = %e, "could not start the Zenoh sender thread");
         }
+        ZenohTransport { session, outbound }
     }
 
     /// The underlying Zenoh session, for what SAFEthing does not cover.
@@ -130,51 +156,6 @@ impl ZenohTransport {
             return Err(TransportError::Closed);
         }
         Ok(())
-    }
-
-    /// Publishing is synchronous in Zenoh (it queues the message, or blocks while the link is
-    /// congested): done at once, with no copy of the key for a future to hold.
-    fn publish_now(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
-        self.ready()?;
-        let mut publishers = self.publishers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(publisher) = publishers.hot.get(key).cloned() {
-            // Not under the lock: a put blocks while the link is congested. (Its key was
-            // checked when the publisher was declared.)
-            drop(publishers);
-            return publisher.put(ZBytes::from(payload)).wait().map_err(other);
-        }
-        check_concrete(key)?;
-        let uses = {
-            if publishers.seen.len() >= Publishers::MAX_SEEN {
-                publishers.seen.clear();
-            }
-            let n = publishers.seen.entry(key.to_owned()).or_insert(0);
-            *n = n.saturating_add(1);
-            *n
-        };
-        if uses >= Publishers::HOT_AFTER {
-            publishers.seen.remove(key);
-            let declared = self
-                .session
-                .declare_publisher(key.to_owned())
-                .congestion_control(CongestionControl::Block)
-                .wait();
-            if let Ok(publisher) = declared {
-                if publishers.hot.len() >= Publishers::MAX_HOT {
-                    publishers.hot.clear();
-                }
-                let publisher = std::sync::Arc::new(publisher);
-                publishers.hot.insert(key.to_owned(), publisher.clone());
-                drop(publishers);
-                return publisher.put(ZBytes::from(payload)).wait().map_err(other);
-            }
-        }
-        drop(publishers);
-        self.session
-            .put(key, ZBytes::from(payload))
-            .congestion_control(CongestionControl::Block)
-            .wait()
-            .map_err(other)
     }
 
     async fn subscribe_now(&self, key_expr: &str) -> Result<Subscriber, TransportError> {
@@ -316,6 +297,92 @@ impl ZenohTransport {
     }
 }
 
+/// The sender thread: makes the puts of everything published on the session, in order,
+/// blocking while the link is congested (congestion control `Block`).
+fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
+    let mut publishers = Publishers::default();
+    let mut taken = Vec::with_capacity(TAKE);
+    while rx.blocking_recv_many(&mut taken, TAKE) > 0 {
+        loop {
+            for Outbound { key, payload } in taken.drain(..) {
+                if let Err(e) = publishers.put(session, key, payload) {
+                    tracing::debug!(error = %e, "could not publish");
+                }
+            }
+            if !linger(&mut rx, &mut taken) {
+                break;
+            }
+        }
+    }
+}
+
+/// The most publications the sender thread takes at once.
+const TAKE: usize = 64;
+
+/// How long the sender thread looks for more work before it sleeps: in a flood the next
+/// publication is microseconds away, and waking a sleeping thread costs the publisher a system
+/// call per message. It yields the CPU while it looks.
+const LINGER: Duration = Duration::from_micros(20);
+
+/// Takes what arrives within [`LINGER`] into `taken`; whether anything did.
+fn linger(rx: &mut mpsc::Receiver<Outbound>, taken: &mut Vec<Outbound>) -> bool {
+    let deadline = std::time::Instant::now() + LINGER;
+    loop {
+        while taken.len() < TAKE {
+            match rx.try_recv() {
+                Ok(message) => taken.push(message),
+                Err(_) => break,
+            }
+        }
+        if !taken.is_empty() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+}
+
+impl Publishers {
+    /// Puts `payload` on `key` (checked already), through the key's declared publisher once it
+    /// is published again and again.
+    fn put(
+        &mut self,
+        session: &::zenoh::Session,
+        key: String,
+        payload: Bytes,
+    ) -> Result<(), TransportError> {
+        if let Some(publisher) = self.hot.get(&key) {
+            return publisher.put(ZBytes::from(payload)).wait().map_err(other);
+        }
+        if self.seen.len() >= Publishers::MAX_SEEN {
+            self.seen.clear();
+        }
+        let n = self.seen.entry(key.clone()).or_insert(0);
+        *n = n.saturating_add(1);
+        if *n >= Publishers::HOT_AFTER {
+            self.seen.remove(&key);
+            let declared = session
+                .declare_publisher(key.clone())
+                .congestion_control(CongestionControl::Block)
+                .wait();
+            if let Ok(publisher) = declared {
+                if self.hot.len() >= Publishers::MAX_HOT {
+                    self.hot.clear();
+                }
+                let publisher = self.hot.entry(key).or_insert(publisher);
+                return publisher.put(ZBytes::from(payload)).wait().map_err(other);
+            }
+        }
+        session
+            .put(key, ZBytes::from(payload))
+            .congestion_control(CongestionControl::Block)
+            .wait()
+            .map_err(other)
+    }
+}
+
 /// Delivery of samples to a subscriber's channel when it is full. A consumer that keeps
 /// reading loses nothing: the callback waits for room (holding up this link, which holds up
 /// the publisher, whose congestion control is `Block`) as Zenoh's own channels do. A consumer
@@ -437,8 +504,28 @@ impl Replier for ZenohReplier {
 }
 
 impl Transport for ZenohTransport {
+    /// Hands the message to the session's sender thread ([`Outbound`]): done at once, or,
+    /// while the link is congested, once there is room (waiting asynchronously).
     fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
-        Publishing::done(self.publish_now(key, payload))
+        if let Err(e) = self.ready().and_then(|()| check_concrete(key)) {
+            return Publishing::done(Err(e));
+        }
+        let message = Outbound {
+            key: key.to_owned(),
+            payload,
+        };
+        match self.outbound.try_send(message) {
+            Ok(()) => Publishing::done(Ok(())),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Publishing::done(Err(TransportError::Closed))
+            }
+            Err(mpsc::error::TrySendError::Full(message)) => Publishing::pending(async move {
+                self.outbound
+                    .send(message)
+                    .await
+                    .map_err(|_| TransportError::Closed)
+            }),
+        }
     }
 
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>> {
