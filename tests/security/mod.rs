@@ -2099,6 +2099,7 @@ pub async fn sessions_off_fall_back_to_signed(net: &impl TestNet) {
     }
     assert_eq!(device.stats().handshakes, 0);
     assert_eq!(device.stats().sessions, 0);
+}
 
 /// Under load a device signs its events in batches; every frame still verifies alone, the
 /// subscriber gets them all in order. A bystander that takes a batched frame off the wire and
