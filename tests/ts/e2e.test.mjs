@@ -58,7 +58,7 @@ test("a generated client claims, publishes and operates the gardening device thr
   // Reads and a live watch of a group attribute (sealed end to end).
   const valve = await mine.valveState();
   // Reads, writes and actions go in a session with the thing, through the gateway (`docs/protocol.md` §10).
-  assert.ok((await mine.inner.session()) !== undefined, "a session through the gateway");
+  assert.ok((await rt.thingOf(mine).session()) !== undefined, "a session through the gateway");
   assert.ok(valve.value === "open" || valve.value === "closed");
   assert.equal((await mine.firmware()).value, "v0.1.0");
   const watch = await mine.watchMoistureLevel();
