@@ -218,7 +218,7 @@ async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
 }
 
 /// A subscriber that stalls Zenoh's receive thread (its callback blocks) backs up the link
-/// until puts block: publishing must not block the async task's worker but wait
+/// until puts block: with a sender thread, publishing must not block the async task's worker but wait
 /// asynchronously (a pending future), on a runtime with a single worker, and go on once the
 /// subscriber reads again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
@@ -226,6 +226,8 @@ async fn a_stalled_subscriber_makes_publish_wait_without_blocking_the_worker() {
     use std::sync::{Arc, Condvar, Mutex};
     let dir = tempfile::tempdir().expect("dir");
     let (a, b) = pair(&dir).await;
+    // Inline puts (the default) would block the only worker here.
+    let a = a.with_sender_thread();
     let gate = Arc::new((Mutex::new(false), Condvar::new()));
     let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
     let g = gate.clone();

@@ -151,6 +151,7 @@ pub struct ZenohConfig {
     gossip: Option<bool>,
     lease: Option<Duration>,
     file: Option<PathBuf>,
+    sender_thread: bool,
 }
 
 impl ZenohConfig {
@@ -214,6 +215,19 @@ impl ZenohConfig {
     pub fn lease(mut self, lease: Duration) -> ZenohConfig {
         self.lease = Some(lease);
         self
+    }
+
+    /// Puts made by a sender thread of the session, so that a congested link never blocks an
+    /// async worker (default off: the publishing task puts at once, which is faster; see
+    /// [`ZenohTransport::with_sender_thread`](super::ZenohTransport::with_sender_thread)).
+    pub fn sender_thread(mut self, on: bool) -> ZenohConfig {
+        self.sender_thread = on;
+        self
+    }
+
+    /// Whether puts are made by a sender thread ([`sender_thread`](Self::sender_thread)).
+    pub fn sender_thread_value(&self) -> bool {
+        self.sender_thread
     }
 
     /// A Zenoh JSON5 configuration file to start from.

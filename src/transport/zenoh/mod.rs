@@ -14,10 +14,12 @@
 //! ```
 //!
 //! How SAFEthing maps onto Zenoh:
-//! - publications use congestion control `Block` (nothing is dropped on a busy link), made by
-//!   one sender thread per session so that no async worker ever blocks: `publish` hands the
-//!   message over and returns, and waits asynchronously for room only while the link is
-//!   congested; keys published again and again get a declared publisher, and a subscriber that keeps reading
+//! - publications use congestion control `Block` (nothing is dropped on a busy link), put by
+//!   the publishing task at once (a put blocks its worker while the link is congested), or,
+//!   with [`ZenohTransport::with_sender_thread`] / [`ZenohConfig::sender_thread`], by one
+//!   sender thread per session so that no async worker ever blocks (half the throughput in a
+//!   flood on a small machine: `docs/benchmarks.md`); keys published again and again get a
+//!   declared publisher, and a subscriber that keeps reading
 //!   loses nothing (one that stops reading loses samples after a short wait, rather than
 //!   stalling the session);
 //! - queries go to every matching queryable, with no consolidation (an action's `accepted`,

@@ -24,8 +24,19 @@ use crate::transport::{
 #[derive(Clone)]
 pub struct ZenohTransport {
     session: ::zenoh::Session,
-    /// To the session's sender thread, which makes every put (see [`Outbound`]).
-    outbound: mpsc::Sender<Outbound>,
+    /// Who makes the puts: the publishing task, or the session's sender thread.
+    sending: Sending,
+}
+
+/// Who makes a session's puts ([`ZenohTransport::with_sender_thread`]).
+#[derive(Clone)]
+enum Sending {
+    /// The publishing task, at once: the fastest, but a put blocks its worker thread while the
+    /// link is congested (congestion control `Block`).
+    Inline(std::sync::Arc<std::sync::Mutex<Publishers>>),
+    /// The session's sender thread (see [`Outbound`]): no worker ever blocks, at the cost of a
+    /// hand-over between threads per publication (`docs/benchmarks.md`).
+    Thread(mpsc::Sender<Outbound>),
 }
 
 /// A publication on its way to the sender thread.
@@ -50,7 +61,7 @@ const OUTBOUND: usize = CHANNEL_CAPACITY;
 /// Keys seen only once or twice (an action request's states) are put without one.
 #[derive(Default)]
 struct Publishers {
-    hot: foldhash::HashMap<String, ::zenoh::pubsub::Publisher<'static>>,
+    hot: foldhash::HashMap<String, std::sync::Arc<::zenoh::pubsub::Publisher<'static>>>,
     seen: foldhash::HashMap<String, u8>,
 }
 
@@ -83,11 +94,33 @@ impl ZenohTransport {
             TransportError::Unavailable(format!("cannot open a Zenoh session: {e}"))
         })?;
         tracing::debug!(zid = %session.zid(), mode = %config.mode_value(), "zenoh session open");
-        Ok(ZenohTransport::from_session(session))
+        let transport = ZenohTransport::from_session(session);
+        Ok(if config.sender_thread_value() {
+            transport.with_sender_thread()
+        } else {
+            transport
+        })
     }
 
     /// Wraps a session opened elsewhere (with a configuration of your own).
     pub fn from_session(session: ::zenoh::Session) -> ZenohTransport {
+        ZenohTransport {
+            session,
+            sending: Sending::Inline(std::sync::Arc::default()),
+        }
+    }
+
+    /// Makes every put of this session on a sender thread of its own, so that no async worker
+    /// ever blocks in Zenoh: `publish` hands the message over and returns, and waits
+    /// asynchronously for room only while the link is congested.
+    ///
+    /// By default the publishing task makes the put itself, which is about twice as fast in a
+    /// flood on a small machine (`docs/benchmarks.md`), but blocks that task's worker thread
+    /// while the link is congested. Choose the thread when a congested or stalled peer must not
+    /// hold up the other tasks of the runtime. Call it before the transport is cloned: clones
+    /// made before keep publishing inline.
+    pub fn with_sender_thread(self) -> ZenohTransport {
+        let session = self.session;
         let (outbound, rx) = mpsc::channel(OUTBOUND);
         let sender = session.clone();
         // The thread ends when the last clone of this transport is dropped (closing the
@@ -99,7 +132,10 @@ impl ZenohTransport {
             // Every publish then fails with `Closed`: the receiver is gone.
             tracing::error!(error = %e, "could not start the Zenoh sender thread");
         }
-        ZenohTransport { session, outbound }
+        ZenohTransport {
+            session,
+            sending: Sending::Thread(outbound),
+        }
     }
 
     /// The underlying Zenoh session, for what SAFEthing does not cover.
@@ -305,7 +341,8 @@ fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
     while rx.blocking_recv_many(&mut taken, TAKE) > 0 {
         loop {
             for Outbound { key, payload } in taken.drain(..) {
-                if let Err(e) = publishers.put(session, key, payload) {
+                let publisher = publishers.publisher(session, &key);
+                if let Err(e) = put(session, publisher.as_deref(), &key, payload) {
                     tracing::debug!(error = %e, "could not publish");
                 }
             }
@@ -345,41 +382,53 @@ fn linger(rx: &mut mpsc::Receiver<Outbound>, taken: &mut Vec<Outbound>) -> bool 
 }
 
 impl Publishers {
-    /// Puts `payload` on `key` (checked already), through the key's declared publisher once it
-    /// is published again and again.
-    fn put(
+    /// The declared publisher of `key` (checked already), declared once the key is published
+    /// again and again; `None` while it is not (yet) one of those.
+    fn publisher(
         &mut self,
         session: &::zenoh::Session,
-        key: String,
-        payload: Bytes,
-    ) -> Result<(), TransportError> {
-        if let Some(publisher) = self.hot.get(&key) {
-            return publisher.put(ZBytes::from(payload)).wait().map_err(other);
+        key: &str,
+    ) -> Option<std::sync::Arc<::zenoh::pubsub::Publisher<'static>>> {
+        if let Some(publisher) = self.hot.get(key) {
+            return Some(publisher.clone());
         }
         if self.seen.len() >= Publishers::MAX_SEEN {
             self.seen.clear();
         }
-        let n = self.seen.entry(key.clone()).or_insert(0);
+        let n = self.seen.entry(key.to_owned()).or_insert(0);
         *n = n.saturating_add(1);
-        if *n >= Publishers::HOT_AFTER {
-            self.seen.remove(&key);
-            let declared = session
-                .declare_publisher(key.clone())
-                .congestion_control(CongestionControl::Block)
-                .wait();
-            if let Ok(publisher) = declared {
-                if self.hot.len() >= Publishers::MAX_HOT {
-                    self.hot.clear();
-                }
-                let publisher = self.hot.entry(key).or_insert(publisher);
-                return publisher.put(ZBytes::from(payload)).wait().map_err(other);
-            }
+        if *n < Publishers::HOT_AFTER {
+            return None;
         }
-        session
+        self.seen.remove(key);
+        let publisher = session
+            .declare_publisher(key.to_owned())
+            .congestion_control(CongestionControl::Block)
+            .wait()
+            .ok()?;
+        if self.hot.len() >= Publishers::MAX_HOT {
+            self.hot.clear();
+        }
+        let publisher = std::sync::Arc::new(publisher);
+        self.hot.insert(key.to_owned(), publisher.clone());
+        Some(publisher)
+    }
+}
+
+/// Puts `payload` on `key` (checked already), through its declared publisher when it has one.
+fn put(
+    session: &::zenoh::Session,
+    publisher: Option<&::zenoh::pubsub::Publisher<'static>>,
+    key: &str,
+    payload: Bytes,
+) -> Result<(), TransportError> {
+    match publisher {
+        Some(publisher) => publisher.put(ZBytes::from(payload)).wait().map_err(other),
+        None => session
             .put(key, ZBytes::from(payload))
             .congestion_control(CongestionControl::Block)
             .wait()
-            .map_err(other)
+            .map_err(other),
     }
 }
 
@@ -504,23 +553,36 @@ impl Replier for ZenohReplier {
 }
 
 impl Transport for ZenohTransport {
-    /// Hands the message to the session's sender thread ([`Outbound`]): done at once, or,
-    /// while the link is congested, once there is room (waiting asynchronously).
+    /// Inline (the default): the put is made at once, blocking while the link is congested.
+    /// With [`with_sender_thread`](ZenohTransport::with_sender_thread): hands the message to
+    /// the session's sender thread ([`Outbound`]), done at once or, while the link is
+    /// congested, once there is room (waiting asynchronously).
     fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
         if let Err(e) = self.ready().and_then(|()| check_concrete(key)) {
             return Publishing::done(Err(e));
         }
+        let outbound = match &self.sending {
+            Sending::Inline(publishers) => {
+                // Not under the lock: a put blocks while the link is congested.
+                let publisher = publishers
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .publisher(&self.session, key);
+                return Publishing::done(put(&self.session, publisher.as_deref(), key, payload));
+            }
+            Sending::Thread(outbound) => outbound,
+        };
         let message = Outbound {
             key: key.to_owned(),
             payload,
         };
-        match self.outbound.try_send(message) {
+        match outbound.try_send(message) {
             Ok(()) => Publishing::done(Ok(())),
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 Publishing::done(Err(TransportError::Closed))
             }
             Err(mpsc::error::TrySendError::Full(message)) => Publishing::pending(async move {
-                self.outbound
+                outbound
                     .send(message)
                     .await
                     .map_err(|_| TransportError::Closed)
