@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use safething::transport::zenoh::{Mode, ZenohConfig, ZenohTransport};
-use safething::transport::{Liveliness, Reply, Transport, TransportError};
+use safething::transport::{Liveliness, Reply, Subscriber, Transport, TransportError};
 
 fn sock(dir: &tempfile::TempDir, name: &str) -> String {
     format!(
@@ -29,6 +29,38 @@ async fn pair(dir: &tempfile::TempDir) -> (ZenohTransport, ZenohTransport) {
     .expect("b opens");
     assert!(b.wait_for_neighbours(Duration::from_secs(5)).await);
     (a, b)
+}
+
+/// Publishes probes on `key` until `sub` receives one: subscriptions take a moment to reach
+/// the other session, and a put made before that goes nowhere.
+async fn until_routed(from: &ZenohTransport, sub: &mut Subscriber, key: &str) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            from.publish(key, Bytes::from_static(b"probe"))
+                .await
+                .expect("publish");
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), sub.recv()).await {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the subscription reaches the other session");
+}
+
+/// The next sample that is not one of [`until_routed`]'s probes (a late one may still come).
+async fn next_but_probes(sub: &mut Subscriber) -> safething::transport::Sample {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match sub.recv().await {
+                Some(s) if &s.payload[..] == b"probe" => continue,
+                Some(s) => return s,
+                None => panic!("the subscription ended"),
+            }
+        }
+    })
+    .await
+    .expect("a sample in time")
 }
 
 #[tokio::test]
@@ -83,20 +115,14 @@ async fn primitives_work_between_two_sessions() {
     // Publications, to a wildcard subscription on the other session.
     let mut sub = a.subscribe("demo/*/x").await.expect("subscribe");
     let mut own = b.subscribe("demo/**").await.expect("subscribe");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    until_routed(&b, &mut sub, "demo/0/x").await;
     b.publish("demo/1/x", Bytes::from_static(b"one"))
         .await
         .expect("publish");
-    let s = tokio::time::timeout(Duration::from_secs(5), sub.recv())
-        .await
-        .expect("in time")
-        .expect("a sample");
+    let s = next_but_probes(&mut sub).await;
     assert_eq!((&*s.key, &s.payload[..]), ("demo/1/x", &b"one"[..]));
     // The publisher's own session receives it too.
-    let s = tokio::time::timeout(Duration::from_secs(5), own.recv())
-        .await
-        .expect("in time")
-        .expect("a sample");
+    let s = next_but_probes(&mut own).await;
     assert_eq!(&s.payload[..], b"one");
     assert!(matches!(
         b.publish("demo/*/x", Bytes::new()).await,
@@ -109,10 +135,7 @@ async fn primitives_work_between_two_sessions() {
             .expect("publish");
     }
     for i in 0..6u8 {
-        let s = tokio::time::timeout(Duration::from_secs(5), sub.recv())
-            .await
-            .expect("in time")
-            .expect("a sample");
+        let s = next_but_probes(&mut sub).await;
         assert_eq!((&*s.key, &s.payload[..]), ("demo/2/x", &[i][..]));
     }
     // Queries: several replies from each of two queryables, none merged.
@@ -193,9 +216,12 @@ async fn primitives_work_between_two_sessions() {
 async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
     let dir = tempfile::tempdir().expect("dir");
     let (a, b) = pair(&dir).await;
-    let _stuck = a.subscribe("flood/x").await.expect("subscribe");
+    let mut stuck = a.subscribe("flood/x").await.expect("subscribe");
     let mut live = a.subscribe("other/x").await.expect("subscribe");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Both subscriptions must have reached `b` (else its puts go nowhere and the test proves
+    // nothing, or loses the last sample on a slow machine); `stuck` reads nothing after this.
+    until_routed(&b, &mut stuck, "flood/x").await;
+    until_routed(&b, &mut live, "other/x").await;
     let started = std::time::Instant::now();
     tokio::time::timeout(Duration::from_secs(10), async {
         for i in 0..5000u32 {
@@ -209,10 +235,7 @@ async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
     b.publish("other/x", Bytes::from_static(b"still here"))
         .await
         .expect("publish");
-    let s = tokio::time::timeout(Duration::from_secs(5), live.recv())
-        .await
-        .expect("in time")
-        .expect("a sample");
+    let s = next_but_probes(&mut live).await;
     assert_eq!(&s.payload[..], b"still here");
     eprintln!("flood and the next sample took {:?}", started.elapsed());
 }
