@@ -18,69 +18,17 @@ mod bins;
 #[path = "../../tests/support/tools.rs"]
 mod tools;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
-use bins::{Proc, example};
+use bins::{Proc, example, free_port, spawn, wait_for};
 use safething::Identity;
 use safething::ir::ThingId;
 use safething_codegen::export::{self, TdOptions};
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts a process and forwards its output lines (stdout and stderr) to a channel.
-fn spawn(mut command: Command) -> (Proc, mpsc::Receiver<String>) {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the process starts");
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    let err = child.stderr.take().unwrap();
-    let tx2 = tx.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx2.send(format!("stderr: {line}"));
-        }
-    });
-    (Proc(child), rx)
-}
-
-/// Waits for a line containing `marker` and returns it.
-fn wait_for(rx: &mpsc::Receiver<String>, marker: &str, what: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(line) if line.contains(marker) => return line,
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    panic!(
-        "{what} did not print `{marker}`; it printed:\n{}",
-        seen.join("\n")
-    );
 }
 
 /// `tsc -p typescript/node-wot-binding --outDir OUT`.

@@ -2,9 +2,11 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::SystemTime;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
 
 /// A child process, killed and reaped on drop.
 pub struct Proc(pub Child);
@@ -83,4 +85,54 @@ pub fn example(name: &str) -> PathBuf {
     let status = command.status().expect("cargo runs");
     assert!(status.success(), "building the {name} example failed");
     path
+}
+
+/// A TCP port that was free a moment ago on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Starts a process and forwards its output lines (stdout and stderr) to a channel.
+pub fn spawn(mut command: Command) -> (Proc, mpsc::Receiver<String>) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the process starts");
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx2.send(format!("stderr: {line}"));
+        }
+    });
+    (Proc(child), rx)
+}
+
+/// Waits for a line containing `marker` and returns it.
+pub fn wait_for(rx: &mpsc::Receiver<String>, marker: &str, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(marker) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!(
+        "{what} did not print `{marker}`; it printed:\n{}",
+        seen.join("\n")
+    );
 }
