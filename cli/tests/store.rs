@@ -77,7 +77,7 @@ fn start_store(dir: &Path, endpoint: &str) -> Proc {
     let mut store = Proc(
         safething(&["store", "--dir"])
             .arg(dir)
-            .args(["--mode", "client", "--connect", endpoint])
+            .args(["--connect", endpoint])
             .stdout(Stdio::piped())
             .spawn()
             .expect("the store starts"),

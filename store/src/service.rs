@@ -83,7 +83,7 @@ impl Stats {
 pub struct Store {
     db: Arc<Db>,
     stats: Arc<Stats>,
-    _guards: Vec<safething::transport::Guard>,
+    guards: Vec<safething::transport::Guard>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -135,7 +135,7 @@ impl Store {
         Ok(Store {
             db,
             stats,
-            _guards: vec![serving],
+            guards: vec![serving],
             tasks: vec![feed, describer],
             writer: Some(writer),
         })
@@ -157,7 +157,7 @@ impl Store {
             t.abort();
             let _ = t.await;
         }
-        self._guards.clear();
+        self.guards.clear();
         if let Some(writer) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
