@@ -33,7 +33,10 @@ pub async fn run(cli: &Cli, dir: &Path, retention: Retention) -> Result<(), Fail
             path.display()
         );
     }
-    wait_for_signal().await;
+    let failure = tokio::select! {
+        () = wait_for_signal() => None,
+        e = store.failure() => Some(e),
+    };
     let stats = store.stats();
     tracing::info!(
         stored = stats.stored(),
@@ -42,7 +45,14 @@ pub async fn run(cli: &Cli, dir: &Path, retention: Retention) -> Result<(), Fail
     );
     store.close().await;
     transport.close().await?;
-    Ok(())
+    match failure {
+        None => Ok(()),
+        Some(e) => Err(Failure::new(format!(
+            "{e}: the store stopped writing; what it committed in {} is intact — fix the cause \
+             (free space) and start it again",
+            path.display()
+        ))),
+    }
 }
 
 /// The retention from the command line, defaults for what is not given.

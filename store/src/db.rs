@@ -110,7 +110,12 @@ impl Db {
     /// Opens (or creates) the database file; a file left by a killed store opens as of its
     /// last commit.
     pub fn open(path: &Path, retention: Retention) -> Result<Db, StoreError> {
-        let db = Database::create(path)?;
+        Db::from_database(Database::create(path)?, retention)
+    }
+
+    /// A store in a database opened by the caller (another storage backend: in memory, or
+    /// one that reports a full disk in tests).
+    pub fn from_database(db: Database, retention: Retention) -> Result<Db, StoreError> {
         let txn = db.begin_write()?;
         {
             txn.open_table(STREAMS)?;

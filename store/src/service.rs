@@ -86,6 +86,7 @@ pub struct Store {
     guards: Vec<safething::transport::Guard>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
+    failed: tokio::sync::watch::Receiver<Option<String>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -103,11 +104,12 @@ impl Store {
         let stats = Arc::new(Stats::default());
         let (tx, rx) = mpsc::channel::<Sample>(QUEUE);
         let (describe_tx, describe_rx) = mpsc::unbounded_channel::<String>();
+        let (failed_tx, failed) = tokio::sync::watch::channel(None);
         let writer = {
             let (db, stats) = (db.clone(), stats.clone());
             std::thread::Builder::new()
                 .name("safething-store-writer".into())
-                .spawn(move || write_loop(&db, &stats, rx, &describe_tx))
+                .spawn(move || write_loop(&db, &stats, rx, &describe_tx, &failed_tx))
                 .map_err(|e| StoreError::Task(e.to_string()))?
         };
         let mut subscriber = transport.subscribe(ALL_PUBLISHED).await?;
@@ -138,7 +140,23 @@ impl Store {
             guards: vec![serving],
             tasks: vec![feed, describer],
             writer: Some(writer),
+            failed,
         })
+    }
+
+    /// Resolves when the store stopped writing (a full disk, an IO error), with the error.
+    /// What was committed is intact; restart the store once the cause is fixed.
+    pub async fn failure(&self) -> String {
+        let mut failed = self.failed.clone();
+        loop {
+            if let Some(e) = failed.borrow_and_update().clone() {
+                return e;
+            }
+            if failed.changed().await.is_err() {
+                // The writer ended without a failure (closing): nothing to report, ever.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// What the store did so far.
@@ -178,6 +196,7 @@ fn write_loop(
     stats: &Stats,
     mut rx: mpsc::Receiver<Sample>,
     describe: &mpsc::UnboundedSender<String>,
+    failed: &tokio::sync::watch::Sender<Option<String>>,
 ) {
     let checker = Checker::default();
     let mut batch: Vec<Sample> = Vec::with_capacity(GROUP);
@@ -231,8 +250,12 @@ fn write_loop(
                     stats.duplicates.fetch_add(dup, Ordering::Relaxed);
                 }
                 Err(e) => {
+                    // redb refuses a handle after an IO error: stop writing, report it; what
+                    // was committed is intact for the next start.
                     stats.failed_commits.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(error = %e, frames = incoming.len(), "could not commit frames");
+                    tracing::error!(error = %e, frames = incoming.len(), "could not commit frames; the store stops writing");
+                    let _ = failed.send(Some(e.to_string()));
+                    return;
                 }
             }
         }

@@ -9,6 +9,9 @@ use safething::Identity;
 use safething::envelope::{Binding, Kind, Sealer, Signing};
 use safething_store::{Checker, Db, Dropped, Incoming, Retention};
 
+mod support;
+use support::SmallDisk;
+
 const KEY: &str = "safething/v1/tank-0001/attributes/level";
 
 fn db(dir: &tempfile::TempDir, retention: Retention) -> Db {
@@ -262,4 +265,64 @@ fn store_killed_mid_ingest_loses_nothing_committed() {
     // And it goes on: a new ingest after the crash.
     put(&db, last + 1, 8, last + 1);
     assert_eq!(seqs(&db).last(), Some(&(last + 1)));
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_keeps_what_was_committed() {
+    use std::sync::atomic::Ordering;
+    let disk = SmallDisk::new(4 << 20);
+    let open = |disk: &SmallDisk| {
+        let database = redb::Database::builder()
+            .create_with_backend(disk.clone())
+            .expect("database");
+        Db::from_database(
+            database,
+            Retention {
+                max_count: 1_000_000,
+                max_bytes: u64::MAX,
+                ..Retention::default()
+            },
+        )
+        .expect("db")
+    };
+    let db = open(&disk);
+    let frame = vec![0x5a; 4096];
+    let mut committed = 0u64;
+    let error = loop {
+        let n = committed + 1;
+        let mut frame = frame.clone();
+        frame[..8].copy_from_slice(&n.to_be_bytes());
+        let f = Incoming {
+            key: KEY,
+            frame: &frame,
+            seq: Some(n),
+        };
+        match db.ingest(&[f], n) {
+            Ok(_) => committed = n,
+            Err(e) => break e,
+        }
+        assert!(committed < 10_000, "the disk never filled");
+    };
+    let message = error.to_string();
+    assert!(message.contains("store database"), "{message}");
+    println!("after {committed} commits: {message}");
+    assert!(committed > 10, "{committed}");
+    // redb refuses a handle after an IO error (errors, not panics, not guesses): the store
+    // stops writing and asks to be restarted.
+    disk.limit.store(u64::MAX, Ordering::SeqCst);
+    assert!(db.latest(KEY).is_err());
+    // Reopened (after space was freed), the database holds every committed frame, intact.
+    drop(db);
+    let db = open(&disk);
+    let kept = seqs(&db);
+    assert_eq!(kept, (1..=committed).collect::<Vec<_>>());
+    for k in db.history(KEY, 10_000, None).expect("history") {
+        let n = k.seq.expect("seq");
+        assert_eq!(
+            (&k.frame[..8], &k.frame[8..]),
+            (&n.to_be_bytes()[..], &frame[8..])
+        );
+    }
+    put(&db, committed + 1, 8, 0);
+    assert_eq!(seqs(&db).last(), Some(&(committed + 1)));
 }

@@ -16,6 +16,8 @@ use safething::transport::{Query, Transport};
 use safething::{Error, Identity};
 use safething_store::{Db, Retention, Store};
 
+mod support;
+
 fn definition() -> Definition {
     serde_json::from_value(json!({
         "thing": {"name": "Tank", "version": "1.0.0"},
@@ -286,4 +288,49 @@ async fn attack_altered_batch_path_in_store() {
         thing.read_with_source("level").await,
         Err(Error::Untrusted(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_stops_the_store_with_a_clear_error() {
+    let net = MemoryNetwork::new();
+    let disk = support::SmallDisk::new(3 << 20);
+    let database = redb::Database::builder()
+        .create_with_backend(disk.clone())
+        .expect("database");
+    let db = Db::from_database(database, Retention::default()).expect("db");
+    let store = Store::start(Arc::new(net.session()), db)
+        .await
+        .expect("store");
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    until("the description", || store.stats().stored() >= 1).await;
+    // The disk fills up soon after the start.
+    let used = redb::StorageBackend::len(&disk).expect("len");
+    disk.limit
+        .store(used + (256 << 10), std::sync::atomic::Ordering::SeqCst);
+    let failure = async {
+        for v in 0.. {
+            device.set_attribute("level", json!(v)).await.expect("set");
+            if v % 50 == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let error = tokio::select! {
+        () = failure => unreachable!(),
+        e = store.failure() => e,
+        () = tokio::time::sleep(Duration::from_secs(10)) => panic!("the disk never filled: {:?}, {} bytes", store.stats(), redb::StorageBackend::len(&disk).unwrap_or(0)),
+    };
+    assert!(error.contains("No space left on device"), "{error}");
+    assert_eq!(
+        store
+            .stats()
+            .failed_commits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    store.close().await;
 }
