@@ -433,6 +433,35 @@ impl Verifier {
         bytes: &'a [u8],
         sender: Option<&KnownSender>,
     ) -> Result<Opened<&'a [u8]>, EnvelopeError> {
+        self.open_checked(key, bytes, sender, true)
+    }
+
+    /// Like [`open_raw`](Self::open_raw) without the freshness check: for frames kept by a
+    /// store, old by nature. Signature, batch path and key binding are checked all the same.
+    pub fn open_stored<'a>(
+        &self,
+        key: &str,
+        bytes: &'a [u8],
+    ) -> Result<Opened<&'a [u8]>, EnvelopeError> {
+        self.open_checked(key, bytes, None, false)
+    }
+
+    pub(crate) fn open_stored_from<'a>(
+        &self,
+        key: &str,
+        bytes: &'a [u8],
+        sender: Option<&KnownSender>,
+    ) -> Result<Opened<&'a [u8]>, EnvelopeError> {
+        self.open_checked(key, bytes, sender, false)
+    }
+
+    fn open_checked<'a>(
+        &self,
+        key: &str,
+        bytes: &'a [u8],
+        sender: Option<&KnownSender>,
+        fresh: bool,
+    ) -> Result<Opened<&'a [u8]>, EnvelopeError> {
         let frame = frame::decode(bytes)?;
         let h = frame.header;
         let known = sender.filter(|s| s.key.as_bytes() == &h.sender);
@@ -471,7 +500,7 @@ impl Verifier {
             Ok((*from, true))
         })??;
         let skew_ms = coarse_now_ms().abs_diff(h.ts);
-        if skew_ms > self.window_ms {
+        if fresh && skew_ms > self.window_ms {
             return Err(EnvelopeError::Stale {
                 skew_ms,
                 window_ms: self.window_ms,

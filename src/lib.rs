@@ -32,6 +32,7 @@ mod mangle;
 mod private_file;
 pub mod provisioning;
 pub mod session;
+pub mod stored;
 pub mod transport;
 pub mod typed;
 pub mod wire;

@@ -23,6 +23,15 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Keygen => keygen(&cli),
         Command::Whoami => whoami(&cli),
         Command::Router => router(&cli).await,
+        Command::Store {
+            dir,
+            max_count,
+            max_age,
+            max_bytes,
+        } => {
+            let retention = crate::store::retention(*max_count, *max_age, *max_bytes);
+            crate::store::run(&cli, dir, retention).await
+        }
         Command::Gateway { .. } => crate::gateway::run(&cli).await,
         Command::Forget { id } => forget(&cli, id),
         _ => {
@@ -47,14 +56,19 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             attribute,
             history,
         } => {
-            let thing = net.thing(id).await?;
+            let thing = net.thing_or_stored(id).await?;
             if *history {
-                let entries = thing.history(attribute).await?;
-                show::history(id, attribute, &entries, json)
+                let (entries, source) = thing.history_with_source(attribute).await?;
+                show::history(id, attribute, &entries, source, json)
             } else {
-                let reading = thing.read(attribute).await?;
+                let reading = thing.read_with_source(attribute).await?;
                 show::reading(id, attribute, &reading, json)
             }
+        }
+        Command::History { id, attribute } => {
+            let thing = net.thing_or_stored(id).await?;
+            let (entries, source) = thing.history_with_source(attribute).await?;
+            show::history(id, attribute, &entries, source, json)
         }
         Command::Watch {
             id,
@@ -113,7 +127,7 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             let value = parse_json("value", value)?;
             let thing = net.thing(id).await?;
             let reading = thing.write(attribute, value).await?;
-            show::reading(id, attribute, &reading, json)
+            show::reading(id, attribute, &reading.into(), json)
         }
         Command::Publish { id } => {
             let thing = net.thing(id).await?;
@@ -143,6 +157,7 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
         Command::Keygen
         | Command::Whoami
         | Command::Router
+        | Command::Store { .. }
         | Command::Gateway { .. }
         | Command::Forget { .. } => Ok(()),
     }

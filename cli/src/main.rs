@@ -3,7 +3,9 @@
 //! ```text
 //! safething list                               every thing that answers, with state and presence
 //! safething describe ID                        a thing's description and affordances
-//! safething get ID ATTR [--history]            an attribute's current value (or its history)
+//! safething get ID ATTR [--history]            an attribute's current value (or its history);
+//!                                              from a store when the device is offline
+//! safething history ID ATTR                    an attribute's history (device, else a store)
 //! safething watch ID ATTR [--filter "lt 5"]    follow an attribute's changes
 //! safething events ID EVENT [--filter ..]      follow an event's notifications
 //! safething call ID ACTION [JSON] [--wait]     run an action (and follow it to its end)
@@ -11,6 +13,7 @@
 //! safething publish ID | disable ID            owner operations
 //! safething keygen | whoami                    this console's identity
 //! safething router [--listen ENDPOINT]         a Zenoh router where peers meet
+//! safething store --dir DIR                    keep what things publish, serve it when they are offline
 //! safething gateway [--listen ADDR]            HTTP + WebSocket gateway and web console
 //! ```
 //!
@@ -24,6 +27,7 @@ mod gateway;
 mod net;
 mod out;
 mod show;
+mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +89,14 @@ enum Command {
         /// Print the remembered values instead (attributes that keep a history)
         #[arg(long)]
         history: bool,
+    },
+    /// An attribute's remembered values, from the device or, when it is offline, a store
+    History {
+        /// The thing's id
+        #[arg(value_parser = thing_id)]
+        id: String,
+        /// The attribute
+        attribute: String,
     },
     /// Follow an attribute: its current value, then every change that passes the filter
     Watch {
@@ -203,6 +215,22 @@ enum Command {
     Whoami,
     /// Run a Zenoh router: peers and clients that connect to it reach each other through it
     Router,
+    /// Keep what things publish (attribute updates, events, request states, descriptions) in a
+    /// database, and serve it to clients when the devices are offline (it holds no key)
+    Store {
+        /// The directory of the database (created if missing)
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// At most this many frames per attribute, event or request [default: 1000]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_count: Option<u64>,
+        /// Drop frames kept longer than this, the latest of each stream excepted [default: 7d]
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        max_age: Option<Duration>,
+        /// At most this many bytes of frames per stream [default: 4194304]
+        #[arg(long, value_name = "BYTES")]
+        max_bytes: Option<u64>,
+    },
     /// Serve the network over HTTP and WebSocket, with the web console, for browsers and small
     /// devices (a relay: it holds no key and cannot act as anyone)
     ///

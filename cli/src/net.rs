@@ -168,6 +168,18 @@ impl Net {
         }
     }
 
+    /// Like [`thing`](Self::thing), falling back to a store's copy of the description when
+    /// the device does not answer (accepted only when signed by the key already pinned).
+    pub async fn thing_or_stored(&self, id: &str) -> Result<RemoteThing, Failure> {
+        match self.thing(id).await {
+            Ok(thing) => Ok(thing),
+            Err(device) => match self.client.thing_or_stored(id).await {
+                Ok(thing) => Ok(thing),
+                Err(_) => Err(device),
+            },
+        }
+    }
+
     /// Leaves the network cleanly.
     pub async fn close(self) {
         self.client.shutdown();

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use safething::Identity;
-use safething::client::{AttributeReading, EventDelivery, ThingSummary, Update};
+use safething::client::{EventDelivery, Reading, Source, ThingSummary, Update};
 use safething::ir::{AttributeKind, DataSchema};
 use safething::wire::{ActionState, Description, HistoryEntry};
 
@@ -207,24 +207,48 @@ fn schema(s: &DataSchema) -> String {
     }
 }
 
-pub fn reading(id: &str, attribute: &str, r: &AttributeReading, json: bool) -> Result<(), Failure> {
+pub fn reading(id: &str, attribute: &str, r: &Reading, json: bool) -> Result<(), Failure> {
     if json {
         return print_json(&json!({
-            "thing": id, "attribute": attribute, "value": r.value, "seq": r.seq, "ts": r.ts,
+            "thing": id, "attribute": attribute, "value": r.value, "seq": r.seq,
+            "ts": r.timestamp, "timestamp": r.timestamp, "source": r.source.as_str(),
+            "age_ms": r.age_ms,
         }));
     }
-    outln!("{}", r.value);
+    match r.source {
+        Source::Device => outln!("{}", r.value),
+        // Said on stderr: scripts reading stdout get the value alone either way.
+        Source::Store => {
+            outln!("{}", r.value);
+            eprintln!(
+                "(from a store: the device is offline; value {} old)",
+                age(r.age_ms)
+            );
+        }
+    }
     Ok(())
+}
+
+fn age(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..120_000 => format!("{}s", ms / 1_000),
+        120_000..7_200_000 => format!("{}min", ms / 60_000),
+        _ => format!("{}h", ms / 3_600_000),
+    }
 }
 
 pub fn history(
     id: &str,
     attribute: &str,
     entries: &[HistoryEntry],
+    source: Source,
     json: bool,
 ) -> Result<(), Failure> {
     if json {
-        return print_json(&json!({"thing": id, "attribute": attribute, "history": entries}));
+        return print_json(&json!({
+            "thing": id, "attribute": attribute, "history": entries, "source": source.as_str(),
+        }));
     }
     for e in entries {
         outln!("#{:<6} {}", e.seq, e.value);

@@ -22,10 +22,12 @@
 mod action;
 mod presence;
 mod remote;
+mod stored;
 mod streams;
 
 pub use action::{ActionHandle, InvokeOptions};
 pub use remote::{AttributeReading, RemoteThing};
+pub use stored::{Reading, Source};
 pub use streams::{EventDelivery, EventStream, Update, Watch};
 
 use std::collections::{BTreeMap, HashMap};
@@ -471,6 +473,11 @@ fn summary(d: Description) -> ThingSummary {
 }
 
 impl ClientInner {
+    /// The key pinned for a thing (by the application, the known-things store or first use).
+    pub(crate) fn pinned(&self, id: &ThingId) -> Option<PublicKey> {
+        crate::device::lock(&self.pins).get(id).copied()
+    }
+
     /// Trust on first use: the first verified key of a thing is the one this client keeps, and
     /// the one its known-things store keeps for later runs.
     fn first_use(&self, id: &ThingId, key: PublicKey) {

@@ -583,12 +583,26 @@ impl RemoteThing {
         payload: &[u8],
         read: impl FnOnce(&[u8]) -> serde_json::Result<T>,
     ) -> Result<Opened<T>, Unreadable> {
+        self.open_checked(key, payload, read, true)
+    }
+
+    /// Opens a frame as [`open_with`](Self::open_with) does; `fresh: false` skips the freshness
+    /// window (frames kept by a store), nothing else.
+    pub(crate) fn open_checked<T>(
+        &self,
+        key: &str,
+        payload: &[u8],
+        read: impl FnOnce(&[u8]) -> serde_json::Result<T>,
+        fresh: bool,
+    ) -> Result<Opened<T>, Unreadable> {
         let untrusted = |e: EnvelopeError| Unreadable::Error(Error::Untrusted(e));
-        let opened = self
-            .client
-            .verifier
-            .open_raw_from(key, payload, Some(&self.sender))
-            .map_err(untrusted)?;
+        let verifier = &self.client.verifier;
+        let opened = if fresh {
+            verifier.open_raw_from(key, payload, Some(&self.sender))
+        } else {
+            verifier.open_stored_from(key, payload, Some(&self.sender))
+        }
+        .map_err(untrusted)?;
         if opened.signed && opened.from != self.description.thing_key {
             return Err(untrusted(EnvelopeError::WrongSender {
                 expected: self.description.thing_key.to_string(),

@@ -1,0 +1,275 @@
+//! Reading from a store when the device does not answer (`docs/store.md`): every stored frame
+//! is verified against the key pinned for the thing — signature, batch path, the key it was
+//! published on — and opened with the keys this client holds. A store is never trusted; only
+//! the thing's signature is.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::envelope::{EnvelopeError, Kind};
+use crate::error::{Error, Result};
+use crate::keys;
+use crate::stored::{StoreQuery, store_key};
+use crate::transport::Reply;
+use crate::wire::{AttributeUpdate, Description, HistoryEntry};
+
+use super::remote::{RemoteThing, Unreadable};
+use super::{Client, ClientInner, parse_id};
+
+/// Where a reading came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The device answered.
+    Device,
+    /// The device did not; a store kept the thing's signed publication.
+    Store,
+}
+
+impl Source {
+    /// `"device"` or `"store"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Device => "device",
+            Source::Store => "store",
+        }
+    }
+}
+
+/// An attribute's value and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    /// The value.
+    pub value: Value,
+    /// Its sequence number.
+    pub seq: u64,
+    /// When the device set it (device) or published it (store), Unix milliseconds.
+    pub timestamp: u64,
+    /// Who answered.
+    pub source: Source,
+    /// How old the value is by this machine's clock, milliseconds (0 for a clock behind).
+    pub age_ms: u64,
+}
+
+impl From<super::AttributeReading> for Reading {
+    /// A value the device gave.
+    fn from(r: super::AttributeReading) -> Reading {
+        Reading {
+            age_ms: age(r.ts),
+            value: r.value,
+            seq: r.seq,
+            timestamp: r.ts,
+            source: Source::Device,
+        }
+    }
+}
+
+/// A stored value, verified and opened.
+struct Stored {
+    value: Value,
+    seq: u64,
+    ts: u64,
+}
+
+impl RemoteThing {
+    /// The current value of an attribute from the device, or — when the device does not
+    /// answer — from a store, verified as the thing's own signed publication.
+    pub async fn read_with_source(&self, name: &str) -> Result<Reading> {
+        match self.read(name).await {
+            Ok(r) => Ok(r.into()),
+            Err(device) if falls_back(&device) => {
+                tracing::debug!(thing = %self.id(), attribute = name, error = %device, "asking a store");
+                let latest = self.stored(name, StoreQuery::Latest).await?;
+                let Some(s) = latest.into_iter().max_by_key(|s| (s.ts, s.seq)) else {
+                    return Err(device);
+                };
+                Ok(Reading {
+                    age_ms: age(s.ts),
+                    value: s.value,
+                    seq: s.seq,
+                    timestamp: s.ts,
+                    source: Source::Store,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The remembered values of an attribute, from the device or else from a store (as many
+    /// as the store kept), oldest first.
+    pub async fn history_with_source(&self, name: &str) -> Result<(Vec<HistoryEntry>, Source)> {
+        match self.history(name).await {
+            Ok(h) => Ok((h, Source::Device)),
+            Err(device) if falls_back(&device) => {
+                let limit = StoreQuery::MAX_LIMIT;
+                let stored = self.stored(name, StoreQuery::History { limit }).await?;
+                if stored.is_empty() {
+                    return Err(device);
+                }
+                let entries = stored
+                    .into_iter()
+                    .map(|s| HistoryEntry {
+                        value: s.value,
+                        seq: s.seq,
+                        ts: s.ts,
+                    })
+                    .collect();
+                Ok((entries, Source::Store))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The values a store kept for an attribute, verified; `Err` when any reply is not the
+    /// thing's genuine publication on that attribute (a store that lies is reported, never
+    /// believed). Sorted by timestamp and sequence number, duplicates dropped.
+    async fn stored(&self, name: &str, query: StoreQuery) -> Result<Vec<Stored>> {
+        let (_, schema) = self.attribute_schema(name)?;
+        let key = keys::attribute(self.id(), name);
+        let frames = query_store(&self.client, &key, &query).await?;
+        let mut out: Vec<Stored> = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let s = self.open_stored_update(&key, &frame)?;
+            self.check_value(schema, &s.value, || {
+                format!("stored value of attribute `{name}`")
+            })?;
+            out.push(s);
+        }
+        out.sort_by_key(|s| (s.ts, s.seq));
+        out.dedup_by_key(|s| (s.ts, s.seq));
+        Ok(out)
+    }
+
+    /// Verifies one stored frame as this thing's publication on `key` and opens it.
+    fn open_stored_update(&self, key: &str, frame: &[u8]) -> Result<Stored> {
+        let opened = self
+            .open_checked(
+                key,
+                frame,
+                |b| serde_json::from_slice::<AttributeUpdate>(b),
+                false,
+            )
+            .map_err(|e| match e {
+                Unreadable::Error(e) => e,
+                Unreadable::UnknownKey(kid) => Error::Untrusted(EnvelopeError::Malformed(format!(
+                    "sealed with key `{kid}`, which this client does not hold"
+                ))),
+            })?;
+        if !opened.signed {
+            return Err(Error::Untrusted(EnvelopeError::Unsigned));
+        }
+        if opened.kind != Kind::Publication {
+            return Err(Error::Untrusted(EnvelopeError::Unexpected(format!(
+                "a stored {:?} where a publication was expected",
+                opened.kind
+            ))));
+        }
+        Ok(Stored {
+            value: opened.body.value,
+            seq: opened.body.seq,
+            ts: opened.ts,
+        })
+    }
+}
+
+impl Client {
+    /// Connects to a thing whose device may be offline: its description from the device, or
+    /// else from a store — accepted only when signed by the key already pinned for the thing
+    /// (a store cannot introduce a thing).
+    pub async fn thing_or_stored(&self, id: &str) -> Result<RemoteThing> {
+        match self.thing(id).await {
+            Ok(t) => Ok(t),
+            Err(e @ (Error::UnknownThing(_) | Error::TimedOut { .. } | Error::Offline(_))) => {
+                let Some(d) = self.stored_description(id).await? else {
+                    return Err(e);
+                };
+                RemoteThing::new(self.inner.clone(), d)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The latest description a store kept, verified against the pinned key; `None` when no
+    /// key is pinned or no store answered.
+    async fn stored_description(&self, id: &str) -> Result<Option<Description>> {
+        let id = parse_id(id)?;
+        let pinned = self.inner.pinned(&id);
+        let Some(pinned) = pinned else {
+            return Ok(None);
+        };
+        let key = keys::description(&id);
+        let frames = query_store(&self.inner, &key, &StoreQuery::Latest).await?;
+        let mut best: Option<Description> = None;
+        for frame in frames {
+            let opened = self
+                .inner
+                .verifier
+                .open_stored(&key, &frame)
+                .map_err(Error::Untrusted)?;
+            if !opened.signed || opened.from != pinned || opened.kind != Kind::Description {
+                return Err(Error::Untrusted(EnvelopeError::WrongSender {
+                    expected: pinned.to_string(),
+                    found: opened.from.to_string(),
+                }));
+            }
+            let d: Description = serde_json::from_slice(opened.body)
+                .map_err(|e| Error::Untrusted(EnvelopeError::Malformed(e.to_string())))?;
+            if d.id != id || d.thing_key != pinned {
+                return Err(Error::Untrusted(EnvelopeError::Unexpected(
+                    "a stored description of another thing".into(),
+                )));
+            }
+            d.definition.check()?;
+            if best.as_ref().is_none_or(|b| b.revision <= d.revision) {
+                best = Some(d);
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// Whether a failed device read may be answered by a store: the device did not answer (or
+/// the network failed), not "no such attribute" or "forbidden".
+fn falls_back(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::TimedOut { .. } | Error::Offline(_) | Error::UnknownThing(_) | Error::Transport(_)
+    )
+}
+
+/// How long a store has to answer.
+const STORE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Asks every store for `thing_key`'s frames; the frames of all answers, as received.
+async fn query_store(
+    inner: &ClientInner,
+    thing_key: &str,
+    query: &StoreQuery,
+) -> Result<Vec<Bytes>> {
+    let Some(key) = store_key(thing_key) else {
+        return Ok(Vec::new());
+    };
+    let payload = serde_json::to_vec(query)
+        .map_err(|e| Error::Untrusted(EnvelopeError::Malformed(e.to_string())))?;
+    let timeout = inner.config.request_timeout.min(STORE_TIMEOUT);
+    let mut replies = inner
+        .transport
+        .query(&key, Some(Bytes::from(payload)), timeout)
+        .await?;
+    let mut frames = Vec::new();
+    while let Some(reply) = replies.recv().await {
+        if let Reply::Ok(sample) = reply {
+            frames.push(sample.payload);
+            if frames.len() > StoreQuery::MAX_LIMIT as usize * 4 {
+                break;
+            }
+        }
+    }
+    Ok(frames)
+}
+
+/// How old `ts` is now, milliseconds.
+fn age(ts: u64) -> u64 {
+    crate::envelope::now_ms().saturating_sub(ts)
+}

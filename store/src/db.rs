@@ -1,0 +1,259 @@
+//! The on-disk database: every kept frame byte for byte, per stream, in one redb file.
+//!
+//! Tables: `streams` maps a stream's key to its bookkeeping (first and next index, count,
+//! bytes); `frames` maps `(key, index)` to a record: the time the store kept it, the
+//! sequence number when the body is readable, and the frame unchanged.
+
+use std::path::Path;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::error::StoreError;
+use crate::retention::Retention;
+
+const STREAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("streams");
+const FRAMES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("frames");
+/// A thing's key as its signed description names it (`thing id → 32 bytes`): the key the
+/// store checks later frames of the thing against.
+const THINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("things");
+
+/// Bytes before the frame in a record: stored at (u64be), seq present (u8), seq (u64be).
+const RECORD_HEAD: usize = 17;
+
+/// One frame to keep.
+#[derive(Clone, Debug)]
+pub struct Incoming<'a> {
+    /// The key it was published on (`safething/v1/<id>/...`).
+    pub key: &'a str,
+    /// The frame, as received.
+    pub frame: &'a [u8],
+    /// Its sequence number, when the store could read one (plain attribute and event bodies).
+    pub seq: Option<u64>,
+}
+
+/// A kept frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kept {
+    /// When the store kept it, Unix milliseconds (the store's clock).
+    pub stored_ms: u64,
+    /// Its sequence number, when readable.
+    pub seq: Option<u64>,
+    /// The frame, byte for byte as received.
+    pub frame: Vec<u8>,
+}
+
+/// A stream's bookkeeping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Meta {
+    first: u64,
+    next: u64,
+    count: u64,
+    bytes: u64,
+}
+
+impl Meta {
+    fn read(b: &[u8]) -> Meta {
+        let n = |i: usize| {
+            b.get(i * 8..i * 8 + 8)
+                .and_then(|s| <[u8; 8]>::try_from(s).ok())
+                .map_or(0, u64::from_be_bytes)
+        };
+        Meta {
+            first: n(0),
+            next: n(1),
+            count: n(2),
+            bytes: n(3),
+        }
+    }
+
+    fn write(&self) -> [u8; 32] {
+        let mut out = [0; 32];
+        for (i, v) in [self.first, self.next, self.count, self.bytes]
+            .into_iter()
+            .enumerate()
+        {
+            out[i * 8..i * 8 + 8].copy_from_slice(&v.to_be_bytes());
+        }
+        out
+    }
+}
+
+fn record(stored_ms: u64, seq: Option<u64>, frame: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(RECORD_HEAD + frame.len());
+    out.extend_from_slice(&stored_ms.to_be_bytes());
+    out.push(u8::from(seq.is_some()));
+    out.extend_from_slice(&seq.unwrap_or(0).to_be_bytes());
+    out.extend_from_slice(frame);
+    out
+}
+
+fn kept(r: &[u8]) -> Option<Kept> {
+    let stored_ms = u64::from_be_bytes(r.get(..8)?.try_into().ok()?);
+    let has_seq = *r.get(8)? != 0;
+    let seq = u64::from_be_bytes(r.get(9..17)?.try_into().ok()?);
+    Some(Kept {
+        stored_ms,
+        seq: has_seq.then_some(seq),
+        frame: r.get(RECORD_HEAD..)?.to_vec(),
+    })
+}
+
+/// The database. Every [`ingest`](Db::ingest) is one transaction committed with
+/// `Durability::Immediate`: once it returns `Ok`, the frames survive a crash or power loss.
+#[derive(Debug)]
+pub struct Db {
+    db: Database,
+    retention: Retention,
+}
+
+impl Db {
+    /// Opens (or creates) the database file; a file left by a killed store opens as of its
+    /// last commit.
+    pub fn open(path: &Path, retention: Retention) -> Result<Db, StoreError> {
+        Db::from_database(Database::create(path)?, retention)
+    }
+
+    /// A store in a database opened by the caller (another storage backend: in memory, or
+    /// one that reports a full disk in tests).
+    pub fn from_database(db: Database, retention: Retention) -> Result<Db, StoreError> {
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(STREAMS)?;
+            txn.open_table(FRAMES)?;
+            txn.open_table(THINGS)?;
+        }
+        txn.commit()?;
+        Ok(Db { db, retention })
+    }
+
+    /// The limits applied at each ingest.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// Keeps `frames` in one durable transaction (a group commit), applying retention to each
+    /// stream touched. A frame identical to its stream's newest is kept once. Returns how many
+    /// were added.
+    pub fn ingest(&self, frames: &[Incoming<'_>], now_ms: u64) -> Result<usize, StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        let mut added = 0;
+        {
+            let mut streams = txn.open_table(STREAMS)?;
+            let mut table = txn.open_table(FRAMES)?;
+            for f in frames {
+                let mut meta = streams
+                    .get(f.key)?
+                    .map(|m| Meta::read(m.value()))
+                    .unwrap_or_default();
+                if meta.count > 0 {
+                    let newest = table.get((f.key, meta.next.wrapping_sub(1)))?;
+                    if newest.is_some_and(|n| n.value().get(RECORD_HEAD..) == Some(f.frame)) {
+                        continue;
+                    }
+                }
+                let len = f.frame.len() as u64;
+                table.insert(
+                    (f.key, meta.next),
+                    record(now_ms, f.seq, f.frame).as_slice(),
+                )?;
+                meta.next += 1;
+                meta.count += 1;
+                meta.bytes += len;
+                added += 1;
+                while meta.count > 1 {
+                    let oldest = table.get((f.key, meta.first))?.map(|r| {
+                        let r = r.value();
+                        let at = kept(r).map_or(0, |k| k.stored_ms);
+                        (at, r.len().saturating_sub(RECORD_HEAD) as u64)
+                    });
+                    let Some((at, bytes)) = oldest else {
+                        // A gap cannot happen; step over it rather than loop.
+                        meta.first += 1;
+                        continue;
+                    };
+                    if !self
+                        .retention
+                        .drops_oldest(meta.count, meta.bytes, at, now_ms)
+                    {
+                        break;
+                    }
+                    table.remove((f.key, meta.first))?;
+                    meta.first += 1;
+                    meta.count -= 1;
+                    meta.bytes = meta.bytes.saturating_sub(bytes);
+                }
+                streams.insert(f.key, meta.write().as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(added)
+    }
+
+    /// The newest `limit` frames of a stream, oldest first; only those whose sequence number
+    /// is above `after` (or unreadable) when given.
+    pub fn history(
+        &self,
+        key: &str,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Vec<Kept>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(FRAMES)?;
+        let mut out = Vec::new();
+        for entry in table.range((key, 0)..=(key, u64::MAX))?.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, r) = entry?;
+            let Some(k) = kept(r.value()) else { continue };
+            if let (Some(after), Some(seq)) = (after, k.seq)
+                && seq <= after
+            {
+                continue;
+            }
+            out.push(k);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The newest frame of a stream.
+    pub fn latest(&self, key: &str) -> Result<Option<Kept>, StoreError> {
+        Ok(self.history(key, 1, None)?.pop())
+    }
+
+    /// How many frames and bytes a stream holds.
+    pub fn usage(&self, key: &str) -> Result<(u64, u64), StoreError> {
+        let txn = self.db.begin_read()?;
+        let streams = txn.open_table(STREAMS)?;
+        let meta = streams
+            .get(key)?
+            .map(|m| Meta::read(m.value()))
+            .unwrap_or_default();
+        Ok((meta.count, meta.bytes))
+    }
+
+    /// The key recorded for a thing from its signed description.
+    pub fn thing_key(&self, id: &str) -> Result<Option<[u8; 32]>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let things = txn.open_table(THINGS)?;
+        Ok(things
+            .get(id)?
+            .and_then(|k| <[u8; 32]>::try_from(k.value()).ok()))
+    }
+
+    /// Records a thing's key (first description wins: the store pins keys as clients do).
+    pub fn remember_thing(&self, id: &str, key: &[u8; 32]) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        {
+            let mut things = txn.open_table(THINGS)?;
+            if things.get(id)?.is_none() {
+                things.insert(id, key.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}

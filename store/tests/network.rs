@@ -1,0 +1,336 @@
+//! The store on an in-process network: it keeps what a device publishes, and a client falls
+//! back to it, verified, when the device is gone. Each defence is named after its attack.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::json;
+
+use safething::client::{Client, ClientConfig, Source};
+use safething::device::Device;
+use safething::ir::Definition;
+use safething::stored::ALL_STORED;
+use safething::transport::memory::MemoryNetwork;
+use safething::transport::{Query, Transport};
+use safething::{Error, Identity};
+use safething_store::{Db, Retention, Store};
+
+mod support;
+
+fn definition() -> Definition {
+    serde_json::from_value(json!({
+        "thing": {"name": "Tank", "version": "1.0.0"},
+        "attributes": {
+            "level": {"type": "integer", "history": 10, "access": "all"},
+            "other": {"type": "integer", "access": "all"},
+            "secret": {"type": "integer", "access": "group"}
+        },
+        "events": {"alarm": {"data": {"type": "integer"}, "access": "all"}}
+    }))
+    .expect("definition")
+}
+
+async fn client(net: &MemoryNetwork, identity: Identity) -> Client {
+    Client::builder()
+        .transport(net.session())
+        .identity(identity)
+        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
+        .build()
+        .await
+        .expect("client")
+}
+
+async fn device(net: &MemoryNetwork, id: &str, owner: &Identity, member: &Identity) -> Device {
+    let device = Device::builder(definition().checked().expect("valid"), id)
+        .transport(net.session())
+        .owner(*owner.public_key())
+        .member(*member.public_key())
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    device.publish().await.expect("publish");
+    device
+}
+
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_device_is_read_from_the_store_verified() {
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
+    let store = Store::start(Arc::new(net.session()), db)
+        .await
+        .expect("store");
+    let (owner, member, stranger) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    // The store learns the thing from its description, then keeps what it publishes.
+    until("the description", || store.stats().stored() >= 1).await;
+    for v in 1..=5 {
+        device.set_attribute("level", json!(v)).await.expect("set");
+    }
+    device
+        .set_attribute("secret", json!(42))
+        .await
+        .expect("set");
+    until("six publications", || store.stats().stored() >= 7).await;
+
+    let member_client = client(&net, member).await;
+    let stranger_client = client(&net, stranger).await;
+    let as_member = member_client.thing("tank-0001").await.expect("thing");
+    let as_stranger = stranger_client.thing("tank-0001").await.expect("thing");
+    let live = as_member.read_with_source("level").await.expect("read");
+    assert_eq!(
+        (live.value.clone(), live.source),
+        (json!(5), Source::Device)
+    );
+
+    device.shutdown().await;
+    drop(device);
+    let stored = as_member.read_with_source("level").await.expect("read");
+    assert_eq!(stored.value, json!(5));
+    assert_eq!(stored.seq, live.seq);
+    assert_eq!(stored.source, Source::Store);
+    let (history, source) = as_member
+        .history_with_source("level")
+        .await
+        .expect("history");
+    assert_eq!(source, Source::Store);
+    let values: Vec<_> = history.iter().map(|h| h.value.clone()).collect();
+    assert_eq!(values, [1, 2, 3, 4, 5].map(|v| json!(v)));
+
+    // Sealed for the group: the member opens it, the stranger cannot, the store never could.
+    let secret = as_member
+        .read_with_source("secret")
+        .await
+        .expect("member reads");
+    assert_eq!((secret.value, secret.source), (json!(42), Source::Store));
+    assert!(as_stranger.read_with_source("secret").await.is_err());
+
+    // A client that pinned the key earlier connects with the device gone: the description
+    // comes from the store, checked against the pin.
+    let again = member_client
+        .thing_or_stored("tank-0001")
+        .await
+        .expect("stored description");
+    assert_eq!(
+        again.read_with_source("level").await.expect("read").source,
+        Source::Store
+    );
+    assert_eq!(
+        store
+            .stats()
+            .dropped_sender
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    store.close().await;
+}
+
+/// A rogue store: answers every store query with whatever `frames` holds.
+async fn rogue_store(net: &MemoryNetwork, frames: Arc<Mutex<Vec<Bytes>>>) -> impl Drop {
+    let transport = net.session();
+    let guard = transport
+        .serve_queries(
+            ALL_STORED,
+            Arc::new(move |query: Query| {
+                let frames = frames.lock().expect("lock").clone();
+                for f in frames {
+                    let _ = query.reply(&query.key_expr, f);
+                }
+            }),
+        )
+        .await
+        .expect("serve");
+    struct Keep(
+        #[allow(dead_code)] safething::transport::memory::MemoryTransport,
+        #[allow(dead_code)] safething::transport::Guard,
+    );
+    impl Drop for Keep {
+        fn drop(&mut self) {}
+    }
+    Keep(transport, guard)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_forged_frame_in_store() {
+    let net = MemoryNetwork::new();
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    // Genuine frames, caught on the wire: this thing's and another thing's.
+    let tap = net.session();
+    let mut wire = tap.subscribe("safething/v1/**").await.expect("tap");
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    let imposter = self::device(&net, "tank-0002", &owner, &member).await;
+    device.set_attribute("level", json!(7)).await.expect("set");
+    device.set_attribute("other", json!(99)).await.expect("set");
+    imposter
+        .set_attribute("level", json!(66))
+        .await
+        .expect("set");
+    let mut caught = std::collections::HashMap::new();
+    while caught.len() < 3 {
+        let s = tokio::time::timeout(Duration::from_secs(5), wire.recv())
+            .await
+            .expect("a publication")
+            .expect("open");
+        if s.key.contains("/attributes/") {
+            caught.insert(s.key.to_string(), s.payload);
+        }
+    }
+    let genuine = caught["safething/v1/tank-0001/attributes/level"].clone();
+    let frames = Arc::new(Mutex::new(vec![genuine.clone()]));
+    let _rogue = rogue_store(&net, frames.clone()).await;
+    let c = client(&net, member).await;
+    let thing = c.thing("tank-0001").await.expect("thing");
+    device.shutdown().await;
+    drop(device);
+
+    // Control: the genuine frame is accepted.
+    let r = thing.read_with_source("level").await.expect("genuine");
+    assert_eq!((r.value, r.source), (json!(7), Source::Store));
+
+    let mut flipped = genuine.to_vec();
+    let at = flipped.len() - 70; // in the body, before the signature
+    flipped[at] ^= 0x01;
+    let cases: [(&str, Bytes); 3] = [
+        ("a flipped body byte", Bytes::from(flipped)),
+        (
+            "a frame of another key",
+            caught["safething/v1/tank-0001/attributes/other"].clone(),
+        ),
+        (
+            "a frame of another thing",
+            caught["safething/v1/tank-0002/attributes/level"].clone(),
+        ),
+    ];
+    for (what, forged) in cases {
+        *frames.lock().expect("lock") = vec![forged];
+        match thing.read_with_source("level").await {
+            Err(Error::Untrusted(_) | Error::Protocol(_) | Error::InvalidPayload { .. }) => {}
+            other => panic!("{what}: expected a rejection, got {other:?}"),
+        }
+    }
+    // A forged frame among genuine ones spoils the answer, never passes as a value.
+    *frames.lock().expect("lock") = vec![
+        genuine.clone(),
+        caught["safething/v1/tank-0001/attributes/other"].clone(),
+    ];
+    assert!(thing.history_with_source("level").await.is_err());
+    imposter.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_altered_batch_path_in_store() {
+    let net = MemoryNetwork::new();
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let tap = net.session();
+    let mut wire = tap
+        .subscribe("safething/v1/tank-0001/attributes/level")
+        .await
+        .expect("tap");
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    // A burst: the device signs queued publications with one Merkle root (protocol §2.1).
+    let mut batched: Option<Bytes> = None;
+    for round in 0..50 {
+        for v in 0..200 {
+            device
+                .set_attribute("level", json!(round * 1000 + v))
+                .await
+                .expect("set");
+        }
+        while let Ok(Some(s)) = tokio::time::timeout(Duration::from_millis(20), wire.recv()).await {
+            if s.payload.get(4).is_some_and(|flags| flags & 0x04 != 0) {
+                batched = Some(s.payload);
+            }
+        }
+        if batched.is_some() {
+            break;
+        }
+    }
+    let batched = batched.expect("a batched frame");
+    let frames = Arc::new(Mutex::new(vec![batched.clone()]));
+    let _rogue = rogue_store(&net, frames.clone()).await;
+    let c = client(&net, member).await;
+    let thing = c.thing("tank-0001").await.expect("thing");
+    device.shutdown().await;
+    drop(device);
+    // Control: a batched frame is verifiable on its own.
+    let r = thing
+        .read_with_source("level")
+        .await
+        .expect("genuine batched");
+    assert_eq!(r.source, Source::Store);
+    // One bit of the audit path (just before the root signature) changed.
+    let mut altered = batched.to_vec();
+    let at = altered.len() - 64 - 1;
+    altered[at] ^= 0x80;
+    *frames.lock().expect("lock") = vec![Bytes::from(altered)];
+    assert!(matches!(
+        thing.read_with_source("level").await,
+        Err(Error::Untrusted(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_stops_the_store_with_a_clear_error() {
+    let net = MemoryNetwork::new();
+    let disk = support::SmallDisk::new(3 << 20);
+    let database = redb::Database::builder()
+        .create_with_backend(disk.clone())
+        .expect("database");
+    let db = Db::from_database(database, Retention::default()).expect("db");
+    let store = Store::start(Arc::new(net.session()), db)
+        .await
+        .expect("store");
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    until("the description", || store.stats().stored() >= 1).await;
+    // The disk fills up soon after the start.
+    let used = redb::StorageBackend::len(&disk).expect("len");
+    disk.limit
+        .store(used + (256 << 10), std::sync::atomic::Ordering::SeqCst);
+    let failure = async {
+        for v in 0.. {
+            device.set_attribute("level", json!(v)).await.expect("set");
+            if v % 50 == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let error = tokio::select! {
+        () = failure => unreachable!(),
+        e = store.failure() => e,
+        () = tokio::time::sleep(Duration::from_secs(10)) => panic!("the disk never filled: {:?}, {} bytes", store.stats(), redb::StorageBackend::len(&disk).unwrap_or(0)),
+    };
+    assert!(error.contains("No space left on device"), "{error}");
+    assert_eq!(
+        store
+            .stats()
+            .failed_commits
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    store.close().await;
+}
