@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use bins::{Proc, example, free_port, spawn, wait_for};
+use bins::{example, free_port, spawn, wait_for};
 use safething::Identity;
 use safething::ir::ThingId;
 use safething_codegen::export::{self, TdOptions};
