@@ -25,6 +25,10 @@ const QUEUE: usize = 8192;
 /// At most this many frames per transaction (one fsync each).
 const GROUP: usize = 512;
 
+/// Thing ids waiting for their description to be asked for: bounded, so that frames of made-up
+/// things cannot grow the store's memory.
+const DESCRIBE_QUEUE: usize = 256;
+
 /// How often the store asks for the description of a thing it does not know.
 const DESCRIBE_EVERY: Duration = Duration::from_secs(10);
 
@@ -103,7 +107,7 @@ impl Store {
         let db = Arc::new(db);
         let stats = Arc::new(Stats::default());
         let (tx, rx) = mpsc::channel::<Sample>(QUEUE);
-        let (describe_tx, describe_rx) = mpsc::unbounded_channel::<String>();
+        let (describe_tx, describe_rx) = mpsc::channel::<String>(DESCRIBE_QUEUE);
         let (failed_tx, failed) = tokio::sync::watch::channel(None);
         let writer = {
             let (db, stats) = (db.clone(), stats.clone());
@@ -195,7 +199,7 @@ fn write_loop(
     db: &Db,
     stats: &Stats,
     mut rx: mpsc::Receiver<Sample>,
-    describe: &mpsc::UnboundedSender<String>,
+    describe: &mpsc::Sender<String>,
     failed: &tokio::sync::watch::Sender<Option<String>>,
 ) {
     let checker = Checker::default();
@@ -225,7 +229,8 @@ fn write_loop(
                     if why == Dropped::UnknownThing
                         && let Some((id, _)) = keys::parse(&s.key)
                     {
-                        let _ = describe.send(id.to_owned());
+                        // Full: a flood of unknown ids; they are asked for on a later frame.
+                        let _ = describe.try_send(id.to_owned());
                     }
                     tracing::debug!(key = %s.key, ?why, "dropped a frame");
                 }
@@ -267,7 +272,7 @@ fn write_loop(
 /// every [`DESCRIBE_EVERY`] per thing; the answers go through the same checks as everything.
 async fn describe_loop(
     transport: Arc<dyn Transport>,
-    mut ids: mpsc::UnboundedReceiver<String>,
+    mut ids: mpsc::Receiver<String>,
     tx: mpsc::Sender<Sample>,
 ) {
     let mut asked: HashMap<String, Instant> = HashMap::new();
