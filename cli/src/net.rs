@@ -173,9 +173,10 @@ impl Net {
     pub async fn thing_or_stored(&self, id: &str) -> Result<RemoteThing, Failure> {
         match self.thing(id).await {
             Ok(thing) => Ok(thing),
-            Err(device) => match self.client.thing_or_stored(id).await {
-                Ok(thing) => Ok(thing),
-                Err(_) => Err(device),
+            // The device was asked already (with retries): only the store is left.
+            Err(device) => match self.client.stored_thing(id).await {
+                Ok(Some(thing)) => Ok(thing),
+                Ok(None) | Err(_) => Err(device),
             },
         }
     }

@@ -215,16 +215,13 @@ pub fn reading(id: &str, attribute: &str, r: &Reading, json: bool) -> Result<(),
             "age_ms": r.age_ms,
         }));
     }
-    match r.source {
-        Source::Device => outln!("{}", r.value),
+    outln!("{}", r.value);
+    if r.source == Source::Store {
         // Said on stderr: scripts reading stdout get the value alone either way.
-        Source::Store => {
-            outln!("{}", r.value);
-            eprintln!(
-                "(from a store: the device is offline; value {} old)",
-                age(r.age_ms)
-            );
-        }
+        eprintln!(
+            "(from a store: the device is offline; value {} old)",
+            age(r.age_ms)
+        );
     }
     Ok(())
 }

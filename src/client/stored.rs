@@ -65,13 +65,6 @@ impl From<super::AttributeReading> for Reading {
     }
 }
 
-/// A stored value, verified and opened.
-struct Stored {
-    value: Value,
-    seq: u64,
-    ts: u64,
-}
-
 impl RemoteThing {
     /// The current value of an attribute from the device, or — when the device does not
     /// answer — from a store, verified as the thing's own signed publication.
@@ -107,15 +100,7 @@ impl RemoteThing {
                 if stored.is_empty() {
                     return Err(device);
                 }
-                let entries = stored
-                    .into_iter()
-                    .map(|s| HistoryEntry {
-                        value: s.value,
-                        seq: s.seq,
-                        ts: s.ts,
-                    })
-                    .collect();
-                Ok((entries, Source::Store))
+                Ok((stored, Source::Store))
             }
             Err(e) => Err(e),
         }
@@ -124,11 +109,11 @@ impl RemoteThing {
     /// The values a store kept for an attribute, verified; `Err` when any reply is not the
     /// thing's genuine publication on that attribute (a store that lies is reported, never
     /// believed). Sorted by timestamp and sequence number, duplicates dropped.
-    async fn stored(&self, name: &str, query: StoreQuery) -> Result<Vec<Stored>> {
+    async fn stored(&self, name: &str, query: StoreQuery) -> Result<Vec<HistoryEntry>> {
         let (_, schema) = self.attribute_schema(name)?;
         let key = keys::attribute(self.id(), name);
         let frames = query_store(&self.client, &key, &query).await?;
-        let mut out: Vec<Stored> = Vec::with_capacity(frames.len());
+        let mut out: Vec<HistoryEntry> = Vec::with_capacity(frames.len());
         for frame in frames {
             let s = self.open_stored_update(&key, &frame)?;
             self.check_value(schema, &s.value, || {
@@ -142,7 +127,7 @@ impl RemoteThing {
     }
 
     /// Verifies one stored frame as this thing's publication on `key` and opens it.
-    fn open_stored_update(&self, key: &str, frame: &[u8]) -> Result<Stored> {
+    fn open_stored_update(&self, key: &str, frame: &[u8]) -> Result<HistoryEntry> {
         let opened = self
             .open_checked(
                 key,
@@ -165,7 +150,7 @@ impl RemoteThing {
                 opened.kind
             ))));
         }
-        Ok(Stored {
+        Ok(HistoryEntry {
             value: opened.body.value,
             seq: opened.body.seq,
             ts: opened.ts,
@@ -181,12 +166,19 @@ impl Client {
         match self.thing(id).await {
             Ok(t) => Ok(t),
             Err(e @ (Error::UnknownThing(_) | Error::TimedOut { .. } | Error::Offline(_))) => {
-                let Some(d) = self.stored_description(id).await? else {
-                    return Err(e);
-                };
-                RemoteThing::new(self.inner.clone(), d)
+                self.stored_thing(id).await?.ok_or(e)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Connects to a thing through a store's copy of its description alone, without asking
+    /// the device (for callers that already did): `None` when no key is pinned for the thing
+    /// or no store answered.
+    pub async fn stored_thing(&self, id: &str) -> Result<Option<RemoteThing>> {
+        match self.stored_description(id).await? {
+            Some(d) => RemoteThing::new(self.inner.clone(), d).map(Some),
+            None => Ok(None),
         }
     }
 
