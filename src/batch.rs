@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::identity::Identity;
+use crate::presign::Presigner;
 use crate::transport::Transport;
 
 /// The most messages one signature covers. At 64 a signature and a verification cost each
@@ -199,7 +200,170 @@ pub(crate) struct RootCache {
 struct SenderRoots {
     /// The newest last: (size, root, signature).
     roots: VecDeque<(u16, Hash, [u8; 64])>,
+    /// The nodes of the newest batch known to be in its signed tree.
+    nodes: Option<KnownNodes>,
     last_used: u64,
+}
+
+/// The nodes of one verified batch that are known to belong to its tree: each frame's leaf,
+/// path and the nodes between them, as frames were verified. A frame of the batch then checks
+/// against them instead of hashing its path up to the root: its leaf and the nodes it hashes
+/// meet a known node, and every sibling above must be that very known node. Every frame is
+/// held to its whole proof, at about one node hash per frame instead of one per level.
+#[derive(Debug)]
+struct KnownNodes {
+    size: u16,
+    signature: [u8; 64],
+    /// By the range of leaves a node covers ([`span`]).
+    nodes: foldhash::HashMap<u32, Hash>,
+}
+
+/// The key of the node that covers leaves `lo..hi`.
+fn span(lo: u16, hi: u16) -> u32 {
+    (u32::from(lo) << 16) | u32::from(hi)
+}
+
+/// One level of an audit path: the leaves covered by the node on the way up, and by its
+/// sibling (the path's hash at that level).
+type Level = ((u16, u16), (u16, u16));
+
+/// Each level of leaf `index`'s audit path in a tree of `size` leaves, lowest first (RFC 6962
+/// §2.1.1, `PATH`). `None` when `index` is not a leaf of a batch of that size.
+fn path_spans(index: u16, size: u16) -> Option<Vec<Level>> {
+    if size < 2 || index >= size {
+        return None;
+    }
+    let (mut lo, mut hi) = (0u16, size);
+    let mut levels = Vec::with_capacity(MAX_PATH);
+    while hi - lo > 1 {
+        // The largest power of two below the number of leaves.
+        let n = hi - lo;
+        let k = 1u16 << (u16::BITS - 1 - (n - 1).leading_zeros());
+        if index < lo + k {
+            levels.push(((lo, lo + k), (lo + k, hi)));
+            hi = lo + k;
+        } else {
+            levels.push(((lo + k, hi), (lo, lo + k)));
+            lo += k;
+        }
+    }
+    levels.reverse();
+    Some(levels)
+}
+
+/// What the known nodes of a batch say about a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Known {
+    /// The frame's leaf and whole proof are in the batch's signed tree.
+    InTree,
+    /// The frame claims this batch's signature but is not in its tree.
+    NotInTree,
+    /// No known nodes for this batch: verify the proof in full.
+    Unknown,
+}
+
+impl KnownNodes {
+    /// Batches up to this size keep their known nodes (at most `2 × size - 1` of them), so
+    /// that a sender of huge batches cannot make a receiver hold much.
+    const MAX_SIZE: u16 = 2 * MAX_BATCH as u16;
+
+    /// Seeds the nodes of a batch from one frame whose proof was verified up to the signed
+    /// `root`.
+    fn seed(
+        size: u16,
+        signature: [u8; 64],
+        root: Hash,
+        leaf: &Hash,
+        index: u16,
+        path: &[u8],
+    ) -> Option<KnownNodes> {
+        if size > Self::MAX_SIZE {
+            return None;
+        }
+        let mut known = KnownNodes {
+            size,
+            signature,
+            nodes: foldhash::HashMap::default(),
+        };
+        known.nodes.insert(span(0, size), root);
+        let spans = path_spans(index, size)?;
+        known.learn(leaf, &spans, path, spans.len());
+        Some(known)
+    }
+
+    /// Remembers the nodes of a proof, from the leaf up to level `upto` (exclusive).
+    fn learn(&mut self, leaf: &Hash, spans: &[Level], path: &[u8], upto: usize) {
+        let mut node = *leaf;
+        for ((own, sibling), p) in spans.iter().zip(path.chunks_exact(32)).take(upto) {
+            let Ok(p) = <&Hash>::try_from(p) else { return };
+            self.nodes.insert(span(own.0, own.1), node);
+            self.nodes.insert(span(sibling.0, sibling.1), *p);
+            node = if sibling.0 < own.0 {
+                node_hash(p, &node)
+            } else {
+                node_hash(&node, p)
+            };
+        }
+    }
+
+    /// Checks a frame of this batch against the known nodes.
+    fn check(&mut self, leaf: &Hash, index: u16, path: &[u8]) -> Known {
+        let Some(spans) = path_spans(index, self.size) else {
+            return Known::NotInTree;
+        };
+        if spans.len() * 32 != path.len() {
+            return Known::NotInTree;
+        }
+        let mut node = *leaf;
+        for (level, ((own, sibling), p)) in spans.iter().zip(path.chunks_exact(32)).enumerate() {
+            if let Some(known) = self.nodes.get(&span(own.0, own.1)) {
+                // Met the known tree: the rest of the proof must be the known siblings.
+                if *known != node {
+                    return Known::NotInTree;
+                }
+                return self.rest_is_known(leaf, &spans, path, level);
+            }
+            let Ok(p) = <&Hash>::try_from(p) else {
+                return Known::NotInTree;
+            };
+            if self
+                .nodes
+                .get(&span(sibling.0, sibling.1))
+                .is_some_and(|k| k != p)
+            {
+                return Known::NotInTree;
+            }
+            node = if sibling.0 < own.0 {
+                node_hash(p, &node)
+            } else {
+                node_hash(&node, p)
+            };
+        }
+        // Up to the root, which is always known.
+        match self.nodes.get(&span(0, self.size)) {
+            Some(root) if *root == node => {
+                self.learn(leaf, &spans, path, spans.len());
+                Known::InTree
+            }
+            _ => Known::NotInTree,
+        }
+    }
+
+    /// The proof's siblings from a known node up must all be the known ones; then the nodes
+    /// below it are learnt.
+    fn rest_is_known(&mut self, leaf: &Hash, spans: &[Level], path: &[u8], level: usize) -> Known {
+        let rest = spans.iter().zip(path.chunks_exact(32)).skip(level);
+        for ((_, sibling), p) in rest {
+            match self.nodes.get(&span(sibling.0, sibling.1)) {
+                Some(known) if known.as_slice() == p => {}
+                Some(_) => return Known::NotInTree,
+                // Cannot happen for nodes learnt from verified proofs; checked in full then.
+                None => return Known::Unknown,
+            }
+        }
+        self.learn(leaf, spans, path, level);
+        Known::InTree
+    }
 }
 
 impl RootCache {
@@ -228,6 +392,46 @@ impl RootCache {
                     .any(|(n, r, sig)| *n == size && r == root && sig == signature)
             }
             None => false,
+        }
+    }
+
+    /// Checks a frame against the known nodes of `sender`'s newest batch, when the frame
+    /// claims that batch (same size and signature bytes).
+    pub(crate) fn check_known(
+        &mut self,
+        sender: &[u8; 32],
+        size: u16,
+        signature: &[u8; 64],
+        leaf: &Hash,
+        index: u16,
+        path: &[u8],
+    ) -> Known {
+        match self
+            .senders
+            .get_mut(sender)
+            .and_then(|s| s.nodes.as_mut())
+            .filter(|k| k.size == size && &k.signature == signature)
+        {
+            Some(known) => known.check(leaf, index, path),
+            None => Known::Unknown,
+        }
+    }
+
+    /// Remembers a verified root, and the nodes of the frame that led to it (`leaf` at
+    /// `index` with `path`), for the batch's other frames.
+    pub(crate) fn insert_with_nodes(
+        &mut self,
+        sender: &[u8; 32],
+        size: u16,
+        root: Hash,
+        signature: [u8; 64],
+        (leaf, index, path): (&Hash, u16, &[u8]),
+    ) {
+        self.insert(sender, size, root, signature);
+        if let Some(s) = self.senders.get_mut(sender)
+            && s.nodes.as_ref().is_none_or(|k| k.signature != signature)
+        {
+            s.nodes = KnownNodes::seed(size, signature, root, leaf, index, path);
         }
     }
 
@@ -332,7 +536,16 @@ async fn sign_and_send(
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     let mut last = 0;
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    let mut signer = Presigner::new(identity);
+    loop {
+        if rx.is_empty() {
+            // Idle: make the next signature's nonce now, so that a lone publication is
+            // signed without the point multiplication.
+            signer.prepare();
+        }
+        if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            break;
+        }
         if last > 1 {
             // Under load (the last batch had company): let the publishers fill this one a
             // little more, as each signature saves every receiver a verification.
@@ -350,7 +563,7 @@ async fn sign_and_send(
             }
         }
         last = jobs.len();
-        for (key, bytes) in sign_batch(&identity, &mut jobs) {
+        for (key, bytes) in sign_batch(&mut |m| signer.sign(m), &mut jobs) {
             if let Err(e) = transport.publish(&key, bytes.into()).await {
                 tracing::debug!(%key, error = %e, "could not publish");
             }
@@ -358,15 +571,18 @@ async fn sign_and_send(
     }
 }
 
-/// Signs the frames of `jobs` (emptied): one alone with the plain v2 signature, more with one
-/// root signature and a proof each. A frame whose key is too long to sign is dropped (and
-/// logged).
-fn sign_batch(identity: &Identity, jobs: &mut Vec<Job>) -> Vec<(String, Vec<u8>)> {
+/// Signs the frames of `jobs` (emptied) with `sign`: one alone with the plain v2 signature,
+/// more with one root signature and a proof each. A frame whose key is too long to sign is
+/// dropped (and logged).
+fn sign_batch(
+    sign: &mut impl FnMut(&[u8]) -> [u8; 64],
+    jobs: &mut Vec<Job>,
+) -> Vec<(String, Vec<u8>)> {
     let mut ready: Vec<(String, Vec<u8>)> = Vec::with_capacity(jobs.len());
     if let [only] = &mut jobs[..] {
         match crate::frame::signing_input(&only.key, &only.frame) {
             Ok(m) => {
-                let sig = identity.sign(&m);
+                let sig = sign(&m);
                 let mut frame = std::mem::take(&mut only.frame);
                 frame.extend_from_slice(&sig);
                 ready.push((std::mem::take(&mut only.key), frame));
@@ -401,14 +617,14 @@ fn sign_batch(identity: &Identity, jobs: &mut Vec<Job>) -> Vec<(String, Vec<u8>)
                 let flags = frame.get_mut(crate::frame::FLAGS_AT)?;
                 *flags &= !crate::frame::FLAG_BATCHED;
                 let m = crate::frame::signing_input(&key, &frame).ok()?;
-                let sig = identity.sign(&m);
+                let sig = sign(&m);
                 frame.extend_from_slice(&sig);
                 Some((key, frame))
             })
             .collect();
     }
     let (root, paths) = tree(&leaves);
-    let sig = identity.sign(&root_message(size, &root));
+    let sig = sign(&root_message(size, &root));
     for (index, ((_, frame), path)) in ready.iter_mut().zip(paths).enumerate() {
         let index = u16::try_from(index).unwrap_or(u16::MAX);
         append_proof(frame, size, index, &path, &sig);
@@ -424,7 +640,7 @@ pub(crate) fn sign_frames(identity: &Identity, frames: Vec<(String, Vec<u8>)>) -
         .into_iter()
         .map(|(key, frame)| Job { key, frame })
         .collect();
-    sign_batch(identity, &mut jobs)
+    sign_batch(&mut |m| identity.sign(m), &mut jobs)
         .into_iter()
         .map(|(_, f)| f)
         .collect()
@@ -618,6 +834,86 @@ mod tests {
             let moved = [msg, tail].concat();
             assert_eq!(open(&v, &moved), Err(EnvelopeError::BadSignature));
         }
+    }
+
+    /// The spans of a path name, level by level, the nodes `tree` puts in it: walking them
+    /// leads to the root for every leaf of every size.
+    #[test]
+    fn path_spans_follow_the_tree() {
+        for size in 2..=70u16 {
+            let l = leaves(size as usize);
+            let (root, paths) = tree(&l);
+            for (i, path) in paths.iter().enumerate() {
+                let spans = path_spans(i as u16, size).unwrap();
+                assert_eq!(spans.len(), path.len());
+                assert_eq!(Some(spans.len()), path_len(i as u16, size));
+                let mut node = l[i];
+                for ((own, sibling), p) in spans.iter().zip(path) {
+                    assert_eq!(mth(&l[sibling.0 as usize..sibling.1 as usize]), *p);
+                    assert_eq!(mth(&l[own.0 as usize..own.1 as usize]), node);
+                    node = if sibling.0 < own.0 {
+                        node_hash(p, &node)
+                    } else {
+                        node_hash(&node, p)
+                    };
+                }
+                assert_eq!(node, root, "size {size} leaf {i}");
+            }
+        }
+        assert!(path_spans(3, 3).is_none() && path_spans(0, 1).is_none());
+    }
+
+    /// Once one frame of a batch is verified, the others check against the known nodes, in
+    /// any order; a leaf at another position, a changed sibling at any level, or a leaf of
+    /// another tree is refused; what is kept stays within `2 × size - 1` nodes.
+    #[test]
+    fn attack_forged_path_against_known_nodes() {
+        for size in [2u16, 3, 5, 8, 13, 64] {
+            let l = leaves(size as usize);
+            let (root, paths) = tree(&l);
+            let flat = |p: &Vec<Hash>| p.concat();
+            let first = size as usize / 2;
+            let mut known = KnownNodes::seed(
+                size,
+                [9; 64],
+                root,
+                &l[first],
+                first as u16,
+                &flat(&paths[first]),
+            )
+            .unwrap();
+            for i in (0..size as usize).rev() {
+                // Moved: this leaf with a neighbour's index and path.
+                let j = (i + 1) % size as usize;
+                assert_eq!(
+                    known.check(&l[i], j as u16, &flat(&paths[j])),
+                    Known::NotInTree
+                );
+                // Each sibling changed in turn.
+                for level in 0..paths[i].len() {
+                    let mut p = paths[i].clone();
+                    p[level][0] ^= 1;
+                    assert_eq!(
+                        known.check(&l[i], i as u16, &flat(&p)),
+                        Known::NotInTree,
+                        "{size}/{i}/{level}"
+                    );
+                }
+                assert_eq!(
+                    known.check(&leaf_hash(b"other"), i as u16, &flat(&paths[i])),
+                    Known::NotInTree
+                );
+                assert_eq!(
+                    known.check(&l[i], i as u16, &flat(&paths[i])),
+                    Known::InTree
+                );
+                assert!(known.nodes.len() < 2 * size as usize);
+            }
+            assert_eq!(known.nodes.len(), 2 * size as usize - 1);
+        }
+        // Batches above the bound keep no nodes.
+        let big = KnownNodes::MAX_SIZE + 1;
+        assert!(KnownNodes::seed(big, [0; 64], [0; 32], &[0; 32], 0, &[0; 32 * 9]).is_none());
     }
 
     /// A flood of roots from fresh keys stays within the cache's bounds, and a sender's own

@@ -17,6 +17,7 @@ use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::batch::Known;
 use crate::crypto::Protection;
 use crate::frame::{self, FrameError, Header};
 use crate::identity::{Identity, PublicKey};
@@ -484,6 +485,13 @@ impl Verifier {
             // sender — verified now, or earlier with these very signature bytes.
             let leaf = crate::batch::frame_leaf(key, frame.signed_part)
                 .ok_or_else(|| EnvelopeError::Malformed("key expression too long".into()))?;
+            let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
+            match roots.check_known(&h.sender, proof.size, sig, &leaf, proof.index, proof.path) {
+                Known::InTree => return Ok((*from, true)),
+                Known::NotInTree => return Err(EnvelopeError::BadSignature),
+                Known::Unknown => {}
+            }
+            drop(roots);
             let root = crate::batch::root_from_path(&leaf, proof.index, proof.size, proof.path)
                 .ok_or(EnvelopeError::BadSignature)?;
             let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
@@ -496,7 +504,8 @@ impl Verifier {
                 return Err(EnvelopeError::BadSignature);
             }
             roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
-            roots.insert(&h.sender, proof.size, root, *sig);
+            let this = (&leaf, proof.index, proof.path);
+            roots.insert_with_nodes(&h.sender, proof.size, root, *sig, this);
             Ok((*from, true))
         })??;
         let skew_ms = coarse_now_ms().abs_diff(h.ts);

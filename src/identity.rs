@@ -271,8 +271,9 @@ impl Identity {
         self.signing.sign(message).to_bytes()
     }
 
-    /// The secret key bytes (only ever written to the identity file).
-    fn secret_bytes(&self) -> [u8; 32] {
+    /// The secret key bytes (only ever written to the identity file, or expanded for
+    /// signing ahead in [`crate::presign`]).
+    pub(crate) fn secret_bytes(&self) -> [u8; 32] {
         self.signing.to_bytes()
     }
 

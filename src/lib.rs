@@ -29,6 +29,7 @@ pub mod keys;
 pub mod known_things;
 #[cfg(test)]
 mod mangle;
+mod presign;
 mod private_file;
 pub mod provisioning;
 pub mod session;
