@@ -15,13 +15,13 @@ use serde_json::Value;
 
 use safething_ir::ThingId;
 
-use crate::client::{self, InvokeOptions, RemoteThing};
+use crate::client::{self, InvokeOptions, RemoteThing, Source};
 use crate::error::{Error, Result};
 use crate::wire::ActionState;
 
 use super::{Filter, decode, encode};
 
-/// The current value of an attribute (see [`client::AttributeReading`]).
+/// The current value of an attribute and where it came from (see [`client::Reading`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttributeReading<T> {
     /// The value.
@@ -30,6 +30,16 @@ pub struct AttributeReading<T> {
     pub seq: u64,
     /// When the device set it, Unix milliseconds.
     pub ts: u64,
+    /// Who answered: the device, or — when it did not — a store that kept the thing's signed
+    /// publication.
+    pub source: Source,
+}
+
+impl<T> AttributeReading<T> {
+    /// How old the value is by this machine's clock, milliseconds (0 for a clock behind).
+    pub fn age_ms(&self) -> u64 {
+        crate::envelope::now_ms().saturating_sub(self.ts)
+    }
 }
 
 /// One remembered value of an attribute (see [`crate::wire::HistoryEntry`]).
@@ -41,6 +51,8 @@ pub struct HistoryEntry<T> {
     pub seq: u64,
     /// When it was set, Unix milliseconds.
     pub ts: u64,
+    /// Who kept it: the device, or a store.
+    pub source: Source,
 }
 
 /// A change of an attribute (see [`client::Update`]).
@@ -73,33 +85,36 @@ fn what_attribute(name: &str) -> impl Fn() -> String + '_ {
     move || format!("value of attribute `{name}`")
 }
 
-/// Reads attribute `name` of `thing` as a `T`.
+/// Reads attribute `name` of `thing` as a `T`: from the device, or when it does not answer,
+/// from a store ([`RemoteThing::read_with_source`]).
 pub async fn read<T: DeserializeOwned>(
     thing: &RemoteThing,
     name: &str,
 ) -> Result<AttributeReading<T>> {
-    let reading = thing.read(name).await?;
+    let reading = thing.read_with_source(name).await?;
     Ok(AttributeReading {
         value: decode(reading.value, what_attribute(name))?,
         seq: reading.seq,
-        ts: reading.ts,
+        ts: reading.timestamp,
+        source: reading.source,
     })
 }
 
-/// The history of attribute `name` of `thing`, oldest first.
+/// The history of attribute `name` of `thing`, oldest first: the device's, or when it does
+/// not answer, a store's ([`RemoteThing::history_with_source`]).
 pub async fn history<T: DeserializeOwned>(
     thing: &RemoteThing,
     name: &str,
 ) -> Result<Vec<HistoryEntry<T>>> {
-    thing
-        .history(name)
-        .await?
+    let (entries, source) = thing.history_with_source(name).await?;
+    entries
         .into_iter()
         .map(|entry| {
             Ok(HistoryEntry {
                 value: decode(entry.value, || format!("history of attribute `{name}`"))?,
                 seq: entry.seq,
                 ts: entry.ts,
+                source,
             })
         })
         .collect()
@@ -118,6 +133,7 @@ pub async fn write<T: Serialize + DeserializeOwned>(
         value: decode(reading.value, what_attribute(name))?,
         seq: reading.seq,
         ts: reading.ts,
+        source: Source::Device,
     })
 }
 

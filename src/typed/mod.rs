@@ -36,6 +36,9 @@ pub use device::{
 pub use filter::{Field, Filter, Number, Ordered};
 pub use thing::ThingClient;
 
+/// Where a reading came from (the device or a store).
+pub use crate::client::Source;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

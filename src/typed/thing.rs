@@ -34,9 +34,12 @@ pub trait ThingClient: Sized + Send + Sync + 'static {
     fn thing(&self) -> &RemoteThing;
 
     /// Connects to thing `id`: fetches its description and checks that it is a thing of this
-    /// type (same name, compatible version).
+    /// type (same name, compatible version). When the device does not answer, a store's copy
+    /// of the description serves, accepted only when signed by the key already pinned for the
+    /// thing ([`Client::thing_or_stored`]): reads and histories then come from the store and
+    /// say so (`source`).
     fn connect(client: &Client, id: &str) -> impl Future<Output = Result<Self>> + Send {
-        async move { Self::new(client.thing(id).await?) }
+        async move { Self::new(client.thing_or_stored(id).await?) }
     }
 
     /// The thing's id.

@@ -38,7 +38,8 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
 
         let read = ident(name)?;
         let mut doc = vec![format!(
-            "Reads attribute `{name}` ({kind}): its current value."
+            "Reads attribute `{name}` ({kind}): its current value, from the device or, when \
+             the device does not answer, from a store (`source` says which)."
         )];
         doc.extend(about.iter().cloned());
         doc.push(access.clone());
@@ -55,7 +56,10 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
         if let Some(depth) = attribute.history {
             let history = affixed("", name, "_history")?;
             let doc = vec![
-                format!("The last values of attribute `{name}` (up to {depth}), oldest first."),
+                format!(
+                    "The last values of attribute `{name}` (up to {depth}), oldest first: the \
+                     device's, or when it does not answer, a store's."
+                ),
                 access.clone(),
             ];
             methods.push(method(doc, &history, quote! {

@@ -1,0 +1,113 @@
+//! A generated (typed) client falls back to the store like the untyped one: it connects to a
+//! thing whose device is gone through the store's signed copy of its description, and its
+//! reads and histories say where they came from.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use safething::client::ClientConfig;
+use safething::transport::memory::MemoryNetwork;
+use safething::typed::Source;
+use safething::{Client, Identity, SafeThing, ThingClient};
+use safething_store::{Db, Retention, Store};
+
+/// A tank with a level that keeps a history.
+#[derive(SafeThing)]
+#[safething(version = "1.0.0")]
+pub struct Tank {
+    #[safething(history = 10, access = "all")]
+    level: i64,
+}
+
+async fn until(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_client_reads_a_gone_device_from_the_store() {
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
+    let store = Store::start(Arc::new(net.session()), db)
+        .await
+        .expect("store");
+    let owner = Identity::generate().expect("id");
+    let device = TankDevice::builder("tank-0001")
+        .transport(net.session())
+        .owner(*owner.public_key())
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    device.publish().await.expect("publish");
+    until("the description", || store.stats().stored() >= 1).await;
+    for v in 1..=3 {
+        device.set_level(v).await.expect("set");
+    }
+    until("three values", || store.stats().stored() >= 4).await;
+
+    let client = Client::builder()
+        .transport(net.session())
+        .identity(owner)
+        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
+        .build()
+        .await
+        .expect("client");
+    let live = TankClient::connect(&client, "tank-0001")
+        .await
+        .expect("connect");
+    let now = live.level().await.expect("read");
+    assert_eq!((now.value, now.source), (3, Source::Device));
+
+    device.shutdown().await;
+    drop(device);
+    // The handle made while the device was online, and a new one made from the store.
+    let again = TankClient::connect(&client, "tank-0001")
+        .await
+        .expect("connect through the store");
+    for tank in [&live, &again] {
+        let stored = tank.level().await.expect("read from the store");
+        assert_eq!(
+            (stored.value, stored.seq, stored.source),
+            (3, now.seq, Source::Store)
+        );
+        assert!(stored.age_ms() < 60_000);
+        let history = tank.level_history().await.expect("history from the store");
+        let values: Vec<_> = history.iter().map(|h| (h.value, h.source)).collect();
+        assert_eq!(values, [1, 2, 3].map(|v| (v, Source::Store)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_client_cannot_connect_to_an_unpinned_thing_through_a_store() {
+    // A store cannot introduce a thing: with no key pinned, connecting fails as before.
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
+    let store = Store::start(Arc::new(net.session()), db)
+        .await
+        .expect("store");
+    let device = TankDevice::builder("tank-0002")
+        .transport(net.session())
+        .owner(*Identity::generate().expect("id").public_key())
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    device.publish().await.expect("publish");
+    until("the description", || store.stats().stored() >= 1).await;
+    device.shutdown().await;
+    drop(device);
+    let client = Client::builder()
+        .transport(net.session())
+        .identity(Identity::generate().expect("id"))
+        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(300)))
+        .build()
+        .await
+        .expect("client");
+    assert!(TankClient::connect(&client, "tank-0002").await.is_err());
+}
