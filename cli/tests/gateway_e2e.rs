@@ -5,7 +5,8 @@
 //!   `examples/things/gardening_device.toml` (compiled with tsc) through the gateway
 //!   (`tests/ts/e2e.test.mjs`): claim, publish, reads, a watch, `open_valve` to `done`, errors;
 //! - headless Chromium (Debian's, driven by playwright-core) opens the web console and claims,
-//!   publishes and operates the other device (`tests/ts/browser.test.mjs`).
+//!   publishes and operates the other device (`tests/ts/browser.test.mjs`); then that device is
+//!   killed, and the console shows what `safething store` kept of it, marked "from store".
 //!
 //! Needs Node.js and the npm packages of `tests/ts` (`npm ci --prefix tests/ts`, which
 //! `scripts/test` runs) and Chromium at `/usr/bin/chromium` (or `$CHROMIUM`; `scripts/test`
@@ -117,16 +118,30 @@ fn a_generated_client_and_the_web_console_operate_devices_through_the_gateway() 
     let dir = tempfile::tempdir().unwrap();
     let generated = generated_client(&node, dir.path(), &modules);
 
-    let (p1, p2) = (free_port(), free_port());
+    let (p1, p2, p3) = (free_port(), free_port(), free_port());
     let for_node = start_device("garden-ts", p1, dir.path());
     let for_browser = start_device("garden-web", p2, dir.path());
+    // A store next to the browser's device (`docs/store.md`): what the console reads once the
+    // device is gone.
+    let mut store = Command::new(env!("CARGO_BIN_EXE_safething"));
+    store
+        .args(["store", "--dir"])
+        .arg(dir.path().join("store"))
+        .args(["--listen", &format!("tcp/127.0.0.1:{p3}")])
+        .args(["--connect", &format!("tcp/127.0.0.1:{p2}")])
+        .env_remove("SAFETHING_ZENOH_LISTEN")
+        .env_remove("SAFETHING_ZENOH_CONNECT")
+        .env_remove("SAFETHING_ZENOH_MODE");
+    let (_store, store_rx) = spawn(store);
+    wait_for(&store_rx, "keeping publications", "the store");
+    std::thread::spawn(move || for _ in store_rx {});
 
     let mut gateway = Command::new(env!("CARGO_BIN_EXE_safething"));
     gateway
         .args(["gateway", "--listen", "127.0.0.1:0", "--within", "1500ms"])
         .args([
             "--connect",
-            &format!("tcp/127.0.0.1:{p1},tcp/127.0.0.1:{p2}"),
+            &format!("tcp/127.0.0.1:{p1},tcp/127.0.0.1:{p2},tcp/127.0.0.1:{p3}"),
         ])
         .env_remove("SAFETHING_ZENOH_LISTEN")
         .env("SAFETHING_IDENTITY", dir.path().join("unused.key"));
@@ -163,6 +178,8 @@ fn a_generated_client_and_the_web_console_operate_devices_through_the_gateway() 
         ("SAFETHING_THING_ID", for_browser.id.clone()),
         ("SAFETHING_CLAIM_URI", for_browser.uri.clone()),
         ("CHROMIUM", chromium),
+        // The test kills the device itself, at the moment it chooses.
+        ("SAFETHING_DEVICE_PID", for_browser._proc.0.id().to_string()),
     ];
     if let Ok(shots) = std::env::var("SAFETHING_SCREENSHOTS") {
         env.push(("SAFETHING_SCREENSHOTS", shots));

@@ -1,5 +1,6 @@
 //! What the gateway accepts from clients before anything reaches the network: keys under
-//! `safething/v1/` only, well-formed protocol v2 request frames (read with the runtime's codec,
+//! `safething/v1/` only (and store reads under `safething/store/v1/`, `docs/store.md`),
+//! well-formed protocol v2 request frames (read with the runtime's codec,
 //! `safething::frame`: the gateway has no reader of its own), bounded timeouts. None of these checks
 //! is a security boundary (devices check every message themselves); they keep the network free
 //! of garbage and give clients clear errors.
@@ -12,10 +13,17 @@ use data_encoding::BASE64URL_NOPAD;
 use super::error::ApiError;
 use safething::frame::{self, FrameError, Kind};
 use safething::keys::{self, Route};
+use safething::stored::{self, StoreQuery};
 use safething::transport::keyexpr;
 
 /// The prefix every key a client names must start with.
 const PREFIX: &str = "safething/v1/";
+
+/// The prefix of the keys stores answer on (`docs/protocol.md` §11).
+const STORE_PREFIX: &str = "safething/store/v1/";
+
+/// The largest store query payload (its JSON is a few dozen bytes).
+const MAX_STORE_QUERY: usize = 256;
 
 /// The only wildcard query: discovery of every thing's description.
 const DISCOVERY: &str = keys::ALL_DESCRIPTIONS;
@@ -46,9 +54,13 @@ fn under_root(key: &str) -> Result<(), ApiError> {
 }
 
 /// A key a query may name: a concrete key of a thing that answers queries (`description`,
-/// `attributes/<name>`, `actions/<name>`, `requests/<id>`, `admin`), or the discovery
-/// expression `safething/v1/*/description`.
+/// `attributes/<name>`, `actions/<name>`, `requests/<id>`, `admin`), the discovery
+/// expression `safething/v1/*/description`, or a store's copy of a concrete key of what a
+/// store keeps ([`store_key`]).
 pub fn query_key(key: &str) -> Result<(), ApiError> {
+    if key.starts_with(STORE_PREFIX) {
+        return store_key(key);
+    }
     under_root(key)?;
     if key == DISCOVERY {
         return Ok(());
@@ -80,6 +92,67 @@ pub fn query_key(key: &str) -> Result<(), ApiError> {
              actions/<name>, requests/<id> or admin",
         )),
     }
+}
+
+/// A store key a query may name: `safething/store/v1/<id>/` followed by `description`,
+/// `attributes/<name>`, `events/<name>` or `requests/<id>` (what a store keeps), without
+/// wildcards. Only queries reach it: the gateway puts nothing anywhere, and subscriptions stay
+/// under `safething/v1/` (a store publishes nothing).
+fn store_key(key: &str) -> Result<(), ApiError> {
+    // One concrete key: `keys::parse` reads the id chunk as it comes, wildcards included.
+    let kept = stored::thing_key(key)
+        .filter(|k| keyexpr::is_valid(k) && !k.contains('*'))
+        .is_some_and(|k| {
+            matches!(
+                keys::parse(&k),
+                Some((
+                    _,
+                    Route::Description | Route::Attribute(_) | Route::Event(_) | Route::Request(_)
+                ))
+            )
+        });
+    if kept {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            "not a key a store answers: safething/store/v1/<id>/description, \
+             attributes/<name>, events/<name> or requests/<id>",
+        ))
+    }
+}
+
+/// The payload of a query on `key` (the base64url text of its `frame` member): a request frame
+/// ([`request_frame`]) for a thing's key, a store query (`{"op":"latest"}`, … as JSON bytes,
+/// [`StoreQuery`]) for a store's key — checked, then relayed unchanged.
+pub fn query_payload(key: &str, text: &str) -> Result<Bytes, ApiError> {
+    if !key.starts_with(STORE_PREFIX) {
+        return request_frame(text);
+    }
+    let bytes = BASE64URL_NOPAD
+        .decode(text.as_bytes())
+        .ok()
+        .filter(|b| b.len() <= MAX_STORE_QUERY)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_frame",
+                format!(
+                    "`frame` of a store query is base64url without padding of at most \
+                     {MAX_STORE_QUERY} bytes"
+                ),
+            )
+        })?;
+    serde_json::from_slice::<StoreQuery>(&bytes).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_frame",
+            format!(
+                "`frame` of a store query is not one (`{{\"op\":\"latest\"}}`, \
+                 `{{\"op\":\"history\",\"limit\":N}}` or \
+                 `{{\"op\":\"since\",\"seq\":S,\"limit\":N}}`): {e}"
+            ),
+        )
+    })?;
+    Ok(Bytes::from(bytes))
 }
 
 /// A key expression a subscription or liveliness watch may name: under `safething/v1/`, with
@@ -182,6 +255,10 @@ mod tests {
             "safething/v1/garden-01/actions/open_valve",
             "safething/v1/garden-01/requests/abc-1",
             "safething/v1/garden-01/admin",
+            "safething/store/v1/garden-01/description",
+            "safething/store/v1/garden-01/attributes/moisture_level",
+            "safething/store/v1/garden-01/events/very_dry_alarm",
+            "safething/store/v1/garden-01/requests/abc-1",
         ] {
             assert!(query_key(ok).is_ok(), "{ok}");
         }
@@ -202,6 +279,17 @@ mod tests {
             "safething/v1//description",
             "safething/v1/a$b/description",
             "safething/v1/garden-01/attributes/a*b",
+            "safething/store/v1/**",
+            "safething/store/v1/*/description",
+            "safething/store/v1/garden-01/**",
+            "safething/store/v1/garden-01/attributes/*",
+            "safething/store/v1/garden-01/actions/open_valve",
+            "safething/store/v1/garden-01/admin",
+            "safething/store/v1/garden-01/nope",
+            "safething/store/v1/garden-01",
+            "safething/store/v1/",
+            "safething/store/v1//description",
+            "safething/store/v2/garden-01/description",
         ] {
             let e = query_key(bad).expect_err(bad);
             assert_eq!(e.code, "invalid_key", "{bad}");
@@ -283,6 +371,38 @@ mod tests {
         assert_eq!(code(&encode_frame(&description)), "invalid_frame");
         assert!(is_frame("k", &description));
         assert!(!is_frame("k", b"{\"v\":1}"));
+    }
+
+    #[test]
+    fn store_queries_pass_other_payloads_do_not() {
+        let store = "safething/store/v1/garden-01/attributes/moisture_level";
+        for ok in [
+            r#"{"op":"latest"}"#,
+            r#"{"op":"history","limit":10}"#,
+            r#"{"op":"since","seq":3,"limit":10}"#,
+        ] {
+            let bytes = query_payload(store, &encode_frame(ok.as_bytes())).unwrap();
+            assert_eq!(bytes.as_ref(), ok.as_bytes());
+        }
+        let code = |key: &str, text: &str| query_payload(key, text).unwrap_err().code;
+        for bad in [r#"{"op":"put"}"#, r#"{"op":"history"}"#, "not json"] {
+            assert_eq!(code(store, &encode_frame(bad.as_bytes())), "invalid_frame");
+        }
+        assert_eq!(code(store, "not base64!"), "invalid_frame");
+        let long = format!(r#"{{"op":"latest","x":"{}"}}"#, "a".repeat(300));
+        assert_eq!(code(store, &encode_frame(long.as_bytes())), "invalid_frame");
+        // A request frame is no store query, and a store query no request frame.
+        let request = encode_frame(&sealed(Kind::Request, frame::Binding::Epoch([7; 16])));
+        assert_eq!(code(store, &request), "invalid_frame");
+        let latest = encode_frame(br#"{"op":"latest"}"#);
+        // (JSON where a frame belongs reads as a protocol v1 envelope.)
+        assert_eq!(
+            code("safething/v1/garden-01/attributes/moisture_level", &latest),
+            "unsupported_version"
+        );
+        assert!(
+            query_payload("safething/v1/garden-01/attributes/moisture_level", &request).is_ok()
+        );
     }
 
     #[test]

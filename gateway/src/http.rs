@@ -357,7 +357,7 @@ async fn query(
     let frame = request
         .frame
         .as_deref()
-        .map(check::request_frame)
+        .map(|text| check::query_payload(&request.key, text))
         .transpose()?;
     let timeout = check::timeout(request.timeout_ms, shared.config.max_query_ms);
     let _permit = permit(&shared)?;

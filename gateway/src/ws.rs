@@ -398,7 +398,7 @@ impl Session {
                 let frame = f
                     .frame
                     .as_deref()
-                    .map(check::request_frame)
+                    .map(|text| check::query_payload(&f.key, text))
                     .transpose()
                     .map_err(|e| (Some(id), e))?;
                 let timeout = check::timeout(f.timeout_ms, self.shared.config.max_query_ms);

@@ -7,6 +7,8 @@
 //   SAFETHING_CLAIM_URI     its `safething:claim?...` URI
 //   CHROMIUM                the browser (default /usr/bin/chromium)
 //   SAFETHING_SCREENSHOTS   a directory to leave screenshots in (optional)
+//   SAFETHING_DEVICE_PID    the device's process, killed at the end: the console then shows
+//                           what a store (`safething store`, on the same network) kept of it
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -103,6 +105,32 @@ test("the console claims, publishes and operates the gardening device", { skip, 
   await form2.locator('button[type="submit"]').click();
   await page.waitForFunction(() => /Access denied \(rule: owner\)/.test(document.querySelector("#thing-alert")?.textContent ?? ""), null, { timeout: 20_000 });
   await shot("3-stranger-again");
+
+  // The device dies: the console shows what the store kept, verified against the thing's key
+  // and marked as such.
+  const pid = Number(process.env.SAFETHING_DEVICE_PID);
+  if (pid > 0) {
+    process.kill(pid, "SIGKILL");
+    const storedValve = '[data-attribute="valve_state"] .source[data-source="store"]';
+    await page.waitForSelector(storedValve, { timeout: 30_000 });
+    assert.equal(await valve.textContent(), "open");
+    assert.match(await page.textContent(storedValve), /^from store, \d+ (s|min) old$/);
+    await page.waitForSelector('.meta [data-badge="offline"]');
+    await shot("4-from-store");
+    // After a reload the device answers no discovery: the console lists it from the store's copy
+    // of its description (signed by the key this browser pinned) and opens it from there.
+    await page.reload();
+    const listed = page.locator(`[data-thing-id="${id}"]`);
+    await listed.waitFor({ timeout: 20_000 });
+    assert.match(await listed.textContent(), /offline/);
+    assert.match(await listed.textContent(), /from store/);
+    await listed.click();
+    await page.waitForSelector(storedValve, { timeout: 30_000 });
+    assert.equal(await valve.textContent(), "open");
+    // What a stranger may not read stays refused with its rule, device or store.
+    await page.waitForFunction(() => /Access denied \(rule: group\)/.test(document.querySelector('[data-attribute="moisture_level"]')?.textContent ?? ""));
+    await shot("5-reloaded-from-store");
+  }
 
   assert.deepEqual(problems, [], "no script errors");
 });

@@ -7,6 +7,8 @@ import { historyChart } from "./chart.js";
 import { describeSchema, inputFields } from "./forms.js";
 
 const IDENTITY_KEY = "safething.identity";
+/** The keys of the things this browser has met (id → key): a store's copy of a thing is only believed when signed by one. */
+const PINS_KEY = "safething.pins";
 const EVENT_FEED_LIMIT = 50;
 const HISTORY_LIMIT = 100;
 
@@ -26,6 +28,21 @@ function h(tag, attrs = {}, ...children) {
 
 const json = (v) => (v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
 const time = (ts) => new Date(ts).toLocaleTimeString();
+
+/** A duration as people say it: "40 s", "5 min", "3 h", "2 days". */
+export function ago(ms) {
+  const s = Math.floor(Math.max(0, ms) / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h`;
+  const days = Math.floor(s / 86_400);
+  return `${days} day${days === 1 ? "" : "s"}`;
+}
+
+/** Where a value came from, next to it: nothing for the device, "from store, 5 min old" for a store. */
+function sourceText(source, ts) {
+  return source === "store" ? `from store, ${ago(Date.now() - ts)} old` : "";
+}
 
 /** An error as people read it: access denied with its rule, invalid input with its field. */
 export function explain(e) {
@@ -112,6 +129,36 @@ function setupIdentityControls(identity) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Pinned thing keys
+
+function loadPins() {
+  try {
+    const pins = JSON.parse(localStorage.getItem(PINS_KEY) ?? "{}");
+    const out = {};
+    for (const [id, key] of Object.entries(typeof pins === "object" && pins !== null ? pins : {})) {
+      try {
+        out[id] = rt.PublicKey.parse(key);
+      } catch {
+        // A damaged entry is dropped; the thing is pinned again at the next contact.
+      }
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/** Remembers the key the client pinned for `id` (first contact), so a reload still knows it. */
+function savePin(id) {
+  const key = state.client?.pinnedKey(id);
+  if (key === undefined) return;
+  const pins = Object.fromEntries(Object.entries(loadPins()).map(([k, v]) => [k, v.toString()]));
+  if (pins[id] === key.toString()) return;
+  pins[id] = key.toString();
+  localStorage.setItem(PINS_KEY, JSON.stringify(pins));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Connection and the list of things
 
 const state = {
@@ -119,6 +166,8 @@ const state = {
   transport: undefined,
   client: undefined,
   things: [],
+  /** Summaries of pinned things that did not answer, from a store's copy of their description (by id). */
+  stored: new Map(),
   selected: undefined, // id
   view: undefined, // the open thing's view (closes its streams)
 };
@@ -126,7 +175,7 @@ const state = {
 async function connect() {
   status("Connecting to the gateway…");
   const transport = await rt.GatewayTransport.connect(location.origin);
-  const client = await rt.Client.connect({ transport, identity: state.identity, discoveryTimeoutMs: 1500 });
+  const client = await rt.Client.connect({ transport, identity: state.identity, discoveryTimeoutMs: 1500, trust: loadPins() });
   state.transport = transport;
   state.client = client;
   client.presence?.listen?.(() => renderThings());
@@ -164,11 +213,35 @@ async function watchConnection(transport) {
 
 async function refreshThings() {
   try {
-    state.things = await state.client.discover();
+    const found = await state.client.discover();
+    // Things this browser met that did not answer: listed from a store's copy of their
+    // description (signed by the pinned key), marked as such.
+    for (const id of Object.keys(loadPins())) {
+      if (found.some((t) => t.id === id)) {
+        state.stored.delete(id);
+        continue;
+      }
+      if (!state.stored.has(id)) {
+        try {
+          const thing = await state.client.storedThing(id);
+          if (thing !== undefined) state.stored.set(id, summaryOf(thing.description));
+        } catch {
+          // No store, or none that tells the truth: not listed.
+        }
+      }
+      const s = state.stored.get(id);
+      if (s !== undefined) found.push(s);
+    }
+    state.things = found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     renderThings();
   } catch (e) {
     status(`Cannot list things: ${explain(e)}`, "error");
   }
+}
+
+/** A list entry for a thing known from a store's copy of its description. */
+function summaryOf(d) {
+  return { id: d.id, name: d.definition.thing.name, title: d.definition.thing.title ?? d.definition.thing.name, version: d.definition.thing.version, state: d.state, online: false, stored: true };
 }
 
 function badge(text, kind) {
@@ -189,7 +262,7 @@ function renderThings() {
       { type: "button", class: "thing", "data-thing-id": t.id, "aria-pressed": String(state.selected === t.id), onclick: () => select(t.id) },
       h("span", { class: "thing-title", text: t.title }),
       h("span", { class: "thing-id", text: t.id }),
-      h("span", { class: "badges" }, badge(online ? "online" : "offline", online ? "online" : "offline"), badge(t.state, t.state)),
+      h("span", { class: "badges" }, badge(online ? "online" : "offline", online ? "online" : "offline"), badge(t.state, t.state), t.stored && !online ? badge("from store", "stored") : undefined),
     );
     list.append(h("li", {}, button));
   }
@@ -207,7 +280,10 @@ async function select(id) {
   panel.hidden = false;
   panel.replaceChildren(h("p", { text: `Opening ${id}…` }));
   try {
-    const thing = await state.client.thing(id);
+    // A device that does not answer is opened from a store's copy of its description, when one
+    // is signed by the key pinned for it.
+    const thing = await state.client.thingOrStored(id);
+    savePin(id);
     if (state.selected !== id) return;
     state.view = new ThingView(thing, panel);
     state.view.render();
@@ -236,6 +312,19 @@ class ThingView {
     this.panel = panel;
     this.closers = [];
     this.closed = false;
+    /** Called when the device goes offline (each attribute then shows what a store kept). */
+    this.offline = [];
+    const stop = state.client.presence?.listen?.((id, online) => {
+      if (id !== thing.id || this.closed) return;
+      if (this.meta !== undefined) this.renderMeta();
+      if (!online) for (const f of this.offline) f();
+    });
+    if (stop) this.closers.push(stop);
+    // The age of stored values grows while the page is open.
+    const tick = setInterval(() => {
+      for (const el of this.panel.querySelectorAll("[data-source=store][data-ts]")) el.textContent = sourceText("store", Number(el.dataset.ts));
+    }, 10_000);
+    this.closers.push(() => clearInterval(tick));
   }
 
   close() {
@@ -391,43 +480,88 @@ class ThingView {
       const s = rt.resolve(a, types);
       const value = h("output", { class: "value", "aria-live": "polite", text: a.kind === "static" ? json(a.value) : "…" });
       const seq = h("span", { class: "seq muted" });
+      const source = h("span", { class: "source", "data-source": "device" });
       const chart = h("div", { class: "chart-box" });
       const row = h(
         "div",
         { class: "attribute", "data-attribute": name },
         h("div", { class: "attr-head" }, h("strong", { text: name }), badge(access, `access-${access}`), h("span", { class: "hint", text: describeSchema(s) })),
         a.description ? h("p", { class: "muted", text: a.description }) : undefined,
-        h("div", { class: "attr-value" }, value, seq),
+        h("div", { class: "attr-value" }, value, seq, source),
         chart,
       );
-      if (a.kind !== "static") this.follow(name, a, s, value, seq, chart);
+      if (a.kind !== "static") this.follow(name, a, s, { value, seq, source }, chart);
       if (a.writable) row.append(this.writeForm(name, a, types));
       rows.push(row);
     }
     return h("section", { class: "card", "aria-labelledby": "attributes-heading" }, h("h3", { id: "attributes-heading", text: "Attributes" }), ...rows);
   }
 
-  async follow(name, a, schema, value, seq, chart) {
+  async follow(name, a, schema, { value, seq, source }, chart) {
     const points = [];
-    const draw = () => chart.replaceChildren(historyChart(points, { label: `${name} history`, schema }));
+    // With the device offline its description cannot be fetched again to confirm a refusal: the
+    // rule is checked against the description at hand (a store's value would not open anyway).
+    const deniedOffline = () => (this.thing.isOnline() ? undefined : rt.checkAccess(this.thing.description, a.access ?? "owner", state.client.publicKey));
+    const draw = (from) => {
+      while (points.length > HISTORY_LIMIT) points.shift();
+      const chartOf = historyChart(points, { label: from === "store" ? `${name} history (from store)` : `${name} history`, schema });
+      if (from === "store") chart.replaceChildren(chartOf, h("p", { class: "muted", "data-source": "store", text: "history from a store (the device did not answer)" }));
+      else chart.replaceChildren(chartOf);
+    };
+    /** Shows a value and where it came from (a live update or a device read: "device"). */
+    let shown;
+    const show = (v, s, ts, from) => {
+      shown = { seq: s, ts };
+      value.textContent = json(v);
+      value.classList.remove("denied");
+      value.dataset.seq = String(s);
+      value.dataset.source = from;
+      seq.textContent = ` #${s} at ${time(ts)}`;
+      source.dataset.source = from;
+      source.dataset.ts = String(ts);
+      source.textContent = sourceText(from, ts);
+    };
+    // The device does not answer: the value a store kept, verified against the thing's key.
+    const fromStore = async () => {
+      try {
+        const r = await this.thing.readWithSource(name);
+        if (this.closed) return;
+        if (shown === undefined || r.timestamp >= shown.ts) show(r.value, r.seq, r.timestamp, r.source);
+      } catch (e) {
+        if (this.closed) return;
+        if (shown === undefined) {
+          value.textContent = explain(deniedOffline() ?? e);
+          value.classList.add("denied");
+        } else {
+          source.dataset.source = "none";
+          source.textContent = "device offline; last seen live";
+        }
+      }
+    };
     if (a.history) {
       try {
-        for (const e of await this.thing.history(name)) points.push(e);
-        draw();
+        const { history, source: from } = await this.thing.historyWithSource(name, HISTORY_LIMIT);
+        for (const e of history) points.push(e);
+        draw(from);
       } catch (e) {
-        chart.replaceChildren(h("p", { class: "muted", text: `history: ${explain(e)}` }));
+        chart.replaceChildren(h("p", { class: "muted", text: `history: ${explain(deniedOffline() ?? e)}` }));
       }
     }
     let watch;
     try {
       watch = await this.thing.watch(name);
     } catch (e) {
-      value.textContent = explain(e);
+      if (this.closed) return;
+      const denied = deniedOffline();
+      if (!this.thing.isOnline() && denied === undefined && rt.isSafethingError(e) && e.kind !== "access_denied") return fromStore();
+      value.textContent = explain(denied ?? e);
       value.classList.add("denied");
       return;
     }
     if (this.closed) return watch.close();
     this.closers.push(() => watch.close());
+    this.offline.push(() => void fromStore());
+    if (!this.thing.isOnline()) void fromStore();
     for (;;) {
       let u;
       try {
@@ -438,13 +572,10 @@ class ThingView {
         continue;
       }
       if (u === undefined || this.closed) return;
-      value.textContent = json(u.value);
-      value.dataset.seq = String(u.seq);
-      seq.textContent = ` #${u.seq} at ${time(u.ts)}`;
+      show(u.value, u.seq, u.ts, "device");
       if (a.history) {
         if (!points.some((p) => p.seq === u.seq)) points.push(u);
-        while (points.length > HISTORY_LIMIT) points.shift();
-        draw();
+        draw("device");
       }
     }
   }

@@ -71,6 +71,33 @@ export interface AttributeReading<T = Json> {
     /** When the device set it, Unix milliseconds. */
     ts: number;
 }
+/** Where a reading came from: the device, or a store that kept the thing's signed publication. */
+export type Source = "device" | "store";
+/** An attribute's value and where it came from ({@link RemoteThing.readWithSource}). */
+export interface Reading<T = Json> {
+    value: T;
+    /** Its sequence number. */
+    seq: number;
+    /** When the device set it (device) or published it (store), Unix milliseconds. */
+    timestamp: number;
+    /** Who answered. */
+    source: Source;
+    /** How old the value is by this machine's clock, milliseconds (0 for a clock behind). */
+    ageMs: number;
+}
+/** What a client asks a store for (`docs/protocol.md` §11): the query payload, JSON. */
+export type StoreQuery = {
+    op: "latest";
+} | {
+    op: "history";
+    limit: number;
+} | {
+    op: "since";
+    seq: number;
+    limit: number;
+};
+/** The most frames a store returns for one query, whatever it is asked. */
+export declare const STORE_MAX_LIMIT = 1000;
 /** One remembered value of an attribute. */
 export interface HistoryEntry<T = Json> {
     value: T;
@@ -140,6 +167,26 @@ export declare class Client {
      * `description` frame signed by the thing's own key, on its own key, matching any pinned key.
      */
     openDescription(key: string, frame: Uint8Array): Promise<Description>;
+    /** The key pinned for a thing (given in {@link ClientOptions.trust}, or learnt at first contact), if any. */
+    pinnedKey(id: string): PublicKey | undefined;
+    /**
+     * Connects to a thing whose device may be offline: through the device's description, or else
+     * a store's copy of it — accepted only when signed by the key already pinned for the thing
+     * (a store cannot introduce a thing). Reads then fall back to stores
+     * ({@link RemoteThing.readWithSource}); requests to the device fail until it is back.
+     */
+    thingOrStored(id: string): Promise<RemoteThing>;
+    /**
+     * Connects to a thing through a store's copy of its description alone, without asking the
+     * device (for callers that already did): `undefined` when no key is pinned for the thing or
+     * no store answered.
+     */
+    storedThing(id: string): Promise<RemoteThing | undefined>;
+    /**
+     * @internal Asks every store for the frames kept for `thingKey` (`docs/protocol.md` §11):
+     * the frames of all answers, as received (unverified).
+     */
+    queryStores(thingKey: string, query: StoreQuery): Promise<Bytes[]>;
     /** Connects to a thing: fetches its description (pinning its key on first contact). */
     thing(id: string): Promise<RemoteThing>;
     /** Whether a thing is online now (from its liveliness token). */
@@ -259,6 +306,21 @@ export declare class RemoteThing {
     read<T = Json>(name: string): Promise<AttributeReading<T>>;
     /** The remembered values of an attribute that keeps a history, oldest first. */
     history<T = Json>(name: string): Promise<HistoryEntry<T>[]>;
+    /**
+     * The current value of an attribute from the device, or — when the device does not answer
+     * (offline, timed out, unknown, the network failed) — from the stores, verified as the
+     * thing's own signed publication: `source` says which, `ageMs` how old the value is.
+     */
+    readWithSource<T = Json>(name: string): Promise<Reading<T>>;
+    /**
+     * The remembered values of an attribute, oldest first: from the device, or — when it does not
+     * answer — the newest `limit` (at most {@link STORE_MAX_LIMIT}) each store kept, each verified
+     * as the thing's signed publication.
+     */
+    historyWithSource<T = Json>(name: string, limit?: number): Promise<{
+        history: HistoryEntry<T>[];
+        source: Source;
+    }>;
     /** Writes a writable attribute; the device's handler accepts or rejects it. Returns the value the device now holds. */
     write<T = Json>(name: string, value: T): Promise<AttributeReading<T>>;
     /** Follows an attribute: the stream starts with the current value (when it passes the filter) and yields every change that passes it. */

@@ -19,7 +19,7 @@ import { bodyAad, unwrap } from "./crypto.js";
 import { Kind } from "./frame.js";
 import { Sealer, Verifier, expectBound, parseBoot } from "./message.js";
 import { handshake, isSessionFrame, openPlain, plainFrame, sessionKey } from "./session.js";
-import { AccessDeniedError, CancelledError, ActionFailedError, InvalidPayloadError, NoValueError, OfflineError, ProtocolError, RejectedError, ShutdownError, TimedOutError, UnknownAffordanceError, UnknownThingError, UntrustedError, fromProblem, } from "./errors.js";
+import { AccessDeniedError, CancelledError, ActionFailedError, InvalidPayloadError, NoValueError, OfflineError, ProtocolError, RejectedError, ShutdownError, TimedOutError, TransportError, UnknownAffordanceError, UnknownThingError, UntrustedError, fromProblem, } from "./errors.js";
 import { FilterState, toFilter } from "./filter.js";
 import { Identity, PublicKey } from "./identity.js";
 import * as keys from "./keys.js";
@@ -31,6 +31,21 @@ const DEADLINE_GRACE_MS = 2000;
 const DEFAULT_ACTION_TIMEOUT_MS = 60_000;
 /** How many unwrapped keys a handle remembers. */
 const KNOWN_KEYS = 8;
+/** The most frames a store returns for one query, whatever it is asked. */
+export const STORE_MAX_LIMIT = 1000;
+/** How long stores have to answer, at most. */
+const STORE_TIMEOUT_MS = 2000;
+/** How old `ts` is now, milliseconds (0 for a clock behind). */
+function ageOf(ts) {
+    return Math.max(0, Date.now() - ts);
+}
+/**
+ * Whether a failed device read may be answered by a store: the device did not answer (or the
+ * network failed), not "no such attribute", "forbidden" or a bad answer.
+ */
+function fallsBack(e) {
+    return e instanceof OfflineError || e instanceof TimedOutError || e instanceof UnknownThingError || e instanceof TransportError;
+}
 function sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -198,18 +213,7 @@ export class Client {
      */
     async openDescription(key, frame) {
         const opened = await this.verifier.open(key, frame);
-        if (opened.kind !== Kind.Description || opened.sealed)
-            throw new UntrustedError("not a description frame");
-        let d;
-        try {
-            d = JSON.parse(fromUtf8(opened.body));
-        }
-        catch {
-            throw new UntrustedError("malformed description");
-        }
-        if (typeof d !== "object" || d === null || typeof d.id !== "string" || typeof d.thing_key !== "string" || typeof d.definition?.thing?.name !== "string") {
-            throw new UntrustedError("malformed description");
-        }
+        const d = descriptionOf(opened);
         if (keys.description(d.id) !== key)
             throw new ProtocolError(`description of \`${d.id}\` received on \`${key}\``);
         const thingKey = PublicKey.parse(d.thing_key);
@@ -219,6 +223,104 @@ export class Client {
         if (pinned !== undefined && !pinned.equals(thingKey))
             throw new UntrustedError(`message from ${d.thing_key}, expected ${pinned.toString()}`);
         return d;
+    }
+    /** The key pinned for a thing (given in {@link ClientOptions.trust}, or learnt at first contact), if any. */
+    pinnedKey(id) {
+        return this.#pins.get(id);
+    }
+    /**
+     * Connects to a thing whose device may be offline: through the device's description, or else
+     * a store's copy of it — accepted only when signed by the key already pinned for the thing
+     * (a store cannot introduce a thing). Reads then fall back to stores
+     * ({@link RemoteThing.readWithSource}); requests to the device fail until it is back.
+     */
+    async thingOrStored(id) {
+        try {
+            return await this.thing(id);
+        }
+        catch (e) {
+            if (!(e instanceof UnknownThingError || e instanceof TimedOutError || e instanceof OfflineError))
+                throw e;
+            let stored;
+            try {
+                stored = await this.storedThing(id);
+            }
+            catch (s) {
+                // A transport that cannot ask stores (say, an older gateway): the device's silence is the answer.
+                if (s instanceof TransportError)
+                    throw e;
+                throw s;
+            }
+            if (stored === undefined)
+                throw e;
+            return stored;
+        }
+    }
+    /**
+     * Connects to a thing through a store's copy of its description alone, without asking the
+     * device (for callers that already did): `undefined` when no key is pinned for the thing or
+     * no store answered.
+     */
+    async storedThing(id) {
+        const d = await this.#storedDescription(id);
+        return d === undefined ? undefined : RemoteThing.create(this, d);
+    }
+    /**
+     * The newest description the stores kept, verified against the pinned key; `undefined` when
+     * no key is pinned or none answered. Frames that fail are dropped (a lying store does not
+     * spoil an honest one); when none verifies, the last rejection is thrown.
+     */
+    async #storedDescription(id) {
+        if (!keys.isThingId(id))
+            throw new UnknownThingError(id);
+        const pinned = this.#pins.get(id);
+        if (pinned === undefined)
+            return undefined;
+        const key = keys.description(id);
+        let best;
+        let rejected;
+        for (const frame of await this.queryStores(key, { op: "latest" })) {
+            try {
+                const d = descriptionOf(await this.verifier.openStored(key, frame, pinned));
+                if (d.id !== id || !PublicKey.parse(d.thing_key).equals(pinned))
+                    throw new UntrustedError("a stored description of another thing");
+                if (best === undefined || best.revision <= d.revision)
+                    best = d;
+            }
+            catch (e) {
+                rejected = e;
+            }
+        }
+        if (best === undefined && rejected !== undefined)
+            throw rejected;
+        return best;
+    }
+    /**
+     * @internal Asks every store for the frames kept for `thingKey` (`docs/protocol.md` §11):
+     * the frames of all answers, as received (unverified).
+     */
+    async queryStores(thingKey, query) {
+        this.#check();
+        const key = keys.storeKey(thingKey);
+        if (key === undefined)
+            return [];
+        const timeoutMs = Math.min(this.requestTimeoutMs, STORE_TIMEOUT_MS);
+        const replies = await this.transport.query(key, utf8(JSON.stringify(query)), timeoutMs);
+        const stop = closeAfter(replies, timeoutMs + 1000);
+        const frames = [];
+        try {
+            for await (const sample of replies) {
+                frames.push(sample.frame);
+                // Several stores answer; a bound keeps one that floods from holding our memory.
+                if (frames.length > STORE_MAX_LIMIT * 4)
+                    break;
+            }
+        }
+        finally {
+            stop();
+            replies.close();
+        }
+        return frames;
     }
     /** Connects to a thing: fetches its description (pinning its key on first contact). */
     async thing(id) {
@@ -242,6 +344,22 @@ export class Client {
         if (this.#closed)
             throw new ShutdownError();
     }
+}
+/** The description a verified frame carries (its kind, and the shape the client relies on, checked). */
+function descriptionOf(opened) {
+    if (opened.kind !== Kind.Description || opened.sealed)
+        throw new UntrustedError("not a description frame");
+    let d;
+    try {
+        d = JSON.parse(fromUtf8(opened.body));
+    }
+    catch {
+        throw new UntrustedError("malformed description");
+    }
+    if (typeof d !== "object" || d === null || typeof d.id !== "string" || typeof d.thing_key !== "string" || typeof d.definition?.thing?.name !== "string") {
+        throw new UntrustedError("malformed description");
+    }
+    return d;
 }
 class UnknownKey {
     kid;
@@ -513,9 +631,13 @@ export class RemoteThing {
     #silence(timeoutMs) {
         return this.isOnline() ? new TimedOutError(timeoutMs) : new OfflineError(this.id);
     }
-    /** Opens a frame received for `key` that must be signed by this thing's pinned key, decrypting a sealed body. */
-    async #open(key, frame) {
-        const opened = await this.client.verifier.open(key, frame, { from: this.thingKey });
+    /**
+     * Opens a frame received for `key` that must be signed by this thing's pinned key, decrypting
+     * a sealed body; `stored`: a frame a store kept (no freshness window).
+     */
+    async #open(key, frame, stored = false) {
+        const verifier = this.client.verifier;
+        const opened = stored ? await verifier.openStored(key, frame, this.thingKey) : await verifier.open(key, frame, { from: this.thingKey });
         if (opened.sealed) {
             const sealed = sealedOf(opened.body);
             if (sealed === undefined)
@@ -732,6 +854,100 @@ export class RemoteThing {
             throw new RejectedError({ kind: "bad_request", message: `attribute \`${name}\` keeps no history` });
         const reply = await this.#readRaw(name, attribute.history);
         return (reply.history ?? []).map((e) => ({ value: e.value, seq: e.seq, ts: e.ts }));
+    }
+    /**
+     * The current value of an attribute from the device, or — when the device does not answer
+     * (offline, timed out, unknown, the network failed) — from the stores, verified as the
+     * thing's own signed publication: `source` says which, `ageMs` how old the value is.
+     */
+    async readWithSource(name) {
+        try {
+            const r = await this.read(name);
+            return { value: r.value, seq: r.seq, timestamp: r.ts, source: "device", ageMs: ageOf(r.ts) };
+        }
+        catch (device) {
+            if (!fallsBack(device))
+                throw device;
+            const s = (await this.#stored(name, { op: "latest" }, device)).at(-1);
+            if (s === undefined)
+                throw device;
+            return { value: s.value, seq: s.seq, timestamp: s.ts, source: "store", ageMs: ageOf(s.ts) };
+        }
+    }
+    /**
+     * The remembered values of an attribute, oldest first: from the device, or — when it does not
+     * answer — the newest `limit` (at most {@link STORE_MAX_LIMIT}) each store kept, each verified
+     * as the thing's signed publication.
+     */
+    async historyWithSource(name, limit = STORE_MAX_LIMIT) {
+        try {
+            return { history: await this.history(name), source: "device" };
+        }
+        catch (device) {
+            if (!fallsBack(device))
+                throw device;
+            const n = Math.max(1, Math.min(STORE_MAX_LIMIT, Math.floor(limit)));
+            const stored = await this.#stored(name, { op: "history", limit: n }, device);
+            if (stored.length === 0)
+                throw device;
+            return { history: stored, source: "store" };
+        }
+    }
+    /**
+     * The values the stores kept for an attribute, each frame verified as this thing's
+     * publication on the attribute's key (signature by the pinned key over the key we compute,
+     * batch path, kind; no freshness window), opened with the keys this handle holds and checked
+     * against the schema. A frame that fails is dropped, so a lying store does not spoil an
+     * honest one; when none passes and some failed, a failure is thrown ({@link UntrustedError}
+     * when any frame was not genuine). Sorted by
+     * timestamp and sequence number, duplicates (the same frame from several stores) dropped.
+     * A transport that cannot ask the stores throws `device` (what the device's silence was).
+     */
+    async #stored(name, query, device) {
+        const { schema } = this.#attribute(name);
+        const key = keys.attribute(this.id, name);
+        let frames;
+        try {
+            frames = await this.client.queryStores(key, query);
+        }
+        catch (e) {
+            if (e instanceof TransportError)
+                throw device;
+            throw e;
+        }
+        const out = [];
+        let rejected;
+        for (const frame of frames) {
+            try {
+                let message;
+                try {
+                    message = await this.#open(key, frame, true);
+                }
+                catch (e) {
+                    // The device is not there to hand out a key we lack: that is the end of it.
+                    if (e instanceof UnknownKey)
+                        throw new UntrustedError(`sealed with key \`${e.kid}\`, which this client does not hold`);
+                    throw e;
+                }
+                const { opened, body } = message;
+                if (opened.kind !== Kind.Publication)
+                    throw new UntrustedError(`a stored ${Kind[opened.kind] ?? "frame"} where a publication was expected`);
+                const update = body;
+                if (typeof update !== "object" || update === null || typeof update.seq !== "number" || !("value" in update))
+                    throw new UntrustedError("a stored publication that is not an attribute update");
+                checkValue(schema, update.value, `stored value of attribute \`${name}\``);
+                out.push({ value: update.value, seq: update.seq, ts: opened.ts });
+            }
+            catch (e) {
+                // A forgery is what the caller most needs to hear of.
+                if (rejected === undefined || e instanceof UntrustedError)
+                    rejected = e;
+            }
+        }
+        if (out.length === 0 && rejected !== undefined)
+            throw rejected;
+        out.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+        return out.filter((e, i) => i === 0 || e.ts !== out[i - 1]?.ts || e.seq !== out[i - 1]?.seq);
     }
     /** Writes a writable attribute; the device's handler accepts or rejects it. Returns the value the device now holds. */
     async write(name, value) {

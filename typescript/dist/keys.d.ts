@@ -9,6 +9,7 @@
  * safething/v1/<thing-id>/actions/<name>           requests and cancellations (queries) -> state replies
  * safething/v1/<thing-id>/requests/<request-id>    action state changes; status/cancel (queries)
  * safething/v1/<thing-id>/admin                    owner operations (queries)
+ * safething/store/v1/<thing-id>/<rest>             a store's copies of the frames above (queries)
  * ```
  *
  * @module
@@ -33,6 +34,13 @@ export declare const action: (id: string, name: string) => string;
 export declare const request: (id: string, requestId: string) => string;
 /** Owner operations on a thing. */
 export declare const admin: (id: string) => string;
+/** The prefix of every store key (`docs/protocol.md` §11). */
+export declare const STORE_ROOT = "safething/store/v1";
+/**
+ * The store key that mirrors a thing's key (`safething/store/v1/<id>/attributes/<name>` for
+ * `safething/v1/<id>/attributes/<name>`), or `undefined` outside the thing key space.
+ */
+export declare function storeKey(thingKey: string): string | undefined;
 /** The thing id of a liveliness key (`safething/v1/<id>`), or `undefined`. */
 export declare function parseThing(key: string): string | undefined;
 /** Whether `id` is a valid thing id: 5 to 64 characters of `A-Z a-z 0-9 - _ .`. */

@@ -9,6 +9,7 @@
  * safething/v1/<thing-id>/actions/<name>           requests and cancellations (queries) -> state replies
  * safething/v1/<thing-id>/requests/<request-id>    action state changes; status/cancel (queries)
  * safething/v1/<thing-id>/admin                    owner operations (queries)
+ * safething/store/v1/<thing-id>/<rest>             a store's copies of the frames above (queries)
  * ```
  *
  * @module
@@ -33,6 +34,16 @@ export const action = (id, name) => `${ROOT}/${id}/actions/${name}`;
 export const request = (id, requestId) => `${ROOT}/${id}/requests/${requestId}`;
 /** Owner operations on a thing. */
 export const admin = (id) => `${ROOT}/${id}/admin`;
+/** The prefix of every store key (`docs/protocol.md` §11). */
+export const STORE_ROOT = "safething/store/v1";
+/**
+ * The store key that mirrors a thing's key (`safething/store/v1/<id>/attributes/<name>` for
+ * `safething/v1/<id>/attributes/<name>`), or `undefined` outside the thing key space.
+ */
+export function storeKey(thingKey) {
+    const prefix = `${ROOT}/`;
+    return thingKey.startsWith(prefix) ? `${STORE_ROOT}/${thingKey.slice(prefix.length)}` : undefined;
+}
 /** The thing id of a liveliness key (`safething/v1/<id>`), or `undefined`. */
 export function parseThing(key) {
     const prefix = `${ROOT}/`;

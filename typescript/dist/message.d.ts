@@ -84,11 +84,20 @@ export declare class Verifier {
     /**
      * Opens the frame received on `key`; throws {@link UntrustedError}. With `from`, the frame
      * must be signed by that key (the key pinned for the thing asked, never one a relay names).
+     * `anyAge` skips the freshness window, for frames a store kept ({@link Verifier.openStored}).
      */
     open(key: string, bytes: Uint8Array, options?: {
         from?: PublicKey;
         now?: number;
+        anyAge?: boolean;
     }): Promise<Opened>;
+    /**
+     * Opens a frame a store kept for the thing key `key` (`docs/protocol.md` §11): every check of
+     * {@link open} — signature by `from` (the key pinned for the thing) over `key` as the caller
+     * computes it, a batched frame's path — except the freshness window (stored frames are old by
+     * nature; readers report their age instead).
+     */
+    openStored(key: string, bytes: Uint8Array, from: PublicKey): Promise<Opened>;
 }
 /**
  * Checks that `opened` is a frame of `kind` (a reply, or a request state) bound to the request

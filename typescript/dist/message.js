@@ -185,6 +185,7 @@ export class Verifier {
     /**
      * Opens the frame received on `key`; throws {@link UntrustedError}. With `from`, the frame
      * must be signed by that key (the key pinned for the thing asked, never one a relay names).
+     * `anyAge` skips the freshness window, for frames a store kept ({@link Verifier.openStored}).
      */
     async open(key, bytes, options = {}) {
         let frame;
@@ -235,11 +236,22 @@ export class Verifier {
             }
         }
         const ts = Number(h.ts);
-        const now = options.now ?? Date.now();
-        const skew = Math.abs(now - ts);
-        if (!(skew <= this.windowMs))
-            throw new UntrustedError(`stale message: sent ${skew} ms away from now (window ${this.windowMs} ms)`);
+        if (options.anyAge !== true) {
+            const now = options.now ?? Date.now();
+            const skew = Math.abs(now - ts);
+            if (!(skew <= this.windowMs))
+                throw new UntrustedError(`stale message: sent ${skew} ms away from now (window ${this.windowMs} ms)`);
+        }
         return { from, id: h.id, ts, kind: h.kind, binding: h.binding, sealed: h.sealed, body: frame.body };
+    }
+    /**
+     * Opens a frame a store kept for the thing key `key` (`docs/protocol.md` §11): every check of
+     * {@link open} — signature by `from` (the key pinned for the thing) over `key` as the caller
+     * computes it, a batched frame's path — except the freshness window (stored frames are old by
+     * nature; readers report their age instead).
+     */
+    openStored(key, bytes, from) {
+        return this.open(key, bytes, { from, anyAge: true });
     }
 }
 /**

@@ -14,11 +14,13 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
+use safething::client::Source;
 use safething::envelope::{Binding, Kind, Outgoing, Sealer, Signing, Verifier};
 use safething::transport::memory::MemoryNetwork;
 use safething::wire::Description;
 use safething::{Client, Filter, Identity};
 use safething_gateway::{GatewayConfig, MAX_BODY, MAX_TIMEOUT_MS, OPENAPI, ROUTES};
+use safething_store::{Db, Retention, Store};
 
 use net::*;
 
@@ -481,6 +483,113 @@ async fn the_rust_client_claims_publishes_and_operates_through_the_gateway() {
         assert!(tokio::time::Instant::now() < deadline, "still online");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Polls `done` until it holds (or fails after [`PATIENCE`]).
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited too long for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The device goes away; a store on the network kept its signed publications. A client behind
+/// the gateway reads them (store keys pass the gateway, with store queries as payload), and the
+/// gateway refuses store keys and payloads a store does not answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_device_is_read_from_a_store_through_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = MemoryNetwork::new();
+    let db = Db::open(&dir.path().join("store.redb"), Retention::default()).unwrap();
+    let store = Store::start(std::sync::Arc::new(net.session()), db)
+        .await
+        .unwrap();
+    let me = Identity::generate().unwrap();
+    let device = device(&net, ID, Some(*me.public_key())).await;
+    device.publish().await.unwrap();
+    for v in [10.0, 11.0, 12.0] {
+        device
+            .set_attribute("moisture_level", json!(v))
+            .await
+            .unwrap();
+    }
+    until("the store keeps the three updates", || {
+        store
+            .db()
+            .history("safething/v1/garden-01/attributes/moisture_level", 10, None)
+            .map(|h| h.len() >= 3)
+            .unwrap_or(false)
+    })
+    .await;
+    let served = serve(&net, config()).await;
+    let client = Client::builder()
+        .transport(WsTransport::connect(served.addr).await)
+        .identity(me.clone())
+        .build()
+        .await
+        .unwrap();
+    let garden = client.thing(ID).await.unwrap();
+    let live = garden.read_with_source("moisture_level").await.unwrap();
+    assert_eq!((live.value, live.source), (json!(12.0), Source::Device));
+
+    device.shutdown().await;
+    until("the device is offline", || !client.is_online(ID)).await;
+    let stored = garden.read_with_source("moisture_level").await.unwrap();
+    assert_eq!((stored.value, stored.source), (json!(12.0), Source::Store));
+    let (history, source) = garden.history_with_source("moisture_level").await.unwrap();
+    assert_eq!(source, Source::Store);
+    let values: Vec<Value> = history.into_iter().map(|e| e.value).collect();
+    assert!(
+        values.ends_with(&[json!(10.0), json!(11.0), json!(12.0)]),
+        "{values:?}"
+    );
+    // A client that pinned the key connects through the store's copy of the description.
+    let again = client.thing_or_stored(ID).await.unwrap();
+    assert_eq!(again.id().as_str(), ID);
+
+    // Over the socket: a store query is relayed, its replies are the thing's frames unchanged.
+    let mut ws = socket(served.addr).await;
+    let store_valve = "safething/store/v1/garden-01/attributes/valve_state";
+    let replies = ws_query(&mut ws, 1, store_valve, Some(br#"{"op":"latest"}"#)).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    let body = open(&device.public_key(), VALVE, &replies[0]["frame"]);
+    assert_eq!(body["value"], json!("closed"));
+    // No wildcards, no keys a store does not answer, no request frames or other payloads.
+    for (n, key) in [
+        "safething/store/v1/**",
+        "safething/store/v1/garden-01/actions/open_valve",
+        "safething/store/v1/garden-01/admin",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = 10 + n as u64;
+        send(&mut ws, json!({"op": "query", "id": id, "key": key})).await;
+        assert_error(
+            &recv_op(&mut ws, id, "error").await,
+            Some(id),
+            "invalid_key",
+        );
+    }
+    let request = b64(&request_frame(&me, VALVE, [0; 16], &json!({"op": "read"})));
+    for (n, frame) in [request, b64(br#"{"op":"put"}"#)].into_iter().enumerate() {
+        let id = 20 + n as u64;
+        send(
+            &mut ws,
+            json!({"op": "query", "id": id, "key": store_valve, "frame": frame}),
+        )
+        .await;
+        assert_error(
+            &recv_op(&mut ws, id, "error").await,
+            Some(id),
+            "invalid_frame",
+        );
+    }
+    store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

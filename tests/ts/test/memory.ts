@@ -47,6 +47,10 @@ export class Hub {
   readonly live = new Set<{ expr: string; ch: Channel<LivelinessChange> }>();
   readonly tokens = new Set<string>();
   readonly handlers = new Map<string, Handler>();
+  /** Stores: each answers queries on `safething/store/v1/**` (several may). */
+  readonly stores: Handler[] = [];
+  /** Sees every publication (a store keeping what things publish). */
+  readonly taps: ((key: string, frame: Bytes) => void)[] = [];
   /** Rewrites every reply before delivery (a lying relay); identity by default. */
   relay: (sample: Sample) => Sample = (sample) => sample;
 
@@ -65,6 +69,9 @@ export class Hub {
               await handler(key, payload, (k, frame) => ch.push(this.relay({ key: k, frame })));
             }
           }
+          if (matches("safething/store/v1/**", key)) {
+            for (const store of this.stores) await store(key, payload, (k, frame) => ch.push(this.relay({ key: k, frame })));
+          }
           ch.end();
         })();
         return ch;
@@ -80,6 +87,7 @@ export class Hub {
   }
 
   publish(key: string, frame: Bytes): void {
+    for (const tap of this.taps) tap(key, frame);
     for (const s of this.subs) if (matches(s.expr, key)) s.ch.push({ key, frame });
   }
 
@@ -146,6 +154,12 @@ export class FakeDevice {
       },
       definition: this.options.definition,
     };
+  }
+
+  /** Publishes its signed description (as a device does on registering: stores keep it). */
+  async announce(): Promise<void> {
+    const k = keys.description(this.options.id);
+    this.hub.publish(k, await this.sealer.frame(k, { kind: Kind.Description, binding: { type: "none" } }, await this.description()));
   }
 
   #access(kind: "attributes" | "events" | "actions", name: string): string {
@@ -263,4 +277,42 @@ export class FakeDevice {
     }
     return false;
   }
+}
+
+/**
+ * A store (`docs/store.md`) in memory: keeps every frame published on the hub byte for byte, by
+ * key, and answers store queries (`docs/protocol.md` §11) with them, oldest first. `lie`
+ * rewrites what it answers (a store that lies).
+ */
+export class FakeStore {
+  readonly kept = new Map<string, Bytes[]>();
+  lie: ((key: string, frames: Bytes[]) => Bytes[]) | undefined;
+
+  constructor(readonly hub: Hub) {
+    hub.taps.push((key, frame) => this.keep(key, frame));
+    hub.stores.push((key, payload, reply) => this.#answer(key, payload, reply));
+  }
+
+  /** Keeps `frame` as published on the thing key `key`. */
+  keep(key: string, frame: Bytes): void {
+    const frames = this.kept.get(key) ?? [];
+    frames.push(frame);
+    this.kept.set(key, frames);
+  }
+
+  async #answer(key: string, payload: Uint8Array | undefined, reply: (key: string, frame: Bytes) => void): Promise<boolean> {
+    const thingKey = `safething/v1/${key.slice("safething/store/v1/".length)}`;
+    const query = (payload === undefined ? { op: "latest" } : JSON.parse(fromUtf8(payload))) as { op: string; limit?: number };
+    const all = this.kept.get(thingKey) ?? [];
+    let frames = query.op === "latest" ? all.slice(-1) : all.slice(-(query.limit ?? 1000));
+    if (this.lie !== undefined) frames = this.lie(thingKey, frames);
+    for (const f of frames) reply(key, f);
+    return true;
+  }
+}
+
+/** Takes a device off the network: it answers nothing and its liveliness token is gone. */
+export function unplug(device: FakeDevice): void {
+  device.hub.handlers.delete(`safething/v1/${device.options.id}/**`);
+  device.hub.setAlive(keys.thing(device.options.id), false);
 }
