@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use safething::Identity;
 use safething::crypto;
+use safething::session;
 use safething::envelope::{Signing, Verifier};
 use safething::frame::{self, Binding, Frame, Header, Kind, MessageId};
 use safething::wire::{self, Description};
@@ -194,6 +195,41 @@ pub fn description(body: &[u8]) -> Reached {
     Reached::Through
 }
 
+/// The key expression the `session` target checks handshakes on: the sessions vectors' thing.
+pub const SESSION_KEY: &str = "safething/v1/garden-01/session";
+
+/// The `session` target: a session frame as a device or a client receives it on a thing's
+/// session key (`docs/protocol.md` §10). Hellos and welcomes are read
+/// ([`session::Hello::parse`], [`session::Welcome::parse`]), must be canonical (written back
+/// they give the same bytes), and a hello's signature is checked as a device checks it; other
+/// session types and other bytes are told apart by their type byte. None of it may panic.
+pub fn session(data: &[u8]) -> Reached {
+    let Some(kind) = session::frame_type(data) else {
+        return Reached::Refused;
+    };
+    match kind {
+        session::HELLO => {
+            let Ok(hello) = session::Hello::parse(data) else {
+                return Reached::Refused;
+            };
+            assert_eq!(hello.to_bytes(), data, "a hello read then written changed");
+            match hello.check(SESSION_KEY) {
+                Ok(client) => assert_eq!(client.as_bytes(), &hello.client),
+                Err(_) => return Reached::Decoded,
+            }
+            Reached::Through
+        }
+        session::WELCOME => {
+            let Ok(welcome) = session::Welcome::parse(data) else {
+                return Reached::Refused;
+            };
+            assert_eq!(welcome.to_bytes(), data, "a welcome read then written changed");
+            Reached::Through
+        }
+        _ => Reached::Decoded,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +264,21 @@ mod tests {
         // Nine frames, one per kind and form, and a batch of three.
         assert_eq!(through, 12, "of {} frame seeds", seeds.len());
         assert!(seeds.len() > through);
+    }
+
+    /// The session seeds are the sessions vectors' frames: the hello verifies, the welcome
+    /// reads back, the sealed, unknown and refused frames are told apart by type.
+    #[test]
+    fn session_seeds_reach_the_parsers() {
+        let seeds = seeds("session");
+        let reached: Vec<Reached> = seeds.iter().map(|(_, b)| session(b)).collect();
+        assert_eq!(
+            reached.iter().filter(|r| **r == Reached::Through).count(),
+            2,
+            "{seeds:?}"
+        );
+        assert!(reached.iter().filter(|r| **r == Reached::Decoded).count() >= 3);
+        assert_eq!(session(b"not a session frame"), Reached::Refused);
     }
 
     /// Every description seed written from an example goes all the way (definition checked,

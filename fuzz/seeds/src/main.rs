@@ -68,6 +68,30 @@ fn run() -> Result<usize, String> {
         }
     }
 
+    // Session frames: the sessions vectors' hello, welcome, sealed, unknown and refused.
+    let sessions = read(&root.join("tests/vectors/sessions.json"))?;
+    let sessions: serde_json::Value =
+        serde_json::from_slice(&sessions).map_err(|e| format!("the session vectors: {e}"))?;
+    let mut session_frames = vec![
+        ("hello".to_owned(), &sessions["handshake"]["hello"]),
+        ("welcome".to_owned(), &sessions["handshake"]["welcome"]),
+        ("unknown".to_owned(), &sessions["unknown"]["frame"]),
+        ("refused".to_owned(), &sessions["refused"]),
+    ];
+    for (i, s) in sessions["sealed"].as_array().into_iter().flatten().enumerate() {
+        session_frames.push((format!("sealed-{i}"), &s["frame"]));
+    }
+    for (name, hex) in session_frames {
+        let hex = hex
+            .as_str()
+            .ok_or_else(|| format!("session vector `{name}` without a frame"))?;
+        let bytes = data_encoding::HEXLOWER
+            .decode(hex.as_bytes())
+            .map_err(|e| format!("session vector `{name}`: {e}"))?;
+        write(&corpus.join("session").join(name), &bytes)?;
+        n += 1;
+    }
+
     let thing = Identity::from_secret(THING_SECRET);
     let me = Identity::from_secret(CLIENT_SECRET);
     let member = *Identity::from_secret([3; 32]).public_key();
@@ -95,7 +119,7 @@ fn run() -> Result<usize, String> {
             group: Vec::new(),
             revision: 1,
             keys: KeyBundle::default(),
-            definition: loaded.definition,
+            definition: loaded.definition.into_definition(),
         };
         let holders: [PublicKey; 2] = [*me.public_key(), member];
         let key = |kid: &str, b: u8| SymmetricKey::from_parts(kid, [b; 32]);
