@@ -93,3 +93,69 @@ test("a client session opens the reply and the unknown-session answer, and refus
   assert.equal(sealed.ctr, 1n);
   void client;
 });
+
+// Attacks on a client's session, with frames made under the vectors' keys (what a relay that
+// recorded, reordered or re-addressed traffic could send; only the device holds these keys).
+async function vectorSession() {
+  const device = await st.Identity.fromSecret(unhex(v.identities.device.seed));
+  const eph = await s.ephemeral(unhex(h.client_ephemeral_secret));
+  const keys = await s.acceptWelcome(device.publicKey, h.key, unhex(h.hello), eph.priv, unhex(h.welcome));
+  const session = await s.ClientSession.create(device.publicKey, keys, Date.now());
+  return { device, session, d2c: await s.aesKey(unhex(h.d2c)), c2d: await s.aesKey(unhex(h.c2d)) };
+}
+
+const replyOf = () => v.sealed.find((f) => f.direction === "d2c");
+
+test("attack_replayed_session_counter: each counter once, none behind the window", async () => {
+  const { session, d2c } = await vectorSession();
+  const r = replyOf();
+  const sealed = (ctr) => s.sealFrame(d2c, r.key, unhex(h.sid), ctr, unhex(r.plain));
+  assert.equal((await session.open(r.key, await sealed(200n))).type, "frame");
+  // Reordered within the window: accepted once.
+  assert.equal((await session.open(r.key, await sealed(150n))).type, "frame");
+  await assert.rejects(session.open(r.key, await sealed(150n)), /replayed/);
+  await assert.rejects(session.open(r.key, await sealed(200n)), /replayed/);
+  // Behind the window (128), and counter 0 (never sent): refused.
+  await assert.rejects(session.open(r.key, await sealed(72n)), /replayed/);
+  await assert.rejects(session.open(r.key, await sealed(0n)), /replayed/);
+  assert.equal((await session.open(r.key, await sealed(73n))).type, "frame");
+});
+
+test("attack_reflected_session_frame: the client's own request sent back as a reply is refused", async () => {
+  const { session } = await vectorSession();
+  const request = v.sealed.find((f) => f.direction === "c2d");
+  await assert.rejects(session.open(request.key, unhex(request.frame)), /does not decrypt/);
+});
+
+test("attack_session_frame_moved: another key, another session id, a flipped byte", async () => {
+  const { session, d2c } = await vectorSession();
+  const r = replyOf();
+  await assert.rejects(session.open("safething/v1/garden-01/attributes/other", unhex(r.frame)), /does not decrypt/);
+  const otherSid = unhex(h.sid);
+  otherSid[0] ^= 1;
+  const elsewhere = await s.sealFrame(d2c, r.key, otherSid, 5n, unhex(r.plain));
+  await assert.rejects(session.open(r.key, elsewhere), /does not decrypt/);
+  const frame = unhex(r.frame);
+  for (const at of [4, 10, 25, frame.length - 1]) {
+    const flipped = unhex(r.frame);
+    flipped[at] ^= 1;
+    await assert.rejects(session.open(r.key, flipped), undefined, `byte ${at}`);
+  }
+  // The genuine frame is still accepted after all the forgeries (none took its counter).
+  assert.equal((await session.open(r.key, frame)).type, "frame");
+});
+
+test("attack_forged_unknown_session_answer: signed by another key, or about another session", async () => {
+  const { session } = await vectorSession();
+  const client = await st.Identity.fromSecret(unhex(v.identities.client.seed));
+  const genuine = unhex(v.unknown.frame);
+  const signedPart = genuine.subarray(0, genuine.length - 64);
+  const bySomeoneElse = st.concat(signedPart, await client.sign(st.signingInput(v.unknown.key, signedPart)));
+  await assert.rejects(session.open(v.unknown.key, bySomeoneElse), /bad signature/);
+  await assert.rejects(session.open("safething/v1/garden-02/session", genuine), /bad signature/);
+  await assert.rejects(session.open(v.unknown.key, genuine.subarray(0, genuine.length - 1)), /malformed/);
+  const device = await st.Identity.fromSecret(unhex(v.identities.device.seed));
+  const otherSid = st.concat(signedPart.subarray(0, 5), new Uint8Array(16).fill(7), signedPart.subarray(21));
+  const aboutAnother = st.concat(otherSid, await device.sign(st.signingInput(v.unknown.key, otherSid)));
+  await assert.rejects(session.open(v.unknown.key, aboutAnother), /another session/);
+});
