@@ -277,6 +277,43 @@ async fn changes_lost_on_the_way_are_filled_from_the_store() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_lost_on_the_way_and_not_stored_are_a_gap() {
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    // The store keeps the newest frame only.
+    let retention = Retention {
+        max_count: 1,
+        ..Retention::default()
+    };
+    let store = store(&net, &dir, retention).await;
+    let [me, owner, member] = [(); 3].map(|()| Identity::generate().expect("id"));
+    let device = device(&net, &me, &owner, &member).await;
+    let c = client(&net, member.clone()).await;
+    let thing = c.thing("tank-0001").await.expect("thing");
+    let at = watched_to_three(&thing, &device).await;
+    let mut w = thing
+        .watch_from("level", Filter::any(), at)
+        .await
+        .expect("resume");
+    // 4..=1027 fill the subscription's buffer; 1028..=1100 are lost on the way.
+    const LAST: i64 = 1_101;
+    set(&device, 4..LAST).await;
+    stored_up_to(&store, LEVEL, LAST as u64 - 1).await;
+    for seq in 4..=1_027 {
+        assert_eq!(values(&[value(&mut w).await]), [(json!(seq), seq as u64)]);
+    }
+    set(&device, [LAST]).await;
+    match next(&mut w).await {
+        Err(Error::Gap { epoch, from, to }) => {
+            assert_eq!((epoch, from, to), (at.epoch, 1_028, LAST as u64 - 1));
+        }
+        other => panic!("expected a gap of 1028..=1100, got {other:?}"),
+    }
+    assert_eq!(values(&[value(&mut w).await]), [(json!(LAST), LAST as u64)]);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_event_stream_catches_up_from_the_store() {
     let dir = tempfile::tempdir().expect("dir");
     let net = MemoryNetwork::new();
