@@ -144,6 +144,17 @@ pub enum Error {
     /// The attribute has no value yet.
     #[error("attribute `{0}` has no value yet")]
     NoValue(String),
+    /// A resumed stream missed publications that neither the network nor any store could
+    /// give it: numbers `from` to `to` of the device run `epoch`. The stream goes on after it.
+    #[error("missed publications {from} to {to} of device run {epoch:08x}: no store holds them")]
+    Gap {
+        /// The device run (boot epoch) the missed publications belong to.
+        epoch: u32,
+        /// The first missed sequence number.
+        from: u64,
+        /// The last missed sequence number.
+        to: u64,
+    },
     /// A thing answered with another key than the one known for it: it was re-provisioned, or
     /// someone is impersonating it. Nothing from it is believed.
     #[error("{0}")]

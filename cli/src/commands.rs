@@ -75,10 +75,14 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             attribute,
             filter,
             count,
+            from,
         } => {
             let filter = parse_filter(filter.as_deref())?;
             let thing = net.thing(id).await?;
-            let mut watch = thing.watch(attribute, filter).await?;
+            let mut watch = match from {
+                Some(from) => thing.watch_from(attribute, filter, *from).await?,
+                None => thing.watch(attribute, filter).await?,
+            };
             let mut seen = 0;
             while count.is_none_or(|c| seen < c) {
                 let update = tokio::select! {
@@ -86,7 +90,11 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
                     _ = tokio::signal::ctrl_c() => None,
                 };
                 let Some(update) = update else { break };
-                show::update(attribute, &update?, json)?;
+                match update {
+                    Ok(u) => show::update(attribute, &u, watch.position(), json)?,
+                    Err(gap @ safething::Error::Gap { .. }) => show::gap(&gap),
+                    Err(e) => return Err(e.into()),
+                }
                 seen += 1;
             }
             Ok(())
@@ -96,10 +104,14 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
             event,
             filter,
             count,
+            from,
         } => {
             let filter = parse_filter(filter.as_deref())?;
             let thing = net.thing(id).await?;
-            let mut events = thing.subscribe(event, filter).await?;
+            let mut events = match from {
+                Some(from) => thing.subscribe_from(event, filter, *from).await?,
+                None => thing.subscribe(event, filter).await?,
+            };
             let mut seen = 0;
             while count.is_none_or(|c| seen < c) {
                 let delivery = tokio::select! {
@@ -107,7 +119,11 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
                     _ = tokio::signal::ctrl_c() => None,
                 };
                 let Some(delivery) = delivery else { break };
-                show::event(event, &delivery?, json)?;
+                match delivery {
+                    Ok(d) => show::event(event, &d, events.position(), json)?,
+                    Err(gap @ safething::Error::Gap { .. }) => show::gap(&gap),
+                    Err(e) => return Err(e.into()),
+                }
                 seen += 1;
             }
             Ok(())

@@ -6,7 +6,7 @@
 //! safething get ID ATTR [--history]            an attribute's current value (or its history);
 //!                                              from a store when the device is offline
 //! safething history ID ATTR                    an attribute's history (device, else a store)
-//! safething watch ID ATTR [--filter "lt 5"]    follow an attribute's changes
+//! safething watch ID ATTR [--filter "lt 5"]    follow an attribute's changes (--from POSITION)
 //! safething events ID EVENT [--filter ..]      follow an event's notifications
 //! safething call ID ACTION [JSON] [--wait]     run an action (and follow it to its end)
 //! safething set ID ATTR JSON                   write a writable attribute
@@ -34,6 +34,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use safething::client::Position;
 
 /// Talk to SAFEthing things over the network.
 #[derive(Debug, Parser)]
@@ -111,6 +112,10 @@ enum Command {
         /// Stop after this many values
         #[arg(long)]
         count: Option<u64>,
+        /// Resume after this position (the "position" a --json line printed): what the stores
+        /// kept since comes first, what they lack is reported as a gap
+        #[arg(long, value_parser = position)]
+        from: Option<Position>,
     },
     /// Follow an event's notifications that pass the filter
     Events {
@@ -125,6 +130,10 @@ enum Command {
         /// Stop after this many notifications
         #[arg(long)]
         count: Option<u64>,
+        /// Resume after this position (the "position" a --json line printed): what the stores
+        /// kept since comes first, what they lack is reported as a gap
+        #[arg(long, value_parser = position)]
+        from: Option<Position>,
     },
     /// Request an action; with --wait, follow it to its final state and print the output
     Call {
@@ -262,6 +271,11 @@ fn thing_id(s: &str) -> Result<String, String> {
     safething::ir::ThingId::new(s)
         .map(|id| id.to_string())
         .map_err(|e| e.to_string())
+}
+
+fn position(s: &str) -> Result<Position, String> {
+    serde_json::from_str(s)
+        .map_err(|e| format!("expected {{\"epoch\":E,\"seq\":S,\"ts\":T}} ({e})"))
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

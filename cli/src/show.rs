@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use safething::Identity;
-use safething::client::{EventDelivery, Reading, Source, ThingSummary, Update};
+use safething::client::{EventDelivery, Position, Reading, Source, ThingSummary, Update};
 use safething::ir::{AttributeKind, DataSchema};
 use safething::wire::{ActionState, Description, HistoryEntry};
 
@@ -253,24 +253,43 @@ pub fn history(
     Ok(())
 }
 
-pub fn update(attribute: &str, u: &Update, json: bool) -> Result<(), Failure> {
+/// A change; its JSON line carries the watch's position (for `--from`).
+pub fn update(
+    attribute: &str,
+    u: &Update,
+    position: Option<Position>,
+    json: bool,
+) -> Result<(), Failure> {
     if json {
         return print_json_line(&json!({
             "thing": u.thing, "attribute": attribute, "value": u.value, "seq": u.seq, "ts": u.ts,
+            "position": position,
         }));
     }
     outln!("{} {attribute} #{} = {}", u.thing, u.seq, u.value);
     Ok(())
 }
 
-pub fn event(name: &str, e: &EventDelivery, json: bool) -> Result<(), Failure> {
+/// An event; its JSON line carries the stream's position (for `--from`).
+pub fn event(
+    name: &str,
+    e: &EventDelivery,
+    position: Option<Position>,
+    json: bool,
+) -> Result<(), Failure> {
     if json {
         return print_json_line(&json!({
             "thing": e.thing, "event": name, "data": e.data, "seq": e.seq, "ts": e.ts,
+            "position": position,
         }));
     }
     outln!("{} {name} #{}: {}", e.thing, e.seq, e.data);
     Ok(())
+}
+
+/// Publications a resumed stream missed: said on stderr, the stream goes on.
+pub fn gap(gap: &safething::Error) {
+    eprintln!("warning: {gap}");
 }
 
 pub fn request(id: &str, action: &str, state: &ActionState, json: bool) -> Result<(), Failure> {

@@ -226,6 +226,41 @@ async fn the_console_reads_a_killed_device_from_the_store() {
     );
     let _ = console(&stranger_file, &endpoint, &["get", ID, "level", "--json"]).await;
 
+    // A watch prints its position; one resumed from an earlier position gets what came
+    // since from the store (3, 4), then the current value (5), each once.
+    let now = json_of(
+        &console(
+            &member_file,
+            &endpoint,
+            &["watch", ID, "level", "--count", "1", "--json"],
+        )
+        .await,
+    );
+    assert_eq!(now["position"]["seq"], live["seq"], "{now}");
+    let mut earlier = now["position"].clone();
+    earlier["seq"] = json!(2);
+    let resumed = console(
+        &member_file,
+        &endpoint,
+        &[
+            "watch",
+            ID,
+            "level",
+            "--from",
+            &earlier.to_string(),
+            "--count",
+            "3",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(resumed.status.success(), "{resumed:?}");
+    let values: Vec<Value> = String::from_utf8_lossy(&resumed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a json line")["value"].clone())
+        .collect();
+    assert_eq!(values, [3, 4, 5].map(|v| json!(v)));
+
     device.kill();
     let stored = json_of(&console(&member_file, &endpoint, &["get", ID, "level", "--json"]).await);
     assert_eq!(stored["value"], json!(5), "{stored}");

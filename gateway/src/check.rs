@@ -148,7 +148,7 @@ pub fn query_payload(key: &str, text: &str) -> Result<Bytes, ApiError> {
             format!(
                 "`frame` of a store query is not one (`{{\"op\":\"latest\"}}`, \
                  `{{\"op\":\"history\",\"limit\":N}}` or \
-                 `{{\"op\":\"since\",\"seq\":S,\"limit\":N}}`): {e}"
+                 `{{\"op\":\"since\",\"after\":{{\"epoch\":E,\"seq\":S,\"ts\":T}},\"limit\":N}}`): {e}"
             ),
         )
     })?;
@@ -379,7 +379,7 @@ mod tests {
         for ok in [
             r#"{"op":"latest"}"#,
             r#"{"op":"history","limit":10}"#,
-            r#"{"op":"since","seq":3,"limit":10}"#,
+            r#"{"op":"since","after":{"epoch":7,"seq":3,"ts":1000},"limit":10}"#,
         ] {
             let bytes = query_payload(store, &encode_frame(ok.as_bytes())).unwrap();
             assert_eq!(bytes.as_ref(), ok.as_bytes());

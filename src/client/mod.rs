@@ -30,6 +30,8 @@ pub use remote::{AttributeReading, RemoteThing};
 pub use stored::{Reading, Source};
 pub use streams::{EventDelivery, EventStream, Update, Watch};
 
+pub use crate::stored::Position;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

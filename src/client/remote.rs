@@ -19,6 +19,7 @@ use crate::identity::Identity;
 use crate::identity::PublicKey;
 use crate::keys;
 use crate::session::client::{Answer, ClientSession};
+use crate::stored::Position;
 use crate::transport::Reply;
 use crate::wire::{AdminRequest, AttributeRequest, Description, HistoryEntry, Outcome, ReadReply};
 
@@ -753,6 +754,27 @@ impl RemoteThing {
     /// Receives an event's notifications that pass the filter.
     pub async fn subscribe(&self, name: &str, filter: Filter) -> Result<EventStream> {
         EventStream::start(self, name, filter).await
+    }
+
+    /// Follows an attribute from a position a watch reported ([`Watch::position`]): the
+    /// changes since, from the stores (verified as the thing's publications), then the current
+    /// value and live changes, in order, without duplicates. Changes that neither the network
+    /// nor a store has come as an [`Error::Gap`] item, and the watch goes on; so does a
+    /// change lost on the network later, once the stores have been asked for it.
+    pub async fn watch_from(&self, name: &str, filter: Filter, from: Position) -> Result<Watch> {
+        Watch::resume(self, name, filter, from).await
+    }
+
+    /// Receives an event's notifications from a position a stream reported
+    /// ([`EventStream::position`]): those since, from the stores, then live ones; what is
+    /// missing comes as an [`Error::Gap`] item, as for [`watch_from`](Self::watch_from).
+    pub async fn subscribe_from(
+        &self,
+        name: &str,
+        filter: Filter,
+        from: Position,
+    ) -> Result<EventStream> {
+        EventStream::resume(self, name, filter, from).await
     }
 
     async fn admin(&self, op: AdminRequest) -> Result<Description> {

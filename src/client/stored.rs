@@ -234,7 +234,7 @@ fn falls_back(e: &Error) -> bool {
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Asks every store for `thing_key`'s frames; the frames of all answers, as received.
-async fn query_store(
+pub(super) async fn query_store(
     inner: &ClientInner,
     thing_key: &str,
     query: &StoreQuery,

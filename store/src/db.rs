@@ -8,6 +8,8 @@ use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
+use safething::stored::Position;
+
 use crate::error::StoreError;
 use crate::retention::Retention;
 
@@ -96,6 +98,29 @@ fn kept(r: &[u8]) -> Option<Kept> {
         seq: has_seq.then_some(seq),
         frame: r.get(RECORD_HEAD..)?.to_vec(),
     })
+}
+
+/// The run and number a plain publication's body carries.
+#[derive(serde::Deserialize)]
+struct Place {
+    seq: u64,
+    epoch: u32,
+}
+
+/// Whether a kept frame was published after `after`: by run and number when its body is
+/// plain, else by its signed timestamp (a frame that does not decode never is).
+fn follows(after: &Position, frame: &[u8]) -> bool {
+    let Ok(f) = safething::frame::decode(frame) else {
+        return false;
+    };
+    let ts = f.header.ts;
+    let place = (!f.header.sealed)
+        .then(|| serde_json::from_slice::<Place>(f.body).ok())
+        .flatten();
+    match place {
+        Some(p) => after.precedes(p.epoch, p.seq, ts),
+        None => ts >= after.ts,
+    }
 }
 
 /// The database. Every [`ingest`](Db::ingest) is one transaction committed with
@@ -215,6 +240,32 @@ impl Db {
             out.push(k);
         }
         out.reverse();
+        Ok(out)
+    }
+
+    /// The oldest `limit` frames of a stream published after `after` (see
+    /// [`StoreQuery::Since`](safething::stored::StoreQuery::Since)), oldest first. The run,
+    /// number and time are read from each frame as kept: its signed timestamp, and the body's
+    /// `epoch` and `seq` when it is plain.
+    pub fn since(
+        &self,
+        key: &str,
+        after: &Position,
+        limit: usize,
+    ) -> Result<Vec<Kept>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(FRAMES)?;
+        let mut out = Vec::new();
+        for entry in table.range((key, 0)..=(key, u64::MAX))? {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, r) = entry?;
+            let Some(k) = kept(r.value()) else { continue };
+            if follows(after, &k.frame) {
+                out.push(k);
+            }
+        }
         Ok(out)
     }
 

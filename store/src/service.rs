@@ -329,7 +329,7 @@ fn answer(db: &Db, stats: &Stats, query: &Query) {
     let found = match parsed {
         StoreQuery::Latest => db.latest(&key).map(|k| k.into_iter().collect()),
         StoreQuery::History { limit } => db.history(&key, (limit as usize).min(max), None),
-        StoreQuery::Since { seq, limit } => db.history(&key, (limit as usize).min(max), Some(seq)),
+        StoreQuery::Since { after, limit } => db.since(&key, &after, (limit as usize).min(max)),
     };
     match found {
         Ok(kept) => {

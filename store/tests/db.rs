@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use safething::Identity;
-use safething::envelope::{Binding, Kind, Sealer, Signing};
+use safething::envelope::{Binding, Kind, Outgoing, Sealer, Signing};
+use safething::stored::Position;
 use safething_store::{Checker, Db, Dropped, Incoming, Retention};
 
 mod support;
@@ -117,6 +118,82 @@ fn since_returns_frames_after_a_sequence_number() {
         .filter_map(|k| k.seq)
         .collect();
     assert_eq!(last_two, [4, 5]);
+}
+
+#[test]
+fn since_a_position_pages_forward_oldest_first_across_runs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = db(&dir, Retention::default());
+    let sealer = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
+    let publication = |epoch: u32, seq: u64, ts: u64| {
+        let body = serde_json::json!({"value": seq, "seq": seq, "epoch": epoch});
+        let outgoing = Outgoing::new(Kind::Publication, Binding::None);
+        sealer
+            .seal_message(KEY, &outgoing, ts, &body)
+            .expect("seal")
+    };
+    // Run 7 publishes 1..=5, the device restarts, run 2 publishes 1..=3 (a lower epoch: runs
+    // are random, only time orders them).
+    let mut frames = Vec::new();
+    for seq in 1..=5 {
+        frames.push(publication(7, seq, 1_000 + seq));
+    }
+    for seq in 1..=3 {
+        frames.push(publication(2, seq, 2_000 + seq));
+    }
+    for (n, f) in frames.iter().enumerate() {
+        let n = n as u64 + 1;
+        let f = Incoming {
+            key: KEY,
+            frame: f,
+            seq: Some(n),
+        };
+        db.ingest(&[f], 1_000).expect("ingest");
+    }
+    let places = |after: Position, limit: usize| -> Vec<(u32, u64)> {
+        db.since(KEY, &after, limit)
+            .expect("since")
+            .iter()
+            .map(|k| {
+                let f = safething::frame::decode(&k.frame).expect("frame");
+                let v: serde_json::Value = serde_json::from_slice(f.body).expect("body");
+                (
+                    v["epoch"].as_u64().unwrap_or(0) as u32,
+                    v["seq"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    let at3 = Position {
+        epoch: 7,
+        seq: 3,
+        ts: 1_003,
+    };
+    // The oldest after the position first, not the newest.
+    assert_eq!(places(at3, 3), [(7, 4), (7, 5), (2, 1)]);
+    assert_eq!(
+        places(
+            Position {
+                epoch: 2,
+                seq: 1,
+                ts: 2_001
+            },
+            10
+        ),
+        [(2, 2), (2, 3)]
+    );
+    // By number within a run, whatever the store recorded as "seq".
+    assert_eq!(
+        places(
+            Position {
+                epoch: 2,
+                seq: 3,
+                ts: 2_003
+            },
+            10
+        ),
+        []
+    );
 }
 
 #[test]

@@ -136,7 +136,7 @@ export interface Reading<T = Json> {
 }
 
 /** What a client asks a store for (`docs/protocol.md` §11): the query payload, JSON. */
-export type StoreQuery = { op: "latest" } | { op: "history"; limit: number } | { op: "since"; seq: number; limit: number };
+export type StoreQuery = { op: "latest" } | { op: "history"; limit: number } | { op: "since"; after: { epoch: number; seq: number; ts: number }; limit: number };
 
 /** The most frames a store returns for one query, whatever it is asked. */
 export const STORE_MAX_LIMIT = 1000;
