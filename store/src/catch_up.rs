@@ -46,7 +46,8 @@ pub(crate) async fn catch_up_loop(
     mut things: mpsc::Receiver<String>,
     every: Duration,
 ) {
-    let mut tick = tokio::time::interval(every);
+    // An interval of zero would spin (and tokio refuses it): a second at least.
+    let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut recent: HashMap<String, Instant> = HashMap::new();
     loop {
