@@ -193,8 +193,11 @@ impl Db {
             let mut table = txn.open_table(FRAMES)?;
             let mut digests = txn.open_table(DIGESTS)?;
             for f in frames {
-                let d = digest(f.frame);
-                if digests.get((f.key, d.as_slice()))?.is_some() {
+                // Recorded now (one lookup, not two): the frame is kept just below.
+                if digests
+                    .insert((f.key, digest(f.frame).as_slice()), ())?
+                    .is_some()
+                {
                     continue;
                 }
                 let mut meta = streams
@@ -213,7 +216,6 @@ impl Db {
                 }
                 let len = f.frame.len() as u64;
                 table.insert((f.key, at), record(now_ms, f.seq, f.frame).as_slice())?;
-                digests.insert((f.key, d.as_slice()), ())?;
                 meta.next += 1;
                 meta.count += 1;
                 meta.bytes += len;
