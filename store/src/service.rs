@@ -222,7 +222,8 @@ impl Store {
         &self.db
     }
 
-    /// Stops subscribing and waits for the writer to commit what it holds.
+    /// Stops subscribing, waits for the writer to commit what it holds, and (a few seconds at
+    /// most) for reads in flight, so that the database file is free when it returns.
     pub async fn close(mut self) {
         for t in self.tasks.drain(..) {
             t.abort();
@@ -231,6 +232,13 @@ impl Store {
         self.guards.clear();
         if let Some(writer) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+        // Reads still running off the async threads (a query being answered, the streams a
+        // catch-up lists) hold the database; the file is released when the last lets go, so
+        // that a store reopened at once finds it free. They are short: wait a little for them.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&self.db) > 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
