@@ -106,20 +106,31 @@ impl RemoteThing {
         }
     }
 
-    /// The values a store kept for an attribute, verified; `Err` when any reply is not the
-    /// thing's genuine publication on that attribute (a store that lies is reported, never
-    /// believed). Sorted by timestamp and sequence number, duplicates dropped.
+    /// The values the stores kept for an attribute, verified frame by frame: a frame that is
+    /// not the thing's genuine publication on that attribute is dropped and logged, never
+    /// returned, so one lying store cannot spoil what an honest one answers. `Err` only when
+    /// no frame verified and some were rejected. Sorted by timestamp and sequence number,
+    /// duplicates (the same publication from several stores) dropped.
     async fn stored(&self, name: &str, query: StoreQuery) -> Result<Vec<HistoryEntry>> {
         let (_, schema) = self.attribute_schema(name)?;
         let key = keys::attribute(self.id(), name);
         let frames = query_store(&self.client, &key, &query).await?;
         let mut out: Vec<HistoryEntry> = Vec::with_capacity(frames.len());
+        let mut rejected = Rejected::default();
         for frame in frames {
-            let s = self.open_stored_update(&key, &frame)?;
-            self.check_value(schema, &s.value, || {
-                format!("stored value of attribute `{name}`")
-            })?;
-            out.push(s);
+            let verified = self.open_stored_update(&key, &frame).and_then(|s| {
+                self.check_value(schema, &s.value, || {
+                    format!("stored value of attribute `{name}`")
+                })?;
+                Ok(s)
+            });
+            match verified {
+                Ok(s) => out.push(s),
+                Err(e) => rejected.note(&key, e),
+            }
+        }
+        if out.is_empty() {
+            rejected.into_result()?;
         }
         out.sort_by_key(|s| (s.ts, s.seq));
         out.dedup_by_key(|s| (s.ts, s.seq));
@@ -193,31 +204,80 @@ impl Client {
         let key = keys::description(&id);
         let frames = query_store(&self.inner, &key, &StoreQuery::Latest).await?;
         let mut best: Option<Description> = None;
+        let mut rejected = Rejected::default();
         for frame in frames {
-            let opened = self
-                .inner
-                .verifier
-                .open_stored(&key, &frame)
-                .map_err(Error::Untrusted)?;
-            if !opened.signed || opened.from != pinned || opened.kind != Kind::Description {
-                return Err(Error::Untrusted(EnvelopeError::WrongSender {
-                    expected: pinned.to_string(),
-                    found: opened.from.to_string(),
-                }));
-            }
-            let d: Description = serde_json::from_slice(opened.body)
-                .map_err(|e| Error::Untrusted(EnvelopeError::Malformed(e.to_string())))?;
-            if d.id != id || d.thing_key != pinned {
-                return Err(Error::Untrusted(EnvelopeError::Unexpected(
-                    "a stored description of another thing".into(),
-                )));
-            }
-            d.definition.check()?;
-            if best.as_ref().is_none_or(|b| b.revision <= d.revision) {
-                best = Some(d);
+            match self.open_stored_description(&id, &pinned, &key, &frame) {
+                Ok(d) => {
+                    if best.as_ref().is_none_or(|b| b.revision <= d.revision) {
+                        best = Some(d);
+                    }
+                }
+                Err(e) => rejected.note(&key, e),
             }
         }
+        if best.is_none() {
+            rejected.into_result()?;
+        }
         Ok(best)
+    }
+
+    /// Verifies one stored frame as the description of `id` signed by its pinned key.
+    fn open_stored_description(
+        &self,
+        id: &crate::ir::ThingId,
+        pinned: &crate::PublicKey,
+        key: &str,
+        frame: &[u8],
+    ) -> Result<Description> {
+        let opened = self
+            .inner
+            .verifier
+            .open_stored(key, frame)
+            .map_err(Error::Untrusted)?;
+        if !opened.signed || opened.from != *pinned || opened.kind != Kind::Description {
+            return Err(Error::Untrusted(EnvelopeError::WrongSender {
+                expected: pinned.to_string(),
+                found: opened.from.to_string(),
+            }));
+        }
+        let d: Description = serde_json::from_slice(opened.body)
+            .map_err(|e| Error::Untrusted(EnvelopeError::Malformed(e.to_string())))?;
+        if d.id != *id || d.thing_key != *pinned {
+            return Err(Error::Untrusted(EnvelopeError::Unexpected(
+                "a stored description of another thing".into(),
+            )));
+        }
+        d.definition.check()?;
+        Ok(d)
+    }
+}
+
+/// The stored frames a read dropped because they did not verify: logged one by one, and the
+/// read's error only when nothing else verified.
+#[derive(Default)]
+struct Rejected {
+    first: Option<Error>,
+    count: usize,
+}
+
+impl Rejected {
+    fn note(&mut self, key: &str, e: Error) {
+        self.count += 1;
+        tracing::warn!(key, error = %e, "a store returned a frame that does not verify; dropped");
+        self.first.get_or_insert(e);
+    }
+
+    /// `Err` with the first rejection, when there was one.
+    fn into_result(self) -> Result<()> {
+        match self.first {
+            Some(e) => {
+                if self.count > 1 {
+                    tracing::warn!(rejected = self.count, "no stored frame verified");
+                }
+                Err(e)
+            }
+            None => Ok(()),
+        }
     }
 }
 

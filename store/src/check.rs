@@ -33,17 +33,21 @@ pub struct Accepted {
     pub describes: Option<(String, [u8; 32])>,
 }
 
-/// Checks incoming frames. Freshness is checked too (a frame older than the verifier's window
-/// is a replay, not news).
+/// Checks incoming frames. Live frames are checked for freshness too (a frame older than the
+/// verifier's window is a replay, not news); frames caught up from another store are old by
+/// nature and checked for everything else.
 #[derive(Debug)]
 pub struct Checker {
     verifier: Verifier,
+    fresh: bool,
 }
 
 impl Default for Checker {
+    /// The checker of live frames.
     fn default() -> Self {
         Checker {
             verifier: Verifier::new(Signing::Signed),
+            fresh: true,
         }
     }
 }
@@ -54,6 +58,15 @@ struct SeqOnly {
 }
 
 impl Checker {
+    /// The checker of frames another store answered (catch-up): every check of a live frame
+    /// but freshness. Another store is never trusted: only the thing's signature is.
+    pub fn replica() -> Checker {
+        Checker {
+            fresh: false,
+            ..Checker::default()
+        }
+    }
+
     /// Whether `frame`, received on `key`, is worth keeping.
     pub fn check(
         &self,
@@ -70,7 +83,12 @@ impl Checker {
             Route::Request(_) => Kind::State,
             _ => return Ok(Err(Dropped::Key)),
         };
-        let Ok(opened) = self.verifier.open_raw(key, frame) else {
+        let opened = if self.fresh {
+            self.verifier.open_raw(key, frame)
+        } else {
+            self.verifier.open_stored(key, frame)
+        };
+        let Ok(opened) = opened else {
             return Ok(Err(Dropped::Frame));
         };
         if !opened.signed {

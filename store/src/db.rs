@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
 
 use safething::stored::Position;
 
@@ -18,6 +20,9 @@ const FRAMES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("frames
 /// A thing's key as its signed description names it (`thing id → 32 bytes`): the key the
 /// store checks later frames of the thing against.
 const THINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("things");
+/// The SHA-256 of every kept frame, per stream (`(key, digest)`): a frame is kept once, whether
+/// it arrives twice live or again from another store.
+const DIGESTS: TableDefinition<(&str, &[u8]), ()> = TableDefinition::new("digests");
 
 /// Bytes before the frame in a record: stored at (u64be), seq present (u8), seq (u64be).
 const RECORD_HEAD: usize = 17;
@@ -89,6 +94,17 @@ fn record(stored_ms: u64, seq: Option<u64>, frame: &[u8]) -> Vec<u8> {
     out
 }
 
+fn digest(frame: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(frame).into()
+}
+
+/// The publisher's timestamp of a frame (0 when it does not decode: it was checked before it
+/// was kept, so that does not happen).
+fn published_ms(frame: &[u8]) -> u64 {
+    safething::frame::decode(frame).map_or(0, |f| f.header.ts)
+}
+
 fn kept(r: &[u8]) -> Option<Kept> {
     let stored_ms = u64::from_be_bytes(r.get(..8)?.try_into().ok()?);
     let has_seq = *r.get(8)? != 0;
@@ -123,6 +139,27 @@ fn follows(after: &Position, frame: &[u8]) -> bool {
     }
 }
 
+/// Where a frame published at `ts` goes in a stream: after every kept frame published no
+/// later (the end, for live frames, which come in order).
+fn place(
+    table: &redb::Table<'_, (&'static str, u64), &'static [u8]>,
+    key: &str,
+    meta: &Meta,
+    ts: u64,
+) -> Result<u64, StoreError> {
+    let mut at = meta.next;
+    while at > meta.first {
+        let before = table
+            .get((key, at - 1))?
+            .map(|r| published_ms(r.value().get(RECORD_HEAD..).unwrap_or_default()));
+        match before {
+            Some(b) if b > ts => at -= 1,
+            _ => break,
+        }
+    }
+    Ok(at)
+}
+
 /// The database. Every [`ingest`](Db::ingest) is one transaction committed with
 /// `Durability::Immediate`: once it returns `Ok`, the frames survive a crash or power loss.
 #[derive(Debug)]
@@ -146,6 +183,17 @@ impl Db {
             txn.open_table(STREAMS)?;
             txn.open_table(FRAMES)?;
             txn.open_table(THINGS)?;
+            let mut digests = txn.open_table(DIGESTS)?;
+            // A database written before digests were kept: record those of its frames once.
+            if digests.is_empty()? {
+                let frames = txn.open_table(FRAMES)?;
+                for entry in frames.iter()? {
+                    let (k, r) = entry?;
+                    let (key, _) = k.value();
+                    let frame = r.value().get(RECORD_HEAD..).unwrap_or_default();
+                    digests.insert((key, digest(frame).as_slice()), ())?;
+                }
+            }
         }
         txn.commit()?;
         Ok(Db { db, retention })
@@ -157,8 +205,10 @@ impl Db {
     }
 
     /// Keeps `frames` in one durable transaction (a group commit), applying retention to each
-    /// stream touched. A frame identical to its stream's newest is kept once. Returns how many
-    /// were added.
+    /// stream touched. A frame already kept in its stream (byte for byte) is not kept again.
+    /// A stream is in publication order (the publisher's timestamps): a frame older than
+    /// the newest kept — one a replica caught up from another store — takes its place among
+    /// them rather than the end. Returns how many were added.
     pub fn ingest(&self, frames: &[Incoming<'_>], now_ms: u64) -> Result<usize, StoreError> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
@@ -166,22 +216,31 @@ impl Db {
         {
             let mut streams = txn.open_table(STREAMS)?;
             let mut table = txn.open_table(FRAMES)?;
+            let mut digests = txn.open_table(DIGESTS)?;
             for f in frames {
+                // Recorded now (one lookup, not two): the frame is kept just below.
+                if digests
+                    .insert((f.key, digest(f.frame).as_slice()), ())?
+                    .is_some()
+                {
+                    continue;
+                }
                 let mut meta = streams
                     .get(f.key)?
                     .map(|m| Meta::read(m.value()))
                     .unwrap_or_default();
-                if meta.count > 0 {
-                    let newest = table.get((f.key, meta.next.wrapping_sub(1)))?;
-                    if newest.is_some_and(|n| n.value().get(RECORD_HEAD..) == Some(f.frame)) {
-                        continue;
+                let at = place(&table, f.key, &meta, published_ms(f.frame))?;
+                // Make room: the newer frames move up by one, newest first.
+                let mut i = meta.next;
+                while i > at {
+                    let moved = table.remove((f.key, i - 1))?.map(|r| r.value().to_vec());
+                    if let Some(r) = moved {
+                        table.insert((f.key, i), r.as_slice())?;
                     }
+                    i -= 1;
                 }
                 let len = f.frame.len() as u64;
-                table.insert(
-                    (f.key, meta.next),
-                    record(now_ms, f.seq, f.frame).as_slice(),
-                )?;
+                table.insert((f.key, at), record(now_ms, f.seq, f.frame).as_slice())?;
                 meta.next += 1;
                 meta.count += 1;
                 meta.bytes += len;
@@ -203,7 +262,12 @@ impl Db {
                     {
                         break;
                     }
-                    table.remove((f.key, meta.first))?;
+                    let gone = table
+                        .remove((f.key, meta.first))?
+                        .map(|r| digest(r.value().get(RECORD_HEAD..).unwrap_or_default()));
+                    if let Some(gone) = gone {
+                        digests.remove((f.key, gone.as_slice()))?;
+                    }
                     meta.first += 1;
                     meta.count -= 1;
                     meta.bytes = meta.bytes.saturating_sub(bytes);
@@ -213,6 +277,37 @@ impl Db {
         }
         txn.commit()?;
         Ok(added)
+    }
+
+    /// Whether `frame` is kept in the stream `key` (byte for byte).
+    pub fn has(&self, key: &str, frame: &[u8]) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        let digests = txn.open_table(DIGESTS)?;
+        Ok(digests.get((key, digest(frame).as_slice()))?.is_some())
+    }
+
+    /// The keys of every stream kept.
+    pub fn streams(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let streams = txn.open_table(STREAMS)?;
+        let mut out = Vec::new();
+        for entry in streams.iter()? {
+            let (k, _) = entry?;
+            out.push(k.value().to_owned());
+        }
+        Ok(out)
+    }
+
+    /// The ids of every thing whose key the store recorded.
+    pub fn things(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let things = txn.open_table(THINGS)?;
+        let mut out = Vec::new();
+        for entry in things.iter()? {
+            let (k, _) = entry?;
+            out.push(k.value().to_owned());
+        }
+        Ok(out)
     }
 
     /// The newest `limit` frames of a stream, oldest first; only those whose sequence number

@@ -13,12 +13,14 @@
 
 #![forbid(unsafe_code)]
 
+mod catch_up;
 mod check;
 mod db;
 mod error;
 mod retention;
 mod service;
 
+pub use catch_up::CATCH_UP_EVERY;
 pub use check::{Accepted, Checker, Dropped};
 pub use db::{Db, Incoming, Kept};
 pub use error::StoreError;

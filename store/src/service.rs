@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use safething::keys;
-use safething::stored::{ALL_STORED, StoreQuery, thing_key};
+use safething::keys::{self, Route};
+use safething::stored::{ALL_STORED, StoreQuery, store_key, thing_key};
 use safething::transport::{Query, Reply, Sample, Transport};
 use tokio::sync::mpsc;
 
+use crate::catch_up::{CATCH_UP_EVERY, catch_up_loop};
 use crate::check::{Checker, Dropped};
 use crate::db::{Db, Incoming};
 use crate::error::StoreError;
@@ -32,12 +33,28 @@ const DESCRIBE_QUEUE: usize = 256;
 /// How often the store asks for the description of a thing it does not know.
 const DESCRIBE_EVERY: Duration = Duration::from_secs(10);
 
+/// Thing ids waiting to be caught up from the other stores (their description came): bounded
+/// like [`DESCRIBE_QUEUE`]; when full, the periodic catch-up covers them.
+const CATCH_UP_QUEUE: usize = 256;
+
+/// A frame for the writer: received live, or answered by another store (catch-up).
+#[derive(Debug)]
+pub(crate) struct Fed {
+    /// The frame, on the key the store computed itself.
+    pub sample: Sample,
+    /// Whether another store answered it (checked without the freshness window).
+    pub replica: bool,
+}
+
 /// What the store did, since it started.
 #[derive(Debug, Default)]
 pub struct Stats {
     /// Frames committed to disk.
     pub stored: AtomicU64,
-    /// Frames identical to the newest of their stream (kept once).
+    /// Of those, frames the store lacked and caught up from another store's answers.
+    pub caught_up: AtomicU64,
+    /// Frames already kept in their stream (kept once): repeated live, or a catch-up answer
+    /// the store had (its own answers to its catch-up queries among them).
     pub duplicates: AtomicU64,
     /// Frames that do not decode, are unsigned, stale or badly signed.
     pub dropped_frame: AtomicU64,
@@ -67,6 +84,11 @@ impl Stats {
     /// Frames committed so far.
     pub fn stored(&self) -> u64 {
         self.stored.load(Ordering::Relaxed)
+    }
+
+    /// Frames caught up from other stores so far.
+    pub fn caught_up(&self) -> u64 {
+        self.caught_up.load(Ordering::Relaxed)
     }
 
     /// Frames dropped so far, for any reason.
@@ -102,18 +124,34 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Joins the network through `transport`: subscribes, starts the writer, serves queries.
+    /// Joins the network through `transport`: subscribes, starts the writer, serves queries,
+    /// and catches up from the other stores now and every [`CATCH_UP_EVERY`].
     pub async fn start(transport: Arc<dyn Transport>, db: Db) -> Result<Store, StoreError> {
+        Store::start_with(transport, db, CATCH_UP_EVERY).await
+    }
+
+    /// Like [`start`](Store::start), catching up from the other stores every `catch_up`
+    /// (and at start).
+    pub async fn start_with(
+        transport: Arc<dyn Transport>,
+        db: Db,
+        catch_up: Duration,
+    ) -> Result<Store, StoreError> {
         let db = Arc::new(db);
         let stats = Arc::new(Stats::default());
-        let (tx, rx) = mpsc::channel::<Sample>(QUEUE);
+        let (tx, rx) = mpsc::channel::<Fed>(QUEUE);
         let (describe_tx, describe_rx) = mpsc::channel::<String>(DESCRIBE_QUEUE);
+        let (things_tx, things_rx) = mpsc::channel::<String>(CATCH_UP_QUEUE);
         let (failed_tx, failed) = tokio::sync::watch::channel(None);
         let writer = {
             let (db, stats) = (db.clone(), stats.clone());
+            let wake = Wake {
+                describe: describe_tx,
+                catch_up: things_tx,
+            };
             std::thread::Builder::new()
                 .name("safething-store-writer".into())
-                .spawn(move || write_loop(&db, &stats, rx, &describe_tx, &failed_tx))
+                .spawn(move || write_loop(&db, &stats, rx, &wake, &failed_tx))
                 .map_err(|e| StoreError::Task(e.to_string()))?
         };
         let mut subscriber = transport.subscribe(ALL_PUBLISHED).await?;
@@ -121,13 +159,17 @@ impl Store {
             let tx = tx.clone();
             tokio::spawn(async move {
                 while let Some(sample) = subscriber.recv().await {
-                    if tx.send(sample).await.is_err() {
+                    let fed = Fed {
+                        sample,
+                        replica: false,
+                    };
+                    if tx.send(fed).await.is_err() {
                         break;
                     }
                 }
             })
         };
-        let describer = tokio::spawn(describe_loop(transport.clone(), describe_rx, tx));
+        let describer = tokio::spawn(describe_loop(transport.clone(), describe_rx, tx.clone()));
         let handler = {
             let (db, stats) = (db.clone(), stats.clone());
             Arc::new(move |query: Query| {
@@ -137,12 +179,19 @@ impl Store {
             })
         };
         let serving = transport.serve_queries(ALL_STORED, handler).await?;
-        tracing::info!(retention = ?db.retention(), "store running");
+        let catcher = tokio::spawn(catch_up_loop(
+            transport.clone(),
+            db.clone(),
+            tx,
+            things_rx,
+            catch_up,
+        ));
+        tracing::info!(retention = ?db.retention(), ?catch_up, "store running");
         Ok(Store {
             db,
             stats,
             guards: vec![serving],
-            tasks: vec![feed, describer],
+            tasks: vec![feed, describer, catcher],
             writer: Some(writer),
             failed,
         })
@@ -173,7 +222,8 @@ impl Store {
         &self.db
     }
 
-    /// Stops subscribing and waits for the writer to commit what it holds.
+    /// Stops subscribing, waits for the writer to commit what it holds, and (a few seconds at
+    /// most) for reads in flight, so that the database file is free when it returns.
     pub async fn close(mut self) {
         for t in self.tasks.drain(..) {
             t.abort();
@@ -182,6 +232,13 @@ impl Store {
         self.guards.clear();
         if let Some(writer) = self.writer.take() {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+        // Reads still running off the async threads (a query being answered, the streams a
+        // catch-up lists) hold the database; the file is released when the last lets go, so
+        // that a store reopened at once finds it free. They are short: wait a little for them.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&self.db) > 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
@@ -194,16 +251,24 @@ impl Drop for Store {
     }
 }
 
-/// Takes whatever is queued (up to [`GROUP`]), checks it, commits it in one transaction.
+/// Where the writer sends thing ids: to have their description asked for, or to be caught up.
+struct Wake {
+    describe: mpsc::Sender<String>,
+    catch_up: mpsc::Sender<String>,
+}
+
+/// Takes whatever is queued (up to [`GROUP`]), checks it, commits it in one transaction (two
+/// when catch-up answers are among it, to count them apart).
 fn write_loop(
     db: &Db,
     stats: &Stats,
-    mut rx: mpsc::Receiver<Sample>,
-    describe: &mpsc::Sender<String>,
+    mut rx: mpsc::Receiver<Fed>,
+    wake: &Wake,
     failed: &tokio::sync::watch::Sender<Option<String>>,
 ) {
-    let checker = Checker::default();
-    let mut batch: Vec<Sample> = Vec::with_capacity(GROUP);
+    let live = Checker::default();
+    let replica = Checker::replica();
+    let mut batch: Vec<Fed> = Vec::with_capacity(GROUP);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < GROUP {
@@ -213,14 +278,28 @@ fn write_loop(
             }
         }
         let mut keep: Vec<(usize, Option<u64>)> = Vec::with_capacity(batch.len());
-        for (i, s) in batch.iter().enumerate() {
+        let mut described: Vec<&str> = Vec::new();
+        for (i, fed) in batch.iter().enumerate() {
+            let s = &fed.sample;
+            // Most of what the stores answer a catch-up is kept already (this store's own
+            // answers among it): known by its digest, not checked again.
+            if fed.replica && db.has(&s.key, &s.payload).unwrap_or(false) {
+                stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let checker = if fed.replica { &replica } else { &live };
             match checker.check(db, &s.key, &s.payload) {
                 Ok(Ok(accepted)) => {
-                    if let Some((id, key)) = accepted.describes
-                        && let Err(e) = db.remember_thing(&id, &key)
+                    if let Some((id, key)) = &accepted.describes
+                        && let Err(e) = db.remember_thing(id, key)
                     {
                         tracing::error!(error = %e, "could not record a thing's key");
                         continue;
+                    }
+                    if let Some((id, Route::Description)) = keys::parse(&s.key)
+                        && !described.contains(&id)
+                    {
+                        described.push(id);
                     }
                     keep.push((i, accepted.seq));
                 }
@@ -230,27 +309,36 @@ fn write_loop(
                         && let Some((id, _)) = keys::parse(&s.key)
                     {
                         // Full: a flood of unknown ids; they are asked for on a later frame.
-                        let _ = describe.try_send(id.to_owned());
+                        let _ = wake.describe.try_send(id.to_owned());
                     }
-                    tracing::debug!(key = %s.key, ?why, "dropped a frame");
+                    tracing::debug!(key = %s.key, ?why, replica = fed.replica, "dropped a frame");
                 }
                 Err(e) => tracing::error!(error = %e, "store database"),
             }
         }
-        let incoming: Vec<Incoming<'_>> = keep
-            .iter()
-            .filter_map(|(i, seq)| {
-                batch.get(*i).map(|s| Incoming {
-                    key: &s.key,
-                    frame: &s.payload,
-                    seq: *seq,
+        for from_replica in [false, true] {
+            let incoming: Vec<Incoming<'_>> = keep
+                .iter()
+                .filter_map(|(i, seq)| {
+                    batch
+                        .get(*i)
+                        .filter(|f| f.replica == from_replica)
+                        .map(|f| Incoming {
+                            key: &f.sample.key,
+                            frame: &f.sample.payload,
+                            seq: *seq,
+                        })
                 })
-            })
-            .collect();
-        if !incoming.is_empty() {
+                .collect();
+            if incoming.is_empty() {
+                continue;
+            }
             match db.ingest(&incoming, safething::envelope::now_ms()) {
                 Ok(added) => {
                     stats.stored.fetch_add(added as u64, Ordering::Relaxed);
+                    if from_replica {
+                        stats.caught_up.fetch_add(added as u64, Ordering::Relaxed);
+                    }
                     let dup = incoming.len().saturating_sub(added) as u64;
                     stats.duplicates.fetch_add(dup, Ordering::Relaxed);
                 }
@@ -264,16 +352,22 @@ fn write_loop(
                 }
             }
         }
+        for id in described {
+            // A thing met (again), its description committed: what the other stores kept of
+            // it while this one was away. Full: the periodic catch-up covers it.
+            let _ = wake.catch_up.try_send(id.to_owned());
+        }
         batch.clear();
     }
 }
 
-/// Asks for the descriptions of things the store met before their description, at most once
-/// every [`DESCRIBE_EVERY`] per thing; the answers go through the same checks as everything.
+/// Asks for the descriptions of things the store met before their description — the
+/// device's, and the other stores' copies (a device may be gone) — at most once every
+/// [`DESCRIBE_EVERY`] per thing; the answers go through the same checks as everything.
 async fn describe_loop(
     transport: Arc<dyn Transport>,
     mut ids: mpsc::Receiver<String>,
-    tx: mpsc::Sender<Sample>,
+    tx: mpsc::Sender<Fed>,
 ) {
     let mut asked: HashMap<String, Instant> = HashMap::new();
     while let Some(id) = ids.recv().await {
@@ -292,14 +386,24 @@ async fn describe_loop(
             continue;
         };
         let key = keys::description(&thing);
-        let Ok(mut replies) = transport.query(&key, None, Duration::from_secs(2)).await else {
-            continue;
-        };
-        while let Some(reply) = replies.recv().await {
-            if let Reply::Ok(sample) = reply
-                && tx.send(sample).await.is_err()
-            {
-                return;
+        let asked = [(Some(key.clone()), false), (store_key(&key), true)];
+        for (asked, replica) in asked {
+            let Some(asked) = asked else { continue };
+            let Ok(mut replies) = transport.query(&asked, None, Duration::from_secs(2)).await
+            else {
+                continue;
+            };
+            let key: Arc<str> = key.as_str().into();
+            while let Some(reply) = replies.recv().await {
+                let Reply::Ok(sample) = reply else { continue };
+                // On the key asked for, not the one the reply names.
+                let sample = Sample {
+                    key: key.clone(),
+                    payload: sample.payload,
+                };
+                if tx.send(Fed { sample, replica }).await.is_err() {
+                    return;
+                }
             }
         }
     }

@@ -403,3 +403,77 @@ fn a_full_disk_is_a_clear_error_and_keeps_what_was_committed() {
     put(&db, committed + 1, 8, 0);
     assert_eq!(seqs(&db).last(), Some(&(committed + 1)));
 }
+
+/// A replica catches up frames older than some it kept live: each takes its place by the
+/// publisher's timestamp (the latest stays the latest), and a frame is kept once wherever it
+/// sits in its stream, not only when it repeats the newest.
+#[test]
+fn caught_up_frames_take_their_place_and_are_kept_once() {
+    use safething::envelope::Outgoing;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = db(&dir, Retention::default());
+    let sealer = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
+    let frame = |n: u64| {
+        sealer
+            .seal_message(
+                KEY,
+                &Outgoing::new(Kind::Publication, Binding::None),
+                1_000_000 + n,
+                &serde_json::json!({"value": n, "seq": n, "epoch": 1}),
+            )
+            .expect("seal")
+    };
+    let frames: Vec<_> = (1..=5).map(frame).collect();
+    let ingest = |n: usize| {
+        let f = Incoming {
+            key: KEY,
+            frame: &frames[n - 1],
+            seq: Some(n as u64),
+        };
+        db.ingest(&[f], 1_000).expect("ingest")
+    };
+    // Live: 1 and 5; the store was away for 2..4, caught up afterwards out of order.
+    for n in [1, 5, 3, 2, 4] {
+        assert_eq!(ingest(n), 1, "frame {n} added");
+    }
+    assert_eq!(seqs(&db), [1, 2, 3, 4, 5]);
+    assert_eq!(db.latest(KEY).expect("latest").and_then(|k| k.seq), Some(5));
+    // Every one again (another store's answer, a repeated live frame): none kept twice.
+    for n in 1..=5 {
+        assert_eq!(ingest(n), 0, "frame {n} again");
+    }
+    assert_eq!(seqs(&db), [1, 2, 3, 4, 5]);
+    let stored: Vec<_> = db
+        .history(KEY, 100, None)
+        .expect("history")
+        .into_iter()
+        .map(|k| k.frame)
+        .collect();
+    assert_eq!(
+        stored,
+        frames.iter().map(|f| f.to_vec()).collect::<Vec<_>>()
+    );
+    // With room for two: the oldest caught up takes its place first, and retention drops it
+    // at once (its digest with it: were it offered again, it would be new again, and go).
+    let small = tempfile::tempdir().expect("dir");
+    let db = self::db(
+        &small,
+        Retention {
+            max_count: 2,
+            ..Retention::default()
+        },
+    );
+    let put = |n: usize| {
+        let f = Incoming {
+            key: KEY,
+            frame: &frames[n - 1],
+            seq: Some(n as u64),
+        };
+        db.ingest(&[f], 1_000).expect("ingest")
+    };
+    for n in [4, 5, 1, 1] {
+        assert_eq!(put(n), 1, "frame {n}");
+    }
+    assert_eq!(seqs(&db), [4, 5]);
+    assert_eq!(put(5), 0);
+}

@@ -142,10 +142,19 @@ async fn a_gone_device_is_read_from_the_store_verified() {
 
 /// A rogue store: answers every store query with whatever `frames` holds.
 async fn rogue_store(net: &MemoryNetwork, frames: Arc<Mutex<Vec<Bytes>>>) -> impl Drop {
+    rogue_store_on(net, ALL_STORED, frames).await
+}
+
+/// A rogue store answering the store queries on `keys` with whatever `frames` holds.
+async fn rogue_store_on(
+    net: &MemoryNetwork,
+    keys: &str,
+    frames: Arc<Mutex<Vec<Bytes>>>,
+) -> impl Drop + use<> {
     let transport = net.session();
     let guard = transport
         .serve_queries(
-            ALL_STORED,
+            keys,
             Arc::new(move |query: Query| {
                 let frames = frames.lock().expect("lock").clone();
                 for f in frames {
@@ -226,12 +235,16 @@ async fn attack_forged_frame_in_store() {
             other => panic!("{what}: expected a rejection, got {other:?}"),
         }
     }
-    // A forged frame among genuine ones spoils the answer, never passes as a value.
+    // A forged frame among genuine ones is dropped, never passes as a value; the genuine
+    // one still reads.
     *frames.lock().expect("lock") = vec![
         genuine.clone(),
         caught["safething/v1/tank-0001/attributes/other"].clone(),
     ];
-    assert!(thing.history_with_source("level").await.is_err());
+    let (history, source) = thing.history_with_source("level").await.expect("genuine");
+    assert_eq!(source, Source::Store);
+    let values: Vec<_> = history.iter().map(|h| h.value.clone()).collect();
+    assert_eq!(values, [json!(7)]);
     imposter.shutdown().await;
 }
 
@@ -333,4 +346,228 @@ async fn a_full_disk_stops_the_store_with_a_clear_error() {
         1
     );
     store.close().await;
+}
+
+const LEVEL: &str = "safething/v1/tank-0001/attributes/level";
+
+/// The values a store kept of `tank-0001`'s level, by their frames (byte for byte).
+fn kept_frames(store: &Store) -> Vec<Vec<u8>> {
+    store
+        .db()
+        .history(LEVEL, 10_000, None)
+        .expect("history")
+        .into_iter()
+        .map(|k| k.frame)
+        .collect()
+}
+
+/// The next publication on the tap, on `key`.
+async fn next_on(wire: &mut safething::transport::Subscriber, key: &str) -> Bytes {
+    loop {
+        let s = tokio::time::timeout(Duration::from_secs(5), wire.recv())
+            .await
+            .expect("a publication")
+            .expect("open");
+        if &*s.key == key {
+            return s.payload;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_lying_store_does_not_spoil_an_honest_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
+    let store = Store::start(Arc::new(net.session()), db)
+        .await
+        .expect("store");
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let tap = net.session();
+    let mut wire = tap
+        .subscribe("safething/v1/tank-0001/attributes/*")
+        .await
+        .expect("tap");
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    until("the description", || store.stats().stored() >= 1).await;
+    device.set_attribute("level", json!(1)).await.expect("set");
+    let stale = next_on(&mut wire, LEVEL).await;
+    device.set_attribute("level", json!(2)).await.expect("set");
+    next_on(&mut wire, LEVEL).await;
+    device.set_attribute("level", json!(3)).await.expect("set");
+    let newest = next_on(&mut wire, LEVEL).await;
+    device.set_attribute("other", json!(99)).await.expect("set");
+    let other = next_on(&mut wire, "safething/v1/tank-0001/attributes/other").await;
+    until("four publications", || store.stats().stored() >= 5).await;
+    let mut flipped = newest.to_vec();
+    let at = flipped.len() - 70;
+    flipped[at] ^= 0x01;
+    // The liar answers every store query with an older genuine value and forgeries.
+    let lies = Arc::new(Mutex::new(vec![stale, Bytes::from(flipped), other]));
+    let _rogue = rogue_store(&net, lies).await;
+
+    let c = client(&net, member).await;
+    let thing = c.thing("tank-0001").await.expect("thing");
+    device.shutdown().await;
+    drop(device);
+    let r = thing.read_with_source("level").await.expect("read");
+    assert_eq!((r.value, r.source), (json!(3), Source::Store));
+    let (history, source) = thing.history_with_source("level").await.expect("history");
+    assert_eq!(source, Source::Store);
+    let values: Vec<_> = history.iter().map(|h| h.value.clone()).collect();
+    assert_eq!(values, [1, 2, 3].map(|v| json!(v)));
+    // The description too: the liar's frames on its key are dropped, the honest copy read.
+    let again = c.thing_or_stored("tank-0001").await.expect("stored thing");
+    assert_eq!(again.id().as_str(), "tank-0001");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_was_down_catches_up_from_another_store() {
+    let (dir_a, dir_b, dir_c) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let open = |dir: &tempfile::TempDir| {
+        Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db")
+    };
+    let net = MemoryNetwork::new();
+    let a = Store::start(Arc::new(net.session()), open(&dir_a))
+        .await
+        .expect("store a");
+    let b = Store::start(Arc::new(net.session()), open(&dir_b))
+        .await
+        .expect("store b");
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    device.set_attribute("level", json!(1)).await.expect("set");
+    until("both keep the first value", || {
+        kept_frames(&a).len() == 1 && kept_frames(&b).len() == 1
+    })
+    .await;
+    b.close().await;
+    for v in 2..=5 {
+        device.set_attribute("level", json!(v)).await.expect("set");
+    }
+    until("a keeps five", || kept_frames(&a).len() == 5).await;
+
+    // B comes back: it asks the other stores for the streams it knows.
+    let b = Store::start(Arc::new(net.session()), open(&dir_b))
+        .await
+        .expect("store b again");
+    until("b caught up", || kept_frames(&b).len() == 5).await;
+    assert_eq!(kept_frames(&b), kept_frames(&a));
+    assert!(b.stats().caught_up() >= 4, "{:?}", b.stats());
+
+    // C starts empty: it learns the thing from the first frame it meets (it asks for the
+    // description), then the thing's history from the others.
+    let c = Store::start(Arc::new(net.session()), open(&dir_c))
+        .await
+        .expect("store c");
+    device.set_attribute("level", json!(6)).await.expect("set");
+    until("c learned the history", || kept_frames(&c).len() == 6).await;
+    until("b keeps six", || kept_frames(&b).len() == 6).await;
+    assert_eq!(kept_frames(&c), kept_frames(&a));
+
+    // With the device and A gone, B and C answer on their own.
+    let client = client(&net, member).await;
+    let thing = client.thing("tank-0001").await.expect("thing");
+    a.close().await;
+    c.close().await;
+    device.shutdown().await;
+    drop(device);
+    let (history, source) = thing.history_with_source("level").await.expect("history");
+    assert_eq!(source, Source::Store);
+    let values: Vec<_> = history.iter().map(|h| h.value.clone()).collect();
+    assert_eq!(values, (1..=6).map(|v| json!(v)).collect::<Vec<_>>());
+    let r = thing.read_with_source("level").await.expect("read");
+    assert_eq!((r.value, r.source), (json!(6), Source::Store));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_store_feeds_forged_frames_to_a_replica() {
+    use safething::envelope::{Binding, Kind, Sealer, Signing};
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    let open = || Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let lies = Arc::new(Mutex::new(Vec::new()));
+    let _rogue = rogue_store_on(
+        &net,
+        "safething/store/v1/tank-0001/attributes/level",
+        lies.clone(),
+    )
+    .await;
+    let tap = net.session();
+    let mut wire = tap.subscribe("safething/v1/**").await.expect("tap");
+    let b = Store::start(Arc::new(net.session()), open())
+        .await
+        .expect("store");
+    let device = device(&net, "tank-0001", &owner, &member).await;
+    let imposter = self::device(&net, "tank-0002", &owner, &member).await;
+    device.set_attribute("level", json!(7)).await.expect("set");
+    let seven = next_on(&mut wire, LEVEL).await;
+    until("b keeps 7", || kept_frames(&b) == [seven.to_vec()]).await;
+    b.close().await;
+
+    // While B is away: a genuine value it misses, and material for forgeries.
+    device.set_attribute("level", json!(8)).await.expect("set");
+    let eight = next_on(&mut wire, LEVEL).await;
+    device.set_attribute("other", json!(99)).await.expect("set");
+    let other = next_on(&mut wire, "safething/v1/tank-0001/attributes/other").await;
+    imposter
+        .set_attribute("level", json!(66))
+        .await
+        .expect("set");
+    let imposters = next_on(&mut wire, "safething/v1/tank-0002/attributes/level").await;
+    let mut flipped = eight.to_vec();
+    let at = flipped.len() - 70;
+    flipped[at] ^= 0x01;
+    let stranger = Sealer::new(Identity::generate().expect("id"), Signing::Signed)
+        .seal(
+            LEVEL,
+            Kind::Publication,
+            Binding::None,
+            &json!({"value": 1000, "seq": 1000, "epoch": 1}),
+        )
+        .expect("seal");
+    // The fake store answers B's catch-up with forgeries, an old genuine frame again, and —
+    // last, so that B has checked everything before it — the genuine frame B missed.
+    *lies.lock().expect("lock") = vec![
+        Bytes::from(flipped),
+        other,
+        imposters,
+        stranger,
+        seven.clone(),
+        eight.clone(),
+    ];
+    let b = Store::start(Arc::new(net.session()), open())
+        .await
+        .expect("store again");
+    until("b caught up the genuine frame", || {
+        kept_frames(&b).contains(&eight.to_vec())
+    })
+    .await;
+    assert_eq!(kept_frames(&b), [seven.to_vec(), eight.to_vec()]);
+    assert!(b.stats().dropped() >= 4, "{:?}", b.stats());
+    assert!(
+        b.stats()
+            .duplicates
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    b.close().await;
+    device.shutdown().await;
+    imposter.shutdown().await;
 }
