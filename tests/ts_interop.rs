@@ -335,7 +335,8 @@ fn protocol_vectors_typescript() {
 }
 
 /// The session vectors (`tests/vectors/sessions.json`, `docs/protocol.md` §10) checked by the
-/// TypeScript runtime: handshake, keys, sealed frames both ways, the unknown-session answer.
+/// TypeScript runtime: handshake, keys, sealed frames both ways, the unknown-session answer,
+/// and the attacks on a client session (replayed counters, reflected and moved frames).
 #[test]
 fn session_vectors_typescript() {
     let Some(node) = tools::node() else {
@@ -344,7 +345,7 @@ fn session_vectors_typescript() {
     let dir = tempfile::tempdir().unwrap();
     let test = root().join("tests/ts/session-vectors.test.mjs");
     let report = run_node(&node, dir.path(), &[Path::new("--test"), &test]);
-    assert!(report.contains("# pass 4"), "{report}");
+    assert!(report.contains("# pass 8"), "{report}");
     assert!(report.contains("# fail 0"), "{report}");
 }
 
