@@ -93,7 +93,11 @@ export type StoreQuery = {
     limit: number;
 } | {
     op: "since";
-    seq: number;
+    after: {
+        epoch: number;
+        seq: number;
+        ts: number;
+    };
     limit: number;
 };
 /** The most frames a store returns for one query, whatever it is asked. */
