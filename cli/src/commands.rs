@@ -58,8 +58,8 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
         } => {
             let thing = net.thing_or_stored(id).await?;
             if *history {
-                let (entries, source) = thing.history_with_source(attribute).await?;
-                show::history(id, attribute, &entries, source, json)
+                let entries = thing.history_with_source(attribute).await?;
+                show::history(id, attribute, &entries, json)
             } else {
                 let reading = thing.read_with_source(attribute).await?;
                 show::reading(id, attribute, &reading, json)
@@ -67,8 +67,8 @@ async fn on_network(cli: &Cli, net: &Net) -> Result<(), Failure> {
         }
         Command::History { id, attribute } => {
             let thing = net.thing_or_stored(id).await?;
-            let (entries, source) = thing.history_with_source(attribute).await?;
-            show::history(id, attribute, &entries, source, json)
+            let entries = thing.history_with_source(attribute).await?;
+            show::history(id, attribute, &entries, json)
         }
         Command::Watch {
             id,

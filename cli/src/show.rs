@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use safething::Identity;
 use safething::client::{EventDelivery, Position, Reading, Source, ThingSummary, Update};
 use safething::ir::{AttributeKind, DataSchema};
-use safething::wire::{ActionState, Description, HistoryEntry};
+use safething::wire::{ActionState, Description};
 
 use crate::Failure;
 use crate::out::outln;
@@ -235,20 +235,34 @@ fn age(ms: u64) -> String {
     }
 }
 
-pub fn history(
-    id: &str,
-    attribute: &str,
-    entries: &[HistoryEntry],
-    source: Source,
-    json: bool,
-) -> Result<(), Failure> {
+/// A history, oldest first. JSON: every entry with its `source`; the top-level `source` says
+/// who gave the newest entries (`device` when the device answered).
+pub fn history(id: &str, attribute: &str, entries: &[Reading], json: bool) -> Result<(), Failure> {
+    let newest = entries.last().map_or(Source::Device, |e| e.source);
     if json {
+        let entries: Vec<Value> = entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "value": e.value, "seq": e.seq, "ts": e.timestamp, "timestamp": e.timestamp,
+                    "source": e.source.as_str(), "age_ms": e.age_ms,
+                })
+            })
+            .collect();
         return print_json(&json!({
-            "thing": id, "attribute": attribute, "history": entries, "source": source.as_str(),
+            "thing": id, "attribute": attribute, "history": entries, "source": newest.as_str(),
         }));
     }
     for e in entries {
-        outln!("#{:<6} {}", e.seq, e.value);
+        match e.source {
+            Source::Device => outln!("#{:<6} {}", e.seq, e.value),
+            Source::Store => outln!(
+                "#{:<6} {}  (from a store, {} old)",
+                e.seq,
+                e.value,
+                age(e.age_ms)
+            ),
+        }
     }
     Ok(())
 }

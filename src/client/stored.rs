@@ -65,6 +65,19 @@ impl From<super::AttributeReading> for Reading {
     }
 }
 
+impl Reading {
+    /// A remembered value, as kept by `source`.
+    fn kept(e: HistoryEntry, source: Source) -> Reading {
+        Reading {
+            age_ms: age(e.ts),
+            value: e.value,
+            seq: e.seq,
+            timestamp: e.ts,
+            source,
+        }
+    }
+}
+
 impl RemoteThing {
     /// The current value of an attribute from the device, or — when the device does not
     /// answer — from a store, verified as the thing's own signed publication.
@@ -77,30 +90,53 @@ impl RemoteThing {
                 let Some(s) = latest.into_iter().max_by_key(|s| (s.ts, s.seq)) else {
                     return Err(device);
                 };
-                Ok(Reading {
-                    age_ms: age(s.ts),
-                    value: s.value,
-                    seq: s.seq,
-                    timestamp: s.ts,
-                    source: Source::Store,
-                })
+                Ok(Reading::kept(s, Source::Store))
             }
             Err(e) => Err(e),
         }
     }
 
-    /// The remembered values of an attribute, from the device or else from a store (as many
-    /// as the store kept), oldest first.
-    pub async fn history_with_source(&self, name: &str) -> Result<(Vec<HistoryEntry>, Source)> {
+    /// The remembered values of an attribute, oldest first, each saying where it came from:
+    /// the device's history, preceded by what the stores kept from before its oldest entry
+    /// (a store keeps more than a device); or, when the device does not answer, the stores'
+    /// alone. Stores that fail to answer only shorten the history the device gave.
+    pub async fn history_with_source(&self, name: &str) -> Result<Vec<Reading>> {
+        let stored = || {
+            self.stored(
+                name,
+                StoreQuery::History {
+                    limit: StoreQuery::MAX_LIMIT,
+                },
+            )
+        };
         match self.history(name).await {
-            Ok(h) => Ok((h, Source::Device)),
+            Ok(device) => {
+                let older = match stored().await {
+                    Ok(kept) => kept,
+                    Err(e) => {
+                        tracing::debug!(thing = %self.id(), attribute = name, error = %e, "no older history from the stores");
+                        Vec::new()
+                    }
+                };
+                // Older than the device's oldest entry. The stored copy of that very entry is
+                // stamped when it was published, no earlier than when it was set.
+                let oldest = device.first().map(|e| (e.ts, e.seq));
+                let older = older
+                    .into_iter()
+                    .filter(|s| oldest.is_some_and(|o| (s.ts, s.seq) < o))
+                    .map(|s| Reading::kept(s, Source::Store));
+                let recent = device.into_iter().map(|e| Reading::kept(e, Source::Device));
+                Ok(older.chain(recent).collect())
+            }
             Err(device) if falls_back(&device) => {
-                let limit = StoreQuery::MAX_LIMIT;
-                let stored = self.stored(name, StoreQuery::History { limit }).await?;
-                if stored.is_empty() {
+                let kept = stored().await?;
+                if kept.is_empty() {
                     return Err(device);
                 }
-                Ok((stored, Source::Store))
+                Ok(kept
+                    .into_iter()
+                    .map(|s| Reading::kept(s, Source::Store))
+                    .collect())
             }
             Err(e) => Err(e),
         }

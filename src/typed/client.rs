@@ -100,21 +100,23 @@ pub async fn read<T: DeserializeOwned>(
     })
 }
 
-/// The history of attribute `name` of `thing`, oldest first: the device's, or when it does
-/// not answer, a store's ([`RemoteThing::history_with_source`]).
+/// The history of attribute `name` of `thing`, oldest first, each entry saying where it came
+/// from: the device's, preceded by what the stores kept from before it; or, when the device
+/// does not answer, the stores' ([`RemoteThing::history_with_source`]).
 pub async fn history<T: DeserializeOwned>(
     thing: &RemoteThing,
     name: &str,
 ) -> Result<Vec<HistoryEntry<T>>> {
-    let (entries, source) = thing.history_with_source(name).await?;
-    entries
+    thing
+        .history_with_source(name)
+        .await?
         .into_iter()
         .map(|entry| {
             Ok(HistoryEntry {
                 value: decode(entry.value, || format!("history of attribute `{name}`"))?,
                 seq: entry.seq,
-                ts: entry.ts,
-                source,
+                ts: entry.timestamp,
+                source: entry.source,
             })
         })
         .collect()

@@ -201,7 +201,7 @@ async fn bench(kind: &str) {
         store_ms / device_ms
     );
     let history = Instant::now();
-    let (h, _) = thing.history_with_source("level").await.expect("history");
+    let h = thing.history_with_source("level").await.expect("history");
     println!(
         "history from the store: {} entries in {:.2} ms",
         h.len(),

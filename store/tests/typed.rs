@@ -111,3 +111,60 @@ async fn a_typed_client_cannot_connect_to_an_unpinned_thing_through_a_store() {
         .expect("client");
     assert!(TankClient::connect(&client, "tank-0002").await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_longer_than_the_device_keeps_comes_from_the_stores() {
+    // The device keeps 10 values; the store keeps them all. A history asked of the online
+    // device is the device's 10, preceded by the 5 older ones the store kept.
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
+    let store = Store::start(Arc::new(net.session()), db)
+        .await
+        .expect("store");
+    let owner = Identity::generate().expect("id");
+    let device = TankDevice::builder("tank-0003")
+        .transport(net.session())
+        .owner(*owner.public_key())
+        .build()
+        .expect("device");
+    device.register().await.expect("register");
+    device.publish().await.expect("publish");
+    until("the description", || store.stats().stored() >= 1).await;
+    for v in 1..=15 {
+        device.set_level(v).await.expect("set");
+    }
+    until("fifteen values", || store.stats().stored() >= 16).await;
+    let client = Client::builder()
+        .transport(net.session())
+        .identity(owner)
+        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
+        .build()
+        .await
+        .expect("client");
+    let tank = TankClient::connect(&client, "tank-0003")
+        .await
+        .expect("connect");
+    let history = tank.level_history().await.expect("history");
+    let got: Vec<_> = history.iter().map(|h| (h.value, h.source)).collect();
+    let want: Vec<_> = (1..=15)
+        .map(|v| {
+            (
+                v,
+                if v <= 5 {
+                    Source::Store
+                } else {
+                    Source::Device
+                },
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    // Untyped, the same, and each entry's age is told.
+    let untyped = ThingClient::thing(&tank)
+        .history_with_source("level")
+        .await
+        .expect("history");
+    assert_eq!(untyped.len(), 15);
+    assert!(untyped.iter().all(|r| r.age_ms < 60_000));
+}

@@ -73,6 +73,10 @@ export interface AttributeReading<T = Json> {
 }
 /** Where a reading came from: the device, or a store that kept the thing's signed publication. */
 export type Source = "device" | "store";
+/** A remembered value and who kept it. */
+export type SourcedEntry<T = Json> = HistoryEntry<T> & {
+    source: Source;
+};
 /** An attribute's value and where it came from ({@link RemoteThing.readWithSource}). */
 export interface Reading<T = Json> {
     value: T;
@@ -317,12 +321,14 @@ export declare class RemoteThing {
      */
     readWithSource<T = Json>(name: string): Promise<Reading<T>>;
     /**
-     * The remembered values of an attribute, oldest first: from the device, or — when it does not
-     * answer — the newest `limit` (at most {@link STORE_MAX_LIMIT}) each store kept, each verified
-     * as the thing's signed publication.
+     * The remembered values of an attribute, oldest first, each saying where it came from: the
+     * device's history, preceded by what the stores kept from before its oldest entry (a store
+     * keeps more than a device; at most `limit` asked for); or, when the device does not answer,
+     * the stores' alone. `source` says who gave the newest entries. Stores that fail to answer
+     * only shorten the history the device gave.
      */
     historyWithSource<T = Json>(name: string, limit?: number): Promise<{
-        history: HistoryEntry<T>[];
+        history: SourcedEntry<T>[];
         source: Source;
     }>;
     /** Writes a writable attribute; the device's handler accepts or rejects it. Returns the value the device now holds. */

@@ -875,23 +875,39 @@ export class RemoteThing {
         }
     }
     /**
-     * The remembered values of an attribute, oldest first: from the device, or — when it does not
-     * answer — the newest `limit` (at most {@link STORE_MAX_LIMIT}) each store kept, each verified
-     * as the thing's signed publication.
+     * The remembered values of an attribute, oldest first, each saying where it came from: the
+     * device's history, preceded by what the stores kept from before its oldest entry (a store
+     * keeps more than a device; at most `limit` asked for); or, when the device does not answer,
+     * the stores' alone. `source` says who gave the newest entries. Stores that fail to answer
+     * only shorten the history the device gave.
      */
     async historyWithSource(name, limit = STORE_MAX_LIMIT) {
+        const n = Math.max(1, Math.min(STORE_MAX_LIMIT, Math.floor(limit)));
+        const from = (source) => (e) => ({ ...e, source });
+        let device;
         try {
-            return { history: await this.history(name), source: "device" };
+            device = await this.history(name);
         }
-        catch (device) {
-            if (!fallsBack(device))
-                throw device;
-            const n = Math.max(1, Math.min(STORE_MAX_LIMIT, Math.floor(limit)));
-            const stored = await this.#stored(name, { op: "history", limit: n }, device);
+        catch (e) {
+            if (!fallsBack(e))
+                throw e;
+            const stored = await this.#stored(name, { op: "history", limit: n }, e);
             if (stored.length === 0)
-                throw device;
-            return { history: stored, source: "store" };
+                throw e;
+            return { history: stored.map(from("store")), source: "store" };
         }
+        let older = [];
+        try {
+            older = await this.#stored(name, { op: "history", limit: n }, undefined);
+        }
+        catch {
+            // No store, or none that tells the truth: the device's history alone.
+        }
+        // Older than the device's oldest entry: the stored copy of that very entry is stamped when
+        // it was published, no earlier than when it was set.
+        const first = device[0];
+        const before = first === undefined ? [] : older.filter((h) => h.ts < first.ts || (h.ts === first.ts && h.seq < first.seq));
+        return { history: [...before.map(from("store")), ...device.map(from("device"))], source: "device" };
     }
     /**
      * The values the stores kept for an attribute, each frame verified as this thing's

@@ -122,6 +122,9 @@ export interface AttributeReading<T = Json> {
 /** Where a reading came from: the device, or a store that kept the thing's signed publication. */
 export type Source = "device" | "store";
 
+/** A remembered value and who kept it. */
+export type SourcedEntry<T = Json> = HistoryEntry<T> & { source: Source };
+
 /** An attribute's value and where it came from ({@link RemoteThing.readWithSource}). */
 export interface Reading<T = Json> {
   value: T;
@@ -1027,20 +1030,35 @@ export class RemoteThing {
   }
 
   /**
-   * The remembered values of an attribute, oldest first: from the device, or — when it does not
-   * answer — the newest `limit` (at most {@link STORE_MAX_LIMIT}) each store kept, each verified
-   * as the thing's signed publication.
+   * The remembered values of an attribute, oldest first, each saying where it came from: the
+   * device's history, preceded by what the stores kept from before its oldest entry (a store
+   * keeps more than a device; at most `limit` asked for); or, when the device does not answer,
+   * the stores' alone. `source` says who gave the newest entries. Stores that fail to answer
+   * only shorten the history the device gave.
    */
-  async historyWithSource<T = Json>(name: string, limit: number = STORE_MAX_LIMIT): Promise<{ history: HistoryEntry<T>[]; source: Source }> {
+  async historyWithSource<T = Json>(name: string, limit: number = STORE_MAX_LIMIT): Promise<{ history: SourcedEntry<T>[]; source: Source }> {
+    const n = Math.max(1, Math.min(STORE_MAX_LIMIT, Math.floor(limit)));
+    const from = (source: Source) => (e: HistoryEntry<T>): SourcedEntry<T> => ({ ...e, source });
+    let device: HistoryEntry<T>[];
     try {
-      return { history: await this.history<T>(name), source: "device" };
-    } catch (device) {
-      if (!fallsBack(device)) throw device;
-      const n = Math.max(1, Math.min(STORE_MAX_LIMIT, Math.floor(limit)));
-      const stored = await this.#stored<T>(name, { op: "history", limit: n }, device);
-      if (stored.length === 0) throw device;
-      return { history: stored, source: "store" };
+      device = await this.history<T>(name);
+    } catch (e) {
+      if (!fallsBack(e)) throw e;
+      const stored = await this.#stored<T>(name, { op: "history", limit: n }, e);
+      if (stored.length === 0) throw e;
+      return { history: stored.map(from("store")), source: "store" };
     }
+    let older: HistoryEntry<T>[] = [];
+    try {
+      older = await this.#stored<T>(name, { op: "history", limit: n }, undefined);
+    } catch {
+      // No store, or none that tells the truth: the device's history alone.
+    }
+    // Older than the device's oldest entry: the stored copy of that very entry is stamped when
+    // it was published, no earlier than when it was set.
+    const first = device[0];
+    const before = first === undefined ? [] : older.filter((h) => h.ts < first.ts || (h.ts === first.ts && h.seq < first.seq));
+    return { history: [...before.map(from("store")), ...device.map(from("device"))], source: "device" };
   }
 
   /**

@@ -114,6 +114,8 @@ export class FakeDevice {
   /** Requests refused for naming another epoch. */
   staleRefusals = 0;
   values = new Map<string, { value: Json; seq: number; ts: number }>();
+  /** The values each attribute with a history remembers (as deep as its definition says). */
+  histories = new Map<string, { value: Json; seq: number; ts: number }[]>();
   epoch = 1;
   revision = 1;
   group!: SymmetricKey;
@@ -195,7 +197,10 @@ export class FakeDevice {
   async set(name: string, value: Json): Promise<void> {
     const old = this.values.get(name);
     const seq = (old?.seq ?? 0) + 1;
-    this.values.set(name, { value, seq, ts: Date.now() });
+    const entry = { value, seq, ts: Date.now() };
+    this.values.set(name, entry);
+    const depth = this.options.definition.attributes?.[name]?.history;
+    if (depth !== undefined) this.histories.set(name, [...(this.histories.get(name) ?? []), entry].slice(-depth));
     const key = keys.attribute(this.options.id, name);
     this.hub.publish(key, await this.seal(key, { value, seq, epoch: this.epoch }, this.#access("attributes", name)));
   }
@@ -236,7 +241,8 @@ export class FakeDevice {
       const access = this.#access("attributes", name);
       if (body.op === "write") await this.set(name, body.value ?? null);
       const current = this.values.get(name);
-      const ok = current === undefined ? { seq: 0, ts: 0, epoch: this.epoch } : { ...current, epoch: this.epoch };
+      const history = typeof body.history === "number" ? { history: this.histories.get(name) ?? [] } : {};
+      const ok = current === undefined ? { seq: 0, ts: 0, epoch: this.epoch, ...history } : { ...current, epoch: this.epoch, ...history };
       reply(key, await this.seal(key, { ok }, access, Kind.Reply, to));
       return true;
     }

@@ -218,3 +218,15 @@ test("a transport that cannot ask stores (an older gateway refusing the key): th
   await assert.rejects(client.thingOrStored(ID), st.UnknownThingError);
   client.close();
 });
+
+test("a history longer than the device keeps comes from the stores, each entry saying so", async () => {
+  const { device, client } = await setup();
+  const garden = await client.thing(ID);
+  for (let v = 1; v <= 15; v++) await device.set("moisture_level", v);
+  const { history, source } = await garden.historyWithSource<number>("moisture_level");
+  assert.equal(source, "device");
+  assert.deepEqual(
+    history.map((e) => [e.value, e.source]),
+    Array.from({ length: 15 }, (_, i) => [i + 1, i < 5 ? "store" : "device"]),
+  );
+});
