@@ -28,8 +28,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             max_count,
             max_age,
             max_bytes,
+            max_total_bytes,
         } => {
-            let retention = crate::store::retention(*max_count, *max_age, *max_bytes);
+            let retention =
+                crate::store::retention(*max_count, *max_age, *max_bytes, *max_total_bytes);
             crate::store::run(&cli, dir, retention).await
         }
         Command::Gateway { .. } => crate::gateway::run(&cli).await,

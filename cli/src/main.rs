@@ -239,6 +239,10 @@ enum Command {
         /// At most this many bytes of frames per stream [default: 4194304]
         #[arg(long, value_name = "BYTES")]
         max_bytes: Option<u64>,
+        /// At most this many bytes of frames in all; above it the largest streams lose their
+        /// oldest frames first, each keeping its newest [default: 1073741824]
+        #[arg(long, value_name = "BYTES")]
+        max_total_bytes: Option<u64>,
     },
     /// Serve the network over HTTP and WebSocket, with the web console, for browsers and small
     /// devices (a relay: it holds no key and cannot act as anyone)

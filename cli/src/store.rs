@@ -60,11 +60,13 @@ pub fn retention(
     max_count: Option<u64>,
     max_age: Option<Duration>,
     max_bytes: Option<u64>,
+    max_total_bytes: Option<u64>,
 ) -> Retention {
     let d = Retention::default();
     Retention {
         max_count: max_count.unwrap_or(d.max_count),
         max_age: max_age.unwrap_or(d.max_age),
         max_bytes: max_bytes.unwrap_or(d.max_bytes),
+        max_total_bytes: max_total_bytes.unwrap_or(d.max_total_bytes),
     }
 }

@@ -23,6 +23,9 @@ const THINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("things");
 /// The SHA-256 of every kept frame, per stream (`(key, digest)`): a frame is kept once, whether
 /// it arrives twice live or again from another store.
 const DIGESTS: TableDefinition<(&str, &[u8]), ()> = TableDefinition::new("digests");
+/// Counters of the whole database: `total_bytes`, the frame bytes of all streams.
+const TOTALS: TableDefinition<&str, u64> = TableDefinition::new("totals");
+const TOTAL_BYTES: &str = "total_bytes";
 
 /// Bytes before the frame in a record: stored at (u64be), seq present (u8), seq (u64be).
 const RECORD_HEAD: usize = 17;
@@ -168,6 +171,57 @@ pub struct Db {
     retention: Retention,
 }
 
+/// Brings the database under its total: the streams holding the most bytes lose their oldest
+/// frames first, each keeping its newest. Returns the new total (still above the limit only
+/// when every stream is down to its newest frame).
+fn shed(
+    streams: &mut redb::Table<'_, &'static str, &'static [u8]>,
+    table: &mut redb::Table<'_, (&'static str, u64), &'static [u8]>,
+    digests: &mut redb::Table<'_, (&'static str, &'static [u8]), ()>,
+    mut total: u64,
+    retention: Retention,
+) -> Result<u64, StoreError> {
+    let mut heap = std::collections::BinaryHeap::new();
+    for entry in streams.iter()? {
+        let (k, m) = entry?;
+        let meta = Meta::read(m.value());
+        if meta.count > 1 {
+            heap.push((meta.bytes, k.value().to_owned()));
+        }
+    }
+    while total > retention.max_total_bytes {
+        let Some((_, key)) = heap.pop() else { break };
+        let Some(mut meta) = streams.get(key.as_str())?.map(|m| Meta::read(m.value())) else {
+            continue;
+        };
+        // A few frames at a time from the largest stream, then it goes back in line.
+        let mut removed = false;
+        for _ in 0..16 {
+            if meta.count <= 1 || meta.first >= meta.next || total <= retention.max_total_bytes {
+                break;
+            }
+            let gone = table
+                .remove((key.as_str(), meta.first))?
+                .map(|r| r.value().get(RECORD_HEAD..).unwrap_or_default().to_vec());
+            meta.first += 1;
+            let Some(frame) = gone else { continue };
+            digests.remove((key.as_str(), digest(&frame).as_slice()))?;
+            let len = frame.len() as u64;
+            meta.count -= 1;
+            meta.bytes = meta.bytes.saturating_sub(len);
+            total = total.saturating_sub(len);
+            removed = true;
+        }
+        streams.insert(key.as_str(), meta.write().as_slice())?;
+        // A stream that gave nothing (its frames are not where its bookkeeping says) is not
+        // asked again, so this ends whatever the file holds.
+        if removed && meta.count > 1 {
+            heap.push((meta.bytes, key));
+        }
+    }
+    Ok(total)
+}
+
 impl Db {
     /// Opens (or creates) the database file; a file left by a killed store opens as of its
     /// last commit.
@@ -183,6 +237,17 @@ impl Db {
             txn.open_table(STREAMS)?;
             txn.open_table(FRAMES)?;
             txn.open_table(THINGS)?;
+            let mut totals = txn.open_table(TOTALS)?;
+            // A database written before the total was kept: add up its streams once.
+            if totals.get(TOTAL_BYTES)?.is_none() {
+                let streams = txn.open_table(STREAMS)?;
+                let mut total = 0u64;
+                for entry in streams.iter()? {
+                    let (_, m) = entry?;
+                    total = total.saturating_add(Meta::read(m.value()).bytes);
+                }
+                totals.insert(TOTAL_BYTES, total)?;
+            }
             let mut digests = txn.open_table(DIGESTS)?;
             // A database written before digests were kept: record those of its frames once.
             if digests.is_empty()? {
@@ -217,6 +282,9 @@ impl Db {
             let mut streams = txn.open_table(STREAMS)?;
             let mut table = txn.open_table(FRAMES)?;
             let mut digests = txn.open_table(DIGESTS)?;
+            let mut totals = txn.open_table(TOTALS)?;
+            let before = totals.get(TOTAL_BYTES)?.map_or(0, |t| t.value());
+            let mut total = before;
             for f in frames {
                 // Recorded now (one lookup, not two): the frame is kept just below.
                 if digests
@@ -244,6 +312,7 @@ impl Db {
                 meta.next += 1;
                 meta.count += 1;
                 meta.bytes += len;
+                total = total.saturating_add(len);
                 added += 1;
                 while meta.count > 1 {
                     let oldest = table.get((f.key, meta.first))?.map(|r| {
@@ -271,12 +340,32 @@ impl Db {
                     meta.first += 1;
                     meta.count -= 1;
                     meta.bytes = meta.bytes.saturating_sub(bytes);
+                    total = total.saturating_sub(bytes);
                 }
                 streams.insert(f.key, meta.write().as_slice())?;
+            }
+            if total > self.retention.max_total_bytes {
+                total = shed(
+                    &mut streams,
+                    &mut table,
+                    &mut digests,
+                    total,
+                    self.retention,
+                )?;
+            }
+            if total != before {
+                totals.insert(TOTAL_BYTES, total)?;
             }
         }
         txn.commit()?;
         Ok(added)
+    }
+
+    /// The frame bytes kept in all streams together.
+    pub fn total_bytes(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let totals = txn.open_table(TOTALS)?;
+        Ok(totals.get(TOTAL_BYTES)?.map_or(0, |t| t.value()))
     }
 
     /// Whether `frame` is kept in the stream `key` (byte for byte).

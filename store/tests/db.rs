@@ -477,3 +477,98 @@ fn caught_up_frames_take_their_place_and_are_kept_once() {
     assert_eq!(seqs(&db), [4, 5]);
     assert_eq!(put(5), 0);
 }
+
+/// Above the total, the streams that hold the most bytes lose their oldest frames first, and
+/// every stream keeps its newest; the total survives a reopen.
+#[test]
+fn the_total_size_is_capped_largest_streams_first() {
+    let dir = tempfile::tempdir().expect("dir");
+    let retention = Retention {
+        max_total_bytes: 3_000,
+        ..Retention::default()
+    };
+    let db = db(&dir, retention);
+    let streams = [
+        ("safething/v1/tank-0001/attributes/big", 200usize),
+        ("safething/v1/tank-0001/attributes/small", 10),
+        ("safething/v1/tank-0002/events/alarm", 50),
+    ];
+    for n in 1..=40u64 {
+        for (key, len) in streams {
+            let frame = vec![n as u8; len];
+            let f = Incoming {
+                key,
+                frame: &frame,
+                seq: Some(n),
+            };
+            db.ingest(&[f], 1_000).expect("ingest");
+        }
+    }
+    let total = db.total_bytes().expect("total");
+    assert!(total <= 3_000, "{total}");
+    let kept = |key: &str| -> Vec<u64> {
+        db.history(key, 10_000, None)
+            .expect("history")
+            .iter()
+            .filter_map(|k| k.seq)
+            .collect()
+    };
+    let (big, small, alarm) = (kept(streams[0].0), kept(streams[1].0), kept(streams[2].0));
+    // The newest of each is there, the oldest kept are contiguous up to it.
+    for s in [&big, &small, &alarm] {
+        assert_eq!(s.last(), Some(&40));
+        assert!(s.windows(2).all(|w| w[1] == w[0] + 1), "{s:?}");
+    }
+    // The small stream was never the largest: it kept everything.
+    assert_eq!(small.len(), 40);
+    let bytes = |s: &Vec<u64>, len: usize| (s.len() * len) as u64;
+    assert_eq!(
+        bytes(&big, 200) + bytes(&small, 10) + bytes(&alarm, 50),
+        total
+    );
+    // Largest first: neither of the two that shed holds much more than the other.
+    assert!(bytes(&big, 200) <= bytes(&alarm, 50) + 200 * 16);
+    drop(db);
+    let again = Db::open(&dir.path().join("s.redb"), retention).expect("reopen");
+    assert_eq!(again.total_bytes().expect("total"), total);
+}
+
+/// A cap below what the newest frames alone take: each stream keeps its newest, nothing loops.
+#[test]
+fn a_total_below_the_newest_frames_keeps_each_newest() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = db(
+        &dir,
+        Retention {
+            max_total_bytes: 10,
+            ..Retention::default()
+        },
+    );
+    for n in 1..=5u64 {
+        for key in [
+            "safething/v1/a-01/attributes/x",
+            "safething/v1/b-01/attributes/y",
+        ] {
+            let frame = vec![n as u8; 100];
+            let f = Incoming {
+                key,
+                frame: &frame,
+                seq: Some(n),
+            };
+            db.ingest(&[f], 1_000).expect("ingest");
+        }
+    }
+    assert_eq!(db.total_bytes().expect("total"), 200);
+    for key in [
+        "safething/v1/a-01/attributes/x",
+        "safething/v1/b-01/attributes/y",
+    ] {
+        let seqs: Vec<_> = db
+            .history(key, 10, None)
+            .expect("history")
+            .iter()
+            .filter_map(|k| k.seq)
+            .collect();
+        assert_eq!(seqs, [5]);
+    }
+}
