@@ -375,6 +375,47 @@ pub struct Verifier {
     keys: RwLock<KeyCache>,
     /// Batch roots verified, per sender.
     roots: Mutex<crate::batch::RootCache>,
+    /// Stored frames whose single signature verified (see [`VerifiedStored`]).
+    stored: Mutex<VerifiedStored>,
+}
+
+/// Frames read from stores whose single signature verified: a console that reads the same
+/// stored value again (a device that stays offline) hashes it instead of verifying it again.
+/// Keyed by `SHA-256(signing input ‖ signature)`, so a hit is the very bytes verified, under
+/// the key the signing input names. Live frames never repeat (a repeat is a replay) and do not
+/// use it. Bounded: the oldest entries are forgotten first.
+#[derive(Debug, Default)]
+struct VerifiedStored {
+    seen: foldhash::HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl VerifiedStored {
+    /// Frames remembered (about 100 KiB).
+    const MAX: usize = 2048;
+
+    fn digest(message: &[u8], signature: &[u8; 64]) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(message);
+        h.update(signature);
+        h.finalize().into()
+    }
+
+    fn contains(&self, digest: &[u8; 32]) -> bool {
+        self.seen.contains(digest)
+    }
+
+    fn insert(&mut self, digest: [u8; 32]) {
+        if self.seen.insert(digest) {
+            self.order.push_back(digest);
+            while self.order.len() > Self::MAX {
+                if let Some(old) = self.order.pop_front() {
+                    self.seen.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 impl Verifier {
@@ -395,6 +436,7 @@ impl Verifier {
             seen: Mutex::new(ReplayCache::new(window_ms)),
             keys: RwLock::new(KeyCache::default()),
             roots: Mutex::new(crate::batch::RootCache::default()),
+            stored: Mutex::new(VerifiedStored::default()),
         }
     }
 
@@ -476,8 +518,18 @@ impl Verifier {
             let signature = ed25519_dalek::Signature::from_bytes(sig);
             let Some(proof) = frame.batch else {
                 let message = frame::signing_input(key, frame.signed_part)?;
+                let seen = (!fresh).then(|| VerifiedStored::digest(&message, sig));
+                let stored = || self.stored.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(d) = &seen
+                    && stored().contains(d)
+                {
+                    return Ok((*from, true));
+                }
                 if verifying.verify_strict(&message, &signature).is_err() {
                     return Err(EnvelopeError::BadSignature);
+                }
+                if let Some(d) = seen {
+                    stored().insert(d);
                 }
                 return Ok((*from, true));
             };
@@ -792,6 +844,41 @@ mod tests {
             v.open::<Value>("a/b", &bytes),
             Err(EnvelopeError::Stale { .. })
         ));
+    }
+
+    /// A stored frame verified once is recognised by its bytes: read again it needs no
+    /// signature check, but a byte changed anywhere (body, signature, key) is checked afresh
+    /// and refused; the cache stays within its bound.
+    #[test]
+    fn attack_altered_copy_of_a_verified_stored_frame() {
+        let (s, v) = pair(Signing::Signed);
+        let bytes = s
+            .seal("a/b", Kind::Publication, Binding::None, &json!({"x": 1}))
+            .unwrap();
+        for _ in 0..3 {
+            assert!(v.open_stored("a/b", &bytes).is_ok());
+        }
+        assert_eq!(v.stored.lock().unwrap().order.len(), 1);
+        for at in 3..bytes.len() {
+            let mut tampered = bytes.to_vec();
+            tampered[at] ^= 1;
+            assert!(v.open_stored("a/b", &tampered).is_err(), "byte {at}");
+        }
+        assert_eq!(
+            v.open_stored("a/c", &bytes).unwrap_err(),
+            EnvelopeError::BadSignature
+        );
+        // Live frames do not go through it.
+        assert!(v.open_raw("a/b", &bytes).is_ok());
+        assert_eq!(v.stored.lock().unwrap().order.len(), 1);
+        let mut cache = VerifiedStored::default();
+        for i in 0..(VerifiedStored::MAX as u32 + 10) {
+            let mut d = [0u8; 32];
+            d[..4].copy_from_slice(&i.to_be_bytes());
+            cache.insert(d);
+        }
+        assert_eq!(cache.order.len(), VerifiedStored::MAX);
+        assert_eq!(cache.seen.len(), VerifiedStored::MAX);
     }
 
     /// Evicting an id for room never lets it in again: the sender's watermark refuses it, and
