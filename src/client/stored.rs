@@ -184,19 +184,9 @@ impl RemoteThing {
             )
             .map_err(|e| match e {
                 Unreadable::Error(e) => e,
-                Unreadable::UnknownKey(kid) => Error::Untrusted(EnvelopeError::Malformed(format!(
-                    "sealed with key `{kid}`, which this client does not hold"
-                ))),
+                Unreadable::UnknownKey(kid) => key_not_held(&kid),
             })?;
-        if !opened.signed {
-            return Err(Error::Untrusted(EnvelopeError::Unsigned));
-        }
-        if opened.kind != Kind::Publication {
-            return Err(Error::Untrusted(EnvelopeError::Unexpected(format!(
-                "a stored {:?} where a publication was expected",
-                opened.kind
-            ))));
-        }
+        signed_publication(&opened)?;
         Ok(HistoryEntry {
             value: opened.body.value,
             seq: opened.body.seq,
@@ -315,6 +305,28 @@ impl Rejected {
             None => Ok(()),
         }
     }
+}
+
+/// A stored frame sealed with a group or owner key this client does not hold.
+pub(super) fn key_not_held(kid: &str) -> Error {
+    Error::Untrusted(EnvelopeError::Malformed(format!(
+        "sealed with key `{kid}`, which this client does not hold"
+    )))
+}
+
+/// What every stored frame must be besides genuine: signed (a store keeps only what a thing
+/// signed), and a publication.
+pub(super) fn signed_publication<T>(opened: &crate::envelope::Opened<T>) -> Result<()> {
+    if !opened.signed {
+        return Err(Error::Untrusted(EnvelopeError::Unsigned));
+    }
+    if opened.kind != Kind::Publication {
+        return Err(Error::Untrusted(EnvelopeError::Unexpected(format!(
+            "a stored {:?} where a publication was expected",
+            opened.kind
+        ))));
+    }
+    Ok(())
 }
 
 /// Whether a failed device read may be answered by a store: the device did not answer (or

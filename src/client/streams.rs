@@ -24,7 +24,7 @@ use crate::wire::{AttributeUpdate, EventMessage};
 
 use super::RemoteThing;
 use super::remote::Unreadable;
-use super::stored::query_store;
+use super::stored::{key_not_held, query_store, signed_publication};
 
 /// A change of an attribute.
 #[derive(Clone, Debug, PartialEq)]
@@ -583,17 +583,12 @@ async fn open_stored<M: Published>(
     frame: &[u8],
     refreshed: &mut bool,
 ) -> Result<Candidate> {
-    let unknown = |kid: String| {
-        Error::Untrusted(EnvelopeError::Malformed(format!(
-            "sealed with key `{kid}`, which this client does not hold"
-        )))
-    };
     let opened = match thing.open_checked(key, frame, M::read, false) {
         Ok(opened) => opened,
         Err(Unreadable::Error(e)) => return Err(e),
         Err(Unreadable::UnknownKey(kid)) => {
             if *refreshed {
-                return Err(unknown(kid));
+                return Err(key_not_held(&kid));
             }
             *refreshed = true;
             // Failing to refresh leaves the key unknown, reported below.
@@ -602,19 +597,11 @@ async fn open_stored<M: Published>(
                 .open_checked(key, frame, M::read, false)
                 .map_err(|e| match e {
                     Unreadable::Error(e) => e,
-                    Unreadable::UnknownKey(kid) => unknown(kid),
+                    Unreadable::UnknownKey(kid) => key_not_held(&kid),
                 })?
         }
     };
-    if !opened.signed {
-        return Err(Error::Untrusted(EnvelopeError::Unsigned));
-    }
-    if opened.kind != Kind::Publication {
-        return Err(Error::Untrusted(EnvelopeError::Unexpected(format!(
-            "a stored {:?} where a publication was expected",
-            opened.kind
-        ))));
-    }
+    signed_publication(&opened)?;
     let ts = opened.ts;
     let (value, seq, epoch) = opened.body.into_parts();
     Ok(Candidate {

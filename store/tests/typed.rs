@@ -29,16 +29,23 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_typed_client_reads_a_gone_device_from_the_store() {
+/// A network with a store and a published tank that has set `values` (1, 2, ...), all kept by
+/// the store; `owner` owns the tank.
+struct World {
+    net: MemoryNetwork,
+    device: TankDevice,
+    _store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn world(id: &str, owner: &Identity, values: i64) -> World {
     let dir = tempfile::tempdir().expect("dir");
     let net = MemoryNetwork::new();
     let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
     let store = Store::start(Arc::new(net.session()), db)
         .await
         .expect("store");
-    let owner = Identity::generate().expect("id");
-    let device = TankDevice::builder("tank-0001")
+    let device = TankDevice::builder(id)
         .transport(net.session())
         .owner(*owner.public_key())
         .build()
@@ -46,26 +53,41 @@ async fn a_typed_client_reads_a_gone_device_from_the_store() {
     device.register().await.expect("register");
     device.publish().await.expect("publish");
     until("the description", || store.stats().stored() >= 1).await;
-    for v in 1..=3 {
+    for v in 1..=values {
         device.set_level(v).await.expect("set");
     }
-    until("three values", || store.stats().stored() >= 4).await;
+    let kept = u64::try_from(values).expect("values") + 1;
+    until("the values", || store.stats().stored() >= kept).await;
+    World {
+        net,
+        device,
+        _store: store,
+        _dir: dir,
+    }
+}
 
-    let client = Client::builder()
+async fn client(net: &MemoryNetwork, identity: Identity) -> Client {
+    Client::builder()
         .transport(net.session())
-        .identity(owner)
+        .identity(identity)
         .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
         .build()
         .await
-        .expect("client");
+        .expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_client_reads_a_gone_device_from_the_store() {
+    let owner = Identity::generate().expect("id");
+    let w = world("tank-0001", &owner, 3).await;
+    let client = client(&w.net, owner).await;
     let live = TankClient::connect(&client, "tank-0001")
         .await
         .expect("connect");
     let now = live.level().await.expect("read");
     assert_eq!((now.value, now.source), (3, Source::Device));
 
-    device.shutdown().await;
-    drop(device);
+    w.device.shutdown().await;
     // The handle made while the device was online, and a new one made from the store.
     let again = TankClient::connect(&client, "tank-0001")
         .await
@@ -86,29 +108,9 @@ async fn a_typed_client_reads_a_gone_device_from_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_typed_client_cannot_connect_to_an_unpinned_thing_through_a_store() {
     // A store cannot introduce a thing: with no key pinned, connecting fails as before.
-    let dir = tempfile::tempdir().expect("dir");
-    let net = MemoryNetwork::new();
-    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
-    let store = Store::start(Arc::new(net.session()), db)
-        .await
-        .expect("store");
-    let device = TankDevice::builder("tank-0002")
-        .transport(net.session())
-        .owner(*Identity::generate().expect("id").public_key())
-        .build()
-        .expect("device");
-    device.register().await.expect("register");
-    device.publish().await.expect("publish");
-    until("the description", || store.stats().stored() >= 1).await;
-    device.shutdown().await;
-    drop(device);
-    let client = Client::builder()
-        .transport(net.session())
-        .identity(Identity::generate().expect("id"))
-        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(300)))
-        .build()
-        .await
-        .expect("client");
+    let w = world("tank-0002", &Identity::generate().expect("id"), 0).await;
+    w.device.shutdown().await;
+    let client = client(&w.net, Identity::generate().expect("id")).await;
     assert!(TankClient::connect(&client, "tank-0002").await.is_err());
 }
 
@@ -116,32 +118,9 @@ async fn a_typed_client_cannot_connect_to_an_unpinned_thing_through_a_store() {
 async fn a_history_longer_than_the_device_keeps_comes_from_the_stores() {
     // The device keeps 10 values; the store keeps them all. A history asked of the online
     // device is the device's 10, preceded by the 5 older ones the store kept.
-    let dir = tempfile::tempdir().expect("dir");
-    let net = MemoryNetwork::new();
-    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
-    let store = Store::start(Arc::new(net.session()), db)
-        .await
-        .expect("store");
     let owner = Identity::generate().expect("id");
-    let device = TankDevice::builder("tank-0003")
-        .transport(net.session())
-        .owner(*owner.public_key())
-        .build()
-        .expect("device");
-    device.register().await.expect("register");
-    device.publish().await.expect("publish");
-    until("the description", || store.stats().stored() >= 1).await;
-    for v in 1..=15 {
-        device.set_level(v).await.expect("set");
-    }
-    until("fifteen values", || store.stats().stored() >= 16).await;
-    let client = Client::builder()
-        .transport(net.session())
-        .identity(owner)
-        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
-        .build()
-        .await
-        .expect("client");
+    let w = world("tank-0003", &owner, 15).await;
+    let client = client(&w.net, owner).await;
     let tank = TankClient::connect(&client, "tank-0003")
         .await
         .expect("connect");
