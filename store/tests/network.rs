@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::json;
 
-use safething::client::{Client, ClientConfig, Source};
+use safething::client::Source;
 use safething::device::Device;
 use safething::ir::Definition;
 use safething::stored::ALL_STORED;
@@ -16,7 +16,10 @@ use safething::transport::{Query, Transport};
 use safething::{Error, Identity};
 use safething_store::{Db, Retention, Store};
 
+mod common;
 mod support;
+
+use common::{client, store, until};
 
 fn definition() -> Definition {
     serde_json::from_value(json!({
@@ -31,16 +34,6 @@ fn definition() -> Definition {
     .expect("definition")
 }
 
-async fn client(net: &MemoryNetwork, identity: Identity) -> Client {
-    Client::builder()
-        .transport(net.session())
-        .identity(identity)
-        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
-        .build()
-        .await
-        .expect("client")
-}
-
 async fn device(net: &MemoryNetwork, id: &str, owner: &Identity, member: &Identity) -> Device {
     let device = Device::builder(definition().checked().expect("valid"), id)
         .transport(net.session())
@@ -53,24 +46,11 @@ async fn device(net: &MemoryNetwork, id: &str, owner: &Identity, member: &Identi
     device
 }
 
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gone_device_is_read_from_the_store_verified() {
     let dir = tempfile::tempdir().expect("dir");
     let net = MemoryNetwork::new();
-    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
-    let store = Store::start(Arc::new(net.session()), db)
-        .await
-        .expect("store");
+    let store = store(&net, &dir, Retention::default()).await;
     let (owner, member, stranger) = (
         Identity::generate().expect("id"),
         Identity::generate().expect("id"),
@@ -378,10 +358,7 @@ async fn next_on(wire: &mut safething::transport::Subscriber, key: &str) -> Byte
 async fn attack_lying_store_does_not_spoil_an_honest_one() {
     let dir = tempfile::tempdir().expect("dir");
     let net = MemoryNetwork::new();
-    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
-    let store = Store::start(Arc::new(net.session()), db)
-        .await
-        .expect("store");
+    let store = store(&net, &dir, Retention::default()).await;
     let (owner, member) = (
         Identity::generate().expect("id"),
         Identity::generate().expect("id"),

@@ -9,14 +9,18 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use safething::client::{Client, ClientConfig, Position, Update, Watch};
+use safething::client::{Position, Update, Watch};
 use safething::device::Device;
 use safething::ir::Definition;
 use safething::stored::ALL_STORED;
 use safething::transport::memory::MemoryNetwork;
 use safething::transport::{Query, Transport};
 use safething::{Error, Filter, Identity};
-use safething_store::{Db, Retention, Store};
+use safething_store::{Retention, Store};
+
+mod common;
+
+use common::{client, store, until};
 
 const LEVEL: &str = "safething/v1/tank-0001/attributes/level";
 const ALARM: &str = "safething/v1/tank-0001/events/alarm";
@@ -33,16 +37,6 @@ fn definition() -> Definition {
     .expect("definition")
 }
 
-async fn client(net: &MemoryNetwork, identity: Identity) -> Client {
-    Client::builder()
-        .transport(net.session())
-        .identity(identity)
-        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
-        .build()
-        .await
-        .expect("client")
-}
-
 /// The device `tank-0001` with its own key `me` (the same key across restarts).
 async fn device(net: &MemoryNetwork, me: &Identity, owner: &Identity, member: &Identity) -> Device {
     let device = Device::builder(definition().checked().expect("valid"), "tank-0001")
@@ -55,23 +49,6 @@ async fn device(net: &MemoryNetwork, me: &Identity, owner: &Identity, member: &I
     device.register().await.expect("register");
     device.publish().await.expect("publish");
     device
-}
-
-async fn store(net: &MemoryNetwork, dir: &tempfile::TempDir, retention: Retention) -> Store {
-    let db = Db::open(&dir.path().join("s.redb"), retention).expect("db");
-    Store::start(Arc::new(net.session()), db)
-        .await
-        .expect("store")
-}
-
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Waits until the store holds the frame of `seq` (in any run) as the newest of `key`.

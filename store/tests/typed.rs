@@ -2,14 +2,14 @@
 //! thing whose device is gone through the store's signed copy of its description, and its
 //! reads and histories say where they came from.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use safething::client::ClientConfig;
 use safething::transport::memory::MemoryNetwork;
 use safething::typed::Source;
-use safething::{Client, Identity, SafeThing, ThingClient};
-use safething_store::{Db, Retention, Store};
+use safething::{Identity, SafeThing, ThingClient};
+use safething_store::{Retention, Store};
+
+mod common;
+
+use common::{client, store, until};
 
 /// A tank with a level that keeps a history.
 #[derive(SafeThing)]
@@ -17,16 +17,6 @@ use safething_store::{Db, Retention, Store};
 pub struct Tank {
     #[safething(history = 10, access = "all")]
     level: i64,
-}
-
-async fn until(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// A network with a store and a published tank that has set `values` (1, 2, ...), all kept by
@@ -41,10 +31,7 @@ struct World {
 async fn world(id: &str, owner: &Identity, values: i64) -> World {
     let dir = tempfile::tempdir().expect("dir");
     let net = MemoryNetwork::new();
-    let db = Db::open(&dir.path().join("s.redb"), Retention::default()).expect("db");
-    let store = Store::start(Arc::new(net.session()), db)
-        .await
-        .expect("store");
+    let store = store(&net, &dir, Retention::default()).await;
     let device = TankDevice::builder(id)
         .transport(net.session())
         .owner(*owner.public_key())
@@ -64,16 +51,6 @@ async fn world(id: &str, owner: &Identity, values: i64) -> World {
         _store: store,
         _dir: dir,
     }
-}
-
-async fn client(net: &MemoryNetwork, identity: Identity) -> Client {
-    Client::builder()
-        .transport(net.session())
-        .identity(identity)
-        .config(ClientConfig::default().with_request_timeout(Duration::from_millis(500)))
-        .build()
-        .await
-        .expect("client")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
