@@ -60,6 +60,9 @@ test("a generated client claims, publishes and operates the gardening device thr
   // Reads, writes and actions go in a session with the thing, through the gateway (`docs/protocol.md` §10).
   assert.ok((await rt.thingOf(mine).session()) !== undefined, "a session through the gateway");
   assert.ok(valve.value === "open" || valve.value === "closed");
+  // A generated read says where its value came from (the device is online).
+  assert.equal(valve.source, "device");
+  assert.equal(typeof valve.ts, "number");
   assert.equal((await mine.firmware()).value, "v0.1.0");
   const watch = await mine.watchMoistureLevel();
   const first = await watch.next();
@@ -78,7 +81,9 @@ test("a generated client claims, publishes and operates the gardening device thr
   assert.ok(second.seq > first.seq, "the watch sees the device's next reading");
   watch.close();
   await mine.writeTargetLevel(55);
-  assert.ok((await mine.moistureLevelHistory()).length > 0);
+  const history = await mine.moistureLevelHistory();
+  assert.ok(history.length > 0);
+  assert.ok(history.every((e) => e.source === "device" || e.source === "store"), JSON.stringify(history));
   const closed = await mine.closeValve();
   assert.equal(await closed.output(), null);
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RemoteThing } from "./client.js";
+import type { AttributeReading, HistoryEntry, RemoteThing, Source } from "./client.js";
 import type { Definition, Json } from "./wire.js";
 /** A promise (generated code names it through the runtime, never the global directly). */
 export type Async<T> = Promise<T>;
@@ -34,3 +34,26 @@ export interface TypedClient {
  * `id` or `description`: `garden.id()` reads that attribute, `thingOf(garden).id` is the id.
  */
 export declare function thingOf(client: TypedClient): RemoteThing;
+/** A reading and where it came from: the device, or — when it did not answer — a store. */
+export interface SourcedReading<T = Json> extends AttributeReading<T> {
+    /** Who answered. */
+    source: Source;
+    /** How old the value is by this machine's clock, milliseconds. */
+    ageMs: number;
+}
+/** A remembered value and who kept it. */
+export interface SourcedHistoryEntry<T = Json> extends HistoryEntry<T> {
+    /** The device, or a store (for what the device no longer keeps, or when it is offline). */
+    source: Source;
+}
+/**
+ * What a generated client's read of an attribute does: the device's value, or when it does not
+ * answer, a store's (`RemoteThing.readWithSource`), saying which.
+ */
+export declare function readSourced<T>(thing: RemoteThing, name: string): Promise<SourcedReading<T>>;
+/**
+ * What a generated client's history of an attribute does: the device's, preceded by what the
+ * stores kept from before it; or the stores' when the device does not answer
+ * (`RemoteThing.historyWithSource`).
+ */
+export declare function historySourced<T>(thing: RemoteThing, name: string): Promise<SourcedHistoryEntry<T>[]>;

@@ -40,3 +40,19 @@ export const THING = Symbol("safething.thing");
 export function thingOf(client) {
     return client[THING];
 }
+/**
+ * What a generated client's read of an attribute does: the device's value, or when it does not
+ * answer, a store's (`RemoteThing.readWithSource`), saying which.
+ */
+export async function readSourced(thing, name) {
+    const r = await thing.readWithSource(name);
+    return { value: r.value, seq: r.seq, ts: r.timestamp, source: r.source, ageMs: r.ageMs };
+}
+/**
+ * What a generated client's history of an attribute does: the device's, preceded by what the
+ * stores kept from before it; or the stores' when the device does not answer
+ * (`RemoteThing.historyWithSource`).
+ */
+export async function historySourced(thing, name) {
+    return (await thing.historyWithSource(name)).history;
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RemoteThing } from "./client.js";
+import type { AttributeReading, HistoryEntry, RemoteThing, Source } from "./client.js";
 import { IncompatibleError } from "./errors.js";
 import type { Definition, Json } from "./wire.js";
 
@@ -56,4 +56,36 @@ export interface TypedClient {
  */
 export function thingOf(client: TypedClient): RemoteThing {
   return client[THING];
+}
+
+/** A reading and where it came from: the device, or — when it did not answer — a store. */
+export interface SourcedReading<T = Json> extends AttributeReading<T> {
+  /** Who answered. */
+  source: Source;
+  /** How old the value is by this machine's clock, milliseconds. */
+  ageMs: number;
+}
+
+/** A remembered value and who kept it. */
+export interface SourcedHistoryEntry<T = Json> extends HistoryEntry<T> {
+  /** The device, or a store (for what the device no longer keeps, or when it is offline). */
+  source: Source;
+}
+
+/**
+ * What a generated client's read of an attribute does: the device's value, or when it does not
+ * answer, a store's (`RemoteThing.readWithSource`), saying which.
+ */
+export async function readSourced<T>(thing: RemoteThing, name: string): Promise<SourcedReading<T>> {
+  const r = await thing.readWithSource<T>(name);
+  return { value: r.value, seq: r.seq, ts: r.timestamp, source: r.source, ageMs: r.ageMs };
+}
+
+/**
+ * What a generated client's history of an attribute does: the device's, preceded by what the
+ * stores kept from before it; or the stores' when the device does not answer
+ * (`RemoteThing.historyWithSource`).
+ */
+export async function historySourced<T>(thing: RemoteThing, name: string): Promise<SourcedHistoryEntry<T>[]> {
+  return (await thing.historyWithSource<T>(name)).history;
 }

@@ -57,8 +57,9 @@ pub(crate) fn client(cx: &Ctx<'_>) -> Result<TokenStream, GenError> {
             let history = affixed("", name, "_history")?;
             let doc = vec![
                 format!(
-                    "The last values of attribute `{name}` (up to {depth}), oldest first: the \
-                     device's, or when it does not answer, a store's."
+                    "The last values of attribute `{name}` (up to {depth} from the device), \
+                     oldest first, preceded by older ones the stores kept; each says where it \
+                     came from."
                 ),
                 access.clone(),
             ];

@@ -150,7 +150,8 @@ fn thing_view(definition: &Definition) -> Result<ThingView, GenError> {
             AttributeKind::Dynamic => "dynamic",
         };
         let mut read_docs = vec![format!(
-            "Reads attribute `{name}` ({kind}): its current value."
+            "Reads attribute `{name}` ({kind}): its current value, from the device or, when the \
+             device does not answer, from a store (`source` says which)."
         )];
         read_docs.extend(docs::schema_docs(&a.schema));
         read_docs.push(access.clone());
@@ -168,7 +169,11 @@ fn thing_view(definition: &Definition) -> Result<ThingView, GenError> {
                 "history",
                 names::affixed("", name, "history"),
                 vec![
-                    format!("The last values of attribute `{name}` (up to {depth}), oldest first."),
+                    format!(
+                        "The last values of attribute `{name}` (up to {depth} from the device), \
+                         oldest first, preceded by older ones the stores kept; each says where it \
+                         came from."
+                    ),
                     access.clone(),
                 ],
             ));
