@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AttributeReading, HistoryEntry, RemoteThing, Source } from "./client.js";
+import type { AttributeReading, RemoteThing, Source, SourcedEntry } from "./client.js";
 import type { Definition, Json } from "./wire.js";
 /** A promise (generated code names it through the runtime, never the global directly). */
 export type Async<T> = Promise<T>;
@@ -41,11 +41,6 @@ export interface SourcedReading<T = Json> extends AttributeReading<T> {
     /** How old the value is by this machine's clock, milliseconds. */
     ageMs: number;
 }
-/** A remembered value and who kept it. */
-export interface SourcedHistoryEntry<T = Json> extends HistoryEntry<T> {
-    /** The device, or a store (for what the device no longer keeps, or when it is offline). */
-    source: Source;
-}
 /**
  * What a generated client's read of an attribute does: the device's value, or when it does not
  * answer, a store's (`RemoteThing.readWithSource`), saying which.
@@ -56,4 +51,4 @@ export declare function readSourced<T>(thing: RemoteThing, name: string): Promis
  * stores kept from before it; or the stores' when the device does not answer
  * (`RemoteThing.historyWithSource`).
  */
-export declare function historySourced<T>(thing: RemoteThing, name: string): Promise<SourcedHistoryEntry<T>[]>;
+export declare function historySourced<T>(thing: RemoteThing, name: string): Promise<SourcedEntry<T>[]>;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AttributeReading, HistoryEntry, RemoteThing, Source } from "./client.js";
+import type { AttributeReading, RemoteThing, Source, SourcedEntry } from "./client.js";
 import { IncompatibleError } from "./errors.js";
 import type { Definition, Json } from "./wire.js";
 
@@ -66,12 +66,6 @@ export interface SourcedReading<T = Json> extends AttributeReading<T> {
   ageMs: number;
 }
 
-/** A remembered value and who kept it. */
-export interface SourcedHistoryEntry<T = Json> extends HistoryEntry<T> {
-  /** The device, or a store (for what the device no longer keeps, or when it is offline). */
-  source: Source;
-}
-
 /**
  * What a generated client's read of an attribute does: the device's value, or when it does not
  * answer, a store's (`RemoteThing.readWithSource`), saying which.
@@ -86,6 +80,6 @@ export async function readSourced<T>(thing: RemoteThing, name: string): Promise<
  * stores kept from before it; or the stores' when the device does not answer
  * (`RemoteThing.historyWithSource`).
  */
-export async function historySourced<T>(thing: RemoteThing, name: string): Promise<SourcedHistoryEntry<T>[]> {
+export async function historySourced<T>(thing: RemoteThing, name: string): Promise<SourcedEntry<T>[]> {
   return (await thing.historyWithSource<T>(name)).history;
 }
