@@ -5,7 +5,8 @@
 //! safething describe ID                        a thing's description and affordances
 //! safething get ID ATTR [--history]            an attribute's current value (or its history);
 //!                                              from a store when the device is offline
-//! safething history ID ATTR                    an attribute's history (device, else a store)
+//! safething history ID ATTR                    an attribute's history (the device's, with
+//!                                              older values from stores)
 //! safething watch ID ATTR [--filter "lt 5"]    follow an attribute's changes (--from POSITION)
 //! safething events ID EVENT [--filter ..]      follow an event's notifications
 //! safething call ID ACTION [JSON] [--wait]     run an action (and follow it to its end)
@@ -91,7 +92,8 @@ enum Command {
         #[arg(long)]
         history: bool,
     },
-    /// An attribute's remembered values, from the device or, when it is offline, a store
+    /// An attribute's remembered values: the device's, preceded by older ones a store kept (a
+    /// store's alone when the device is offline)
     History {
         /// The thing's id
         #[arg(value_parser = thing_id)]
