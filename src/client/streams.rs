@@ -180,6 +180,17 @@ struct Candidate {
     ts: u64,
 }
 
+impl Candidate {
+    /// Where it stands in its key's publications.
+    fn position(&self) -> Position {
+        Position {
+            epoch: self.epoch,
+            seq: self.seq,
+            ts: self.ts,
+        }
+    }
+}
+
 /// What taking a publication gave: the position it moves the stream to (none for a gap) and
 /// the item to hand out, if any (none for a value the filter dropped).
 struct Taken {
@@ -500,11 +511,7 @@ async fn filled<M: Published>(
             c.ts > last.ts
         };
         if newer {
-            last = Position {
-                epoch: c.epoch,
-                seq: c.seq,
-                ts: c.ts,
-            };
+            last = c.position();
         }
     }
     stored
@@ -546,11 +553,7 @@ async fn caught_up<M: Published>(
         }
         in_order(&mut page);
         let Some(last) = page.last() else { break };
-        from = Position {
-            epoch: last.epoch,
-            seq: last.seq,
-            ts: last.ts,
-        };
+        from = last.position();
         out.append(&mut page);
         if !full {
             break;
