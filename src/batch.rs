@@ -19,6 +19,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -26,12 +27,12 @@ use crate::identity::Identity;
 use crate::presign::Presigner;
 use crate::transport::Transport;
 
-/// The most messages one signature covers. At 64 a signature and a verification cost each
-/// message about a microsecond or less; larger batches would save little more, while each
-/// frame carries one more 32-byte hash per doubling (64: a proof of at most 6 hashes, 196
-/// bytes with the size and index). Floods fill batches to 53–59 frames on average
+/// The most messages one signature covers. At 256 a signature and a verification cost each
+/// message about a tenth of a microsecond; each doubling adds one 32-byte hash to every frame
+/// (256: a proof of at most 8 hashes, 260 bytes with the size and index), and batches of 512
+/// measured no faster. Floods fill batches to about 190 frames on average
 /// (`docs/benchmarks.md`).
-pub const MAX_BATCH: usize = 64;
+pub const MAX_BATCH: usize = 256;
 
 /// Hashes in the longest audit path a receiver accepts (trees of up to 65535 leaves).
 pub const MAX_PATH: usize = 16;
@@ -65,13 +66,95 @@ pub fn frame_leaf(key: &str, signed_part: &[u8]) -> Option<Hash> {
     Some(h.finalize().into())
 }
 
+/// Leaf hashers that have absorbed the first 64 bytes of a leaf's input ([`frame_leaf`]). The
+/// frames of a stream share those bytes — the label, the key expression and the frame's header
+/// up to its sender — so the leaves of a stream's frames are hashed from the second block on:
+/// one SHA-256 compression of three saved on each frame, at the sender and at every receiver.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LeafPrefixes {
+    /// The blocks absorbed and the hashers that absorbed them; the oldest replaced first.
+    entries: [Option<([u8; 64], Sha256)>; 4],
+    next: usize,
+}
+
+impl LeafPrefixes {
+    /// [`frame_leaf`] of `signed_part` on `key`, the same hash.
+    pub(crate) fn leaf(&mut self, key: &str, signed_part: &[u8]) -> Option<Hash> {
+        let key_len = u16::try_from(key.len()).ok()?;
+        let len_bytes = key_len.to_be_bytes();
+        let mut parts: [&[u8]; 6] = [
+            &[0x00],
+            crate::frame::LABEL,
+            &[0x00],
+            &len_bytes,
+            key.as_bytes(),
+            signed_part,
+        ];
+        // The first block, and what is left of each part after it.
+        let mut block = [0u8; 64];
+        let mut filled = 0;
+        for part in &mut parts {
+            let n = (64 - filled).min(part.len());
+            let (head, rest) = part.split_at_checked(n)?;
+            block.get_mut(filled..filled + n)?.copy_from_slice(head);
+            filled += n;
+            *part = rest;
+        }
+        if filled < 64 {
+            return frame_leaf(key, signed_part);
+        }
+        let mut h = match self.entries.iter().flatten().find(|(b, _)| *b == block) {
+            Some((_, hasher)) => hasher.clone(),
+            None => {
+                let mut hasher = Sha256::new();
+                hasher.update(block);
+                if let Some(slot) = self.entries.get_mut(self.next) {
+                    *slot = Some((block, hasher.clone()));
+                }
+                self.next = (self.next + 1) % self.entries.len();
+                hasher
+            }
+        };
+        for part in parts {
+            h.update(part);
+        }
+        Some(h.finalize().into())
+    }
+}
+
 /// An interior node: `SHA-256(0x01 ‖ left ‖ right)` (RFC 6962 §2.1).
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0x01]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
+    // The two padded blocks of a 65-byte message, compressed directly: the same hash as
+    // `Sha256::digest`, without its buffering, which costs about as much at this size.
+    const IV: [u32; 8] = [
+        0x6a09_e667,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
+        0x5be0_cd19,
+    ];
+    let mut blocks = [[0u8; 64]; 2];
+    let [first, second] = &mut blocks;
+    let (prefix, rest) = first.split_at_mut(1);
+    prefix.copy_from_slice(&[0x01]);
+    let (l, r) = rest.split_at_mut(32);
+    l.copy_from_slice(left);
+    let (right_head, right_last) = right.split_at(31);
+    r.copy_from_slice(right_head);
+    let (tail, length) = second.split_at_mut(56);
+    let (head, _) = tail.split_at_mut(2);
+    head.copy_from_slice(&[right_last.first().copied().unwrap_or_default(), 0x80]);
+    length.copy_from_slice(&(65u64 * 8).to_be_bytes());
+    let mut state = IV;
+    sha2::block_api::compress256(&mut state, &blocks);
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 /// What the root signature covers: `"safething/v2/batch" ‖ 0x00 ‖ u16be(size) ‖ root`.
@@ -145,31 +228,98 @@ pub fn root_from_path(leaf: &Hash, index: u16, size: u16, path: &[u8]) -> Option
 /// The root of a tree over `leaves` (RFC 6962 `MTH`) and each leaf's audit path (`PATH`),
 /// lowest sibling first. Every interior node is hashed once.
 pub fn tree(leaves: &[Hash]) -> (Hash, Vec<Vec<Hash>>) {
-    let depth = (usize::BITS - leaves.len().leading_zeros()) as usize;
-    let mut paths = vec![Vec::with_capacity(depth); leaves.len()];
-    let root = subtree(leaves, &mut paths);
-    (root, paths)
+    let Some(tree) = Tree::new(leaves) else {
+        return (Sha256::digest([]).into(), Vec::new());
+    };
+    let mut path = [[0u8; 32]; MAX_PATH];
+    let paths = (0..tree.size)
+        .map(|index| {
+            let n = tree.path(index, &mut path);
+            path.get(..n).unwrap_or_default().to_vec()
+        })
+        .collect();
+    (tree.root(), paths)
 }
 
-fn subtree(leaves: &[Hash], paths: &mut [Vec<Hash>]) -> Hash {
-    match leaves {
-        [] => Sha256::digest([]).into(),
+/// Every node of a Merkle tree over at least one leaf, by in-order [`position`].
+#[derive(Debug)]
+struct Tree {
+    size: u16,
+    nodes: Vec<Hash>,
+}
+
+impl Tree {
+    /// The tree over `leaves`; `None` for none, or more than a `u16` counts.
+    fn new(leaves: &[Hash]) -> Option<Tree> {
+        let size = u16::try_from(leaves.len()).ok().filter(|&n| n > 0)?;
+        let mut nodes = vec![[0u8; 32]; 2 * leaves.len() - 1];
+        fill(leaves, 0, &mut nodes);
+        Some(Tree { size, nodes })
+    }
+
+    fn root(&self) -> Hash {
+        self.nodes
+            .get(position((0, self.size)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The audit path of leaf `index`, lowest sibling first, into `out`; returns its length
+    /// (0 for a tree of one, or an index outside it).
+    fn path(&self, index: u16, out: &mut [Hash; MAX_PATH]) -> usize {
+        let Some(levels) = path_spans(index, self.size) else {
+            return 0;
+        };
+        let mut n = 0;
+        for ((_, sibling), slot) in levels.iter().zip(out.iter_mut()) {
+            if let Some(node) = self.nodes.get(position(*sibling)) {
+                *slot = *node;
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+/// Hashes the subtree over `leaves`, the first of which is leaf `lo`, into `nodes`; returns
+/// its root.
+fn fill(leaves: &[Hash], lo: usize, nodes: &mut [Hash]) -> Hash {
+    let node = match leaves {
+        [] => return [0u8; 32],
         [one] => *one,
         _ => {
-            // The largest power of two below the number of leaves (RFC 6962 §2.1).
-            let k = 1usize << (usize::BITS - 1 - (leaves.len() - 1).leading_zeros());
-            let (left_leaves, right_leaves) = leaves.split_at(k);
-            let (left_paths, right_paths) = paths.split_at_mut(k.min(paths.len()));
-            let left = subtree(left_leaves, left_paths);
-            let right = subtree(right_leaves, right_paths);
-            for p in left_paths {
-                p.push(right);
-            }
-            for p in right_paths {
-                p.push(left);
-            }
-            node_hash(&left, &right)
+            let k = split(leaves.len());
+            let (left, right) = leaves.split_at(k);
+            let l = fill(left, lo, nodes);
+            let r = fill(right, lo + k, nodes);
+            node_hash(&l, &r)
         }
+    };
+    let at = if leaves.len() == 1 {
+        2 * lo
+    } else {
+        2 * (lo + split(leaves.len())) - 1
+    };
+    if let Some(slot) = nodes.get_mut(at) {
+        *slot = node;
+    }
+    node
+}
+
+/// The largest power of two below `n` (`n ≥ 2`): where RFC 6962 splits `n` leaves.
+fn split(n: usize) -> usize {
+    1usize << (usize::BITS - 1 - (n - 1).leading_zeros())
+}
+
+/// The in-order position of the node that covers leaves `lo..hi`: `2 × lo` for a leaf, and
+/// `2 × m − 1` for an interior node whose halves meet at leaf `m`. Unique within a tree, and
+/// below `2 × size − 1`.
+fn position((lo, hi): (u16, u16)) -> usize {
+    let (lo, hi) = (usize::from(lo), usize::from(hi));
+    if hi - lo <= 1 {
+        2 * lo
+    } else {
+        2 * (lo + split(hi - lo)) - 1
     }
 }
 
@@ -209,46 +359,62 @@ struct SenderRoots {
 /// path and the nodes between them, as frames were verified. A frame of the batch then checks
 /// against them instead of hashing its path up to the root: its leaf and the nodes it hashes
 /// meet a known node, and every sibling above must be that very known node. Every frame is
-/// held to its whole proof, at about one node hash per frame instead of one per level.
+/// held to its whole proof, at about one node hash per frame instead of one per level (none
+/// for a frame whose leaf came as its neighbour's sibling).
 #[derive(Debug)]
 struct KnownNodes {
     size: u16,
     signature: [u8; 64],
-    /// By the range of leaves a node covers ([`span`]).
-    nodes: foldhash::HashMap<u32, Hash>,
-}
-
-/// The key of the node that covers leaves `lo..hi`.
-fn span(lo: u16, hi: u16) -> u32 {
-    (u32::from(lo) << 16) | u32::from(hi)
+    /// By in-order [`position`], `2 × size − 1` of them.
+    nodes: Vec<Option<Hash>>,
 }
 
 /// One level of an audit path: the leaves covered by the node on the way up, and by its
 /// sibling (the path's hash at that level).
 type Level = ((u16, u16), (u16, u16));
 
+/// The levels of one audit path, without allocating.
+#[derive(Debug, Default)]
+struct Levels {
+    /// Top down, as the path is found.
+    levels: [Level; MAX_PATH],
+    len: usize,
+}
+
+impl Levels {
+    /// The levels, lowest first.
+    fn iter(&self) -> std::iter::Rev<std::slice::Iter<'_, Level>> {
+        self.levels.get(..self.len).unwrap_or_default().iter().rev()
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// Each level of leaf `index`'s audit path in a tree of `size` leaves, lowest first (RFC 6962
 /// §2.1.1, `PATH`). `None` when `index` is not a leaf of a batch of that size.
-fn path_spans(index: u16, size: u16) -> Option<Vec<Level>> {
+fn path_spans(index: u16, size: u16) -> Option<Levels> {
     if size < 2 || index >= size {
         return None;
     }
     let (mut lo, mut hi) = (0u16, size);
-    let mut levels = Vec::with_capacity(MAX_PATH);
+    let mut top_down = Levels::default();
     while hi - lo > 1 {
-        // The largest power of two below the number of leaves.
-        let n = hi - lo;
-        let k = 1u16 << (u16::BITS - 1 - (n - 1).leading_zeros());
-        if index < lo + k {
-            levels.push(((lo, lo + k), (lo + k, hi)));
+        let k = u16::try_from(split(usize::from(hi - lo))).ok()?;
+        let level = if index < lo + k {
+            let level = ((lo, lo + k), (lo + k, hi));
             hi = lo + k;
+            level
         } else {
-            levels.push(((lo + k, hi), (lo, lo + k)));
+            let level = ((lo + k, hi), (lo, lo + k));
             lo += k;
-        }
+            level
+        };
+        *top_down.levels.get_mut(top_down.len)? = level;
+        top_down.len += 1;
     }
-    levels.reverse();
-    Some(levels)
+    Some(top_down)
 }
 
 /// What the known nodes of a batch say about a frame.
@@ -263,106 +429,131 @@ pub(crate) enum Known {
 }
 
 impl KnownNodes {
-    /// Batches up to this size keep their known nodes (at most `2 × size - 1` of them), so
-    /// that a sender of huge batches cannot make a receiver hold much.
-    const MAX_SIZE: u16 = 2 * MAX_BATCH as u16;
+    /// Batches up to this size keep their known nodes (at most `2 × size − 1` of them,
+    /// 17 KiB), so that a sender of huge batches cannot make a receiver hold much.
+    const MAX_SIZE: u16 = MAX_BATCH as u16;
 
     /// Seeds the nodes of a batch from one frame whose proof was verified up to the signed
-    /// `root`.
+    /// `root`, in `reuse`'s memory when given.
     fn seed(
-        size: u16,
-        signature: [u8; 64],
-        root: Hash,
+        reuse: Option<KnownNodes>,
+        (size, signature, root): (u16, [u8; 64], Hash),
         leaf: &Hash,
         index: u16,
         path: &[u8],
     ) -> Option<KnownNodes> {
-        if size > Self::MAX_SIZE {
+        if !(2..=Self::MAX_SIZE).contains(&size) {
             return None;
         }
+        let mut nodes = reuse.map(|k| k.nodes).unwrap_or_default();
+        nodes.clear();
+        nodes.resize(2 * usize::from(size) - 1, None);
         let mut known = KnownNodes {
             size,
             signature,
-            nodes: foldhash::HashMap::default(),
+            nodes,
         };
-        known.nodes.insert(span(0, size), root);
-        let spans = path_spans(index, size)?;
-        known.learn(leaf, &spans, path, spans.len());
-        Some(known)
+        *known.nodes.get_mut(position((0, size)))? = Some(root);
+        (known.check(leaf, index, path) == Known::InTree).then_some(known)
     }
 
-    /// Remembers the nodes of a proof, from the leaf up to level `upto` (exclusive).
-    fn learn(&mut self, leaf: &Hash, spans: &[Level], path: &[u8], upto: usize) {
-        let mut node = *leaf;
-        for ((own, sibling), p) in spans.iter().zip(path.chunks_exact(32)).take(upto) {
-            let Ok(p) = <&Hash>::try_from(p) else { return };
-            self.nodes.insert(span(own.0, own.1), node);
-            self.nodes.insert(span(sibling.0, sibling.1), *p);
-            node = if sibling.0 < own.0 {
-                node_hash(p, &node)
-            } else {
-                node_hash(&node, p)
-            };
+    fn get(&self, span: (u16, u16)) -> Option<&Hash> {
+        self.nodes.get(position(span))?.as_ref()
+    }
+
+    fn set(&mut self, span: (u16, u16), node: Hash) {
+        if let Some(slot) = self.nodes.get_mut(position(span)) {
+            *slot = Some(node);
         }
     }
 
-    /// Checks a frame of this batch against the known nodes.
+    /// How many nodes are known.
+    #[cfg(test)]
+    fn count(&self) -> usize {
+        self.nodes.iter().flatten().count()
+    }
+
+    /// Checks a frame of this batch against the known nodes; learns its nodes when it is in
+    /// the tree.
     fn check(&mut self, leaf: &Hash, index: u16, path: &[u8]) -> Known {
-        let Some(spans) = path_spans(index, self.size) else {
+        let Some(levels) = path_spans(index, self.size) else {
             return Known::NotInTree;
         };
-        if spans.len() * 32 != path.len() {
+        if levels.len() * 32 != path.len() {
             return Known::NotInTree;
         }
+        // The node on the way up at each level, from the leaf.
+        let mut own = [[0u8; 32]; MAX_PATH];
         let mut node = *leaf;
-        for (level, ((own, sibling), p)) in spans.iter().zip(path.chunks_exact(32)).enumerate() {
-            if let Some(known) = self.nodes.get(&span(own.0, own.1)) {
+        for (level, (((span, sibling), p), slot)) in levels
+            .iter()
+            .zip(path.chunks_exact(32))
+            .zip(own.iter_mut())
+            .enumerate()
+        {
+            *slot = node;
+            if let Some(known) = self.get(*span) {
                 // Met the known tree: the rest of the proof must be the known siblings.
                 if *known != node {
                     return Known::NotInTree;
                 }
-                return self.rest_is_known(leaf, &spans, path, level);
+                return self.rest_is_known(&levels, path, &own, level);
             }
             let Ok(p) = <&Hash>::try_from(p) else {
                 return Known::NotInTree;
             };
-            if self
-                .nodes
-                .get(&span(sibling.0, sibling.1))
-                .is_some_and(|k| k != p)
-            {
+            if self.get(*sibling).is_some_and(|k| k != p) {
                 return Known::NotInTree;
             }
-            node = if sibling.0 < own.0 {
+            node = if sibling.0 < span.0 {
                 node_hash(p, &node)
             } else {
                 node_hash(&node, p)
             };
         }
         // Up to the root, which is always known.
-        match self.nodes.get(&span(0, self.size)) {
+        match self.get((0, self.size)) {
             Some(root) if *root == node => {
-                self.learn(leaf, &spans, path, spans.len());
+                self.learn(&levels, path, &own, levels.len());
                 Known::InTree
             }
             _ => Known::NotInTree,
         }
     }
 
-    /// The proof's siblings from a known node up must all be the known ones; then the nodes
-    /// below it are learnt.
-    fn rest_is_known(&mut self, leaf: &Hash, spans: &[Level], path: &[u8], level: usize) -> Known {
-        let rest = spans.iter().zip(path.chunks_exact(32)).skip(level);
+    /// The proof's siblings from level `level` up must all be the known ones; then the
+    /// nodes below it are learnt.
+    fn rest_is_known(
+        &mut self,
+        levels: &Levels,
+        path: &[u8],
+        own: &[Hash; MAX_PATH],
+        level: usize,
+    ) -> Known {
+        let rest = levels.iter().zip(path.chunks_exact(32)).skip(level);
         for ((_, sibling), p) in rest {
-            match self.nodes.get(&span(sibling.0, sibling.1)) {
+            match self.get(*sibling) {
                 Some(known) if known.as_slice() == p => {}
                 Some(_) => return Known::NotInTree,
                 // Cannot happen for nodes learnt from verified proofs; checked in full then.
                 None => return Known::Unknown,
             }
         }
-        self.learn(leaf, spans, path, level);
+        self.learn(levels, path, own, level);
         Known::InTree
+    }
+
+    /// Remembers the nodes of a checked proof below level `upto`: the node on the way up
+    /// and its sibling at each level.
+    fn learn(&mut self, levels: &Levels, path: &[u8], own: &[Hash; MAX_PATH], upto: usize) {
+        for (((span, sibling), p), node) in
+            levels.iter().zip(path.chunks_exact(32)).zip(own).take(upto)
+        {
+            self.set(*span, *node);
+            if let Ok(p) = <Hash>::try_from(p) {
+                self.set(*sibling, p);
+            }
+        }
     }
 }
 
@@ -372,6 +563,9 @@ impl RootCache {
     pub(crate) const PER_SENDER: usize = 4;
     /// Senders remembered (about 400 KiB at most).
     pub(crate) const SENDERS: usize = 1024;
+    /// Senders whose newest batch keeps its known nodes (about 1 MiB at most); frames of
+    /// the others hash their whole path.
+    pub(crate) const NODE_HOLDERS: usize = 64;
 
     /// Whether `root` of a batch of `size` with `signature` was verified for `sender`.
     pub(crate) fn contains(
@@ -428,10 +622,27 @@ impl RootCache {
         (leaf, index, path): (&Hash, u16, &[u8]),
     ) {
         self.insert(sender, size, root, signature);
-        if let Some(s) = self.senders.get_mut(sender)
-            && s.nodes.as_ref().is_none_or(|k| k.signature != signature)
+        let Some(s) = self.senders.get_mut(sender) else {
+            return;
+        };
+        if s.nodes.as_ref().is_some_and(|k| k.signature == signature) {
+            return;
+        }
+        // This sender's nodes of its previous batch make room for this one's; a sender new
+        // to them takes the least recently heard holder's when there are enough holders.
+        let mut reuse = s.nodes.take();
+        if reuse.is_none()
+            && self.senders.values().filter(|s| s.nodes.is_some()).count() >= Self::NODE_HOLDERS
         {
-            s.nodes = KnownNodes::seed(size, signature, root, leaf, index, path);
+            reuse = self
+                .senders
+                .values_mut()
+                .filter(|s| s.nodes.is_some())
+                .min_by_key(|s| s.last_used)
+                .and_then(|s| s.nodes.take());
+        }
+        if let Some(s) = self.senders.get_mut(sender) {
+            s.nodes = KnownNodes::seed(reuse, (size, signature, root), leaf, index, path);
         }
     }
 
@@ -506,10 +717,21 @@ impl Batcher {
     /// signatures and the signer finds a batch; publications leave in the order queued, and a
     /// failure to send is logged by the signer.
     pub(crate) async fn submit(&self, key: String, frame: Vec<u8>) -> Result<(), crate::Error> {
+        let mut job = Job { key, frame };
         let tx = {
-            let mut tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-            match &*tx {
-                Some(tx) if !tx.is_closed() => tx.clone(),
+            let mut slot = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+            let mut closed = false;
+            if let Some(sender) = &*slot {
+                // Mostly there is room: queued without cloning the sender, whose count each
+                // clone and drop would bounce between the publisher's and the signer's cores.
+                match sender.try_send(job) {
+                    Ok(()) => return Ok(()),
+                    Err(mpsc::error::TrySendError::Full(j)) => job = j,
+                    Err(mpsc::error::TrySendError::Closed(j)) => (job, closed) = (j, true),
+                }
+            }
+            match &*slot {
+                Some(sender) if !closed => sender.clone(),
                 _ => {
                     let (sender, rx) = mpsc::channel(QUEUE);
                     tokio::spawn(sign_and_send(
@@ -517,12 +739,12 @@ impl Batcher {
                         self.transport.clone(),
                         rx,
                     ));
-                    *tx = Some(sender.clone());
+                    *slot = Some(sender.clone());
                     sender
                 }
             }
         };
-        tx.send(Job { key, frame })
+        tx.send(job)
             .await
             .map_err(|_| crate::Error::Transport(crate::transport::TransportError::Closed))
     }
@@ -563,8 +785,17 @@ async fn sign_and_send(
             }
         }
         last = jobs.len();
-        for (key, bytes) in sign_batch(&mut |m| signer.sign(m), &mut jobs) {
-            if let Err(e) = transport.publish(&key, bytes.into()).await {
+        // Frames that follow one another on a key leave together (`publish_frames`), so a
+        // transport may carry them in one sample.
+        let mut ready = sign_batch(&mut |m| signer.sign(m), &mut jobs)
+            .into_iter()
+            .peekable();
+        while let Some((key, first)) = ready.next() {
+            let mut run = vec![Bytes::from(first)];
+            while let Some((_, frame)) = ready.next_if(|(next, _)| *next == key) {
+                run.push(Bytes::from(frame));
+            }
+            if let Err(e) = transport.publish_frames(&key, run).await {
                 tracing::debug!(%key, error = %e, "could not publish");
             }
         }
@@ -593,11 +824,12 @@ fn sign_batch(
         return ready;
     }
     let mut leaves = Vec::with_capacity(jobs.len());
+    let mut prefixes = LeafPrefixes::default();
     for mut job in jobs.drain(..) {
         if let Some(flags) = job.frame.get_mut(crate::frame::FLAGS_AT) {
             *flags |= crate::frame::FLAG_BATCHED;
         }
-        match frame_leaf(&job.key, &job.frame) {
+        match prefixes.leaf(&job.key, &job.frame) {
             Some(leaf) => {
                 leaves.push(leaf);
                 ready.push((job.key, job.frame));
@@ -623,11 +855,14 @@ fn sign_batch(
             })
             .collect();
     }
-    let (root, paths) = tree(&leaves);
-    let sig = sign(&root_message(size, &root));
-    for (index, ((_, frame), path)) in ready.iter_mut().zip(paths).enumerate() {
-        let index = u16::try_from(index).unwrap_or(u16::MAX);
-        append_proof(frame, size, index, &path, &sig);
+    let Some(tree) = Tree::new(&leaves) else {
+        return Vec::new();
+    };
+    let sig = sign(&root_message(size, &tree.root()));
+    let mut path = [[0u8; 32]; MAX_PATH];
+    for (index, (_, frame)) in (0..size).zip(ready.iter_mut()) {
+        let n = tree.path(index, &mut path);
+        append_proof(frame, size, index, path.get(..n).unwrap_or_default(), &sig);
     }
     ready
 }
@@ -868,15 +1103,14 @@ mod tests {
     /// another tree is refused; what is kept stays within `2 × size - 1` nodes.
     #[test]
     fn attack_forged_path_against_known_nodes() {
-        for size in [2u16, 3, 5, 8, 13, 64] {
+        for size in [2u16, 3, 5, 8, 13, 64, 255, 256] {
             let l = leaves(size as usize);
             let (root, paths) = tree(&l);
             let flat = |p: &Vec<Hash>| p.concat();
             let first = size as usize / 2;
             let mut known = KnownNodes::seed(
-                size,
-                [9; 64],
-                root,
+                None,
+                (size, [9; 64], root),
                 &l[first],
                 first as u16,
                 &flat(&paths[first]),
@@ -907,13 +1141,126 @@ mod tests {
                     known.check(&l[i], i as u16, &flat(&paths[i])),
                     Known::InTree
                 );
-                assert!(known.nodes.len() < 2 * size as usize);
+                assert!(known.count() < 2 * size as usize);
             }
-            assert_eq!(known.nodes.len(), 2 * size as usize - 1);
+            assert_eq!(known.count(), 2 * size as usize - 1);
         }
         // Batches above the bound keep no nodes.
         let big = KnownNodes::MAX_SIZE + 1;
-        assert!(KnownNodes::seed(big, [0; 64], [0; 32], &[0; 32], 0, &[0; 32 * 9]).is_none());
+        let seed =
+            |size| KnownNodes::seed(None, (size, [0; 64], [0; 32]), &[0; 32], 0, &[0; 32 * 9]);
+        assert!(seed(big).is_none());
+        // A seed whose proof does not lead to the root keeps nothing.
+        let (root, paths) = tree(&leaves(5));
+        let wrong = KnownNodes::seed(
+            None,
+            (5, [0; 64], root),
+            &leaf_hash(b"x"),
+            0,
+            &paths[0].concat(),
+        );
+        assert!(wrong.is_none());
+    }
+
+    /// Every node of a tree has its own in-order position, below `2 × size − 1`.
+    #[test]
+    fn leaves_hashed_from_a_shared_first_block_are_the_same() {
+        let mut prefixes = LeafPrefixes::default();
+        let keys = [
+            "a",
+            "safething/v1/garden-01/events/e",
+            &"k".repeat(70),
+            "b/c",
+            "d",
+        ];
+        for round in 0..3 {
+            for (i, key) in keys.iter().enumerate() {
+                for len in [0usize, 1, 30, 47, 48, 49, 63, 64, 65, 200] {
+                    let part: Vec<u8> = (0..len).map(|b| (b * 7 + i + round) as u8).collect();
+                    assert_eq!(
+                        prefixes.leaf(key, &part),
+                        frame_leaf(key, &part),
+                        "{key} {len}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn node_hash_is_sha256_of_the_prefixed_pair() {
+        for i in 0..50u8 {
+            let (l, r) = ([i; 32], [i.wrapping_mul(7) ^ 0x5a; 32]);
+            let mut h = Sha256::new();
+            h.update([0x01]);
+            h.update(l);
+            h.update(r);
+            let want: Hash = h.finalize().into();
+            assert_eq!(node_hash(&l, &r), want);
+        }
+    }
+
+    #[test]
+    fn node_positions_are_unique_within_a_tree() {
+        fn spans(lo: u16, hi: u16, out: &mut Vec<(u16, u16)>) {
+            out.push((lo, hi));
+            if hi - lo > 1 {
+                let m = lo + split(usize::from(hi - lo)) as u16;
+                spans(lo, m, out);
+                spans(m, hi, out);
+            }
+        }
+        for size in 1..=300u16 {
+            let mut all = Vec::new();
+            spans(0, size, &mut all);
+            let mut positions: Vec<usize> = all.iter().map(|s| position(*s)).collect();
+            positions.sort_unstable();
+            positions.dedup();
+            assert_eq!(positions.len(), 2 * size as usize - 1, "size {size}");
+            assert!(positions.iter().all(|&p| p < 2 * size as usize - 1));
+        }
+    }
+
+    /// Batches from many senders at once: only [`RootCache::NODE_HOLDERS`] of them keep
+    /// known nodes, the most recently heard, and frames of the others still verify.
+    #[test]
+    fn attack_known_nodes_flood() {
+        let l = leaves(MAX_BATCH);
+        let (root, paths) = tree(&l);
+        let mut cache = RootCache::default();
+        for i in 0..(RootCache::NODE_HOLDERS * 4) {
+            let mut sender = [0u8; 32];
+            sender[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let this = (&l[0], 0, &paths[0].concat()[..]);
+            cache.insert_with_nodes(&sender, MAX_BATCH as u16, root, [i as u8; 64], this);
+            let holders = cache.senders.values().filter(|s| s.nodes.is_some()).count();
+            assert!(holders <= RootCache::NODE_HOLDERS);
+            let known = cache.check_known(
+                &sender,
+                MAX_BATCH as u16,
+                &[i as u8; 64],
+                &l[1],
+                1,
+                &paths[1].concat(),
+            );
+            assert_eq!(known, Known::InTree, "the newest sender keeps its nodes");
+        }
+        let mut first = [0u8; 32];
+        first[..8].copy_from_slice(&0u64.to_be_bytes());
+        let evicted = cache.check_known(
+            &first,
+            MAX_BATCH as u16,
+            &[0; 64],
+            &l[2],
+            2,
+            &paths[2].concat(),
+        );
+        assert_eq!(
+            evicted,
+            Known::Unknown,
+            "the first sender's nodes made room"
+        );
+        assert!(cache.contains(&first, MAX_BATCH as u16, &root, &[0; 64]));
     }
 
     /// A flood of roots from fresh keys stays within the cache's bounds, and a sender's own

@@ -375,6 +375,8 @@ pub struct Verifier {
     keys: RwLock<KeyCache>,
     /// Batch roots verified, per sender.
     roots: Mutex<crate::batch::RootCache>,
+    /// The first blocks of the leaves of the streams received lately.
+    leaves: Mutex<crate::batch::LeafPrefixes>,
     /// Stored frames whose single signature verified (see [`VerifiedStored`]).
     stored: Mutex<VerifiedStored>,
 }
@@ -436,6 +438,7 @@ impl Verifier {
             seen: Mutex::new(ReplayCache::new(window_ms)),
             keys: RwLock::new(KeyCache::default()),
             roots: Mutex::new(crate::batch::RootCache::default()),
+            leaves: Mutex::new(crate::batch::LeafPrefixes::default()),
             stored: Mutex::new(VerifiedStored::default()),
         }
     }
@@ -525,7 +528,7 @@ impl Verifier {
                 {
                     return Ok((*from, true));
                 }
-                if verifying.verify_strict(&message, &signature).is_err() {
+                if !crate::identity::verify_strict(verifying, &message, &signature) {
                     return Err(EnvelopeError::BadSignature);
                 }
                 if let Some(d) = seen {
@@ -535,7 +538,8 @@ impl Verifier {
             };
             // A batch: the path from this frame's leaf must lead to a root signed by the
             // sender — verified now, or earlier with these very signature bytes.
-            let leaf = crate::batch::frame_leaf(key, frame.signed_part)
+            let leaf = (self.leaves.lock().unwrap_or_else(|e| e.into_inner()))
+                .leaf(key, frame.signed_part)
                 .ok_or_else(|| EnvelopeError::Malformed("key expression too long".into()))?;
             let mut roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());
             match roots.check_known(&h.sender, proof.size, sig, &leaf, proof.index, proof.path) {
@@ -552,7 +556,7 @@ impl Verifier {
             }
             drop(roots);
             let m = crate::batch::root_message(proof.size, &root);
-            if verifying.verify_strict(&m, &signature).is_err() {
+            if !crate::identity::verify_strict(verifying, &m, &signature) {
                 return Err(EnvelopeError::BadSignature);
             }
             roots = self.roots.lock().unwrap_or_else(|e| e.into_inner());

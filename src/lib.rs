@@ -17,6 +17,7 @@
 
 pub mod access;
 pub mod batch;
+pub mod bundle;
 pub mod client;
 pub mod crypto;
 pub mod device;

@@ -378,3 +378,41 @@ fn a_device_whose_runtime_is_gone_stops_answering_without_crashing() {
     assert!(after.is_err(), "{after:?}");
     drop((device, client));
 }
+
+/// Frames published together arrive one sample each, in order, though they travel bundled
+/// (`docs/protocol.md` §1.5); only a sample put as a bundle is split.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_published_together_arrive_one_by_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = pair(&dir).await;
+    let key = "safething/v1/bundled/events/e";
+    let mut sub = b.subscribe(key).await.expect("subscribe");
+    until_routed(&a, &mut sub, key).await;
+    // More than one bundle's worth, and a frame too big to share one.
+    let mut frames: Vec<Bytes> = (0..300)
+        .map(|i| Bytes::from(format!("ST frame {i:03} {}", "x".repeat(200))))
+        .collect();
+    frames.insert(150, Bytes::from(vec![b'S'; 40_000]));
+    a.publish_frames(key, frames.clone())
+        .await
+        .expect("publish");
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(next_but_probes(&mut sub).await.payload, f, "frame {i}");
+    }
+    // Bytes that start like a bundle, published plainly, arrive as they are; a malformed
+    // bundle put with the bundle encoding arrives not at all, and what follows does.
+    let lookalike = Bytes::from_static(b"SB\x02\x00\x01\x00\x00\x00\x01X");
+    a.publish(key, lookalike.clone()).await.expect("publish");
+    assert_eq!(next_but_probes(&mut sub).await.payload, lookalike);
+    let bundle = ::zenoh::bytes::Encoding::APPLICATION_OCTET_STREAM.with_schema("safething-bundle");
+    ::zenoh::Wait::wait(
+        a.session()
+            .put(key, b"SB\x02\x00\x05cut".to_vec())
+            .encoding(bundle),
+    )
+    .expect("put");
+    a.publish(key, Bytes::from_static(b"ST after"))
+        .await
+        .expect("publish");
+    assert_eq!(&next_but_probes(&mut sub).await.payload[..], b"ST after");
+}

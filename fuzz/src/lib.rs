@@ -11,9 +11,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use safething::Identity;
 use safething::crypto;
-use safething::session;
 use safething::envelope::{Signing, Verifier};
 use safething::frame::{self, Binding, Frame, Header, Kind, MessageId};
+use safething::session;
 use safething::wire::{self, Description};
 
 /// The secret of the client that fetches descriptions in the `description` target: the seed
@@ -26,7 +26,7 @@ pub const THING_SECRET: [u8; 32] = [1; 32];
 
 /// How far an input got: the targets return it so tests can tell that the seeds reach the
 /// code behind the decoders, not only their first refusal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reached {
     /// Refused by the first decoder (not a frame, or not a description).
     Refused,
@@ -195,6 +195,25 @@ pub fn description(body: &[u8]) -> Reached {
     Reached::Through
 }
 
+/// The `bundle` target: [`safething::bundle::frames`] of arbitrary bytes never panics, what
+/// splits is canonical (bundled again, the frames give the same bytes), and each frame goes
+/// through the `frame` target's checks, as a subscriber hands each to the runtime alone.
+pub fn bundle(data: &[u8]) -> Reached {
+    let Ok(frames) = safething::bundle::frames(data) else {
+        return Reached::Refused;
+    };
+    assert_eq!(
+        safething::bundle::encode(&frames).as_deref(),
+        Some(data),
+        "a bundle split then bundled again changed"
+    );
+    frames
+        .iter()
+        .map(|f| frame(f))
+        .max()
+        .map_or(Reached::Decoded, |r| r.max(Reached::Decoded))
+}
+
 /// The key expression the `session` target checks handshakes on: the sessions vectors' thing.
 pub const SESSION_KEY: &str = "safething/v1/garden-01/session";
 
@@ -223,7 +242,11 @@ pub fn session(data: &[u8]) -> Reached {
             let Ok(welcome) = session::Welcome::parse(data) else {
                 return Reached::Refused;
             };
-            assert_eq!(welcome.to_bytes(), data, "a welcome read then written changed");
+            assert_eq!(
+                welcome.to_bytes(),
+                data,
+                "a welcome read then written changed"
+            );
             Reached::Through
         }
         _ => Reached::Decoded,
@@ -264,6 +287,19 @@ mod tests {
         // Nine frames, one per kind and form, and a batch of three.
         assert_eq!(through, 12, "of {} frame seeds", seeds.len());
         assert!(seeds.len() > through);
+    }
+
+    /// The bundle seeds are the vectors' frames bundled: every frame of the valid bundles
+    /// goes on to the frame checks.
+    #[test]
+    fn bundle_seeds_reach_the_frames() {
+        let seeds = seeds("bundle");
+        let reached: Vec<Reached> = seeds.iter().map(|(_, b)| bundle(b)).collect();
+        assert!(
+            reached.iter().filter(|r| **r == Reached::Through).count() >= 2,
+            "{seeds:?}"
+        );
+        assert_eq!(bundle(b"SB\x02\x00\x00"), Reached::Refused);
     }
 
     /// The session seeds are the sessions vectors' frames: the hello verifies, the welcome

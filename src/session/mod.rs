@@ -151,9 +151,12 @@ fn verify(
 ) -> Result<(), SessionError> {
     let verifying = signer.verifying_key().ok_or(SessionError::BadSignature)?;
     let message = signing_input(key, parts)?;
-    verifying
-        .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(signature))
-        .map_err(|_| SessionError::BadSignature)
+    let signature = ed25519_dalek::Signature::from_bytes(signature);
+    if crate::identity::verify_strict(&verifying, &message, &signature) {
+        Ok(())
+    } else {
+        Err(SessionError::BadSignature)
+    }
 }
 
 /// The client's handshake message: who it is, which thing it wants, when, and its ephemeral

@@ -222,6 +222,20 @@ pub trait Transport: Send + Sync + 'static {
     /// Publishes `payload` on the concrete key `key`.
     fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_>;
 
+    /// Publishes `frames` on the concrete key `key`, in order, so that subscribers receive
+    /// each as a sample of its own. The default publishes them one after the other; a
+    /// transport that pays for every sample it routes may carry several in one
+    /// ([bundles](crate::bundle), as Zenoh does) and split them again on receipt.
+    fn publish_frames(&self, key: &str, frames: Vec<Bytes>) -> Publishing<'_> {
+        let key = key.to_owned();
+        Publishing::pending(async move {
+            for frame in frames {
+                self.publish(&key, frame).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// Receives every publication on keys matching `key_expr`.
     fn subscribe(&self, key_expr: &str) -> BoxFuture<'_, Result<Subscriber, TransportError>>;
 

@@ -25,7 +25,7 @@ pub use check::{Accepted, Checker, Dropped};
 pub use db::{Db, Incoming, Kept};
 pub use error::StoreError;
 pub use retention::Retention;
-pub use service::{Stats, Store};
+pub use service::{READERS, Stats, Store};
 
 /// The database file inside a store's directory.
 pub const DB_FILE: &str = "store.redb";

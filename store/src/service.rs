@@ -68,7 +68,13 @@ pub struct Stats {
     pub failed_commits: AtomicU64,
     /// Queries answered.
     pub queries: AtomicU64,
+    /// Queries refused because [`READERS`] were being answered already (a flood of queries).
+    pub busy: AtomicU64,
 }
+
+/// Store queries answered at once, each on a blocking thread: more are refused ("busy") at
+/// once, so that a flood of queries holds a few threads and database reads, not hundreds.
+pub const READERS: usize = 8;
 
 impl Stats {
     fn count(&self, why: Dropped) {
@@ -172,10 +178,19 @@ impl Store {
         let describer = tokio::spawn(describe_loop(transport.clone(), describe_rx, tx.clone()));
         let handler = {
             let (db, stats) = (db.clone(), stats.clone());
+            let readers = Arc::new(tokio::sync::Semaphore::new(READERS));
             Arc::new(move |query: Query| {
+                let Ok(reader) = readers.clone().try_acquire_owned() else {
+                    stats.busy.fetch_add(1, Ordering::Relaxed);
+                    let _ = query.reply_err(Bytes::from_static(b"the store is busy: ask again"));
+                    return;
+                };
                 let (db, stats) = (db.clone(), stats.clone());
                 // Reads may touch thousands of frames: off the transport's receive thread.
-                tokio::task::spawn_blocking(move || answer(&db, &stats, &query));
+                tokio::task::spawn_blocking(move || {
+                    answer(&db, &stats, &query);
+                    drop(reader);
+                });
             })
         };
         let serving = transport.serve_queries(ALL_STORED, handler).await?;

@@ -548,3 +548,68 @@ async fn attack_store_feeds_forged_frames_to_a_replica() {
     device.shutdown().await;
     imposter.shutdown().await;
 }
+
+/// A flood of store queries, each asking for a long history: at most `READERS` are answered
+/// at a time, the rest are refused at once as busy, every query ends, and the store answers
+/// normally afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_store_query_flood_holds_few_readers() {
+    use safething::transport::Reply;
+    let dir = tempfile::tempdir().expect("dir");
+    let net = MemoryNetwork::new();
+    let store = store(&net, &dir, Retention::default()).await;
+    let (owner, member) = (
+        Identity::generate().expect("id"),
+        Identity::generate().expect("id"),
+    );
+    let device = device(&net, "tank-0003", &owner, &member).await;
+    until("the description", || store.stats().stored() >= 1).await;
+    for v in 1..=300 {
+        device.set_attribute("level", json!(v)).await.expect("set");
+    }
+    until("300 publications", || store.stats().stored() >= 301).await;
+    let key = safething::stored::store_key("safething/v1/tank-0003/attributes/level")
+        .expect("a store key");
+    let history = Bytes::from(
+        serde_json::to_vec(&safething::stored::StoreQuery::History { limit: 1000 }).expect("json"),
+    );
+    let attacker = net.session();
+    let flood = (0..400).map(|_| {
+        let (attacker, key, history) = (&attacker, &key, history.clone());
+        async move {
+            let mut replies = attacker
+                .query(key, Some(history), Duration::from_secs(10))
+                .await
+                .expect("query");
+            let (mut frames, mut refused) = (0, false);
+            while let Some(reply) = replies.recv().await {
+                match reply {
+                    Reply::Ok(_) => frames += 1,
+                    Reply::Err(why) => refused = why.starts_with(b"the store is busy"),
+                }
+            }
+            (frames, refused)
+        }
+    });
+    let answers = futures::future::join_all(flood).await;
+    let busy = store
+        .stats()
+        .busy
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let refused = answers.iter().filter(|(_, r)| *r).count() as u64;
+    assert!(busy > 0, "400 queries at once, none refused");
+    assert_eq!(busy, refused);
+    assert!(answers.iter().all(|(n, r)| *r || *n == 300));
+    // Afterwards, a query is answered in full.
+    let mut replies = attacker
+        .query(&key, Some(history), Duration::from_secs(10))
+        .await
+        .expect("query");
+    let mut frames = 0;
+    while let Some(reply) = replies.recv().await {
+        assert!(matches!(reply, Reply::Ok(_)), "{reply:?}");
+        frames += 1;
+    }
+    assert_eq!(frames, 300);
+    store.close().await;
+}

@@ -808,7 +808,7 @@ macro_rules! security_suite {
             attack_reordered_updates, attack_dropped_messages, attack_v1_messages,
             unsaved_owner_operations_do_not_happen, attack_readable_state_file,
             attack_impostor_after_first_contact, attack_impostor_answering_a_claim_uri,
-            attack_discovery_flood, attack_forged_batched_publication,
+            attack_discovery_flood, attack_forged_batched_publication, attack_rebundled_frames,
             attack_session_key_after_revoke, attack_replayed_session_counter,
             attack_session_reflection, attack_handshake_flood, attack_session_after_restart,
             sessions_renew_transparently, sessions_off_fall_back_to_signed,
@@ -2193,4 +2193,103 @@ pub async fn attack_forged_batched_publication(net: &impl TestNet) {
             break;
         }
     }
+}
+
+/// Frames of a batch travel bundled (over Zenoh; `docs/protocol.md` §1.5), but a bundle is
+/// only a container: a relay that bundles genuine frames onto another key, or slips a forged
+/// or replayed frame in among genuine ones, gets nothing delivered — each frame is checked
+/// alone against the key it came on — and bundle bytes sent as a plain sample are one
+/// malformed frame.
+pub async fn attack_rebundled_frames(net: &impl TestNet) {
+    let w = world(net, "m-bundle").await;
+    let key = format!("safething/v1/{}/events/e_all", w.id);
+    let other = format!("safething/v1/{}/events/e_group", w.id);
+    let tap_session = net.session().await;
+    let mut tap = tap_session.transport.subscribe(&key).await.expect("tap");
+    let mut events = w
+        .owner
+        .thing
+        .subscribe("e_all", Filter::any())
+        .await
+        .expect("subscribe");
+    let mut group = w
+        .owner
+        .thing
+        .subscribe("e_group", Filter::any())
+        .await
+        .expect("subscribe");
+    tokio::time::sleep(net.settle()).await;
+    let n = 50;
+    for i in 0..n {
+        w.device
+            .emit_event("e_all", json!(format!("burst-{i}")))
+            .await
+            .expect("emit");
+    }
+    for i in 0..n {
+        let got = within("a burst event", events.next())
+            .await
+            .expect("item")
+            .expect("verified");
+        assert_eq!(got.data, json!(format!("burst-{i}")));
+    }
+    let mut frames = Vec::new();
+    for _ in 0..n {
+        frames.push(
+            within("a tapped frame", tap.recv())
+                .await
+                .expect("sample")
+                .payload,
+        );
+    }
+    let mut forged = frames[0].to_vec();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    // `publish_frames` bundles what it is given (over Zenoh): as a relay would.
+    let attacks = [
+        // Genuine frames, bundled onto another key.
+        (other.clone(), vec![frames[1].clone(), frames[2].clone()]),
+        // A forged frame and replayed genuine ones, on their own key.
+        (
+            key.clone(),
+            vec![
+                frames[3].clone(),
+                Bytes::from(forged),
+                frames[n - 1].clone(),
+            ],
+        ),
+        // Bundle bytes published as a plain sample: one malformed frame.
+        (
+            key.clone(),
+            vec![Bytes::from(
+                safething::bundle::encode(&[&frames[4], &frames[5]]).expect("bundle"),
+            )],
+        ),
+    ];
+    for (on, payloads) in attacks {
+        w.stranger
+            .raw
+            .transport
+            .publish_frames(&on, payloads)
+            .await
+            .expect("publish");
+    }
+    w.device
+        .emit_event("e_all", json!("genuine"))
+        .await
+        .expect("emit");
+    let next = within("the genuine event", events.next())
+        .await
+        .expect("item")
+        .expect("verified");
+    assert_eq!(next.data, json!("genuine"));
+    w.device
+        .emit_event("e_group", json!("members only"))
+        .await
+        .expect("emit");
+    let next = within("the genuine group event", group.next())
+        .await
+        .expect("item")
+        .expect("verified");
+    assert_eq!(next.data, json!("members only"));
 }

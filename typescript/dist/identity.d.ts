@@ -39,7 +39,7 @@ export declare class PublicKey {
     equals(other: PublicKey): boolean;
     /** The same key as an X25519 public key (raw u coordinate). */
     x25519(): Bytes;
-    /** Checks an Ed25519 `signature` over `message`, strictly: non-canonical `S` and small-order keys are refused. */
+    /** Checks an Ed25519 `signature` over `message`, strictly: non-canonical `S`, small-order keys and a small-order `R` are refused. */
     verify(message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 /** A private key in JSON Web Key form (RFC 8037), as {@link Identity.toJwk} writes it. */

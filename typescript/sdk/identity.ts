@@ -93,6 +93,16 @@ export function isSmallOrder(bytes: Uint8Array): boolean {
 }
 
 /**
+ * Whether a signature's `R` names a point of small order, whatever its encoding: its y
+ * coordinate (mod p) is one of theirs. Strict verification refuses such signatures, as the
+ * Rust runtime does; an honest signer's `R` never is one.
+ */
+function isSmallOrderR(bytes: Uint8Array): boolean {
+  const y = (fromLittleEndian(bytes) & ((1n << 255n) - 1n)) % P;
+  return y === 0n || y === 1n || y === P - 1n || y === Y_ORDER_8 || y === P - Y_ORDER_8;
+}
+
+/**
  * The X25519 (Montgomery) form of an Ed25519 public key: u = (1 + y) / (1 - y) mod p, the
  * birational map of libsodium's `crypto_sign_ed25519_pk_to_curve25519` and the Rust runtime.
  */
@@ -166,9 +176,10 @@ export class PublicKey {
     return u;
   }
 
-  /** Checks an Ed25519 `signature` over `message`, strictly: non-canonical `S` and small-order keys are refused. */
+  /** Checks an Ed25519 `signature` over `message`, strictly: non-canonical `S`, small-order keys and a small-order `R` are refused. */
   async verify(message: Uint8Array, signature: Uint8Array): Promise<boolean> {
     if (signature.length !== 64 || isSmallOrder(this.#bytes)) return false;
+    if (isSmallOrderR(signature.subarray(0, 32))) return false;
     if (fromLittleEndian(signature.subarray(32)) >= L) return false;
     this.#verifyKey ??= globalThis.crypto.subtle.importKey("raw", this.#bytes, { name: "Ed25519" }, false, ["verify"]);
     try {

@@ -68,6 +68,27 @@ fn run() -> Result<usize, String> {
         }
     }
 
+    // Bundles: the batch's frames, and every valid frame, each as one bundle.
+    let bundles = [
+        ("batch", vectors["batch"]["frames"].as_array()),
+        ("frames", vectors["frames"].as_array()),
+    ];
+    for (name, list) in bundles {
+        let frames = list
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                let hex = v["frame"].as_str().ok_or("a vector without a frame")?;
+                data_encoding::HEXLOWER
+                    .decode(hex.as_bytes())
+                    .map_err(|e| format!("bundle `{name}`: {e}"))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let bytes = safething::bundle::encode(&frames).ok_or("a bundle of no frame")?;
+        write(&corpus.join("bundle").join(name), &bytes)?;
+        n += 1;
+    }
+
     // Session frames: the sessions vectors' hello, welcome, sealed, unknown and refused.
     let sessions = read(&root.join("tests/vectors/sessions.json"))?;
     let sessions: serde_json::Value =
@@ -78,7 +99,12 @@ fn run() -> Result<usize, String> {
         ("unknown".to_owned(), &sessions["unknown"]["frame"]),
         ("refused".to_owned(), &sessions["refused"]),
     ];
-    for (i, s) in sessions["sealed"].as_array().into_iter().flatten().enumerate() {
+    for (i, s) in sessions["sealed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         session_frames.push((format!("sealed-{i}"), &s["frame"]));
     }
     for (name, hex) in session_frames {

@@ -51,6 +51,24 @@ enum Sending {
 struct Outbound {
     key: String,
     payload: Bytes,
+    /// Whether the payload is a bundle ([`BUNDLE_SCHEMA`]).
+    bundle: bool,
+}
+
+/// The schema of the encoding a bundle is put with (`application/octet-stream;safething-bundle`):
+/// a subscriber splits a sample only when it says so, so a payload that merely starts with the
+/// bundle magic is delivered as it is.
+const BUNDLE_SCHEMA: &str = "safething-bundle";
+
+/// The encoding a bundle is put with.
+static BUNDLE_ENCODING: std::sync::LazyLock<::zenoh::bytes::Encoding> =
+    std::sync::LazyLock::new(|| {
+        ::zenoh::bytes::Encoding::APPLICATION_OCTET_STREAM.with_schema(BUNDLE_SCHEMA)
+    });
+
+/// Whether `sample` was put as a bundle.
+fn is_bundle(sample: &::zenoh::sample::Sample) -> bool {
+    *sample.encoding() == *BUNDLE_ENCODING
 }
 
 /// How many publications may wait for the sender thread before publishers wait.
@@ -207,13 +225,26 @@ impl ZenohTransport {
                 if sample.kind() != SampleKind::Put {
                     return;
                 }
-                flow.deliver(
-                    &tx,
-                    Sample {
-                        key: shared_key(&last_key, sample.key_expr().as_str()),
-                        payload: to_bytes(sample.payload()),
-                    },
-                );
+                let key = shared_key(&last_key, sample.key_expr().as_str());
+                let payload = to_bytes(sample.payload());
+                if !is_bundle(&sample) {
+                    flow.deliver(&tx, Sample { key, payload });
+                    return;
+                }
+                match crate::bundle::split(&payload) {
+                    Ok(frames) => {
+                        for payload in frames {
+                            flow.deliver(
+                                &tx,
+                                Sample {
+                                    key: key.clone(),
+                                    payload,
+                                },
+                            );
+                        }
+                    }
+                    Err(e) => tracing::debug!(%key, error = %e, "dropped a sample"),
+                }
             })
             .await
             .map_err(other)?;
@@ -340,9 +371,14 @@ fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
     let mut taken = Vec::with_capacity(TAKE);
     while rx.blocking_recv_many(&mut taken, TAKE) > 0 {
         loop {
-            for Outbound { key, payload } in taken.drain(..) {
+            for Outbound {
+                key,
+                payload,
+                bundle,
+            } in taken.drain(..)
+            {
                 let publisher = publishers.publisher(session, &key);
-                if let Err(e) = put(session, publisher.as_deref(), &key, payload) {
+                if let Err(e) = put(session, publisher.as_deref(), &key, payload, bundle) {
                     tracing::debug!(error = %e, "could not publish");
                 }
             }
@@ -415,17 +451,32 @@ impl Publishers {
     }
 }
 
-/// Puts `payload` on `key` (checked already), through its declared publisher when it has one.
+/// Puts `payload` on `key` (checked already), through its declared publisher when it has one;
+/// with the bundle encoding when it is one.
 fn put(
     session: &::zenoh::Session,
     publisher: Option<&::zenoh::pubsub::Publisher<'static>>,
     key: &str,
     payload: Bytes,
+    bundle: bool,
 ) -> Result<(), TransportError> {
-    match publisher {
-        Some(publisher) => publisher.put(ZBytes::from(payload)).wait().map_err(other),
-        None => session
-            .put(key, ZBytes::from(payload))
+    let payload = ZBytes::from(payload);
+    let encoding = || BUNDLE_ENCODING.clone();
+    match (publisher, bundle) {
+        (Some(publisher), false) => publisher.put(payload).wait().map_err(other),
+        (Some(publisher), true) => publisher
+            .put(payload)
+            .encoding(encoding())
+            .wait()
+            .map_err(other),
+        (None, false) => session
+            .put(key, payload)
+            .congestion_control(CongestionControl::Block)
+            .wait()
+            .map_err(other),
+        (None, true) => session
+            .put(key, payload)
+            .encoding(encoding())
             .congestion_control(CongestionControl::Block)
             .wait()
             .map_err(other),
@@ -521,6 +572,40 @@ fn to_query(query: ::zenoh::query::Query) -> Query {
     }
 }
 
+/// The samples that carry `frames`, in order, each with whether it is a bundle: runs of frames
+/// as bundles below [`TARGET_BYTES`](crate::bundle::TARGET_BYTES), a run of one (or a frame
+/// too big to share) as itself.
+fn bundles(frames: Vec<Bytes>) -> Vec<(Bytes, bool)> {
+    use crate::bundle::{MAX_FRAMES, TARGET_BYTES};
+    let mut samples = Vec::new();
+    let mut run: Vec<Bytes> = Vec::new();
+    let mut run_bytes = 0;
+    let flush = |run: &mut Vec<Bytes>, samples: &mut Vec<(Bytes, bool)>| {
+        let bundle = match run.len() {
+            0 => return,
+            1 => None,
+            _ => crate::bundle::encode(run),
+        };
+        match bundle {
+            Some(bundle) => {
+                samples.push((Bytes::from(bundle), true));
+                run.clear();
+            }
+            None => samples.extend(run.drain(..).map(|f| (f, false))),
+        }
+    };
+    for frame in frames {
+        if !run.is_empty() && (run_bytes + frame.len() > TARGET_BYTES || run.len() == MAX_FRAMES) {
+            flush(&mut run, &mut samples);
+            run_bytes = 0;
+        }
+        run_bytes += frame.len() + 4;
+        run.push(frame);
+    }
+    flush(&mut run, &mut samples);
+    samples
+}
+
 fn to_bytes(payload: &ZBytes) -> Bytes {
     Bytes::from(payload.to_bytes().into_owned())
 }
@@ -552,12 +637,12 @@ impl Replier for ZenohReplier {
     }
 }
 
-impl Transport for ZenohTransport {
+impl ZenohTransport {
     /// Inline (the default): the put is made at once, blocking while the link is congested.
     /// With [`with_sender_thread`](ZenohTransport::with_sender_thread): hands the message to
     /// the session's sender thread ([`Outbound`]), done at once or, while the link is
     /// congested, once there is room (waiting asynchronously).
-    fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
+    fn put_sample(&self, key: &str, payload: Bytes, bundle: bool) -> Publishing<'_> {
         if let Err(e) = self.ready().and_then(|()| check_concrete(key)) {
             return Publishing::done(Err(e));
         }
@@ -568,13 +653,15 @@ impl Transport for ZenohTransport {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .publisher(&self.session, key);
-                return Publishing::done(put(&self.session, publisher.as_deref(), key, payload));
+                let put = put(&self.session, publisher.as_deref(), key, payload, bundle);
+                return Publishing::done(put);
             }
             Sending::Thread(outbound) => outbound,
         };
         let message = Outbound {
             key: key.to_owned(),
             payload,
+            bundle,
         };
         match outbound.try_send(message) {
             Ok(()) => Publishing::done(Ok(())),
@@ -587,6 +674,34 @@ impl Transport for ZenohTransport {
                     .await
                     .map_err(|_| TransportError::Closed)
             }),
+        }
+    }
+}
+
+impl Transport for ZenohTransport {
+    /// See [`put_sample`](ZenohTransport::put_sample).
+    fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
+        self.put_sample(key, payload, false)
+    }
+
+    /// Frames that follow one another go as [bundles](crate::bundle) of up to
+    /// [`TARGET_BYTES`](crate::bundle::TARGET_BYTES), put with the bundle encoding
+    /// ([`BUNDLE_SCHEMA`]) and split again by the subscribers' callback.
+    fn publish_frames(&self, key: &str, frames: Vec<Bytes>) -> Publishing<'_> {
+        let mut samples = bundles(frames).into_iter();
+        match (samples.next(), samples.len()) {
+            (None, _) => Publishing::done(Ok(())),
+            (Some((only, bundle)), 0) => self.put_sample(key, only, bundle),
+            (Some((first, bundle)), _) => {
+                let key = key.to_owned();
+                Publishing::pending(async move {
+                    self.put_sample(&key, first, bundle).await?;
+                    for (sample, bundle) in samples {
+                        self.put_sample(&key, sample, bundle).await?;
+                    }
+                    Ok(())
+                })
+            }
         }
     }
 
@@ -630,5 +745,37 @@ impl Transport for ZenohTransport {
     ) -> BoxFuture<'_, Result<LivelinessWatch, TransportError>> {
         let key_expr = key_expr.to_owned();
         async move { self.watch_now(&key_expr).await }.boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs of frames become bundles below the target size, in order; a lone frame, and one
+    /// too big to share a bundle, go as themselves.
+    #[test]
+    fn frames_are_bundled_in_order_below_the_target_size() {
+        use crate::bundle::{TARGET_BYTES, frames};
+        let mut input: Vec<Bytes> = (0..500u32)
+            .map(|i| Bytes::from(format!("ST {i} {}", "y".repeat(100))))
+            .collect();
+        input.insert(200, Bytes::from(vec![b'Z'; TARGET_BYTES + 1]));
+        let samples = bundles(input.clone());
+        assert!(samples.len() >= 4, "{} samples", samples.len());
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for (s, bundle) in &samples {
+            if *bundle {
+                assert!(s.len() <= TARGET_BYTES);
+                out.extend(frames(s).expect("a bundle").iter().map(|f| f.to_vec()));
+            } else {
+                out.push(s.to_vec());
+            }
+        }
+        let input: Vec<Vec<u8>> = input.iter().map(|f| f.to_vec()).collect();
+        assert_eq!(out, input);
+        let one = bundles(vec![Bytes::from_static(b"ST one")]);
+        assert_eq!(one, vec![(Bytes::from_static(b"ST one"), false)]);
+        assert!(bundles(Vec::new()).is_empty());
     }
 }

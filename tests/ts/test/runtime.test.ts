@@ -319,3 +319,37 @@ test("attack_weak_signatures: signatures under a small-order key, or with a non-
   await assert.rejects(verifier.open("a/b", st.concat(unsigned, forged)), /bad signature/);
   assert.equal(st.isSmallOrder(sealer.identity.publicKey.bytes), false);
 });
+
+test("attack_signature_with_small_order_r: R = identity with S = k·a passes the plain equation, and is refused", async () => {
+  const { createHash } = await import("node:crypto");
+  const identity = await st.Identity.generate();
+  const jwk = identity.toJwk();
+  const seed = Buffer.from(jwk.d, "base64url");
+  const littleEndian = (b: Uint8Array) => {
+    let n = 0n;
+    for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i] ?? 0);
+    return n;
+  };
+  const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+  const h = createHash("sha512").update(seed).digest();
+  const clamped = Uint8Array.from(h.subarray(0, 32));
+  clamped[0] = (clamped[0] ?? 0) & 248;
+  clamped[31] = ((clamped[31] ?? 0) & 127) | 64;
+  const a = littleEndian(clamped) % L;
+  const R = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
+  const message = st.utf8("open the door");
+  const key = identity.publicKey;
+  const k = littleEndian(createHash("sha512").update(R).update(key.bytes).update(message).digest()) % L;
+  let s = (k * a) % L;
+  const S = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    S[i] = Number(s & 255n);
+    s >>= 8n;
+  }
+  const forged = st.concat(R, S);
+  // WebCrypto alone accepts it: [S]B − [k]A is the identity.
+  const raw = await globalThis.crypto.subtle.importKey("raw", key.bytes, { name: "Ed25519" }, false, ["verify"]);
+  assert.equal(await globalThis.crypto.subtle.verify({ name: "Ed25519" }, raw, forged, message), true);
+  assert.equal(await key.verify(message, forged), false);
+  assert.equal(await key.verify(message, await identity.sign(message)), true);
+});

@@ -79,20 +79,31 @@ async fn main() -> safething::Result<()> {
     let room = ThermostatClient::connect(&client, "thermo-42").await?;
     println!("app: serial number {}", room.serial_number().await?.value);
 
-    // Only changes of at least half a degree, at most one per 10 ms.
+    // Only changes of at least half a degree, at most one per 10 ms. The interval is measured
+    // as updates are read, so the app reads while the device publishes.
     let mut temperature = room
         .watch_temperature(Filter::step(0.5).and(Filter::min_interval(Duration::from_millis(10))))
         .await?;
-    for t in [20.0, 20.2, 20.4, 20.9, 21.0, 19.8] {
-        device.set_temperature(t).await?;
-        tokio::time::sleep(Duration::from_millis(15)).await;
-    }
-    for _ in 0..3 {
-        if let Some(update) = temperature.next().await {
+    let publishing = async {
+        for t in [20.0, 20.2, 20.4, 20.9, 21.0, 19.8] {
+            device.set_temperature(t).await?;
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
+        Ok::<(), safething::Error>(())
+    };
+    let reading = async {
+        // 20 (the current value), 20.9 and 19.8: the others are less than half a degree away.
+        for _ in 0..3 {
+            let next = tokio::time::timeout(Duration::from_secs(2), temperature.next()).await;
+            let Ok(Some(update)) = next else { break };
             let update = update?;
             println!("app: temperature {} °C (seq {})", update.value, update.seq);
         }
-    }
+        Ok::<(), safething::Error>(())
+    };
+    let (published, read) = tokio::join!(publishing, reading);
+    published?;
+    read?;
 
     room.write_mode(Mode::Heat).await?;
     room.write_target_temperature(21.5).await?;
