@@ -9,7 +9,7 @@
 //! Each frame carries the root's signature, its index in the batch and its audit path, so it
 //! stays verifiable **on its own** (a stored sample is re-verified alone, years later), and a
 //! receiver that already verified the root for this sender only hashes the path
-//! ([`RootCache`]).
+//! (`RootCache`).
 //!
 //! Every v2 binding is kept: a leaf is the v2 signing input (label, key expression, and every
 //! frame byte before the proof, so sender, id, kind and the batched flag itself). The root

@@ -31,7 +31,7 @@ const FLAG_SIGNED: u8 = 0x01;
 /// Flag: the body is sealed (`{"sealed":…}`).
 const FLAG_SEALED: u8 = 0x02;
 /// Flag: the signature is a batch's root signature, after the frame's proof
-/// (`docs/protocol.md` §2.1, [`crate::batch`]); only with [`FLAG_SIGNED`].
+/// (`docs/protocol.md` §2.1, [`crate::batch`]); only with `FLAG_SIGNED`.
 pub const FLAG_BATCHED: u8 = 0x04;
 /// Where the flags byte is.
 pub const FLAGS_AT: usize = 4;

@@ -194,7 +194,7 @@ impl ClientBuilder {
     }
 
     /// Keeps the keys of things met across runs in the known-things store at `path` (see
-    /// [`KnownThings`](crate::known_things::KnownThings) for the format; the CLI uses
+    /// [`KnownThings`] for the format; the CLI uses
     /// [`KnownThings::default_path`](crate::known_things::KnownThings::default_path)). A thing
     /// met for the first time is added; one that answers with another key than its line says is
     /// refused with [`Error::KeyChanged`], as is a key given to [`trust`](Self::trust) that

@@ -679,14 +679,17 @@ impl ZenohTransport {
 }
 
 impl Transport for ZenohTransport {
-    /// See [`put_sample`](ZenohTransport::put_sample).
+    /// Inline (the default): the put is made at once, blocking while the link is congested.
+    /// With [`with_sender_thread`](ZenohTransport::with_sender_thread): done at once or, while
+    /// the link is congested, once the sender thread has room (waiting asynchronously).
     fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
         self.put_sample(key, payload, false)
     }
 
     /// Frames that follow one another go as [bundles](crate::bundle) of up to
     /// [`TARGET_BYTES`](crate::bundle::TARGET_BYTES), put with the bundle encoding
-    /// ([`BUNDLE_SCHEMA`]) and split again by the subscribers' callback.
+    /// (`application/octet-stream;safething-bundle`) and split again by the subscribers'
+    /// callback.
     fn publish_frames(&self, key: &str, frames: Vec<Bytes>) -> Publishing<'_> {
         let mut samples = bundles(frames).into_iter();
         match (samples.next(), samples.len()) {
