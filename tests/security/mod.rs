@@ -2119,24 +2119,7 @@ pub async fn attack_forged_batched_publication(net: &impl TestNet) {
         .expect("subscribe");
     tokio::time::sleep(net.settle()).await;
     let n = 200;
-    for i in 0..n {
-        w.device
-            .emit_event("e_all", json!(format!("burst-{i}")))
-            .await
-            .expect("emit");
-    }
-    for i in 0..n {
-        let got = within("a burst event", events.next())
-            .await
-            .expect("item")
-            .expect("verified");
-        assert_eq!(got.data, json!(format!("burst-{i}")));
-    }
-    let mut frames = Vec::new();
-    for _ in 0..n {
-        let sample = within("a tapped frame", tap.recv()).await.expect("sample");
-        frames.push(sample.payload);
-    }
+    let frames = burst(&w, &mut events, &mut tap, n).await;
     let batched: Vec<&Bytes> = frames
         .iter()
         .filter(|f| safething::frame::decode(f).is_ok_and(|d| d.batch.is_some()))
@@ -2220,28 +2203,7 @@ pub async fn attack_rebundled_frames(net: &impl TestNet) {
         .expect("subscribe");
     tokio::time::sleep(net.settle()).await;
     let n = 50;
-    for i in 0..n {
-        w.device
-            .emit_event("e_all", json!(format!("burst-{i}")))
-            .await
-            .expect("emit");
-    }
-    for i in 0..n {
-        let got = within("a burst event", events.next())
-            .await
-            .expect("item")
-            .expect("verified");
-        assert_eq!(got.data, json!(format!("burst-{i}")));
-    }
-    let mut frames = Vec::new();
-    for _ in 0..n {
-        frames.push(
-            within("a tapped frame", tap.recv())
-                .await
-                .expect("sample")
-                .payload,
-        );
-    }
+    let frames = burst(&w, &mut events, &mut tap, n).await;
     let mut forged = frames[0].to_vec();
     let last = forged.len() - 1;
     forged[last] ^= 1;
@@ -2292,4 +2254,33 @@ pub async fn attack_rebundled_frames(net: &impl TestNet) {
         .expect("item")
         .expect("verified");
     assert_eq!(next.data, json!("members only"));
+}
+
+/// Emits `n` events `burst-<i>` from the world's device, checks that the owner's stream gets
+/// them all in order, and returns the frames `tap` saw on the event's key.
+async fn burst(
+    w: &World,
+    events: &mut safething::client::EventStream,
+    tap: &mut safething::transport::Subscriber,
+    n: usize,
+) -> Vec<Bytes> {
+    for i in 0..n {
+        w.device
+            .emit_event("e_all", json!(format!("burst-{i}")))
+            .await
+            .expect("emit");
+    }
+    for i in 0..n {
+        let got = within("a burst event", events.next())
+            .await
+            .expect("item")
+            .expect("verified");
+        assert_eq!(got.data, json!(format!("burst-{i}")));
+    }
+    let mut frames = Vec::new();
+    for _ in 0..n {
+        let sample = within("a tapped frame", tap.recv()).await.expect("sample");
+        frames.push(sample.payload);
+    }
+    frames
 }
