@@ -55,15 +55,24 @@ pub fn leaf_hash(signing_input: &[u8]) -> Hash {
 /// [`leaf_hash`] of the signing input of the frame bytes `signed_part` on `key`
 /// ([`crate::frame::signing_input`]), hashed in place; `None` for a key too long to sign.
 pub fn frame_leaf(key: &str, signed_part: &[u8]) -> Option<Hash> {
-    let key_len = u16::try_from(key.len()).ok()?;
+    let key_len = u16::try_from(key.len()).ok()?.to_be_bytes();
     let mut h = Sha256::new();
-    h.update([0x00]);
-    h.update(crate::frame::LABEL);
-    h.update([0x00]);
-    h.update(key_len.to_be_bytes());
-    h.update(key.as_bytes());
-    h.update(signed_part);
+    for part in leaf_input(key, &key_len, signed_part) {
+        h.update(part);
+    }
     Some(h.finalize().into())
+}
+
+/// The parts of a leaf's input, in order: `0x00 ‖ label ‖ 0x00 ‖ key length ‖ key ‖ frame`.
+fn leaf_input<'a>(key: &'a str, key_len: &'a [u8; 2], signed_part: &'a [u8]) -> [&'a [u8]; 6] {
+    [
+        &[0x00],
+        crate::frame::LABEL,
+        &[0x00],
+        key_len,
+        key.as_bytes(),
+        signed_part,
+    ]
 }
 
 /// Leaf hashers that have absorbed the first 64 bytes of a leaf's input ([`frame_leaf`]). The
@@ -80,16 +89,8 @@ pub(crate) struct LeafPrefixes {
 impl LeafPrefixes {
     /// [`frame_leaf`] of `signed_part` on `key`, the same hash.
     pub(crate) fn leaf(&mut self, key: &str, signed_part: &[u8]) -> Option<Hash> {
-        let key_len = u16::try_from(key.len()).ok()?;
-        let len_bytes = key_len.to_be_bytes();
-        let mut parts: [&[u8]; 6] = [
-            &[0x00],
-            crate::frame::LABEL,
-            &[0x00],
-            &len_bytes,
-            key.as_bytes(),
-            signed_part,
-        ];
+        let key_len = u16::try_from(key.len()).ok()?.to_be_bytes();
+        let mut parts = leaf_input(key, &key_len, signed_part);
         // The first block, and what is left of each part after it.
         let mut block = [0u8; 64];
         let mut filled = 0;
@@ -295,12 +296,7 @@ fn fill(leaves: &[Hash], lo: usize, nodes: &mut [Hash]) -> Hash {
             node_hash(&l, &r)
         }
     };
-    let at = if leaves.len() == 1 {
-        2 * lo
-    } else {
-        2 * (lo + split(leaves.len())) - 1
-    };
-    if let Some(slot) = nodes.get_mut(at) {
+    if let Some(slot) = nodes.get_mut(position_of(lo, lo + leaves.len())) {
         *slot = node;
     }
     node
@@ -315,7 +311,11 @@ fn split(n: usize) -> usize {
 /// `2 × m − 1` for an interior node whose halves meet at leaf `m`. Unique within a tree, and
 /// below `2 × size − 1`.
 fn position((lo, hi): (u16, u16)) -> usize {
-    let (lo, hi) = (usize::from(lo), usize::from(hi));
+    position_of(usize::from(lo), usize::from(hi))
+}
+
+/// [`position`] of leaves `lo..hi`.
+fn position_of(lo: usize, hi: usize) -> usize {
     if hi - lo <= 1 {
         2 * lo
     } else {

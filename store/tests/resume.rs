@@ -207,12 +207,26 @@ async fn a_resumed_watch_follows_a_device_restart_without_a_false_gap() {
     store.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changes_lost_on_the_way_are_filled_from_the_store() {
+/// A store that keeps `max_count` frames per stream, a device, and a member's watch of its
+/// level resumed from the third change (`at`); `_keep` keeps the rest alive.
+struct Resumed {
+    store: Store,
+    device: Device,
+    w: Watch,
+    at: Position,
+    _keep: (
+        tempfile::TempDir,
+        MemoryNetwork,
+        safething::client::Client,
+        safething::client::RemoteThing,
+    ),
+}
+
+async fn resumed(max_count: u64) -> Resumed {
     let dir = tempfile::tempdir().expect("dir");
     let net = MemoryNetwork::new();
     let retention = Retention {
-        max_count: 10_000,
+        max_count,
         ..Retention::default()
     };
     let store = store(&net, &dir, retention).await;
@@ -221,10 +235,28 @@ async fn changes_lost_on_the_way_are_filled_from_the_store() {
     let c = client(&net, member.clone()).await;
     let thing = c.thing("tank-0001").await.expect("thing");
     let at = watched_to_three(&thing, &device).await;
-    let mut w = thing
+    let w = thing
         .watch_from("level", Filter::any(), at)
         .await
         .expect("resume");
+    Resumed {
+        store,
+        device,
+        w,
+        at,
+        _keep: (dir, net, c, thing),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_lost_on_the_way_are_filled_from_the_store() {
+    let Resumed {
+        store,
+        device,
+        mut w,
+        _keep,
+        ..
+    } = resumed(10_000).await;
     // The watch does not read while 2,500 changes go by: its subscription buffers 1,024 and
     // loses the rest (as a slow reader loses them on the network). The store keeps them all.
     const LAST: i64 = 2_503;
@@ -255,23 +287,14 @@ async fn changes_lost_on_the_way_are_filled_from_the_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_lost_on_the_way_and_not_stored_are_a_gap() {
-    let dir = tempfile::tempdir().expect("dir");
-    let net = MemoryNetwork::new();
     // The store keeps the newest frame only.
-    let retention = Retention {
-        max_count: 1,
-        ..Retention::default()
-    };
-    let store = store(&net, &dir, retention).await;
-    let [me, owner, member] = [(); 3].map(|()| Identity::generate().expect("id"));
-    let device = device(&net, &me, &owner, &member).await;
-    let c = client(&net, member.clone()).await;
-    let thing = c.thing("tank-0001").await.expect("thing");
-    let at = watched_to_three(&thing, &device).await;
-    let mut w = thing
-        .watch_from("level", Filter::any(), at)
-        .await
-        .expect("resume");
+    let Resumed {
+        store,
+        device,
+        mut w,
+        at,
+        _keep,
+    } = resumed(1).await;
     // 4..=1027 fill the subscription's buffer; 1028..=1100 are lost on the way.
     const LAST: i64 = 1_101;
     set(&device, 4..LAST).await;

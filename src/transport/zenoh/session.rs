@@ -461,22 +461,20 @@ fn put(
     bundle: bool,
 ) -> Result<(), TransportError> {
     let payload = ZBytes::from(payload);
-    let encoding = || BUNDLE_ENCODING.clone();
-    match (publisher, bundle) {
-        (Some(publisher), false) => publisher.put(payload).wait().map_err(other),
-        (Some(publisher), true) => publisher
+    let encoding = if bundle {
+        BUNDLE_ENCODING.clone()
+    } else {
+        ::zenoh::bytes::Encoding::default()
+    };
+    match publisher {
+        Some(publisher) => publisher
             .put(payload)
-            .encoding(encoding())
+            .encoding(encoding)
             .wait()
             .map_err(other),
-        (None, false) => session
+        None => session
             .put(key, payload)
-            .congestion_control(CongestionControl::Block)
-            .wait()
-            .map_err(other),
-        (None, true) => session
-            .put(key, payload)
-            .encoding(encoding())
+            .encoding(encoding)
             .congestion_control(CongestionControl::Block)
             .wait()
             .map_err(other),
