@@ -108,13 +108,17 @@ fn published_ms(frame: &[u8]) -> u64 {
     safething::frame::decode(frame).map_or(0, |f| f.header.ts)
 }
 
+/// The sequence number of a record, when the store could read one.
+fn kept_seq(r: &[u8]) -> Option<u64> {
+    let seq = u64::from_be_bytes(r.get(9..17)?.try_into().ok()?);
+    (*r.get(8)? != 0).then_some(seq)
+}
+
 fn kept(r: &[u8]) -> Option<Kept> {
     let stored_ms = u64::from_be_bytes(r.get(..8)?.try_into().ok()?);
-    let has_seq = *r.get(8)? != 0;
-    let seq = u64::from_be_bytes(r.get(9..17)?.try_into().ok()?);
     Some(Kept {
         stored_ms,
-        seq: has_seq.then_some(seq),
+        seq: kept_seq(r),
         frame: r.get(RECORD_HEAD..)?.to_vec(),
     })
 }
@@ -142,23 +146,34 @@ fn follows(after: &Position, frame: &[u8]) -> bool {
     }
 }
 
-/// Where a frame published at `ts` goes in a stream: after every kept frame published no
-/// later (the end, for live frames, which come in order).
+/// Where a frame published at `ts` (numbered `seq`, when readable) goes in a stream: after
+/// every kept frame published before it (the end, for live frames, which come in order).
+/// Frames of one millisecond are in the order of their numbers when both have one, else in
+/// the order they came: a frame caught up again after retention dropped it must not land
+/// after a newer one of the same millisecond, and push it out in its place.
 fn place(
     table: &redb::Table<'_, (&'static str, u64), &'static [u8]>,
     key: &str,
     meta: &Meta,
     ts: u64,
+    seq: Option<u64>,
 ) -> Result<u64, StoreError> {
     let mut at = meta.next;
     while at > meta.first {
-        let before = table
-            .get((key, at - 1))?
-            .map(|r| published_ms(r.value().get(RECORD_HEAD..).unwrap_or_default()));
-        match before {
-            Some(b) if b > ts => at -= 1,
-            _ => break,
+        let before = table.get((key, at - 1))?.and_then(|r| {
+            let r = r.value();
+            let b = kept_seq(r);
+            Some((published_ms(r.get(RECORD_HEAD..)?), b))
+        });
+        let later = match before {
+            Some((b, _)) if b != ts => b > ts,
+            Some((_, Some(b))) => seq.is_some_and(|s| b > s),
+            _ => false,
+        };
+        if !later {
+            break;
         }
+        at -= 1;
     }
     Ok(at)
 }
@@ -297,7 +312,7 @@ impl Db {
                     .get(f.key)?
                     .map(|m| Meta::read(m.value()))
                     .unwrap_or_default();
-                let at = place(&table, f.key, &meta, published_ms(f.frame))?;
+                let at = place(&table, f.key, &meta, published_ms(f.frame), f.seq)?;
                 // Make room: the newer frames move up by one, newest first.
                 let mut i = meta.next;
                 while i > at {

@@ -478,6 +478,49 @@ fn caught_up_frames_take_their_place_and_are_kept_once() {
     assert_eq!(put(5), 0);
 }
 
+/// Frames published in one millisecond: one that retention dropped comes back from a
+/// catch-up (the store's own answer, sent before the newer frames came). It goes before the
+/// newer ones by its number, so retention drops it again, not the newest in its place.
+#[test]
+fn a_frame_caught_up_again_never_displaces_a_newer_one_of_the_same_millisecond() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = db(
+        &dir,
+        Retention {
+            max_count: 1,
+            ..Retention::default()
+        },
+    );
+    let sealer = Sealer::new(Identity::generate().expect("id"), Signing::Signed);
+    let frames: Vec<_> = (1..=4u64)
+        .map(|n| {
+            sealer
+                .seal_message(
+                    KEY,
+                    &Outgoing::new(Kind::Publication, Binding::None),
+                    1_000_000,
+                    &serde_json::json!({"value": n, "seq": n, "epoch": 1}),
+                )
+                .expect("seal")
+        })
+        .collect();
+    let ingest = |n: u64| {
+        let f = Incoming {
+            key: KEY,
+            frame: &frames[n as usize - 1],
+            seq: Some(n),
+        };
+        db.ingest(&[f], 1_000).expect("ingest")
+    };
+    let mut newest = 0;
+    for n in [1, 2, 3, 4, 2, 1, 3] {
+        ingest(n);
+        newest = newest.max(n);
+        assert_eq!(seqs(&db), [newest], "after frame {n}");
+    }
+    assert_eq!(seqs(&db), [4]);
+}
+
 /// Above the total, the streams that hold the most bytes lose their oldest frames first, and
 /// every stream keeps its newest; the total survives a reopen.
 #[test]
