@@ -21,8 +21,8 @@
 //! Environment: `BENCH_SAMPLES` (latency samples per path, default 3000), `BENCH_FLOOD_MS`
 //! (how long each flood lasts, default 200), `BENCH_ONLY` (a comma-separated subset of `raw`,
 //! `unsigned`, `signed`) and `BENCH_FILTER` (paths whose name contains one of its
-//! comma-separated parts), for profiling; `BENCH_SENDER_THREAD=1` has SAFEthing's puts made by
-//! each session's sender thread (`ZenohTransport::with_sender_thread`).
+//! comma-separated parts), for profiling; `BENCH_INLINE_PUTS=1` has SAFEthing's puts made by
+//! the publishing task instead of each session's sender thread (`ZenohTransport::with_inline_puts`).
 //!
 //! The inputs are the benchmark's own fixed definitions, so a failed step is a bug in the
 //! benchmark, not bad input: it stops there (`expect`, `panic!`) instead of reporting an error.
@@ -88,8 +88,8 @@ async fn sessions() -> Result<(ZenohTransport, ZenohTransport), BoxError> {
     if !b.wait_for_neighbours(Duration::from_secs(5)).await {
         return Err("the two sessions did not connect".into());
     }
-    if std::env::var_os("BENCH_SENDER_THREAD").is_some() {
-        return Ok((a.with_sender_thread(), b.with_sender_thread()));
+    if std::env::var_os("BENCH_INLINE_PUTS").is_some() {
+        return Ok((a.with_inline_puts(), b.with_inline_puts()));
     }
     Ok((a, b))
 }

@@ -241,16 +241,13 @@ async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
 }
 
 /// A subscriber that stalls Zenoh's receive thread (its callback blocks) backs up the link
-/// until puts block: with a sender thread, publishing must not block the async task's worker but wait
-/// asynchronously (a pending future), on a runtime with a single worker, and go on once the
+/// until puts block: publishing must not block the async task's worker but wait asynchronously (a pending future), on a runtime with a single worker, and go on once the
 /// subscriber reads again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_stalled_subscriber_makes_publish_wait_without_blocking_the_worker() {
     use std::sync::{Arc, Condvar, Mutex};
     let dir = tempfile::tempdir().expect("dir");
     let (a, b) = pair(&dir).await;
-    // Inline puts (the default) would block the only worker here.
-    let a = a.with_sender_thread();
     let gate = Arc::new((Mutex::new(false), Condvar::new()));
     let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
     let g = gate.clone();
@@ -415,4 +412,91 @@ async fn frames_published_together_arrive_one_by_one() {
         .await
         .expect("publish");
     assert_eq!(&next_but_probes(&mut sub).await.payload[..], b"ST after");
+}
+
+/// Publications that follow one another on a key leave the sender thread bundled (fewer Zenoh
+/// samples than publications) and arrive one by one, all of them, in order; with inline puts
+/// each is a sample of its own, and arrives the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_publications_leaves_bundled_and_arrives_one_by_one_in_order() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const N: u32 = 5000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = pair(&dir).await;
+    for (mode, publisher) in [
+        ("sender thread", a.clone()),
+        ("inline", a.with_inline_puts()),
+    ] {
+        let key = format!("flood/{}", mode.replace(' ', "-"));
+        let mut sub = b.subscribe(&key).await.expect("subscribe");
+        let samples = Arc::new(AtomicUsize::new(0));
+        let counted = samples.clone();
+        let _raw = b
+            .session()
+            .declare_subscriber(key.clone())
+            .callback(move |_| {
+                counted.fetch_add(1, Ordering::Relaxed);
+            })
+            .await
+            .expect("raw subscriber");
+        until_routed(&publisher, &mut sub, &key).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let before = samples.load(Ordering::Relaxed);
+        for i in 0..N {
+            publisher
+                .publish(&key, Bytes::from(i.to_be_bytes().to_vec()))
+                .await
+                .expect("publish");
+        }
+        for i in 0..N {
+            let s = next_but_probes(&mut sub).await;
+            assert_eq!(&s.payload[..], i.to_be_bytes(), "{mode}: publication {i}");
+        }
+        let puts = samples.load(Ordering::Relaxed) - before;
+        eprintln!("{mode}: {N} publications in {puts} samples");
+        if mode == "inline" {
+            assert_eq!(puts, N as usize, "inline: a sample per publication");
+        } else {
+            assert!(puts < N as usize, "{mode}: {puts} samples, none bundled");
+        }
+    }
+}
+
+/// A program that publishes and then closes its session (a command-line tool) loses nothing:
+/// `close` waits for the sender thread to put what was published before; `flush` alone does the
+/// same and leaves the session open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_puts_everything_published_before() {
+    const N: u32 = 3000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = pair(&dir).await;
+    let mut sub = b.subscribe("last/words").await.expect("subscribe");
+    until_routed(&a, &mut sub, "last/words").await;
+    let reader = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while got.len() <= N as usize {
+            let s = next_but_probes(&mut sub).await;
+            got.push(u32::from_be_bytes([
+                s.payload[0],
+                s.payload[1],
+                s.payload[2],
+                s.payload[3],
+            ]));
+        }
+        got
+    });
+    let big = |i: u32| {
+        let mut v = i.to_be_bytes().to_vec();
+        v.resize(1000, 0);
+        Bytes::from(v)
+    };
+    for i in 0..N {
+        a.publish("last/words", big(i)).await.expect("publish");
+    }
+    a.flush().await;
+    a.publish("last/words", big(N)).await.expect("publish");
+    a.close().await.expect("close");
+    let got = reader.await.expect("every publication arrives");
+    assert_eq!(got, (0..=N).collect::<Vec<_>>());
 }

@@ -15,13 +15,14 @@
 //!
 //! How SAFEthing maps onto Zenoh:
 //! - publications use congestion control `Block` (nothing is dropped on a busy link), put by
-//!   the publishing task at once (a put blocks its worker while the link is congested), or,
-//!   with [`ZenohTransport::with_sender_thread`] / [`ZenohConfig::sender_thread`], by one
-//!   sender thread per session so that no async worker ever blocks (half the throughput in a
-//!   flood on a small machine: `docs/benchmarks.md`); keys published again and again get a
-//!   declared publisher, and a subscriber that keeps reading
-//!   loses nothing (one that stops reading loses samples after a short wait, rather than
-//!   stalling the session);
+//!   one sender thread per session, so that no async worker ever blocks on a congested link
+//!   (the publishing task waits asynchronously for room instead); publications that follow one
+//!   another on a key leave in one sample (a [bundle](crate::bundle), split again by each
+//!   subscriber); keys published again and again get a declared publisher
+//!   ([`ZenohTransport::with_inline_puts`] has the publishing task put at once instead: a few
+//!   percent faster in a flood, but blocking its worker while the link is congested);
+//! - a subscriber that keeps reading loses nothing (one that stops reading loses samples after
+//!   a short wait, rather than stalling the session);
 //! - queries go to every matching queryable, with no consolidation (an action's `accepted`,
 //!   `running` and `done` replies all arrive), and a timeout;
 //! - online/offline is a liveliness token per thing; watches start with the tokens alive now.

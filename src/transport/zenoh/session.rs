@@ -28,15 +28,22 @@ pub struct ZenohTransport {
     sending: Sending,
 }
 
-/// Who makes a session's puts ([`ZenohTransport::with_sender_thread`]).
+/// Who makes a session's puts.
 #[derive(Clone)]
 enum Sending {
-    /// The publishing task, at once: the fastest, but a put blocks its worker thread while the
-    /// link is congested (congestion control `Block`).
+    /// The session's sender thread (see [`Outbound`]), the default: no worker ever blocks.
+    Thread(std::sync::Arc<ToThread>),
+    /// The publishing task, at once ([`ZenohTransport::with_inline_puts`]): a put blocks its
+    /// worker thread while the link is congested (congestion control `Block`).
     Inline(std::sync::Arc<std::sync::Mutex<Publishers>>),
-    /// The session's sender thread (see [`Outbound`]): no worker ever blocks, at the cost of a
-    /// hand-over between threads per publication (`docs/benchmarks.md`).
-    Thread(mpsc::Sender<Outbound>),
+}
+
+/// The way to a session's sender thread.
+struct ToThread {
+    outbound: mpsc::Sender<Outbound>,
+    /// The key of the last publication: a flood on one key shares it (see [`shared_key`])
+    /// rather than allocating it per message here and freeing it on the sender thread.
+    last_key: std::sync::Mutex<Option<std::sync::Arc<str>>>,
 }
 
 /// A publication on its way to the sender thread.
@@ -48,11 +55,16 @@ enum Sending {
 /// [`OUTBOUND`] messages wait already (a congested link, a stalled subscriber upstream), the
 /// publishing task waits asynchronously for room — its worker runs other tasks meanwhile.
 /// Nothing is dropped on a busy link; the publisher is slowed down instead.
-struct Outbound {
-    key: String,
-    payload: Bytes,
-    /// Whether the payload is a bundle ([`BUNDLE_SCHEMA`]).
-    bundle: bool,
+enum Outbound {
+    /// A publication.
+    Put {
+        key: std::sync::Arc<str>,
+        payload: Bytes,
+        /// Whether the payload is a bundle ([`BUNDLE_SCHEMA`]).
+        bundle: bool,
+    },
+    /// Everything handed over before is put: say so ([`ZenohTransport::flush`]).
+    Flushed(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The schema of the encoding a bundle is put with (`application/octet-stream;safething-bundle`):
@@ -112,33 +124,16 @@ impl ZenohTransport {
             TransportError::Unavailable(format!("cannot open a Zenoh session: {e}"))
         })?;
         tracing::debug!(zid = %session.zid(), mode = %config.mode_value(), "zenoh session open");
-        let transport = ZenohTransport::from_session(session);
-        Ok(if config.sender_thread_value() {
-            transport.with_sender_thread()
+        Ok(if config.inline_puts_value() {
+            ZenohTransport::inline(session)
         } else {
-            transport
+            ZenohTransport::from_session(session)
         })
     }
 
-    /// Wraps a session opened elsewhere (with a configuration of your own).
+    /// Wraps a session opened elsewhere (with a configuration of your own). Its puts are made
+    /// by a sender thread of its own (see [`Outbound`]).
     pub fn from_session(session: ::zenoh::Session) -> ZenohTransport {
-        ZenohTransport {
-            session,
-            sending: Sending::Inline(std::sync::Arc::default()),
-        }
-    }
-
-    /// Makes every put of this session on a sender thread of its own, so that no async worker
-    /// ever blocks in Zenoh: `publish` hands the message over and returns, and waits
-    /// asynchronously for room only while the link is congested.
-    ///
-    /// By default the publishing task makes the put itself, which is about twice as fast in a
-    /// flood on a small machine (`docs/benchmarks.md`), but blocks that task's worker thread
-    /// while the link is congested. Choose the thread when a congested or stalled peer must not
-    /// hold up the other tasks of the runtime. Call it before the transport is cloned: clones
-    /// made before keep publishing inline.
-    pub fn with_sender_thread(self) -> ZenohTransport {
-        let session = self.session;
         let (outbound, rx) = mpsc::channel(OUTBOUND);
         let sender = session.clone();
         // The thread ends when the last clone of this transport is dropped (closing the
@@ -152,7 +147,26 @@ impl ZenohTransport {
         }
         ZenohTransport {
             session,
-            sending: Sending::Thread(outbound),
+            sending: Sending::Thread(std::sync::Arc::new(ToThread {
+                outbound,
+                last_key: std::sync::Mutex::default(),
+            })),
+        }
+    }
+
+    /// Has the publishing task make each put itself, at once, instead of the session's sender
+    /// thread: a few percent faster in a flood of unsigned publications on a small machine
+    /// (`docs/benchmarks.md`), but a put then **blocks the task's worker thread** while the
+    /// link is congested (a slow or stalled peer), holding up every other task on it. Call it
+    /// before the transport is cloned: clones made before keep the sender thread.
+    pub fn with_inline_puts(self) -> ZenohTransport {
+        ZenohTransport::inline(self.session)
+    }
+
+    fn inline(session: ::zenoh::Session) -> ZenohTransport {
+        ZenohTransport {
+            session,
+            sending: Sending::Inline(std::sync::Arc::default()),
         }
     }
 
@@ -190,15 +204,32 @@ impl ZenohTransport {
         }
     }
 
-    /// Closes the session: everything it declared is undeclared, so its things go offline for
-    /// everyone at once.
+    /// Closes the session, once what was published before is put (see [`flush`](Self::flush)):
+    /// everything it declared is undeclared, so its things go offline for everyone at once.
     pub async fn close(&self) -> Result<(), TransportError> {
         check_runtime()?;
+        self.flush().await;
         self.session.close().await.map_err(other)
     }
 
-    /// Closes the session from synchronous code (a signal handler, a test's crash switch).
-    /// Must run on a tokio multi-thread worker or outside any runtime.
+    /// Returns once everything published before on this transport (and its clones) has been
+    /// put on the session: handed to Zenoh, which sends it unless the session closes or the
+    /// peer is gone. A program that publishes and then exits calls this (or
+    /// [`close`](Self::close)) first, as the sender thread dies with the process.
+    pub async fn flush(&self) {
+        let Sending::Thread(to) = &self.sending else {
+            // Inline puts are made before `publish` returns.
+            return;
+        };
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if to.outbound.send(Outbound::Flushed(done)).await.is_ok() {
+            let _ = flushed.await;
+        }
+    }
+
+    /// Closes the session from synchronous code (a signal handler, a test's crash switch), at
+    /// once: what the sender thread has not put yet is lost, as in a crash. Must run on a
+    /// tokio multi-thread worker or outside any runtime.
     pub fn close_blocking(&self) -> Result<(), TransportError> {
         check_runtime()?;
         self.session.close().wait().map_err(other)
@@ -371,17 +402,7 @@ fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
     let mut taken = Vec::with_capacity(TAKE);
     while rx.blocking_recv_many(&mut taken, TAKE) > 0 {
         loop {
-            for Outbound {
-                key,
-                payload,
-                bundle,
-            } in taken.drain(..)
-            {
-                let publisher = publishers.publisher(session, &key);
-                if let Err(e) = put(session, publisher.as_deref(), &key, payload, bundle) {
-                    tracing::debug!(error = %e, "could not publish");
-                }
-            }
+            send_taken(session, &mut publishers, &mut taken);
             if !linger(&mut rx, &mut taken) {
                 break;
             }
@@ -389,8 +410,45 @@ fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
     }
 }
 
+/// Puts what the sender thread took (emptying `taken`), in order. Plain payloads that follow
+/// one another on a key go as [bundles](crate::bundle), as a batch's frames do: in a flood
+/// that is one put, and one sample for each subscriber to take, per few dozen publications.
+fn send_taken(session: &::zenoh::Session, publishers: &mut Publishers, taken: &mut Vec<Outbound>) {
+    let mut taken = taken.drain(..).peekable();
+    while let Some(first) = taken.next() {
+        let (key, payload, bundle) = match first {
+            Outbound::Put {
+                key,
+                payload,
+                bundle,
+            } => (key, payload, bundle),
+            Outbound::Flushed(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        let samples = if bundle {
+            vec![(payload, true)]
+        } else {
+            let mut run = vec![payload];
+            while let Some(Outbound::Put { payload, .. }) = taken
+                .next_if(|n| matches!(n, Outbound::Put { key: k, bundle: false, .. } if *k == key))
+            {
+                run.push(payload);
+            }
+            bundles(run)
+        };
+        let publisher = publishers.publisher(session, &key);
+        for (payload, bundle) in samples {
+            if let Err(e) = put(session, publisher.as_deref(), &key, payload, bundle) {
+                tracing::debug!(error = %e, "could not publish");
+            }
+        }
+    }
+}
+
 /// The most publications the sender thread takes at once.
-const TAKE: usize = 64;
+const TAKE: usize = 256;
 
 /// How long the sender thread looks for more work before it sleeps: in a flood the next
 /// publication is microseconds away, and waking a sleeping thread costs the publisher a system
@@ -636,15 +694,15 @@ impl Replier for ZenohReplier {
 }
 
 impl ZenohTransport {
-    /// Inline (the default): the put is made at once, blocking while the link is congested.
-    /// With [`with_sender_thread`](ZenohTransport::with_sender_thread): hands the message to
-    /// the session's sender thread ([`Outbound`]), done at once or, while the link is
-    /// congested, once there is room (waiting asynchronously).
+    /// Hands the message to the session's sender thread ([`Outbound`]): done at once or, while
+    /// the link is congested, once there is room (waiting asynchronously). With
+    /// [`with_inline_puts`](ZenohTransport::with_inline_puts): the put is made at once,
+    /// blocking while the link is congested.
     fn put_sample(&self, key: &str, payload: Bytes, bundle: bool) -> Publishing<'_> {
         if let Err(e) = self.ready().and_then(|()| check_concrete(key)) {
             return Publishing::done(Err(e));
         }
-        let outbound = match &self.sending {
+        let to = match &self.sending {
             Sending::Inline(publishers) => {
                 // Not under the lock: a put blocks while the link is congested.
                 let publisher = publishers
@@ -654,10 +712,11 @@ impl ZenohTransport {
                 let put = put(&self.session, publisher.as_deref(), key, payload, bundle);
                 return Publishing::done(put);
             }
-            Sending::Thread(outbound) => outbound,
+            Sending::Thread(to) => to,
         };
-        let message = Outbound {
-            key: key.to_owned(),
+        let outbound = &to.outbound;
+        let message = Outbound::Put {
+            key: shared_key(&to.last_key, key),
             payload,
             bundle,
         };
@@ -677,9 +736,9 @@ impl ZenohTransport {
 }
 
 impl Transport for ZenohTransport {
-    /// Inline (the default): the put is made at once, blocking while the link is congested.
-    /// With [`with_sender_thread`](ZenohTransport::with_sender_thread): done at once or, while
-    /// the link is congested, once the sender thread has room (waiting asynchronously).
+    /// Done at once or, while the link is congested, once the sender thread has room (waiting
+    /// asynchronously); with [`with_inline_puts`](ZenohTransport::with_inline_puts), the put is
+    /// made at once, blocking while the link is congested.
     fn publish(&self, key: &str, payload: Bytes) -> Publishing<'_> {
         self.put_sample(key, payload, false)
     }
