@@ -240,71 +240,150 @@ async fn a_subscriber_that_stops_reading_does_not_stall_the_session() {
     eprintln!("flood and the next sample took {:?}", started.elapsed());
 }
 
-/// A subscriber that stalls Zenoh's receive thread (its callback blocks) backs up the link
-/// until puts block: publishing must not block the async task's worker but wait asynchronously (a pending future), on a runtime with a single worker, and go on once the
-/// subscriber reads again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn a_stalled_subscriber_makes_publish_wait_without_blocking_the_worker() {
-    use std::sync::{Arc, Condvar, Mutex};
-    let dir = tempfile::tempdir().expect("dir");
-    let (a, b) = pair(&dir).await;
-    let gate = Arc::new((Mutex::new(false), Condvar::new()));
-    let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
-    let g = gate.clone();
-    let _stalled = b
-        .session()
-        .declare_subscriber("stall/x")
-        .callback(move |sample| {
-            if sample.payload().to_bytes().as_ref() == b"probe" {
-                let _ = ready_tx.send(());
-                return;
-            }
-            let (open, released) = &*g;
-            let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
-            while !*open {
-                open = released.wait(open).unwrap_or_else(|e| e.into_inner());
-            }
-        })
-        .await
-        .expect("subscribe");
-    // The subscription reaches the publisher's session.
-    loop {
-        a.publish("stall/x", Bytes::from_static(b"probe"))
+/// A link from `a` to `b` held up by `b`: a subscriber on `stall/x` whose callback blocks
+/// Zenoh's receive thread until [`release`](Stall::release)d.
+struct Stall {
+    gate: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+    _subscriber: ::zenoh::pubsub::Subscriber<()>,
+}
+
+impl Stall {
+    /// Stalls `b`'s receiving, and waits until `a`'s publications on `stall/x` reach it.
+    async fn new(a: &ZenohTransport, b: &ZenohTransport) -> Stall {
+        use std::sync::{Arc, Condvar, Mutex};
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel();
+        let g = gate.clone();
+        let subscriber = b
+            .session()
+            .declare_subscriber("stall/x")
+            .callback(move |sample| {
+                if sample.payload().to_bytes().as_ref() == b"probe" {
+                    let _ = ready_tx.send(());
+                    return;
+                }
+                let (open, released) = &*g;
+                let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+                while !*open {
+                    open = released.wait(open).unwrap_or_else(|e| e.into_inner());
+                }
+            })
             .await
-            .expect("probe");
-        if tokio::time::timeout(Duration::from_millis(50), ready.recv())
-            .await
-            .is_ok()
-        {
-            break;
+            .expect("subscribe");
+        // The subscription reaches the publisher's session.
+        loop {
+            a.publish("stall/x", Bytes::from_static(b"probe"))
+                .await
+                .expect("probe");
+            if tokio::time::timeout(Duration::from_millis(50), ready.recv())
+                .await
+                .is_ok()
+            {
+                break;
+            }
+        }
+        Stall {
+            gate,
+            _subscriber: subscriber,
         }
     }
-    let release = || {
-        let (open, released) = &*gate;
+
+    /// Publishes big payloads from `a` until the link is congested: returns the publication
+    /// left waiting for room.
+    async fn congest(a: &ZenohTransport) -> Option<safething::transport::Publishing<'_>> {
+        let big = Bytes::from(vec![7u8; 1 << 20]);
+        for _ in 0..100_000 {
+            let mut publishing = a.publish("stall/x", big.clone());
+            if futures::poll!(&mut publishing).is_pending() {
+                return Some(publishing);
+            }
+        }
+        None
+    }
+
+    fn release(&self) {
+        let (open, released) = &*self.gate;
         *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
         released.notify_all();
-    };
-    let big = Bytes::from(vec![7u8; 1 << 20]);
-    let mut pending = None;
-    for _ in 0..100_000 {
-        let mut publishing = a.publish("stall/x", big.clone());
-        if futures::poll!(&mut publishing).is_pending() {
-            pending = Some(publishing);
-            break;
-        }
     }
-    let Some(publishing) = pending else {
-        release();
+}
+
+/// A subscriber that stalls Zenoh's receive thread (its callback blocks) backs up the link
+/// until puts block: publishing must not block the async task's worker but wait asynchronously
+/// (a pending future), on a runtime with a single worker, and go on once the subscriber reads
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_stalled_subscriber_makes_publish_wait_without_blocking_the_worker() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = pair(&dir).await;
+    let stall = Stall::new(&a, &b).await;
+    let Some(publishing) = Stall::congest(&a).await else {
+        stall.release();
         panic!("publishing never waited for a congested link");
     };
     // The only worker is free: another task runs while the publication waits.
     let other = tokio::spawn(async { 42 });
     assert_eq!(other.await.expect("the other task"), 42);
-    release();
+    stall.release();
     tokio::time::timeout(Duration::from_secs(30), publishing)
         .await
         .expect("the publication goes once the subscriber reads again")
         .expect("published");
+}
+
+/// The same congested link, for a reply: a task that answers a query on it returns at once
+/// (the session's sender thread makes the reply, in order, once there is room), so its worker
+/// runs the other tasks meanwhile, and the requester gets the reply once the link clears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_reply_on_a_congested_link_neither_blocks_the_worker_nor_is_lost() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (a, b) = pair(&dir).await;
+    let mut queries = a.queryable("ask/x").await.expect("queryable");
+    let stall = Stall::new(&a, &b).await;
+    let mut replies = b
+        .query("ask/x", None, Duration::from_secs(60))
+        .await
+        .expect("query");
+    let query = tokio::time::timeout(Duration::from_secs(10), queries.recv())
+        .await
+        .expect("the query arrives")
+        .expect("a query");
+    let Some(publishing) = Stall::congest(&a).await else {
+        stall.release();
+        panic!("publishing never waited for a congested link");
+    };
+    let answer = Bytes::from(vec![9u8; 1 << 20]);
+    let sent = answer.clone();
+    let replied = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let replied = query.reply("ask/x", sent);
+        (replied, started.elapsed())
+    });
+    let other = tokio::spawn(async { 42 });
+    let replied = replied.await;
+    let other = other.await;
+    stall.release();
+    let (replied, took) = replied.expect("the replying task");
+    replied.expect("reply handed over");
+    // Made at once, the reply would block the worker until Zenoh gives up on the link (5 s,
+    // its `wait_before_close`), and be lost.
+    assert!(
+        took < Duration::from_secs(1),
+        "the reply held the worker for {took:?}"
+    );
+    assert_eq!(other.expect("the other task"), 42);
+    tokio::time::timeout(Duration::from_secs(30), publishing)
+        .await
+        .expect("the publication goes once the subscriber reads again")
+        .expect("published");
+    let reply = tokio::time::timeout(Duration::from_secs(30), replies.recv())
+        .await
+        .expect("the reply arrives")
+        .expect("a reply");
+    match reply {
+        Reply::Ok(sample) => assert_eq!(sample.payload, answer),
+        Reply::Err(e) => panic!("an error reply: {e:?}"),
+    }
 }
 
 /// Zenoh calls a device on its own threads, inside the device's runtime: once that runtime is
@@ -443,15 +522,22 @@ async fn a_flood_of_publications_leaves_bundled_and_arrives_one_by_one_in_order(
         until_routed(&publisher, &mut sub, &key).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         let before = samples.load(Ordering::Relaxed);
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while got.len() < N as usize {
+                got.push(next_but_probes(&mut sub).await.payload);
+            }
+            got
+        });
         for i in 0..N {
             publisher
                 .publish(&key, Bytes::from(i.to_be_bytes().to_vec()))
                 .await
                 .expect("publish");
         }
-        for i in 0..N {
-            let s = next_but_probes(&mut sub).await;
-            assert_eq!(&s.payload[..], i.to_be_bytes(), "{mode}: publication {i}");
+        let got = reader.await.expect("every publication arrives");
+        for (i, payload) in (0..N).zip(got) {
+            assert_eq!(&payload[..], i.to_be_bytes(), "{mode}: publication {i}");
         }
         let puts = samples.load(Ordering::Relaxed) - before;
         eprintln!("{mode}: {N} publications in {puts} samples");

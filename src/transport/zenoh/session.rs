@@ -40,28 +40,41 @@ enum Sending {
 
 /// The way to a session's sender thread.
 struct ToThread {
-    outbound: mpsc::Sender<Outbound>,
+    /// Unbounded: publications take [`room`](Self::room) first; replies do not wait (they are
+    /// bounded by the queries in flight, and a reply made from a Zenoh callback must not
+    /// wait for a task).
+    outbound: mpsc::UnboundedSender<Outbound>,
+    /// Publications that may wait for the sender thread ([`OUTBOUND`]): a permit is taken per
+    /// publication and given back once it is put.
+    room: std::sync::Arc<tokio::sync::Semaphore>,
     /// The key of the last publication: a flood on one key shares it (see [`shared_key`])
     /// rather than allocating it per message here and freeing it on the sender thread.
     last_key: std::sync::Mutex<Option<std::sync::Arc<str>>>,
 }
 
-/// A publication on its way to the sender thread.
+/// A message on its way to the sender thread.
 ///
-/// Zenoh's `put` is synchronous, also behind its `async` API, and with congestion control
-/// `Block` it blocks while the link is congested. So no async task ever calls it: each session
-/// has one thread that makes its puts, in the order they were published, blocking there
-/// while the link is congested; `publish` hands it the message and returns at once, and when
-/// [`OUTBOUND`] messages wait already (a congested link, a stalled subscriber upstream), the
-/// publishing task waits asynchronously for room — its worker runs other tasks meanwhile.
-/// Nothing is dropped on a busy link; the publisher is slowed down instead.
+/// Zenoh's `put` and `reply` are synchronous, also behind its `async` API, and with congestion
+/// control `Block` they block while the link is congested. So no async task ever calls them:
+/// each session has one thread that makes its puts, and the replies of its tasks, in the
+/// order they were handed over, blocking there while the link is congested; `publish` hands
+/// it the message and returns at once, and when [`OUTBOUND`] publications wait already (a
+/// congested link, a stalled subscriber upstream), the publishing task waits asynchronously
+/// for room — its worker runs other tasks meanwhile. Nothing is dropped on a busy link; the
+/// publisher is slowed down instead.
 enum Outbound {
-    /// A publication.
+    /// A publication (holding one permit of [`ToThread::room`]).
     Put {
         key: std::sync::Arc<str>,
         payload: Bytes,
         /// Whether the payload is a bundle ([`BUNDLE_SCHEMA`]).
         bundle: bool,
+    },
+    /// A reply made by an async task: on `key`, or an error reply without one.
+    Reply {
+        query: std::sync::Arc<::zenoh::query::Query>,
+        key: Option<String>,
+        payload: Bytes,
     },
     /// Everything handed over before is put: say so ([`ZenohTransport::flush`]).
     Flushed(tokio::sync::oneshot::Sender<()>),
@@ -134,13 +147,15 @@ impl ZenohTransport {
     /// Wraps a session opened elsewhere (with a configuration of your own). Its puts are made
     /// by a sender thread of its own (see [`Outbound`]).
     pub fn from_session(session: ::zenoh::Session) -> ZenohTransport {
-        let (outbound, rx) = mpsc::channel(OUTBOUND);
+        let (outbound, rx) = mpsc::unbounded_channel();
+        let room = std::sync::Arc::new(tokio::sync::Semaphore::new(OUTBOUND));
         let sender = session.clone();
-        // The thread ends when the last clone of this transport is dropped (closing the
-        // channel), after sending what was published before.
+        let freed = room.clone();
+        // The thread ends when the last clone of this transport (and the last reply of its
+        // queries) is dropped, closing the channel, after sending what was handed over before.
         let spawned = std::thread::Builder::new()
             .name("safething-zenoh-tx".into())
-            .spawn(move || send_all(&sender, rx));
+            .spawn(move || send_all(&sender, rx, &freed));
         if let Err(e) = spawned {
             // Every publish then fails with `Closed`: the receiver is gone.
             tracing::error!(error = %e, "could not start the Zenoh sender thread");
@@ -149,6 +164,7 @@ impl ZenohTransport {
             session,
             sending: Sending::Thread(std::sync::Arc::new(ToThread {
                 outbound,
+                room,
                 last_key: std::sync::Mutex::default(),
             })),
         }
@@ -222,7 +238,7 @@ impl ZenohTransport {
             return;
         };
         let (done, flushed) = tokio::sync::oneshot::channel();
-        if to.outbound.send(Outbound::Flushed(done)).await.is_ok() {
+        if to.outbound.send(Outbound::Flushed(done)).is_ok() {
             let _ = flushed.await;
         }
     }
@@ -286,13 +302,14 @@ impl ZenohTransport {
         self.ready()?;
         check_key_expr(key_expr)?;
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let sending = self.sending.clone();
         let queryable = self
             .session
             .declare_queryable(key_expr)
             .callback(move |query: ::zenoh::query::Query| {
                 // Not keeping up: the query goes unanswered (dropping it ends it at once for
                 // the requester), as with any overloaded server.
-                let _ = tx.try_send(to_query(query));
+                let _ = tx.try_send(to_query(query, &sending));
             })
             .await
             .map_err(other)?;
@@ -310,13 +327,14 @@ impl ZenohTransport {
         check_key_expr(key_expr)?;
         let runtime = tokio::runtime::Handle::try_current().ok();
         let declared = key_expr.to_owned();
+        let sending = self.sending.clone();
         let queryable = self
             .session
             .declare_queryable(key_expr)
             .callback(move |query: ::zenoh::query::Query| {
                 let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
                 // A panicking handler must not unwind into Zenoh's receive thread.
-                call_query_handler(&handler, to_query(query), &declared);
+                call_query_handler(&handler, to_query(query, &sending), &declared);
             })
             .await
             .map_err(other)?;
@@ -395,14 +413,20 @@ impl ZenohTransport {
     }
 }
 
-/// The sender thread: makes the puts of everything published on the session, in order,
-/// blocking while the link is congested (congestion control `Block`).
-fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
+/// The sender thread: makes the puts and replies handed over, in order, blocking while the
+/// link is congested (congestion control `Block`), and gives back the room of each
+/// publication once it is put.
+fn send_all(
+    session: &::zenoh::Session,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    room: &tokio::sync::Semaphore,
+) {
     let mut publishers = Publishers::default();
     let mut taken = Vec::with_capacity(TAKE);
     while rx.blocking_recv_many(&mut taken, TAKE) > 0 {
         loop {
-            send_taken(session, &mut publishers, &mut taken);
+            let puts = send_taken(session, &mut publishers, &mut taken);
+            room.add_permits(puts);
             if !linger(&mut rx, &mut taken) {
                 break;
             }
@@ -410,10 +434,16 @@ fn send_all(session: &::zenoh::Session, mut rx: mpsc::Receiver<Outbound>) {
     }
 }
 
-/// Puts what the sender thread took (emptying `taken`), in order. Plain payloads that follow
-/// one another on a key go as [bundles](crate::bundle), as a batch's frames do: in a flood
-/// that is one put, and one sample for each subscriber to take, per few dozen publications.
-fn send_taken(session: &::zenoh::Session, publishers: &mut Publishers, taken: &mut Vec<Outbound>) {
+/// Puts and replies what the sender thread took (emptying `taken`), in order; returns how
+/// many publications it put. Plain payloads that follow one another on a key go as
+/// [bundles](crate::bundle), as a batch's frames do: in a flood that is one put, and one
+/// sample for each subscriber to take, per few dozen publications.
+fn send_taken(
+    session: &::zenoh::Session,
+    publishers: &mut Publishers,
+    taken: &mut Vec<Outbound>,
+) -> usize {
+    let mut puts = 0;
     let mut taken = taken.drain(..).peekable();
     while let Some(first) = taken.next() {
         let (key, payload, bundle) = match first {
@@ -422,11 +452,22 @@ fn send_taken(session: &::zenoh::Session, publishers: &mut Publishers, taken: &m
                 payload,
                 bundle,
             } => (key, payload, bundle),
+            Outbound::Reply {
+                query,
+                key,
+                payload,
+            } => {
+                if let Err(e) = reply(&query, key.as_deref(), payload) {
+                    tracing::debug!(error = %e, "could not reply");
+                }
+                continue;
+            }
             Outbound::Flushed(done) => {
                 let _ = done.send(());
                 continue;
             }
         };
+        puts += 1;
         let samples = if bundle {
             vec![(payload, true)]
         } else {
@@ -436,6 +477,7 @@ fn send_taken(session: &::zenoh::Session, publishers: &mut Publishers, taken: &m
             {
                 run.push(payload);
             }
+            puts += run.len() - 1;
             bundles(run)
         };
         let publisher = publishers.publisher(session, &key);
@@ -445,6 +487,7 @@ fn send_taken(session: &::zenoh::Session, publishers: &mut Publishers, taken: &m
             }
         }
     }
+    puts
 }
 
 /// The most publications the sender thread takes at once.
@@ -456,7 +499,7 @@ const TAKE: usize = 256;
 const LINGER: Duration = Duration::from_micros(20);
 
 /// Takes what arrives within [`LINGER`] into `taken`; whether anything did.
-fn linger(rx: &mut mpsc::Receiver<Outbound>, taken: &mut Vec<Outbound>) -> bool {
+fn linger(rx: &mut mpsc::UnboundedReceiver<Outbound>, taken: &mut Vec<Outbound>) -> bool {
     let deadline = std::time::Instant::now() + LINGER;
     loop {
         while taken.len() < TAKE {
@@ -620,11 +663,18 @@ fn shared_key(
     }
 }
 
-fn to_query(query: ::zenoh::query::Query) -> Query {
+fn to_query(query: ::zenoh::query::Query, sending: &Sending) -> Query {
+    let thread = match sending {
+        Sending::Thread(to) => Some(to.clone()),
+        Sending::Inline(_) => None,
+    };
     Query {
         key_expr: query.key_expr().as_str().to_owned(),
         payload: query.payload().map(to_bytes),
-        replier: Box::new(ZenohReplier { query }),
+        replier: Box::new(ZenohReplier {
+            query: std::sync::Arc::new(query),
+            thread,
+        }),
     }
 }
 
@@ -673,24 +723,57 @@ fn other(e: ::zenoh::Error) -> TransportError {
 /// Replies through the Zenoh query; the query ends for the requester when the last clone of it
 /// is dropped.
 struct ZenohReplier {
-    query: ::zenoh::query::Query,
+    query: std::sync::Arc<::zenoh::query::Query>,
+    /// The session's sender thread, which makes the replies of async tasks (none with inline
+    /// puts).
+    thread: Option<std::sync::Arc<ToThread>>,
+}
+
+impl ZenohReplier {
+    /// Replies on `key` (an error reply without one): made at once on a thread of Zenoh's or
+    /// one of the caller's own, handed to the sender thread from an async task, so that a
+    /// congested link never blocks a worker.
+    fn send(&self, key: Option<&str>, payload: Bytes) -> Result<(), TransportError> {
+        if let Some(to) = &self.thread
+            && tokio::task::try_id().is_some()
+        {
+            let message = Outbound::Reply {
+                query: self.query.clone(),
+                key: key.map(str::to_owned),
+                payload,
+            };
+            return to
+                .outbound
+                .send(message)
+                .map_err(|_| TransportError::Closed);
+        }
+        reply(&self.query, key, payload)
+    }
 }
 
 impl Replier for ZenohReplier {
     fn reply(&self, key: &str, payload: Bytes) -> Result<(), TransportError> {
         check_concrete(key)?;
-        self.query
-            .reply(key, ZBytes::from(payload))
-            .wait()
-            .map_err(other)
+        self.send(Some(key), payload)
     }
 
     fn reply_err(&self, payload: Bytes) -> Result<(), TransportError> {
-        self.query
-            .reply_err(ZBytes::from(payload))
-            .wait()
-            .map_err(other)
+        self.send(None, payload)
     }
+}
+
+/// Replies to `query` on `key` (checked already), or with an error without one.
+fn reply(
+    query: &::zenoh::query::Query,
+    key: Option<&str>,
+    payload: Bytes,
+) -> Result<(), TransportError> {
+    let payload = ZBytes::from(payload);
+    match key {
+        Some(key) => query.reply(key, payload).wait(),
+        None => query.reply_err(payload).wait(),
+    }
+    .map_err(other)
 }
 
 impl ZenohTransport {
@@ -714,22 +797,32 @@ impl ZenohTransport {
             }
             Sending::Thread(to) => to,
         };
-        let outbound = &to.outbound;
         let message = Outbound::Put {
             key: shared_key(&to.last_key, key),
             payload,
             bundle,
         };
-        match outbound.try_send(message) {
-            Ok(()) => Publishing::done(Ok(())),
-            Err(mpsc::error::TrySendError::Closed(_)) => {
+        let send = move |message| {
+            to.outbound
+                .send(message)
+                .map_err(|_| TransportError::Closed)
+        };
+        match to.room.try_acquire() {
+            Ok(permit) => {
+                // Given back by the sender thread once the message is put.
+                permit.forget();
+                Publishing::done(send(message))
+            }
+            Err(tokio::sync::TryAcquireError::Closed) => {
                 Publishing::done(Err(TransportError::Closed))
             }
-            Err(mpsc::error::TrySendError::Full(message)) => Publishing::pending(async move {
-                outbound
-                    .send(message)
+            Err(tokio::sync::TryAcquireError::NoPermits) => Publishing::pending(async move {
+                to.room
+                    .acquire()
                     .await
-                    .map_err(|_| TransportError::Closed)
+                    .map_err(|_| TransportError::Closed)?
+                    .forget();
+                send(message)
             }),
         }
     }
