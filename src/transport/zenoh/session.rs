@@ -593,8 +593,10 @@ struct Flow {
 }
 
 impl Flow {
-    /// The longest a full channel holds up the link.
-    const PATIENCE: Duration = Duration::from_millis(20);
+    /// The longest a full channel holds up the link. Longer than a busy machine keeps a
+    /// runnable reader off the CPU: with 20 ms, floods on this project's 2-core VM lost up to
+    /// 12% to readers that were reading, just not scheduled (`docs/benchmarks.md`).
+    const PATIENCE: Duration = Duration::from_millis(250);
 
     fn deliver(&self, tx: &mpsc::Sender<Sample>, sample: Sample) {
         use std::sync::atomic::Ordering::Relaxed;
