@@ -162,12 +162,11 @@ fn place(
     while at > meta.first {
         let before = table.get((key, at - 1))?.and_then(|r| {
             let r = r.value();
-            let b = kept_seq(r);
-            Some((published_ms(r.get(RECORD_HEAD..)?), b))
+            Some((published_ms(r.get(RECORD_HEAD..)?), kept_seq(r)))
         });
         let later = match before {
-            Some((b, _)) if b != ts => b > ts,
-            Some((_, Some(b))) => seq.is_some_and(|s| b > s),
+            Some((before_ts, _)) if before_ts != ts => before_ts > ts,
+            Some((_, Some(before_seq))) => seq.is_some_and(|s| before_seq > s),
             _ => false,
         };
         if !later {

@@ -218,8 +218,8 @@ impl ZenohConfig {
     }
 
     /// Puts made by the publishing task itself instead of the session's sender thread (default
-    /// off): a few percent faster in a flood of unsigned publications, but a put then blocks
-    /// the task's worker thread while the link is congested (see
+    /// off): a lone message arrives a few microseconds sooner, but a put then blocks the
+    /// task's worker thread while the link is congested (see
     /// [`ZenohTransport::with_inline_puts`](super::ZenohTransport::with_inline_puts)).
     pub fn inline_puts(mut self, on: bool) -> ZenohConfig {
         self.inline_puts = on;

@@ -19,8 +19,9 @@
 //!   (the publishing task waits asynchronously for room instead); publications that follow one
 //!   another on a key leave in one sample (a [bundle](crate::bundle), split again by each
 //!   subscriber); keys published again and again get a declared publisher
-//!   ([`ZenohTransport::with_inline_puts`] has the publishing task put at once instead: a few
-//!   percent faster in a flood, but blocking its worker while the link is congested);
+//!   ([`ZenohTransport::with_inline_puts`] has the publishing task put at once instead: a
+//!   few microseconds less per lone message, but blocking its worker while the link is
+//!   congested);
 //! - a subscriber that keeps reading loses nothing (one that stops reading loses samples after
 //!   a short wait, rather than stalling the session);
 //! - queries go to every matching queryable, with no consolidation (an action's `accepted`,
