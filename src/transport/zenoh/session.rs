@@ -233,7 +233,10 @@ impl ZenohTransport {
     /// Returns once everything published before on this transport (and its clones) has been
     /// put on the session: handed to Zenoh, which sends it unless the session closes or the
     /// peer is gone. A program that publishes and then exits calls this (or
-    /// [`close`](Self::close)) first, as the sender thread dies with the process.
+    /// [`close`](Self::close)) first, as the sender thread dies with the process. Zenoh
+    /// drains its links as the session closes, but a peer can still miss what was in flight
+    /// then (the last few dozen of 3000 publications made just before a close, in our
+    /// tests on a loaded machine): a publisher that must know a peer got a message asks it.
     pub async fn flush(&self) {
         let Sending::Thread(to) = &self.sending else {
             // Inline puts are made before `publish` returns.
