@@ -294,15 +294,16 @@ impl Stall {
     /// Publishes 64 KiB payloads from `a` until the link is congested: returns the
     /// publication left waiting for room. (Bigger ones congest no better, and leave a backlog
     /// that takes seconds to clear, slowing the tests that run alongside.)
-    async fn congest(a: &ZenohTransport) -> Option<safething::transport::Publishing<'_>> {
+    async fn congest<'a>(&self, a: &'a ZenohTransport) -> safething::transport::Publishing<'a> {
         let big = Bytes::from(vec![7u8; 64 << 10]);
         for _ in 0..100_000 {
             let mut publishing = a.publish("stall/x", big.clone());
             if futures::poll!(&mut publishing).is_pending() {
-                return Some(publishing);
+                return publishing;
             }
         }
-        None
+        self.release();
+        panic!("publishing never waited for a congested link");
     }
 
     fn release(&self) {
@@ -321,10 +322,7 @@ async fn a_stalled_subscriber_makes_publish_wait_without_blocking_the_worker() {
     let dir = tempfile::tempdir().expect("dir");
     let (a, b) = pair(&dir).await;
     let stall = Stall::new(&a, &b).await;
-    let Some(publishing) = Stall::congest(&a).await else {
-        stall.release();
-        panic!("publishing never waited for a congested link");
-    };
+    let publishing = stall.congest(&a).await;
     // The only worker is free: another task runs while the publication waits.
     let other = tokio::spawn(async { 42 });
     assert_eq!(other.await.expect("the other task"), 42);
@@ -352,10 +350,7 @@ async fn a_reply_on_a_congested_link_neither_blocks_the_worker_nor_is_lost() {
         .await
         .expect("the query arrives")
         .expect("a query");
-    let Some(publishing) = Stall::congest(&a).await else {
-        stall.release();
-        panic!("publishing never waited for a congested link");
-    };
+    let publishing = stall.congest(&a).await;
     let answer = Bytes::from(vec![9u8; 1 << 20]);
     let sent = answer.clone();
     let replied = tokio::spawn(async move {
@@ -569,10 +564,7 @@ async fn flush_waits_for_what_was_published_before() {
     let dir = tempfile::tempdir().expect("dir");
     let (a, b) = pair(&dir).await;
     let stall = Stall::new(&a, &b).await;
-    let Some(publishing) = Stall::congest(&a).await else {
-        stall.release();
-        panic!("publishing never waited for a congested link");
-    };
+    let publishing = stall.congest(&a).await;
     let flushing = a.clone();
     let flushed = tokio::spawn(async move { flushing.flush().await });
     tokio::time::sleep(Duration::from_millis(300)).await;
