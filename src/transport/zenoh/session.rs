@@ -52,6 +52,15 @@ struct ToThread {
     last_key: std::sync::Mutex<Option<std::sync::Arc<str>>>,
 }
 
+impl ToThread {
+    /// Hands `message` to the sender thread; `Closed` once the thread is gone.
+    fn hand_over(&self, message: Outbound) -> Result<(), TransportError> {
+        self.outbound
+            .send(message)
+            .map_err(|_| TransportError::Closed)
+    }
+}
+
 /// A message on its way to the sender thread.
 ///
 /// Zenoh's `put` and `reply` are synchronous, also behind its `async` API, and with congestion
@@ -243,7 +252,7 @@ impl ZenohTransport {
             return;
         };
         let (done, flushed) = tokio::sync::oneshot::channel();
-        if to.outbound.send(Outbound::Flushed(done)).is_ok() {
+        if to.hand_over(Outbound::Flushed(done)).is_ok() {
             let _ = flushed.await;
         }
     }
@@ -472,8 +481,8 @@ fn send_taken(
                 continue;
             }
         };
-        puts += 1;
         let samples = if bundle {
+            puts += 1;
             vec![(payload, true)]
         } else {
             let mut run = vec![payload];
@@ -482,7 +491,7 @@ fn send_taken(
             {
                 run.push(payload);
             }
-            puts += run.len() - 1;
+            puts += run.len();
             bundles(run)
         };
         let publisher = publishers.publisher(session, &key);
@@ -749,10 +758,7 @@ impl ZenohReplier {
                 key: key.map(str::to_owned),
                 payload,
             };
-            return to
-                .outbound
-                .send(message)
-                .map_err(|_| TransportError::Closed);
+            return to.hand_over(message);
         }
         reply(&self.query, key, payload)
     }
@@ -809,16 +815,11 @@ impl ZenohTransport {
             payload,
             bundle,
         };
-        let send = move |message| {
-            to.outbound
-                .send(message)
-                .map_err(|_| TransportError::Closed)
-        };
         match to.room.try_acquire() {
             Ok(permit) => {
                 // Given back by the sender thread once the message is put.
                 permit.forget();
-                Publishing::done(send(message))
+                Publishing::done(to.hand_over(message))
             }
             Err(tokio::sync::TryAcquireError::Closed) => {
                 Publishing::done(Err(TransportError::Closed))
@@ -829,7 +830,7 @@ impl ZenohTransport {
                     .await
                     .map_err(|_| TransportError::Closed)?
                     .forget();
-                send(message)
+                to.hand_over(message)
             }),
         }
     }
